@@ -1,0 +1,139 @@
+//! `trackbench export RUN... --format csv|json`: every point and every param of the runs.
+//!
+//! CSV has one row per item: `run_id,kind,key,step,wall_ms,value` where `kind` is `metric`
+//! (one row per point; `value` printed so that it parses back to the same f64, with `NaN`,
+//! `inf`, `-inf`), `param`, `tag` or `summary` (`value` is the JSON text). JSON holds, per run,
+//! its attributes, params, tags, summary and each series as parallel arrays; NaN and infinities
+//! are the strings "NaN", "Infinity" and "-Infinity".
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use trackbench_store::{StepRange, Store};
+
+use crate::Ctx;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Run ids, unique id prefixes or unique names
+    #[arg(required = true)]
+    runs: Vec<String>,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Write here instead of stdout
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn f64_text(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        // Rust's shortest round-trip representation.
+        format!("{v:?}")
+    }
+}
+
+fn json_num(v: f64) -> serde_json::Value {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else {
+        serde_json::Number::from_f64(v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+pub fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
+    let mut store = ctx.open()?;
+    let ids = args.runs.iter().map(|r| store.resolve_run(r)).collect::<Result<Vec<_>, _>>()?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let total: u64 = ids.iter().map(|id| store.metric_keys(id).map(|k| k.len() as u64).unwrap_or(0)).sum();
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{spinner} exporting {pos}/{len} series {wide_bar} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    match args.format {
+        Format::Csv => {
+            writeln!(out, "run_id,kind,key,step,wall_ms,value")?;
+            for id in &ids {
+                write_csv(&mut store, id, &mut out, &bar)?;
+            }
+        }
+        Format::Json => {
+            let mut runs = Vec::new();
+            for id in &ids {
+                runs.push(run_json(&mut store, id, &bar)?);
+            }
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "runs": runs }))?;
+            writeln!(out)?;
+        }
+    }
+    bar.finish_and_clear();
+    out.flush().context("writing the export")?;
+    Ok(())
+}
+
+fn write_csv(store: &mut Store, id: &str, out: &mut dyn Write, bar: &ProgressBar) -> anyhow::Result<()> {
+    let rid = csv_field(id);
+    for (k, v) in store.params(id)? {
+        writeln!(out, "{rid},param,{},,,{}", csv_field(&k), csv_field(&v.to_string()))?;
+    }
+    for (k, v) in store.tags(id)? {
+        writeln!(out, "{rid},tag,{},,,{}", csv_field(&k), csv_field(&v))?;
+    }
+    for (k, v) in store.summary_values(id)? {
+        writeln!(out, "{rid},summary,{},,,{}", csv_field(&k), csv_field(&v.to_string()))?;
+    }
+    for key in store.metric_keys(id)? {
+        let p = store.series(id, &key, StepRange::ALL)?;
+        let k = csv_field(&key);
+        for i in 0..p.len() {
+            writeln!(out, "{rid},metric,{k},{},{},{}", p.steps[i], p.wall_ms[i], f64_text(p.values[i]))?;
+        }
+        bar.inc(1);
+    }
+    Ok(())
+}
+
+fn run_json(store: &mut Store, id: &str, bar: &ProgressBar) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(store.run(id)?)?;
+    v["params"] = store.params(id)?.into_iter().collect::<serde_json::Map<_, _>>().into();
+    v["tags"] = store.tags(id)?.into_iter().map(|(k, v)| (k, v.into())).collect::<serde_json::Map<_, _>>().into();
+    v["summary"] = store.summary_values(id)?.into_iter().collect::<serde_json::Map<_, _>>().into();
+    let mut metrics = serde_json::Map::new();
+    for key in store.metric_keys(id)? {
+        let p = store.series(id, &key, StepRange::ALL)?;
+        metrics.insert(
+            key,
+            serde_json::json!({
+                "steps": p.steps,
+                "wall_ms": p.wall_ms,
+                "values": p.values.iter().map(|v| json_num(*v)).collect::<Vec<_>>(),
+            }),
+        );
+        bar.inc(1);
+    }
+    v["metrics"] = metrics.into();
+    Ok(v)
+}

@@ -1,0 +1,117 @@
+//! `trackbench`: the command-line tool. Only glue: it parses arguments (clap), resolves
+//! configuration (flags, then `TRACKBENCH_*` environment, then defaults) and calls the library
+//! crates. Results go to stdout (tables, or JSON with `--json`), logs and progress to stderr.
+//!
+//! Exit codes: 0 success; 1 an operation failed; 2 bad usage or a bad filter expression;
+//! 4 a named run or project was not found.
+
+mod cmd_demo;
+mod cmd_export;
+mod cmd_runs;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use trackbench_store::{Store, StoreError, StoreOptions};
+
+#[derive(Parser)]
+#[command(name = "trackbench", version, about = "Local-first experiment tracking", propagate_version = true)]
+struct Cli {
+    /// Store folder [env: TRACKBENCH_DIR; default: the platform data dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// A running run without a heartbeat for this many seconds reads as crashed
+    #[arg(long, global = true, env = "TRACKBENCH_HEARTBEAT_TIMEOUT", default_value_t = 120.0, hide_env_values = true)]
+    heartbeat_timeout: f64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, show, tag and delete runs
+    #[command(subcommand)]
+    Runs(cmd_runs::RunsCmd),
+    /// List projects
+    #[command(subcommand)]
+    Projects(cmd_runs::ProjectsCmd),
+    /// Export runs with every point and every param
+    Export(cmd_export::ExportArgs),
+    /// Check the store: path, schema version, integrity, counts
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Log a few example runs through the Rust SDK and list them
+    Demo(cmd_demo::DemoArgs),
+}
+
+/// What commands get: the resolved store location and options.
+pub struct Ctx {
+    pub store_dir: PathBuf,
+    pub opts: StoreOptions,
+}
+
+impl Ctx {
+    /// Opens the store for reading and writing (creates it if missing).
+    pub fn open(&self) -> anyhow::Result<Store> {
+        Store::open(&self.store_dir, self.opts.clone())
+            .map_err(|e| anyhow::Error::new(e).context(format!("opening store at {}", self.store_dir.display())))
+    }
+}
+
+/// Maps an error chain to an exit code.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(s) = cause.downcast_ref::<StoreError>() {
+            return match s {
+                StoreError::RunNotFound(_) | StoreError::ProjectNotFound(_) | StoreError::ArtifactNotFound(_) => 4,
+                StoreError::Filter(_) | StoreError::Invalid { .. } | StoreError::AmbiguousRun(..) => 2,
+                _ => 1,
+            };
+        }
+    }
+    1
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRACKBENCH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        store_dir: cli.store.clone().unwrap_or_else(trackbench_sdk::default_store_dir),
+        opts: StoreOptions {
+            heartbeat_timeout_ms: (cli.heartbeat_timeout * 1000.0).max(0.0) as i64,
+            ..StoreOptions::default()
+        },
+    };
+    let result = match cli.command {
+        Command::Runs(c) => cmd_runs::runs(&ctx, c),
+        Command::Projects(c) => cmd_runs::projects(&ctx, c),
+        Command::Export(a) => cmd_export::export(&ctx, a),
+        Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
+        Command::Demo(a) => cmd_demo::demo(&ctx, a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit_code(&e);
+            // A filter error renders with a caret under the offending token.
+            if let Some(StoreError::Filter(pe)) = e.chain().find_map(|c| c.downcast_ref::<StoreError>())
+                && let Some(input) = output::LAST_FILTER.with(|f| f.borrow().clone())
+            {
+                eprintln!("error: invalid filter: {pe}\n{}", pe.render(&input));
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}

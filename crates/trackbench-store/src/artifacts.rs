@@ -1,0 +1,147 @@
+//! Artifacts: files attached to a run, stored once by content under `blobs/<2 hex>/<blake3>`.
+//!
+//! A put streams the file into a temporary file inside the store while hashing it, then
+//! renames it into place (atomic on one file system), so a killed process never leaves a
+//! half-written blob under its final name, and identical files share one blob.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Result, StoreError};
+use crate::model::ArtifactInfo;
+use crate::{Store, validate};
+
+impl Store {
+    fn blob_path(&self, hash: &str) -> PathBuf {
+        self.root.join("blobs").join(&hash[..2]).join(hash)
+    }
+
+    /// Stores the file at `source` as artifact `path` of run `uid` (replacing an artifact of
+    /// that path). Returns what was stored.
+    pub fn put_artifact(&mut self, uid: &str, path: &str, source: &Path) -> Result<ArtifactInfo> {
+        let path = validate::artifact_path(path)?;
+        let run = self.run_rowid(uid)?;
+        let tmp_dir = self.root.join("blobs").join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(StoreError::io(format!("creating {}", tmp_dir.display())))?;
+        let mut input = File::open(source).map_err(StoreError::io(format!("reading artifact {}", source.display())))?;
+        let mut tmp = tempfile_in(&tmp_dir)?;
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = input.read(&mut buf).map_err(StoreError::io(format!("reading artifact {}", source.display())))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.1.write_all(&buf[..n]).map_err(StoreError::io("writing artifact blob"))?;
+            size += n as u64;
+        }
+        tmp.1.sync_all().map_err(StoreError::io("syncing artifact blob"))?;
+        drop(tmp.1);
+        let hash = hasher.finalize().to_hex().to_string();
+        let dest = self.blob_path(&hash);
+        if dest.exists() {
+            let _ = std::fs::remove_file(&tmp.0);
+        } else {
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir).map_err(StoreError::io(format!("creating {}", dir.display())))?;
+            }
+            std::fs::rename(&tmp.0, &dest).map_err(StoreError::io(format!("moving blob to {}", dest.display())))?;
+        }
+        let media_type = mime_guess::from_path(&path).first_or_octet_stream().essence_str().to_string();
+        let now = self.now();
+        self.conn.execute(
+            "INSERT OR REPLACE INTO artifacts(run_id, path, hash, size, media_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![run, path, hash, size as i64, media_type, now],
+        )?;
+        Ok(ArtifactInfo { path, size, hash, media_type, created_ms: now })
+    }
+
+    /// Stores every file under folder `dir` as artifacts `prefix/<relative path>`.
+    pub fn put_artifact_dir(&mut self, uid: &str, prefix: &str, dir: &Path) -> Result<Vec<ArtifactInfo>> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&d)
+                .map_err(StoreError::io(format!("reading folder {}", d.display())))?
+                .collect::<std::io::Result<_>>()
+                .map_err(StoreError::io(format!("reading folder {}", d.display())))?;
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let p = e.path();
+                let ft = e.file_type().map_err(StoreError::io(format!("reading {}", p.display())))?;
+                if ft.is_dir() {
+                    stack.push(p);
+                } else if ft.is_file() {
+                    let rel = p.strip_prefix(dir).unwrap_or(&p);
+                    let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                    let name = if prefix.is_empty() { rel } else { format!("{prefix}/{rel}") };
+                    out.push(self.put_artifact(uid, &name, &p)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Artifacts of run `uid`, sorted by path.
+    pub fn artifacts(&self, uid: &str) -> Result<Vec<ArtifactInfo>> {
+        self.run(uid)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, size, hash, media_type, created_ms FROM artifacts \
+             WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY path",
+        )?;
+        let rows = stmt.query_map([uid], |r| {
+            Ok(ArtifactInfo {
+                path: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                hash: r.get(2)?,
+                media_type: r.get(3)?,
+                created_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The artifact's record and the blob file holding its bytes.
+    pub fn artifact_file(&self, uid: &str, path: &str) -> Result<(ArtifactInfo, PathBuf)> {
+        let path = validate::artifact_path(path)?;
+        let info = self
+            .conn
+            .query_row(
+                "SELECT path, size, hash, media_type, created_ms FROM artifacts \
+                 WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) AND path = ?2",
+                params![uid, path],
+                |r| {
+                    Ok(ArtifactInfo {
+                        path: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        hash: r.get(2)?,
+                        media_type: r.get(3)?,
+                        created_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::ArtifactNotFound(format!("{uid}/{path}")))?;
+        let file = self.blob_path(&info.hash);
+        Ok((info, file))
+    }
+}
+
+/// A uniquely named temporary file in `dir`.
+fn tempfile_in(dir: &Path) -> Result<(PathBuf, File)> {
+    for attempt in 0..100u32 {
+        let name = format!("{}-{}-{attempt}.part", std::process::id(), crate::runs::new_run_id());
+        let p = dir.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+            Ok(f) => return Ok((p, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(StoreError::Io { context: format!("creating {}", p.display()), source: e }),
+        }
+    }
+    Err(StoreError::invalid("artifact", "could not create a temporary file"))
+}

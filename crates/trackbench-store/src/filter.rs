@@ -1,0 +1,298 @@
+//! Compiles the query language (`trackbench-query` trees) to SQL over the runs table.
+//!
+//! Every value from the user is a bound parameter (`?N`), never spliced into the text. Each
+//! predicate compiles to an expression that is 0 or 1 (never NULL), so `not` is the exact
+//! complement. Semantics:
+//! - `metrics.k` compares the series summary (`last` by default, or `min`/`max`/`mean`/
+//!   `count`/`sum`); a run without the series, or whose value is NaN, matches no comparison.
+//! - `params.k` compares numerically when the literal is a number (params logged as numeric
+//!   strings, as MLflow does, count as numbers); a string literal that looks like a number
+//!   matches either the text or the number (`params.lr = '0.01'` matches `0.01` logged as a
+//!   float); otherwise text comparison.
+//! - `LIKE` is case-sensitive, `ILIKE` is not (ASCII), both with `%` and `_` wildcards.
+//! - `IS NULL` asks whether the run has the param/tag/metric at all.
+
+use rusqlite::types::Value;
+use trackbench_query::{Agg, Attribute, CmpOp, Expr, Field, Literal};
+
+use crate::error::{Result, StoreError};
+
+/// Collects SQL text and its bound parameters. `?1` is reserved for the crash-detection
+/// "stale before" time.
+pub struct SqlBuilder {
+    params: Vec<Value>,
+    now_ms: i64,
+}
+
+fn op_sql(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "=",
+        CmpOp::Ne => "!=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+    }
+}
+
+fn agg_col(agg: Agg) -> &'static str {
+    match agg {
+        Agg::Last => "s.last",
+        Agg::Min => "s.min",
+        Agg::Max => "s.max",
+        Agg::Sum => "s.sum",
+        Agg::Count => "s.count",
+        Agg::Mean => "(s.sum / nullif(s.count - s.nan_count, 0))",
+    }
+}
+
+/// Converts a LIKE pattern (`%`, `_`) to a case-sensitive GLOB pattern.
+fn like_to_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        match c {
+            '%' => out.push('*'),
+            '_' => out.push('?'),
+            '*' => out.push_str("[*]"),
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+impl SqlBuilder {
+    pub fn new(stale_before_ms: i64, now_ms: i64) -> SqlBuilder {
+        SqlBuilder { params: vec![Value::Integer(stale_before_ms)], now_ms }
+    }
+
+    /// Adds a bound parameter and returns its placeholder.
+    pub fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.params.push(v.into());
+        format!("?{}", self.params.len())
+    }
+
+    pub fn params(&self) -> &[Value] {
+        &self.params
+    }
+
+    /// SQL (0/1-valued) for a filter tree; the runs table is `r`, projects `p`.
+    pub fn filter(&mut self, e: &Expr) -> Result<String> {
+        Ok(match e {
+            Expr::And(a, b) => format!("({} AND {})", self.filter(a)?, self.filter(b)?),
+            Expr::Or(a, b) => format!("({} OR {})", self.filter(a)?, self.filter(b)?),
+            Expr::Not(a) => format!("(NOT {})", self.filter(a)?),
+            Expr::Compare { field, op, value } => self.compare(field, *op, value)?,
+            Expr::Like { field, pattern, case_insensitive, negated } => {
+                let cond = |b: &mut Self, col: &str| {
+                    if *case_insensitive {
+                        format!("{col} LIKE {}", b.bind(pattern.clone()))
+                    } else {
+                        format!("{col} GLOB {}", b.bind(like_to_glob(pattern)))
+                    }
+                };
+                let inner = self.text_predicate(field, cond)?;
+                if *negated {
+                    // Like `NOT IN`, `NOT LIKE` requires the field to exist.
+                    let exists = self.exists(field)?;
+                    format!("({exists} AND NOT {inner})")
+                } else {
+                    inner
+                }
+            }
+            Expr::In { field, values, negated } => {
+                let mut parts = Vec::new();
+                for v in values {
+                    parts.push(self.compare(field, CmpOp::Eq, v)?);
+                }
+                let inner = format!("({})", parts.join(" OR "));
+                if *negated {
+                    // `NOT IN` still requires the field to exist, as in SQL and MLflow.
+                    let exists = self.exists(field)?;
+                    format!("({exists} AND NOT {inner})")
+                } else {
+                    inner
+                }
+            }
+            Expr::IsNull { field, negated } => {
+                let exists = self.exists(field)?;
+                if *negated { exists } else { format!("(NOT {exists})") }
+            }
+        })
+    }
+
+    /// 0/1: whether the run has this field.
+    fn exists(&mut self, field: &Field) -> Result<String> {
+        Ok(match field {
+            Field::Metric { key, .. } => {
+                let k = self.bind(key.clone());
+                format!(
+                    "EXISTS (SELECT 1 FROM metric_summaries s WHERE s.run_id = r.id AND s.key_id = (SELECT id FROM metric_keys WHERE name = {k}))"
+                )
+            }
+            Field::Param(key) => {
+                let k = self.bind(key.clone());
+                format!("EXISTS (SELECT 1 FROM params WHERE run_id = r.id AND key = {k})")
+            }
+            Field::Tag(key) => {
+                let k = self.bind(key.clone());
+                format!("EXISTS (SELECT 1 FROM run_tags WHERE run_id = r.id AND key = {k})")
+            }
+            Field::Attr(a) => format!("({} IS NOT NULL)", self.attr_sql(*a)),
+        })
+    }
+
+    /// A text condition on a field (LIKE/GLOB), built by `cond(self, column)`.
+    fn text_predicate(&mut self, field: &Field, cond: impl FnOnce(&mut Self, &str) -> String) -> Result<String> {
+        Ok(match field {
+            Field::Metric { .. } => {
+                return Err(StoreError::invalid("filter", "LIKE/ILIKE apply to params, tags and attributes, not metrics"));
+            }
+            Field::Param(key) => {
+                let k = self.bind(key.clone());
+                let c = cond(self, "value_text");
+                format!("EXISTS (SELECT 1 FROM params WHERE run_id = r.id AND key = {k} AND {c})")
+            }
+            Field::Tag(key) => {
+                let k = self.bind(key.clone());
+                let c = cond(self, "value");
+                format!("EXISTS (SELECT 1 FROM run_tags WHERE run_id = r.id AND key = {k} AND {c})")
+            }
+            Field::Attr(a) => {
+                let col = self.attr_sql(*a);
+                format!("coalesce({}, 0)", cond(self, &col))
+            }
+        })
+    }
+
+    fn compare(&mut self, field: &Field, op: CmpOp, value: &Literal) -> Result<String> {
+        let o = op_sql(op);
+        Ok(match field {
+            Field::Metric { key, agg } => {
+                let n = match value {
+                    Literal::Number(n) => *n,
+                    Literal::Str(s) => s.trim().parse::<f64>().map_err(|_| {
+                        StoreError::invalid("filter", format!("metrics.{key} is compared with a number, not '{s}'"))
+                    })?,
+                    Literal::Bool(b) => f64::from(u8::from(*b)),
+                };
+                let k = self.bind(key.clone());
+                let v = self.bind(n);
+                format!(
+                    "EXISTS (SELECT 1 FROM metric_summaries s WHERE s.run_id = r.id AND s.key_id = (SELECT id FROM metric_keys WHERE name = {k}) AND {} {o} {v})",
+                    agg_col(*agg)
+                )
+            }
+            Field::Param(key) => {
+                let k = self.bind(key.clone());
+                let cond = match value {
+                    Literal::Number(n) => format!("value_num {o} {}", self.bind(*n)),
+                    Literal::Bool(b) => {
+                        let eq = format!("lower(value_text) = {}", self.bind(b.to_string()));
+                        match op {
+                            CmpOp::Eq => eq,
+                            CmpOp::Ne => format!("NOT ({eq})"),
+                            _ => return Err(StoreError::invalid("filter", "booleans compare only with = and !=")),
+                        }
+                    }
+                    Literal::Str(s) => match s.trim().parse::<f64>().ok().filter(|f| f.is_finite()) {
+                        Some(n) => {
+                            let (t, nv) = (self.bind(s.clone()), self.bind(n));
+                            match op {
+                                CmpOp::Eq => format!("(value_text = {t} OR value_num = {nv})"),
+                                CmpOp::Ne => format!("NOT (value_text = {t} OR value_num = {nv})"),
+                                _ => format!("value_num {o} {nv}"),
+                            }
+                        }
+                        None => format!("value_text {o} {}", self.bind(s.clone())),
+                    },
+                };
+                format!("EXISTS (SELECT 1 FROM params WHERE run_id = r.id AND key = {k} AND {cond})")
+            }
+            Field::Tag(key) => {
+                let k = self.bind(key.clone());
+                let v = self.bind(literal_text(value));
+                format!("EXISTS (SELECT 1 FROM run_tags WHERE run_id = r.id AND key = {k} AND value {o} {v})")
+            }
+            Field::Attr(a) => {
+                let col = self.attr_sql(*a);
+                let v = match (a, value) {
+                    (Attribute::Status, Literal::Str(s)) => {
+                        if crate::RunStatus::parse(s).is_none() {
+                            return Err(StoreError::invalid(
+                                "filter",
+                                format!("unknown status '{s}' (running, finished, failed, killed, crashed)"),
+                            ));
+                        }
+                        self.bind(s.to_ascii_lowercase())
+                    }
+                    (
+                        Attribute::StartTime | Attribute::EndTime | Attribute::Created | Attribute::Duration,
+                        Literal::Number(n),
+                    ) => self.bind(*n),
+                    (Attribute::StartTime | Attribute::EndTime | Attribute::Created | Attribute::Duration, other) => {
+                        return Err(StoreError::invalid(
+                            "filter",
+                            format!("attributes.{} is compared with a number, not {other}", a.name()),
+                        ));
+                    }
+                    (_, other) => self.bind(literal_text(other)),
+                };
+                format!("coalesce({col} {o} {v}, 0)")
+            }
+        })
+    }
+
+    /// A scalar SQL expression for ordering by `field` (NULL when the run lacks it).
+    pub fn order_expr(&mut self, field: &Field) -> Result<String> {
+        Ok(match field {
+            Field::Metric { key, agg } => {
+                let k = self.bind(key.clone());
+                format!(
+                    "(SELECT {} FROM metric_summaries s WHERE s.run_id = r.id AND s.key_id = (SELECT id FROM metric_keys WHERE name = {k}))",
+                    agg_col(*agg)
+                )
+            }
+            Field::Param(key) => {
+                let k = self.bind(key.clone());
+                format!("(SELECT coalesce(value_num, value_text) FROM params WHERE run_id = r.id AND key = {k})")
+            }
+            Field::Tag(key) => {
+                let k = self.bind(key.clone());
+                format!("(SELECT value FROM run_tags WHERE run_id = r.id AND key = {k})")
+            }
+            Field::Attr(a) => self.attr_sql(*a),
+        })
+    }
+}
+
+fn literal_text(l: &Literal) -> String {
+    match l {
+        Literal::Number(n) => n.to_string(),
+        Literal::Str(s) => s.clone(),
+        Literal::Bool(b) => b.to_string(),
+    }
+}
+
+impl SqlBuilder {
+/// SQL for an attribute of run `r` (project `p`).
+fn attr_sql(&mut self, a: Attribute) -> String {
+    match a {
+        Attribute::RunId => "r.uid".into(),
+        Attribute::RunName => "r.name".into(),
+        Attribute::Status => crate::runs::STATUS_SQL.into(),
+        Attribute::Group => "r.grp".into(),
+        Attribute::Project => "p.name".into(),
+        Attribute::StartTime => "r.started_ms".into(),
+        Attribute::EndTime => "r.ended_ms".into(),
+        Attribute::Created => "r.created_ms".into(),
+        Attribute::Duration => {
+            let now = self.bind(self.now_ms);
+            format!("((coalesce(r.ended_ms, {now}) - r.started_ms) / 1000.0)")
+        }
+        Attribute::Host => "r.host".into(),
+        Attribute::Notes => "r.notes".into(),
+    }
+}
+}

@@ -1,0 +1,163 @@
+//! The Trackbench store: one SQLite database plus a content-addressed blob folder.
+//!
+//! Everything the product knows lives here and is reached only through [`Store`]:
+//! projects -> runs -> params, tags, user summary values, metric series (stored in compressed
+//! chunks, see [`codec`]), per-series summaries kept on ingest, artifacts (blobs stored once by
+//! blake3 hash under `blobs/`) and captured log lines.
+//!
+//! The one write is [`Store::log_batch`]: a [`Batch`] of points, params, tags, summary values
+//! and log lines lands in one IMMEDIATE transaction, or not at all. Reads: [`Store::series`]
+//! (whole or a step range), [`Store::downsample`] (min/max/last per bucket, so no extreme is
+//! hidden), [`Store::list_runs`] with the query language of `trackbench-query` compiled to SQL
+//! with bound parameters ([`filter`]).
+//!
+//! Decisions this crate enforces: no point is dropped or overwritten (the same key at the same
+//! step twice keeps both); NaN and ±inf round-trip bit-exactly; params are write-once; a
+//! running run whose heartbeat is older than [`StoreOptions::heartbeat_timeout_ms`] reads as
+//! `crashed`. The store knows nothing about HTTP, SDK queues or UIs.
+
+pub mod artifacts;
+pub mod codec;
+mod error;
+pub mod filter;
+mod ingest;
+pub mod migrate;
+mod model;
+mod runs;
+mod series;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use rustc_hash::FxHashMap;
+
+pub use codec::Points;
+pub use error::{Result, StoreError};
+pub use model::*;
+pub use runs::Health;
+
+/// File name of the database inside the store folder.
+pub const DB_FILE: &str = "trackbench.db";
+
+/// A source of "now" in epoch milliseconds (injectable so tests and snapshots are stable).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(now_ms)
+}
+
+/// Current wall time in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// How to open a store.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// How long a write waits for another process's transaction before `SQLITE_BUSY`.
+    pub busy_timeout: Duration,
+    /// A running run with no heartbeat for this long reads as crashed.
+    pub heartbeat_timeout_ms: i64,
+    /// Open without creating or migrating anything; writes fail.
+    pub read_only: bool,
+    pub clock: Clock,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            busy_timeout: Duration::from_secs(30),
+            heartbeat_timeout_ms: DEFAULT_HEARTBEAT_TIMEOUT_MS,
+            read_only: false,
+            clock: system_clock(),
+        }
+    }
+}
+
+/// Default crash-detection timeout: four missed SDK heartbeats.
+pub const DEFAULT_HEARTBEAT_TIMEOUT_MS: i64 = 120_000;
+
+/// An open store. Not `Sync`: give each thread (and each process) its own; SQLite's WAL and
+/// locking make concurrent stores on one folder safe.
+pub struct Store {
+    conn: Connection,
+    root: PathBuf,
+    opts: StoreOptions,
+    /// run uid -> rowid
+    run_ids: FxHashMap<String, i64>,
+    /// metric key -> id
+    key_ids: FxHashMap<String, i64>,
+}
+
+impl Store {
+    /// Opens (creating and migrating when needed) the store in folder `root`.
+    pub fn open(root: impl AsRef<Path>, opts: StoreOptions) -> Result<Store> {
+        let root = root.as_ref().to_path_buf();
+        let db = root.join(DB_FILE);
+        let mut conn = if opts.read_only {
+            if !db.exists() {
+                return Err(StoreError::Io {
+                    context: format!("opening store {}", root.display()),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no trackbench.db in this folder"),
+                });
+            }
+            Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?
+        } else {
+            std::fs::create_dir_all(&root).map_err(StoreError::io(format!("creating store folder {}", root.display())))?;
+            Connection::open(&db)?
+        };
+        conn.busy_timeout(opts.busy_timeout)?;
+        if !opts.read_only {
+            // WAL persists in the file; setting it needs a write lock, so only writers do.
+            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "could not switch the store to WAL");
+            }
+        }
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")?;
+        if opts.read_only {
+            let v = migrate::version(&conn)?;
+            if v > migrate::LATEST {
+                return Err(StoreError::SchemaTooNew { path: db, found: v, known: migrate::LATEST });
+            }
+        } else {
+            migrate::migrate(&mut conn, &db)?;
+        }
+        Ok(Store { conn, root, opts, run_ids: FxHashMap::default(), key_ids: FxHashMap::default() })
+    }
+
+    /// The store folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join(DB_FILE)
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.opts
+    }
+
+    /// Schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        migrate::version(&self.conn)
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        (self.opts.clock)()
+    }
+
+    /// SQLite's `PRAGMA data_version`: changes whenever another connection commits.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,148 @@
+//! Numbered schema migrations, applied in order, one IMMEDIATE transaction each.
+//!
+//! Append-only: a shipped migration is never edited (the `migrations_are_append_only` test
+//! pins each one's hash). The schema version is SQLite's `user_version`.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{Result, StoreError};
+
+/// The migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: projects, runs, params, tags, chunked metrics and their summaries.
+    r#"
+    CREATE TABLE projects (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        created_ms  INTEGER NOT NULL
+    );
+    CREATE TABLE runs (
+        id            INTEGER PRIMARY KEY,
+        uid           TEXT NOT NULL UNIQUE,
+        project_id    INTEGER NOT NULL REFERENCES projects(id),
+        name          TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('running','finished','failed','killed')),
+        grp           TEXT,
+        notes         TEXT,
+        created_ms    INTEGER NOT NULL,
+        started_ms    INTEGER NOT NULL,
+        ended_ms      INTEGER,
+        heartbeat_ms  INTEGER NOT NULL,
+        host          TEXT,
+        pid           INTEGER,
+        command       TEXT,
+        git_commit    TEXT,
+        git_dirty     INTEGER,
+        env_json      TEXT,
+        error         TEXT,
+        deleted_ms    INTEGER
+    );
+    CREATE INDEX runs_project ON runs(project_id, created_ms);
+    CREATE TABLE run_tags (
+        run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE params (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        value_json  TEXT NOT NULL,
+        value_text  TEXT NOT NULL,
+        value_num   REAL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE metric_keys (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE metric_chunks (
+        run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key_id    INTEGER NOT NULL REFERENCES metric_keys(id),
+        seq       INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        step_min  INTEGER NOT NULL,
+        step_max  INTEGER NOT NULL,
+        vmin      REAL,
+        vmax      REAL,
+        vlast     REAL,
+        data      BLOB NOT NULL,
+        PRIMARY KEY (run_id, key_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE metric_summaries (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key_id      INTEGER NOT NULL REFERENCES metric_keys(id),
+        count       INTEGER NOT NULL,
+        nan_count   INTEGER NOT NULL,
+        last        REAL,
+        last_is_nan INTEGER NOT NULL,
+        last_step   INTEGER NOT NULL,
+        last_wall_ms INTEGER NOT NULL,
+        min         REAL,
+        max         REAL,
+        sum         REAL,
+        PRIMARY KEY (run_id, key_id)
+    ) WITHOUT ROWID;
+    "#,
+    // 2: artifacts (content-addressed blobs), user summary values, captured log lines.
+    r#"
+    CREATE TABLE artifacts (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        path        TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        media_type  TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        PRIMARY KEY (run_id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX artifacts_hash ON artifacts(hash);
+    CREATE TABLE run_summary (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        value_json  TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE log_lines (
+        run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL,
+        stream  TEXT NOT NULL,
+        ts_ms   INTEGER NOT NULL,
+        line    TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Reads `user_version`.
+pub fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the database up to [`LATEST`], one transaction per migration. A newer database
+/// than this build knows is refused untouched.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<i64> {
+    migrate_to(conn, path, LATEST)
+}
+
+/// Applies migrations up to `target` (tests use this to build older stores).
+pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64> {
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current = version(&tx)?;
+        if current > LATEST {
+            return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found: current, known: LATEST });
+        }
+        if current >= target {
+            return Ok(current);
+        }
+        tracing::info!(from = current, to = current + 1, "migrating store schema");
+        tx.execute_batch(MIGRATIONS[current as usize])?;
+        tx.pragma_update(None, "user_version", current + 1)?;
+        tx.commit()?;
+    }
+}

@@ -1,0 +1,448 @@
+//! Projects and runs: create, look up, list with filters, change status/tags/notes, delete;
+//! reads of a run's params, tags, summaries and log lines; store health.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::{Store, validate};
+
+/// Columns of [`RunInfo`], in the order [`run_from_row`] reads them. `?1` is the
+/// "stale before" time for crash detection.
+pub(crate) const RUN_COLUMNS: &str = "r.uid, p.name, r.name, \
+    CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END, \
+    r.grp, r.notes, r.created_ms, r.started_ms, r.ended_ms, r.heartbeat_ms, r.host, r.pid, r.command, \
+    r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms";
+
+/// SQL for the effective status (same as in [`RUN_COLUMNS`]).
+pub(crate) const STATUS_SQL: &str = "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END)";
+
+fn run_from_row(row: &Row) -> rusqlite::Result<RunInfo> {
+    let status: String = row.get(3)?;
+    let env: Option<String> = row.get(15)?;
+    Ok(RunInfo {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        name: row.get(2)?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        group: row.get(4)?,
+        notes: row.get(5)?,
+        created_ms: row.get(6)?,
+        started_ms: row.get(7)?,
+        ended_ms: row.get(8)?,
+        heartbeat_ms: row.get(9)?,
+        host: row.get(10)?,
+        pid: row.get(11)?,
+        command: row.get(12)?,
+        git_commit: row.get(13)?,
+        git_dirty: row.get::<_, Option<i64>>(14)?.map(|d| d != 0),
+        env: env.and_then(|e| serde_json::from_str(&e).ok()),
+        error: row.get(16)?,
+        deleted: row.get::<_, Option<i64>>(17)?.is_some(),
+    })
+}
+
+/// Store health, as `trackbench doctor` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub path: String,
+    pub schema_version: i64,
+    pub integrity: String,
+    pub projects: i64,
+    pub runs: i64,
+    pub metric_series: i64,
+    pub metric_points: i64,
+    pub metric_chunks: i64,
+    pub artifacts: i64,
+    pub blob_bytes: i64,
+    pub db_bytes: u64,
+}
+
+const ADJECTIVES: [&str; 16] = [
+    "amber", "brisk", "calm", "dawn", "eager", "fleet", "gentle", "hazy", "ivory", "jolly", "keen", "lucid", "mellow",
+    "nimble", "quiet", "rapid",
+];
+const NOUNS: [&str; 16] = [
+    "river", "falcon", "meadow", "comet", "harbor", "pine", "ember", "glacier", "lotus", "canyon", "otter", "breeze",
+    "summit", "willow", "quartz", "tide",
+];
+const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// A fresh 16-character run id (80 random-looking bits from time, pid and a counter).
+pub fn new_run_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = blake3::Hasher::new();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    h.update(&nanos.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    h.update(&(&COUNTER as *const _ as usize).to_le_bytes());
+    let bytes = h.finalize();
+    let mut bits = u128::from_le_bytes(bytes.as_bytes()[..16].try_into().unwrap_or([0; 16]));
+    (0..16)
+        .map(|_| {
+            let c = ID_ALPHABET[(bits & 31) as usize] as char;
+            bits >>= 5;
+            c
+        })
+        .collect()
+}
+
+impl Store {
+    /// The stale-before time for crash detection.
+    pub(crate) fn stale_before(&self) -> i64 {
+        self.now() - self.opts.heartbeat_timeout_ms
+    }
+
+    /// Returns the id of project `name`, creating it.
+    pub fn ensure_project(&mut self, name: &str) -> Result<i64> {
+        validate::name("project", name)?;
+        let now = self.now();
+        self.conn.execute("INSERT INTO projects(name, created_ms) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING", params![
+            name, now
+        ])?;
+        Ok(self.conn.query_row("SELECT id FROM projects WHERE name = ?1", [name], |r| r.get(0))?)
+    }
+
+    /// Every project with its run count and last activity.
+    pub fn projects(&self) -> Result<Vec<ProjectInfo>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.name, p.created_ms, \
+               (SELECT count(*) FROM runs r WHERE r.project_id = p.id AND r.deleted_ms IS NULL), \
+               (SELECT max(max(r.heartbeat_ms, r.created_ms, coalesce(r.ended_ms, 0))) FROM runs r \
+                  WHERE r.project_id = p.id AND r.deleted_ms IS NULL) \
+             FROM projects p ORDER BY p.name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ProjectInfo { name: r.get(0)?, created_ms: r.get(1)?, runs: r.get(2)?, last_activity_ms: r.get(3)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Creates a run (status `running`, heartbeat now) and returns it.
+    pub fn create_run(&mut self, new: &NewRun) -> Result<RunInfo> {
+        self.create_run_with_id(&new_run_id(), new)
+    }
+
+    /// Creates a run with a caller-chosen id (importers keep the source id where they can).
+    pub fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo> {
+        validate::key("run id", uid)?;
+        if let Some(name) = &new.name {
+            validate::name("run name", name)?;
+        }
+        for (k, v) in &new.tags {
+            validate::key("tag", k)?;
+            validate::tag_value(k, v)?;
+        }
+        let project_id = self.ensure_project(&new.project)?;
+        let now = self.now();
+        let created = new.created_ms.unwrap_or(now);
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let name = match &new.name {
+            Some(n) => n.clone(),
+            None => {
+                let count: i64 =
+                    tx.query_row("SELECT count(*) FROM runs WHERE project_id = ?1", [project_id], |r| r.get(0))?;
+                let b = blake3::hash(uid.as_bytes());
+                let b = b.as_bytes();
+                format!("{}-{}-{}", ADJECTIVES[(b[0] & 15) as usize], NOUNS[(b[1] & 15) as usize], count + 1)
+            }
+        };
+        let env = new.env.as_ref().map(|e| e.to_string());
+        tx.execute(
+            "INSERT INTO runs(uid, project_id, name, status, grp, notes, created_ms, started_ms, heartbeat_ms, \
+               host, pid, command, git_commit, git_dirty, env_json) \
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                uid,
+                project_id,
+                name,
+                new.group,
+                new.notes,
+                created,
+                now.max(created),
+                new.host,
+                new.pid,
+                new.command,
+                new.git_commit,
+                new.git_dirty.map(i64::from),
+                env
+            ],
+        )?;
+        let rowid = tx.last_insert_rowid();
+        for (k, v) in &new.tags {
+            tx.execute("INSERT OR REPLACE INTO run_tags(run_id, key, value) VALUES (?1, ?2, ?3)", params![rowid, k, v])?;
+        }
+        tx.commit()?;
+        self.run_ids.insert(uid.to_string(), rowid);
+        self.run(uid)
+    }
+
+    /// Internal rowid of run `uid` (exact id only; cached).
+    pub(crate) fn run_rowid(&mut self, uid: &str) -> Result<i64> {
+        if let Some(&id) = self.run_ids.get(uid) {
+            return Ok(id);
+        }
+        let id: i64 = self
+            .conn
+            .query_row("SELECT id FROM runs WHERE uid = ?1", [uid], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::RunNotFound(uid.to_string()))?;
+        self.run_ids.insert(uid.to_string(), id);
+        Ok(id)
+    }
+
+    /// Resolves what a user typed (a full id, a unique id prefix of 4+ characters, or a unique
+    /// run name) to a run id.
+    pub fn resolve_run(&self, what: &str) -> Result<String> {
+        let exact: Option<String> =
+            self.conn.query_row("SELECT uid FROM runs WHERE uid = ?1", [what], |r| r.get(0)).optional()?;
+        if let Some(uid) = exact {
+            return Ok(uid);
+        }
+        let mut candidates: Vec<String> = Vec::new();
+        if what.len() >= 4 && what.chars().all(|c| c.is_ascii_alphanumeric()) {
+            let mut stmt = self.conn.prepare("SELECT uid FROM runs WHERE uid >= ?1 AND uid < ?1 || '~' LIMIT 10")?;
+            candidates = stmt.query_map([what], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        }
+        if candidates.is_empty() {
+            let mut stmt =
+                self.conn.prepare("SELECT uid FROM runs WHERE name = ?1 AND deleted_ms IS NULL LIMIT 10")?;
+            candidates = stmt.query_map([what], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        }
+        match candidates.len() {
+            0 => Err(StoreError::RunNotFound(what.to_string())),
+            1 => Ok(candidates.remove(0)),
+            n => Err(StoreError::AmbiguousRun(what.to_string(), n)),
+        }
+    }
+
+    /// Run `uid` (exact id).
+    pub fn run(&self, uid: &str) -> Result<RunInfo> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.uid = ?2");
+        self.conn
+            .query_row(&sql, params![self.stale_before(), uid], run_from_row)
+            .optional()?
+            .ok_or_else(|| StoreError::RunNotFound(uid.to_string()))
+    }
+
+    /// Runs matching `q`, newest first unless `q.order_by` says otherwise.
+    pub fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
+        let mut sql = crate::filter::SqlBuilder::new(self.stale_before(), self.now());
+        let mut wheres = Vec::new();
+        if !q.include_deleted {
+            wheres.push("r.deleted_ms IS NULL".to_string());
+        }
+        if let Some(p) = &q.project {
+            let ph = sql.bind(p.clone());
+            wheres.push(format!("p.name = {ph}"));
+        }
+        if let Some(f) = q.filter.as_deref()
+            && let Some(expr) = trackbench_query::parse_filter(f)?
+        {
+            wheres.push(sql.filter(&expr)?);
+        }
+        let mut order = Vec::new();
+        if let Some(o) = q.order_by.as_deref() {
+            for term in trackbench_query::parse_order_by(o)? {
+                let e = sql.order_expr(&term.field)?;
+                order.push(format!("({e}) IS NULL, ({e}) {}", if term.descending { "DESC" } else { "ASC" }));
+            }
+        }
+        order.push("r.created_ms DESC, r.id DESC".to_string());
+        let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
+        let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
+        let text = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} \
+             ORDER BY {} LIMIT {limit} OFFSET {}",
+            order.join(", "),
+            q.offset
+        );
+        let mut stmt = self.conn.prepare(&text)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(sql.params()), run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks a run ended with `status` (not `running`/`crashed`), keeping `error` text.
+    pub fn finish_run(&mut self, uid: &str, status: RunStatus, error: Option<&str>) -> Result<()> {
+        if !matches!(status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed) {
+            return Err(StoreError::invalid("status", format!("a run cannot be finished as `{status}`")));
+        }
+        let id = self.run_rowid(uid)?;
+        let now = self.now();
+        self.conn.execute(
+            "UPDATE runs SET status = ?2, ended_ms = ?3, heartbeat_ms = max(heartbeat_ms, ?3), error = coalesce(?4, error) \
+             WHERE id = ?1",
+            params![id, status.as_str(), now, error],
+        )?;
+        Ok(())
+    }
+
+    /// Puts a run back to `running` (an SDK resuming it), with a fresh heartbeat.
+    pub fn resume_run(&mut self, uid: &str) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        let now = self.now();
+        self.conn.execute(
+            "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    /// Records that the run is alive.
+    pub fn heartbeat(&mut self, uid: &str, at_ms: i64) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        self.conn.execute("UPDATE runs SET heartbeat_ms = max(heartbeat_ms, ?2) WHERE id = ?1", params![id, at_ms])?;
+        Ok(())
+    }
+
+    /// Sets one tag (wrapper over [`Store::log_batch`]).
+    pub fn set_tag(&mut self, uid: &str, key: &str, value: &str) -> Result<()> {
+        let batch = Batch { tags: vec![(key.to_string(), value.to_string())], ..Batch::default() };
+        let report = self.log_batch(uid, &batch)?;
+        match report.rejected.into_iter().next() {
+            Some(r) => Err(StoreError::Invalid { what: "tag", why: r.reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes one tag; false when it was not set.
+    pub fn remove_tag(&mut self, uid: &str, key: &str) -> Result<bool> {
+        let id = self.run_rowid(uid)?;
+        Ok(self.conn.execute("DELETE FROM run_tags WHERE run_id = ?1 AND key = ?2", params![id, key])? > 0)
+    }
+
+    pub fn set_notes(&mut self, uid: &str, notes: Option<&str>) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        self.conn.execute("UPDATE runs SET notes = ?2 WHERE id = ?1", params![id, notes])?;
+        Ok(())
+    }
+
+    /// Soft-deletes a run (hidden from listings, restorable).
+    pub fn delete_run(&mut self, uid: &str) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        let now = self.now();
+        self.conn.execute("UPDATE runs SET deleted_ms = ?2 WHERE id = ?1 AND deleted_ms IS NULL", params![id, now])?;
+        Ok(())
+    }
+
+    pub fn restore_run(&mut self, uid: &str) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        self.conn.execute("UPDATE runs SET deleted_ms = NULL WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    /// Deletes a run and everything it logged, for good (blobs stay until garbage collection).
+    pub fn purge_run(&mut self, uid: &str) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])?;
+        self.run_ids.remove(uid);
+        Ok(())
+    }
+
+    /// Params of a run, sorted by key, values with their JSON type.
+    pub fn params(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        self.key_json_rows("SELECT key, value_json FROM params WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY key", uid)
+    }
+
+    /// User summary values of a run, sorted by key.
+    pub fn summary_values(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        self.key_json_rows(
+            "SELECT key, value_json FROM run_summary WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY key",
+            uid,
+        )
+    }
+
+    fn key_json_rows(&self, sql: &str, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        self.run(uid)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([uid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|r| {
+            let (k, v) = r?;
+            Ok((k, serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v))))
+        })
+        .collect()
+    }
+
+    /// Tags of a run, sorted by key.
+    pub fn tags(&self, uid: &str) -> Result<Vec<(String, String)>> {
+        self.run(uid)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, value FROM run_tags WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY key",
+        )?;
+        let rows = stmt.query_map([uid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Summaries of every metric series of a run, sorted by key.
+    pub fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>> {
+        self.run(uid)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT k.name, s.count, s.nan_count, s.last, s.last_is_nan, s.last_step, s.last_wall_ms, s.min, s.max, s.sum \
+             FROM metric_summaries s JOIN metric_keys k ON k.id = s.key_id \
+             WHERE s.run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY k.name",
+        )?;
+        let rows = stmt.query_map([uid], |r| {
+            let last: Option<f64> = r.get(3)?;
+            let is_nan: bool = r.get(4)?;
+            Ok(MetricSummary {
+                key: r.get(0)?,
+                count: r.get(1)?,
+                nan_count: r.get(2)?,
+                last: if is_nan { f64::NAN } else { last.unwrap_or(f64::NAN) },
+                last_step: r.get(5)?,
+                last_wall_ms: r.get(6)?,
+                min: r.get(7)?,
+                max: r.get(8)?,
+                sum: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Captured log lines of a run with `seq > after`, oldest first.
+    pub fn log_lines(&self, uid: &str, after: i64, limit: usize) -> Result<Vec<StoredLogLine>> {
+        self.run(uid)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, stream, ts_ms, line FROM log_lines WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) \
+             AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![uid, after, limit as i64], |r| {
+            let stream: String = r.get(1)?;
+            Ok(StoredLogLine {
+                seq: r.get(0)?,
+                line: LogLine {
+                    stream: if stream == "stderr" { Stream::Stderr } else { Stream::Stdout },
+                    ts_ms: r.get(2)?,
+                    line: r.get(3)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Store path, schema version, `PRAGMA integrity_check` and counts.
+    pub fn health(&self) -> Result<Health> {
+        let integrity: Vec<String> = {
+            let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(Health {
+            path: self.root.display().to_string(),
+            schema_version: self.schema_version()?,
+            integrity: integrity.join("; "),
+            projects: count("SELECT count(*) FROM projects")?,
+            runs: count("SELECT count(*) FROM runs")?,
+            metric_series: count("SELECT count(*) FROM metric_summaries")?,
+            metric_points: count("SELECT coalesce(sum(count), 0) FROM metric_summaries")?,
+            metric_chunks: count("SELECT count(*) FROM metric_chunks")?,
+            artifacts: count("SELECT count(*) FROM artifacts")?,
+            blob_bytes: count("SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT hash, size FROM artifacts)")?,
+            db_bytes: std::fs::metadata(self.db_path()).map(|m| m.len()).unwrap_or(0)
+                + std::fs::metadata(self.root.join(format!("{}-wal", crate::DB_FILE))).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+}

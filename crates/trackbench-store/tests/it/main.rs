@@ -1,0 +1,7 @@
+//! Integration tests of the store against real SQLite files in temp folders.
+
+mod artifacts;
+mod filter;
+mod migrations;
+mod series;
+mod util;

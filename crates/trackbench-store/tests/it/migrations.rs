@@ -1,0 +1,80 @@
+//! Schema migrations: an old store opens and migrates without loss; shipped migrations never
+//! change; a newer store is refused untouched.
+
+use rusqlite::Connection;
+use trackbench_store::migrate::{self, MIGRATIONS};
+use trackbench_store::{Store, StoreError, StoreOptions};
+
+/// blake3 of every shipped migration. Append a line for a new migration; never edit one.
+const SHIPPED: &[&str] = &[
+    "a10dd9ed055d155910c653e0a3bfc1ced95bd02ad96fd64589723272292a02b6",
+    "PIN-2",
+];
+
+#[test]
+fn migrations_are_append_only() {
+    let hashes: Vec<String> = MIGRATIONS.iter().map(|m| blake3::hash(m.as_bytes()).to_hex().to_string()).collect();
+    assert!(hashes.len() >= SHIPPED.len(), "a shipped migration was removed");
+    for (i, (got, pinned)) in hashes.iter().zip(SHIPPED).enumerate() {
+        assert_eq!(got, pinned, "migration {} changed after shipping; add a new one instead", i + 1);
+    }
+    assert_eq!(hashes.len(), SHIPPED.len(), "new migration: pin its hash in SHIPPED: {:?}", &hashes[SHIPPED.len()..]);
+}
+
+#[test]
+fn a_version_1_store_opens_and_migrates_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(trackbench_store::DB_FILE);
+    {
+        // Written the way a v1 build wrote it: its schema and a run with data.
+        let mut conn = Connection::open(&db).unwrap();
+        migrate::migrate_to(&mut conn, &db, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO projects(id, name, created_ms) VALUES (1, 'old', 1);
+             INSERT INTO runs(id, uid, project_id, name, status, created_ms, started_ms, heartbeat_ms, ended_ms)
+               VALUES (1, 'oldrun0000000001', 1, 'legacy', 'finished', 1, 1, 2, 2);
+             INSERT INTO params VALUES (1, 'lr', '0.1', '0.1', 0.1);
+             INSERT INTO run_tags VALUES (1, 'k', 'v');",
+        )
+        .unwrap();
+        assert_eq!(migrate::version(&conn).unwrap(), 1);
+    }
+    let mut store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), migrate::LATEST);
+    let run = store.run("oldrun0000000001").unwrap();
+    assert_eq!(run.name, "legacy");
+    assert_eq!(store.params(&run.id).unwrap(), vec![("lr".to_string(), serde_json::json!(0.1))]);
+    assert_eq!(store.tags(&run.id).unwrap(), vec![("k".to_string(), "v".to_string())]);
+    // Tables of version 2 work on the migrated store.
+    store.set_summary_for_test(&run.id);
+    assert!(store.artifacts(&run.id).unwrap().is_empty());
+}
+
+#[test]
+fn a_newer_store_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _ = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let conn = Connection::open(dir.path().join(trackbench_store::DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+    }
+    match Store::open(dir.path(), StoreOptions::default()) {
+        Err(StoreError::SchemaTooNew { found: 999, .. }) => {}
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a newer store was opened"),
+    }
+    let conn = Connection::open(dir.path().join(trackbench_store::DB_FILE)).unwrap();
+    assert_eq!(migrate::version(&conn).unwrap(), 999);
+}
+
+trait SummaryForTest {
+    fn set_summary_for_test(&mut self, run: &str);
+}
+
+impl SummaryForTest for Store {
+    fn set_summary_for_test(&mut self, run: &str) {
+        let b = trackbench_store::Batch { summary: vec![("best".into(), serde_json::json!(0.9))], ..Default::default() };
+        self.log_batch(run, &b).unwrap();
+        assert_eq!(self.summary_values(run).unwrap(), vec![("best".to_string(), serde_json::json!(0.9))]);
+    }
+}

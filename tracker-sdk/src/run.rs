@@ -1,0 +1,328 @@
+//! [`Run`]: the handle training code logs through.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+use trackbench_store::{LogLine, NewRun, RunStatus, Store, StoreOptions, Stream, validate};
+
+use crate::options::RunOptions;
+use crate::sink::StoreSink;
+use crate::writer::{Shared, run_writer};
+use crate::{Result, SdkError};
+
+/// An open run. Cheap to share between threads (`&Run` is enough to log). Dropping it
+/// finishes the run: `finished`, or `failed` when the thread is panicking.
+pub struct Run {
+    id: String,
+    name: String,
+    project: String,
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+    store_dir: std::path::PathBuf,
+}
+
+fn invalid(e: trackbench_store::StoreError) -> SdkError {
+    match e {
+        trackbench_store::StoreError::Invalid { what, why } => SdkError::Invalid(format!("invalid {what}: {why}")),
+        other => SdkError::Store(other),
+    }
+}
+
+impl Run {
+    /// Creates the run (or attaches to `opts.resume`) and starts its writer thread.
+    pub fn start(opts: RunOptions) -> Result<Run> {
+        let mut store = Store::open(&opts.store_dir, StoreOptions::default())?;
+        let info = match &opts.resume {
+            Some(id) => {
+                let id = store.resolve_run(id)?;
+                store.resume_run(&id)?;
+                if !opts.tags.is_empty() {
+                    let batch = trackbench_store::Batch { tags: opts.tags.clone(), ..Default::default() };
+                    store.log_batch(&id, &batch)?;
+                }
+                store.run(&id)?
+            }
+            None => {
+                let mut new = NewRun {
+                    project: opts.project.clone(),
+                    name: opts.name.clone(),
+                    group: opts.group.clone(),
+                    notes: opts.notes.clone(),
+                    tags: opts.tags.clone(),
+                    ..NewRun::default()
+                };
+                if opts.capture_context {
+                    new.host = hostname();
+                    new.pid = Some(i64::from(std::process::id()));
+                    new.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
+                }
+                store.create_run(&new).map_err(invalid)?
+            }
+        };
+        let shared = Arc::new(Shared::new(opts.flush_points, opts.max_queued_points));
+        let (w_shared, w_id) = (shared.clone(), info.id.clone());
+        let (flush, beat) = (opts.flush_interval, opts.heartbeat_interval);
+        let writer = std::thread::Builder::new()
+            .name("trackbench-writer".into())
+            .spawn(move || run_writer(w_shared, Box::new(StoreSink { store }), w_id, flush, beat))
+            .map_err(|e| SdkError::Invalid(format!("cannot start the writer thread: {e}")))?;
+        Ok(Run { id: info.id, name: info.name, project: info.project, shared, writer: Some(writer), store_dir: opts.store_dir })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    pub fn store_dir(&self) -> &Path {
+        &self.store_dir
+    }
+
+    /// Logs metrics at the run's own step counter, then advances it (W&B style).
+    pub fn log(&self, metrics: &[(&str, f64)]) -> Result<()> {
+        self.log_impl(None, metrics)
+    }
+
+    /// Logs metrics at `step`; the run's counter moves past it.
+    pub fn log_at(&self, step: i64, metrics: &[(&str, f64)]) -> Result<()> {
+        self.log_impl(Some(step), metrics)
+    }
+
+    /// Logs one metric at `step`.
+    pub fn log_metric(&self, key: &str, value: f64, step: Option<i64>) -> Result<()> {
+        self.log_impl(step, &[(key, value)])
+    }
+
+    fn log_impl(&self, step: Option<i64>, metrics: &[(&str, f64)]) -> Result<()> {
+        let wall = trackbench_store::now_ms();
+        let mut q = self.shared.lock();
+        if q.finished || q.finishing.is_some() {
+            return Err(SdkError::Finished(self.id.clone()));
+        }
+        // Resolve every key first so a bad key refuses the whole record.
+        let mut ids = [0u32; 16];
+        let mut heap_ids = Vec::new();
+        for (i, (key, _)) in metrics.iter().enumerate() {
+            let id = match q.key_ids.get(*key) {
+                Some(&id) => id,
+                None => {
+                    validate::key("metric", key).map_err(invalid)?;
+                    let id = q.key_names.len() as u32;
+                    q.key_names.push(Arc::from(*key));
+                    q.key_ids.insert(Box::from(*key), id);
+                    id
+                }
+            };
+            if i < ids.len() {
+                ids[i] = id;
+            } else {
+                heap_ids.push(id);
+            }
+        }
+        let n = metrics.len();
+        if q.pending.keys.len() + q.in_flight + n > self.shared.max_queued_points {
+            if !q.warned_full {
+                q.warned_full = true;
+                tracing::warn!(
+                    "trackbench: {} points queued; logging waits for the writer (raise max_queued_points or log less often)",
+                    q.pending.keys.len() + q.in_flight
+                );
+            }
+            while q.pending.keys.len() + q.in_flight + n > self.shared.max_queued_points
+                && !q.pending.keys.is_empty()
+            {
+                self.shared.wake.notify_one();
+                q = self.shared.progress.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        let step = match step {
+            Some(s) => {
+                q.next_step = q.next_step.max(s.saturating_add(1));
+                s
+            }
+            None => {
+                let s = q.next_step;
+                q.next_step = s.saturating_add(1);
+                s
+            }
+        };
+        let p = &mut q.pending;
+        for (i, (_, v)) in metrics.iter().enumerate() {
+            p.keys.push(if i < ids.len() { ids[i] } else { heap_ids[i - ids.len()] });
+            p.steps.push(step);
+            p.walls.push(wall);
+            p.values.push(*v);
+        }
+        if p.keys.len() >= self.shared.flush_points {
+            self.shared.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Logs params (write-once: the same value again is fine, a different one is refused
+    /// by the store and reported by [`Run::rejected`]).
+    pub fn log_params(&self, params: &[(&str, Value)]) -> Result<()> {
+        for (k, v) in params {
+            validate::key("param", k).map_err(invalid)?;
+            validate::param_value(k, v).map_err(invalid)?;
+        }
+        self.enqueue(|p| p.params.extend(params.iter().map(|(k, v)| (k.to_string(), v.clone()))))
+    }
+
+    /// Logs a nested config, flattened to dotted param keys.
+    pub fn log_config(&self, config: &Value) -> Result<()> {
+        let flat = crate::flatten_config(config);
+        let refs: Vec<(&str, Value)> = flat.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        self.log_params(&refs)
+    }
+
+    pub fn set_tag(&self, key: &str, value: &str) -> Result<()> {
+        validate::key("tag", key).map_err(invalid)?;
+        validate::tag_value(key, value).map_err(invalid)?;
+        self.enqueue(|p| p.tags.push((key.to_string(), value.to_string())))
+    }
+
+    /// Sets a summary value (`run.summary["best_acc"] = 0.91`); the last write wins.
+    pub fn set_summary(&self, key: &str, value: Value) -> Result<()> {
+        validate::key("summary", key).map_err(invalid)?;
+        self.enqueue(|p| p.summary.push((key.to_string(), value)))
+    }
+
+    /// Captures one line of output.
+    pub fn log_line(&self, stream: Stream, line: &str) -> Result<()> {
+        let ts_ms = trackbench_store::now_ms();
+        self.enqueue(|p| p.log_lines.push(LogLine { stream, ts_ms, line: line.to_string() }))
+    }
+
+    /// Stores a file or a folder as artifact `name` (default: its file name) and waits
+    /// until it is stored.
+    pub fn log_artifact(&self, path: impl AsRef<Path>, name: Option<&str>) -> Result<()> {
+        let path = path.as_ref();
+        let meta = std::fs::metadata(path)
+            .map_err(|e| SdkError::Invalid(format!("cannot log artifact {}: {e}", path.display())))?;
+        let default_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = name.map(str::to_string).unwrap_or(default_name);
+        if !(meta.is_dir() && name.is_empty()) {
+            validate::artifact_path(&name).map_err(invalid)?;
+        }
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.enqueue(|p| p.artifacts.push((name, abs)))?;
+        self.flush()
+    }
+
+    fn enqueue(&self, f: impl FnOnce(&mut crate::writer::Pending)) -> Result<()> {
+        let mut q = self.shared.lock();
+        if q.finished || q.finishing.is_some() {
+            return Err(SdkError::Finished(self.id.clone()));
+        }
+        f(&mut q.pending);
+        Ok(())
+    }
+
+    /// Blocks until everything logged before this call is stored; reports a write error.
+    pub fn flush(&self) -> Result<()> {
+        let mut q = self.shared.lock();
+        if q.finished {
+            return Ok(());
+        }
+        q.flush_requested += 1;
+        let want = q.flush_requested;
+        self.shared.wake.notify_one();
+        while q.flush_done < want && !q.finished {
+            q = self.shared.progress.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        match &q.last_error {
+            Some(message) => {
+                Err(SdkError::Write { message: message.clone(), pending: q.in_flight + q.pending.keys.len() })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Items the store refused so far (e.g. a param logged twice with different values).
+    pub fn rejected(&self) -> Vec<String> {
+        self.shared.lock().rejected.clone()
+    }
+
+    /// Flushes everything and marks the run finished.
+    pub fn finish(self) -> Result<()> {
+        self.finish_with(RunStatus::Finished, None)
+    }
+
+    /// Flushes everything and marks the run ended with `status` (`failed` keeps `error`).
+    pub fn finish_with(mut self, status: RunStatus, error: Option<&str>) -> Result<()> {
+        self.close(status, error.map(str::to_string))
+    }
+
+    fn close(&mut self, status: RunStatus, error: Option<String>) -> Result<()> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        let result = {
+            let mut q = self.shared.lock();
+            let mut result = Ok(());
+            // One retry after a failed final attempt, then give up loudly.
+            for _ in 0..2 {
+                q.finishing = Some((status, error.clone()));
+                q.flush_requested += 1;
+                let want = q.flush_requested;
+                self.shared.wake.notify_one();
+                while q.flush_done < want && !q.finished {
+                    q = self.shared.progress.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+                if q.finished {
+                    result = Ok(());
+                    break;
+                }
+                result = Err(SdkError::Write {
+                    message: q.last_error.clone().unwrap_or_default(),
+                    pending: q.in_flight + q.pending.keys.len(),
+                });
+                q = self.shared.progress.wait_timeout(q, Duration::from_millis(200)).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0);
+            }
+            if result.is_err() {
+                // Let the writer exit: mark finished so it stops retrying.
+                q.finished = true;
+                q.finishing = Some((status, error.clone()));
+                self.shared.wake.notify_one();
+            }
+            result
+        };
+        if result.is_ok() {
+            let _ = writer.join();
+        } else {
+            // The writer may be retrying a failing write; don't block the caller on it.
+            drop(writer);
+        }
+        result
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let status = if std::thread::panicking() { RunStatus::Failed } else { RunStatus::Finished };
+        let error = std::thread::panicking().then(|| "the logging thread panicked".to_string());
+        if let Err(e) = self.close(status, error) {
+            tracing::error!("trackbench: finishing run {} failed: {e}", self.id);
+            eprintln!("trackbench: finishing run {} failed: {e}", self.id);
+        }
+    }
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+}
