@@ -9,7 +9,7 @@ use crate::lex::{Lexer, Tok, Token};
 use crate::{Agg, Attribute, Expr, Field, Literal, OrderBy, ParseError};
 
 /// How deep (in `not` / `and` / `or` nodes) a parsed filter may be.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Parses a filter. Empty (or whitespace-only) input means "match everything": `Ok(None)`.
 pub fn parse_filter(input: &str) -> Result<Option<Expr>, ParseError> {

@@ -1,0 +1,220 @@
+//! SDK tests against real stores: what is logged is stored, bad input is refused at the call,
+//! a killed writer loses nothing that was flushed, and eight processes can log at once.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use trackbench_sdk::{Run, RunOptions, RunStatus, SdkError};
+use trackbench_store::{RunQuery, StepRange, Store, StoreOptions};
+
+fn value(step: i64, k: usize) -> f64 {
+    (step as f64 * 0.001 + k as f64).sin() / (1.0 + step as f64 * 1e-4)
+}
+
+/// The `train_loop` example, which `cargo test` builds next to this test binary.
+fn example() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let p = dir.join("examples").join("train_loop");
+    assert!(p.exists(), "{} is missing: run the tests with `cargo test` (it builds examples)", p.display());
+    p
+}
+
+fn open(dir: &Path) -> Store {
+    Store::open(dir, StoreOptions::default()).expect("open store")
+}
+
+#[test]
+fn logged_data_is_stored_on_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Run::start(RunOptions::new("p").name("r").store_dir(dir.path())).unwrap();
+    let id = run.id().to_string();
+    run.log_config(&serde_json::json!({"lr": 0.01, "model": {"depth": 4}})).unwrap();
+    run.set_tag("stage", "test").unwrap();
+    for _ in 0..10 {
+        run.log(&[("auto", 1.0)]).unwrap();
+    }
+    run.log_at(100, &[("loss", 0.5), ("acc", f64::NAN)]).unwrap();
+    run.log_at(100, &[("loss", 0.25)]).unwrap();
+    run.log(&[("auto", 2.0)]).unwrap();
+    run.set_summary("best", serde_json::json!(0.9)).unwrap();
+    let art = dir.path().join("weights.bin");
+    std::fs::write(&art, b"abc").unwrap();
+    run.log_artifact(&art, Some("model/weights.bin")).unwrap();
+    run.finish().unwrap();
+
+    let mut s = open(dir.path());
+    let info = s.run(&id).unwrap();
+    assert_eq!(info.status, RunStatus::Finished);
+    assert!(info.ended_ms.is_some());
+    let auto = s.series(&id, "auto", StepRange::ALL).unwrap();
+    assert_eq!(auto.steps, (0..10).chain([101]).collect::<Vec<_>>(), "no step = the run's own counter");
+    let loss = s.series(&id, "loss", StepRange::ALL).unwrap();
+    assert_eq!((loss.steps, loss.values), (vec![100, 100], vec![0.5, 0.25]), "duplicate step kept");
+    assert!(s.series(&id, "acc", StepRange::ALL).unwrap().values[0].is_nan());
+    assert_eq!(s.params(&id).unwrap().len(), 2);
+    assert_eq!(s.tags(&id).unwrap(), vec![("stage".to_string(), "test".to_string())]);
+    assert_eq!(s.artifacts(&id).unwrap()[0].path, "model/weights.bin");
+    assert_eq!(s.summary_values(&id).unwrap()[0].0, "best");
+}
+
+#[test]
+fn invalid_input_is_refused_at_the_call_and_nothing_of_it_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Run::start(RunOptions::new("p").store_dir(dir.path())).unwrap();
+    let id = run.id().to_string();
+    let long = "k".repeat(251);
+    for bad in ["", "a\nb", long.as_str(), " x"] {
+        let err = run.log_at(0, &[("good", 1.0), (bad, 2.0)]).expect_err(bad);
+        assert!(matches!(err, SdkError::Invalid(_)), "{err}");
+    }
+    assert!(run.log_params(&[("cfg", serde_json::json!({"nested": 1}))]).is_err());
+    assert!(run.set_tag("t", "nul\0").is_err());
+    assert!(run.log_artifact(dir.path().join("missing.bin"), None).is_err());
+    assert!(run.log_artifact(dir.path(), Some("../escape")).is_err());
+    run.log_params(&[("lr", 0.1.into())]).unwrap();
+    run.log_params(&[("lr", 0.2.into())]).unwrap();
+    run.flush().unwrap();
+    assert_eq!(run.rejected().len(), 1, "changing a param is reported");
+    run.finish().unwrap();
+    let s = open(dir.path());
+    assert!(s.metric_keys(&id).unwrap().is_empty(), "a refused record stores none of its keys");
+    assert_eq!(s.params(&id).unwrap(), vec![("lr".to_string(), serde_json::json!(0.1))]);
+}
+
+#[test]
+fn a_full_queue_blocks_instead_of_dropping() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new("p").store_dir(dir.path());
+    opts.max_queued_points = 1000;
+    opts.flush_points = 500;
+    let run = Run::start(opts).unwrap();
+    let id = run.id().to_string();
+    for step in 0..50_000 {
+        run.log_at(step, &[("a", step as f64), ("b", -(step as f64))]).unwrap();
+    }
+    run.finish().unwrap();
+    let mut s = open(dir.path());
+    let a = s.series(&id, "a", StepRange::ALL).unwrap();
+    assert_eq!(a.len(), 50_000);
+    assert!(a.values.iter().enumerate().all(|(i, v)| *v == i as f64));
+}
+
+#[test]
+fn dropping_a_run_finishes_it_and_panicking_marks_it_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let run = Run::start(RunOptions::new("p").store_dir(dir.path())).unwrap();
+        run.log(&[("x", 1.0)]).unwrap();
+        run.id().to_string()
+    };
+    assert_eq!(open(dir.path()).run(&id).unwrap().status, RunStatus::Finished);
+    let d = dir.path().to_path_buf();
+    let failed = std::thread::spawn(move || {
+        let run = Run::start(RunOptions::new("p").store_dir(&d)).unwrap();
+        let id = run.id().to_string();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _keep = run;
+            panic!("training blew up");
+        }));
+        id
+    })
+    .join()
+    .unwrap();
+    let info = open(dir.path()).run(&failed).unwrap();
+    assert_eq!(info.status, RunStatus::Failed);
+}
+
+#[test]
+fn attaching_to_an_existing_run_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Run::start(RunOptions::new("p").store_dir(dir.path())).unwrap();
+    let id = run.id().to_string();
+    run.log_at(0, &[("x", 1.0)]).unwrap();
+    run.finish().unwrap();
+    let again = Run::start(RunOptions::new("ignored").store_dir(dir.path()).resume(&id)).unwrap();
+    assert_eq!(again.id(), id);
+    again.log_at(1, &[("x", 2.0)]).unwrap();
+    again.finish_with(RunStatus::Killed, None).unwrap();
+    let mut s = open(dir.path());
+    assert_eq!(s.series(&id, "x", StepRange::ALL).unwrap().values, vec![1.0, 2.0]);
+    assert_eq!(s.run(&id).unwrap().status, RunStatus::Killed);
+    assert!(Run::start(RunOptions::new("p").store_dir(dir.path()).resume("nosuchrun")).is_err());
+}
+
+#[test]
+fn a_killed_writer_keeps_every_flushed_point_and_reads_as_crashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(example())
+        .args(["--store", &dir.path().display().to_string(), "--steps", "100000000", "--keys", "5"])
+        .args(["--flush-every", "2000", "--project", "kill"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let id = lines.next().unwrap().unwrap().strip_prefix("run ").unwrap().to_string();
+    let mut flushed = 0i64;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("flushed ") {
+            flushed = n.parse().unwrap();
+            if flushed >= 40_000 {
+                break;
+            }
+        }
+    }
+    // SIGKILL: no destructor, no flush, no finish.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(flushed >= 40_000);
+
+    let opts = StoreOptions { heartbeat_timeout_ms: 300, ..StoreOptions::default() };
+    let mut s = Store::open(dir.path(), opts).unwrap();
+    assert_eq!(s.health().unwrap().integrity, "ok");
+    for k in 0..5 {
+        let p = s.series(&id, &format!("m{k}"), StepRange::ALL).unwrap();
+        assert!(p.len() as i64 >= flushed, "m{k}: {} points stored, {flushed} were flushed", p.len());
+        for (i, (&step, &v)) in p.steps.iter().zip(&p.values).enumerate() {
+            assert_eq!(step, i as i64);
+            assert_eq!(v.to_bits(), value(step, k).to_bits());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(s.run(&id).unwrap().status, RunStatus::Crashed);
+}
+
+#[test]
+fn eight_processes_log_100k_points_each_into_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            Command::new(example())
+                .args(["--store", &dir.path().display().to_string(), "--steps", "10000", "--keys", "10"])
+                .args(["--project", "crowd", "--name", &format!("writer-{i}"), "--flush-every", "1000"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "a writer failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut s = open(dir.path());
+    let runs = s.list_runs(&RunQuery { project: Some("crowd".into()), ..RunQuery::default() }).unwrap();
+    assert_eq!(runs.len(), 8);
+    let mut total = 0;
+    for r in &runs {
+        assert_eq!(r.status, RunStatus::Finished);
+        for k in 0..10 {
+            let p = s.series(&r.id, &format!("m{k}"), StepRange::ALL).unwrap();
+            assert_eq!(p.steps, (0..10_000).collect::<Vec<_>>());
+            total += p.len();
+        }
+    }
+    assert_eq!(total, 800_000);
+    assert_eq!(s.health().unwrap().integrity, "ok");
+}
