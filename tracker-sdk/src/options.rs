@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub heartbeat_interval: Duration,
     /// Record host, pid and command line.
     pub capture_context: bool,
+    /// A cap on the database size (see `StoreOptions::max_db_bytes`).
+    pub max_db_bytes: Option<u64>,
 }
 
 impl RunOptions {
@@ -51,6 +53,7 @@ impl RunOptions {
             max_queued_points: 4 * 1024 * 1024,
             heartbeat_interval: Duration::from_secs(15),
             capture_context: true,
+            max_db_bytes: None,
         }
     }
 

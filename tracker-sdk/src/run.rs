@@ -34,7 +34,8 @@ fn invalid(e: trackbench_store::StoreError) -> SdkError {
 impl Run {
     /// Creates the run (or attaches to `opts.resume`) and starts its writer thread.
     pub fn start(opts: RunOptions) -> Result<Run> {
-        let mut store = Store::open(&opts.store_dir, StoreOptions::default())?;
+        let mut store =
+            Store::open(&opts.store_dir, StoreOptions { max_db_bytes: opts.max_db_bytes, ..StoreOptions::default() })?;
         let info = match &opts.resume {
             Some(id) => {
                 let id = store.resolve_run(id)?;

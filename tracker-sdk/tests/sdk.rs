@@ -218,3 +218,37 @@ fn eight_processes_log_100k_points_each_into_one_store() {
     assert_eq!(total, 800_000);
     assert_eq!(s.health().unwrap().integrity, "ok");
 }
+
+#[test]
+fn a_full_disk_surfaces_at_flush_and_keeps_earlier_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new("p").store_dir(dir.path());
+    opts.max_db_bytes = Some(300 * 1024);
+    let run = Run::start(opts).unwrap();
+    let id = run.id().to_string();
+    run.log_at(0, &[("first", 1.0)]).unwrap();
+    run.flush().unwrap();
+    let mut step = 0i64;
+    let err = loop {
+        let noisy = f64::from_bits(0x3ff0_0000_0000_0000 ^ ((step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 12));
+        run.log_at(step, &[("noise", noisy)]).unwrap();
+        step += 1;
+        if step % 5000 == 0
+            && let Err(e) = run.flush()
+        {
+            break e;
+        }
+        assert!(step < 5_000_000, "the cap never hit");
+    };
+    match &err {
+        SdkError::Write { message, pending } => {
+            assert!(*pending > 0, "the unstored points are still queued");
+            assert!(message.contains("full"), "{message}");
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    assert!(run.finish().is_err(), "finish reports that data could not be stored");
+    let mut s = open(dir.path());
+    assert_eq!(s.health().unwrap().integrity, "ok");
+    assert_eq!(s.series(&id, "first", StepRange::ALL).unwrap().values, vec![1.0]);
+}

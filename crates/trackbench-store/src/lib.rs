@@ -67,6 +67,9 @@ pub struct StoreOptions {
     pub heartbeat_timeout_ms: i64,
     /// Open without creating or migrating anything; writes fail.
     pub read_only: bool,
+    /// Refuse to grow the database past about this many bytes (`PRAGMA max_page_count`);
+    /// writes past it fail like a full disk. `None`: limited by the disk only.
+    pub max_db_bytes: Option<u64>,
     pub clock: Clock,
 }
 
@@ -76,6 +79,7 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(30),
             heartbeat_timeout_ms: DEFAULT_HEARTBEAT_TIMEOUT_MS,
             read_only: false,
+            max_db_bytes: None,
             clock: system_clock(),
         }
     }
@@ -122,6 +126,10 @@ impl Store {
             }
         }
         conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")?;
+        if let Some(bytes) = opts.max_db_bytes {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            conn.pragma_update(None, "max_page_count", (bytes as i64 / page.max(512)).max(1))?;
+        }
         if opts.read_only {
             let v = migrate::version(&conn)?;
             if v > migrate::LATEST {

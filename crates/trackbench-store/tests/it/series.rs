@@ -191,3 +191,30 @@ proptest! {
         prop_assert_eq!(series.values, sorted.iter().map(|p| p.1).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn a_full_disk_fails_the_batch_whole_and_keeps_what_was_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = trackbench_store::StoreOptions { max_db_bytes: Some(400 * 1024), ..Default::default() };
+    let mut s = trackbench_store::Store::open(dir.path(), opts).unwrap();
+    let run = s.create_run(&trackbench_store::NewRun { project: "p".into(), ..Default::default() }).unwrap().id;
+    let mut stored = 0usize;
+    let err = loop {
+        // Noisy values compress badly, so the cap is reached quickly.
+        let v: Vec<(i64, f64)> =
+            (0..5000).map(|i| (stored as i64 + i, f64::from_bits(0x3ff0_0000_0000_0000 ^ ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 12)))).collect();
+        match s.log_metric_points(&run, "x", pts(&v)) {
+            Ok(_) => stored += v.len(),
+            Err(e) => break e,
+        }
+        assert!(stored < 10_000_000, "the cap never hit");
+    };
+    assert!(err.is_disk_full(), "{err}");
+    assert!(stored > 0);
+    drop(s);
+    let mut s = trackbench_store::Store::open(dir.path(), Default::default()).unwrap();
+    assert_eq!(s.health().unwrap().integrity, "ok");
+    let p = s.series(&run, "x", StepRange::ALL).unwrap();
+    assert_eq!(p.len(), stored, "every batch before the failure, none of the failed one");
+    assert_eq!(s.metric_summaries(&run).unwrap()[0].count as usize, stored);
+}

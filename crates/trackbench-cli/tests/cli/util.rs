@@ -1,0 +1,64 @@
+//! Spawning the real binary with a hermetic environment and a temp store per test.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use trackbench_sdk::{Run, RunOptions};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn store(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `trackbench ARGS` with only this test's store in its environment.
+    pub fn cmd(&self, args: &[&str]) -> Out {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_trackbench"));
+        c.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        c.env("TRACKBENCH_DIR", self.store()).env("HOME", self.store());
+        let Output { status, stdout, stderr } = c.output().expect("spawn trackbench");
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// Like [`Env::cmd`] but asserts success.
+    pub fn ok(&self, args: &[&str]) -> Out {
+        let out = self.cmd(args);
+        assert_eq!(out.code, 0, "trackbench {args:?} failed:\n{}\n{}", out.stdout, out.stderr);
+        out
+    }
+
+    /// Logs a finished run through the SDK; returns its id.
+    pub fn log_run(&self, project: &str, name: &str, lr: f64, values: &[f64]) -> String {
+        let run = Run::start(RunOptions::new(project).name(name).store_dir(self.store())).expect("start run");
+        run.log_params(&[("lr", lr.into()), ("opt", "adam".into())]).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            run.log_at(i as i64, &[("acc", *v)]).unwrap();
+        }
+        let id = run.id().to_string();
+        run.finish().unwrap();
+        id
+    }
+}
