@@ -99,40 +99,73 @@ impl BitWriter {
     }
 }
 
+/// Reads bits MSB-first through a 64-bit window refilled 8 bytes at a time.
 struct BitReader<'a> {
     data: &'a [u8],
-    /// Bit position of the next read.
+    /// Next byte of `data` to load into `buf`.
     pos: usize,
+    /// Unread bits, left-aligned.
+    buf: u64,
+    /// Number of valid bits in `buf`.
+    avail: u32,
 }
 
-impl BitReader<'_> {
+impl<'a> BitReader<'a> {
+    fn new(data: &'a [u8]) -> BitReader<'a> {
+        BitReader { data, pos: 0, buf: 0, avail: 0 }
+    }
+
+    #[inline]
+    fn refill(&mut self) {
+        if let Some(bytes) = self.data.get(self.pos..self.pos + 8) {
+            let word = u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
+            // avail < 64 here; load as many whole bytes as fit.
+            self.buf |= word >> self.avail;
+            let n = (63 - self.avail) / 8;
+            self.pos += n as usize;
+            self.avail += n * 8;
+        } else {
+            while self.avail <= 56 && self.pos < self.data.len() {
+                self.buf |= u64::from(self.data[self.pos]) << (56 - self.avail);
+                self.pos += 1;
+                self.avail += 8;
+            }
+        }
+    }
+
+    /// Reads `bits` (<= 56) bits, or `None` past the end.
+    #[inline]
+    fn read_small(&mut self, bits: u32) -> Option<u64> {
+        debug_assert!((1..=56).contains(&bits));
+        if self.avail < bits {
+            self.refill();
+            if self.avail < bits {
+                return None;
+            }
+        }
+        let v = self.buf >> (64 - bits);
+        self.buf <<= bits;
+        self.avail -= bits;
+        Some(v)
+    }
+
     /// Reads `bits` (<= 64) bits, or `None` past the end.
     #[inline]
     fn read(&mut self, bits: u32) -> Option<u64> {
-        if bits == 0 {
-            return Some(0);
+        match bits {
+            0 => Some(0),
+            1..=56 => self.read_small(bits),
+            _ => {
+                let hi = self.read_small(32)?;
+                let lo = self.read_small(bits - 32)?;
+                Some((hi << (bits - 32)) | lo)
+            }
         }
-        let end = self.pos + bits as usize;
-        if end > self.data.len() * 8 {
-            return None;
-        }
-        let byte = self.pos / 8;
-        let shift = (self.pos % 8) as u32;
-        let mut buf = [0u8; 16];
-        let avail = (self.data.len() - byte).min(16);
-        buf[..avail].copy_from_slice(&self.data[byte..byte + avail]);
-        let word = u128::from_be_bytes(buf);
-        let v = (word << shift) >> (128 - bits);
-        self.pos = end;
-        Some(v as u64)
     }
 
     #[inline]
     fn bit(&mut self) -> Option<bool> {
-        let byte = *self.data.get(self.pos / 8)?;
-        let b = (byte >> (7 - (self.pos % 8))) & 1;
-        self.pos += 1;
-        Some(b == 1)
+        self.read_small(1).map(|b| b == 1)
     }
 }
 
@@ -318,7 +351,7 @@ pub fn decode_into(blob: &[u8], out: &mut Points) -> Result<usize, StoreError> {
     if n > (rest.len() - used) * 8 / 3 + 1 {
         return Err(corrupt("point count larger than the blob"));
     }
-    let mut r = BitReader { data: &rest[used..], pos: 0 };
+    let mut r = BitReader::new(&rest[used..]);
     out.steps.reserve(n);
     out.wall_ms.reserve(n);
     out.values.reserve(n);

@@ -151,3 +151,20 @@ fn demo_logs_runs_and_lists_them() {
     assert_eq!(runs.as_array().unwrap().len(), 4);
     assert!(runs.as_array().unwrap().iter().all(|r| r["status"] == "finished"));
 }
+
+#[test]
+fn invalid_utf8_arguments_are_refused_cleanly() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    env.log_run("p", "a", 0.01, &[0.5]);
+    let bad = std::ffi::OsStr::from_bytes(b"metrics.acc > \xff\xfe");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trackbench"))
+        .env("TRACKBENCH_DIR", env.store())
+        .args(["runs", "ls", "--filter"])
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid UTF-8"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.ok(&["doctor", "--json"]).json()["runs"], 1, "nothing was harmed");
+}
