@@ -2,10 +2,11 @@
 //! transaction — metric chunks and their summaries, params, tags, summary values, log lines
 //! and the heartbeat.
 //!
-//! Chunking: each series' newest chunk is merged with new points while it holds fewer than
-//! [`CHUNK_POINTS`] points (decoded, extended, re-encoded in the same transaction), so the
-//! many small flushes of a slow training loop still end up as few full chunks. Points are
-//! only ever appended: nothing already stored is dropped or replaced by a different point.
+//! Chunking: each flush appends chunks of up to [`CHUNK_POINTS`] points; small chunks at the
+//! end of a series are merged into bigger ones in the same transaction (see
+//! [`append_series`]), so the many small flushes of a slow training loop still end up as few
+//! full chunks without rewriting the tail on every flush. Merging decodes and re-encodes
+//! losslessly: nothing already stored is dropped or replaced by a different point.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -182,32 +183,120 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Appends `new` to series (run, key): merges into the newest chunk while it is small, then
-/// writes full chunks, and folds the points into the series summary.
+/// Tail chunks merged at once by the tiered compaction.
+const MERGE_FANOUT: usize = 8;
+
+/// Size class of a chunk for tiered merging: 1-7 points, 8-63, 64-511, 512-4095.
+fn level(n: i64) -> u32 {
+    (63 - (n.max(1) as u64).leading_zeros()) / 3
+}
+
+/// Appends `new` to series (run, key) and folds it into the series summary.
+///
+/// Write amplification stays bounded both for big flushes and for a slow loop that flushes a
+/// few points at a time: a small tail chunk is merged with new points when they outnumber it
+/// (rewriting at most as much as is added); otherwise new points go into new chunks, and
+/// whenever the last [`MERGE_FANOUT`] chunks are of one size class they are merged into one
+/// (tiered, like an LSM tree), so each point is rewritten about once per size class.
 fn append_series(tx: &Transaction, run: i64, key: i64, new: &Points) -> Result<()> {
-    let tail: Option<(i64, i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT seq, n, data FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 ORDER BY seq DESC LIMIT 1")?
-        .query_row([run, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let tail: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT seq, n FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 ORDER BY seq DESC LIMIT 1")?
+        .query_row([run, key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let (mut seq, merged);
-    let points: &Points = match tail {
-        Some((tail_seq, n, data)) if (n as usize) < CHUNK_POINTS => {
-            let mut all = Points::with_capacity(n as usize + new.len());
-            codec::decode_into(&data, &mut all)?;
+    match tail {
+        Some((tail_seq, n)) if (n as usize) < CHUNK_POINTS && n as usize <= new.len() => {
+            let mut all = read_chunks(tx, run, key, tail_seq, tail_seq)?;
             all.extend_from(new, 0..new.len());
-            seq = tail_seq;
-            merged = all;
-            &merged
+            write_chunks(tx, run, key, tail_seq, &all)?;
         }
-        Some((tail_seq, _, _)) => {
-            seq = tail_seq + 1;
-            new
+        Some((tail_seq, _)) => {
+            write_chunks(tx, run, key, tail_seq + 1, new)?;
+            compact_tail(tx, run, key)?;
         }
-        None => {
-            seq = 0;
-            new
+        None => write_chunks(tx, run, key, 0, new)?,
+    }
+    update_summary(tx, run, key, new)
+}
+
+impl Store {
+    /// Rewrites each series of run `uid` so that runs of small chunks become full chunks
+    /// (done when a run finishes; reads are fastest on full chunks). Returns chunks removed.
+    pub fn compact_run(&mut self, uid: &str) -> Result<usize> {
+        let run = self.run_rowid(uid)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let keys: Vec<i64> = tx
+            .prepare_cached("SELECT DISTINCT key_id FROM metric_chunks WHERE run_id = ?1 AND n < ?2")?
+            .query_map(params![run, CHUNK_POINTS as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut removed = 0;
+        for key in keys {
+            let chunks: Vec<(i64, i64)> = tx
+                .prepare_cached("SELECT seq, n FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 ORDER BY seq")?
+                .query_map(params![run, key], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            // Each maximal run of consecutive non-full chunks becomes full chunks.
+            let mut i = 0;
+            while i < chunks.len() {
+                if chunks[i].1 as usize >= CHUNK_POINTS {
+                    i += 1;
+                    continue;
+                }
+                let mut j = i;
+                while j + 1 < chunks.len() && (chunks[j + 1].1 as usize) < CHUNK_POINTS {
+                    j += 1;
+                }
+                if j > i {
+                    let merged = read_chunks(&tx, run, key, chunks[i].0, chunks[j].0)?;
+                    tx.prepare_cached("DELETE FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 AND seq BETWEEN ?3 AND ?4")?
+                        .execute(params![run, key, chunks[i].0, chunks[j].0])?;
+                    write_chunks(&tx, run, key, chunks[i].0, &merged)?;
+                    removed += j - i + 1 - merged.len().div_ceil(CHUNK_POINTS);
+                }
+                i = j + 1;
+            }
         }
-    };
+        tx.commit()?;
+        Ok(removed)
+    }
+}
+
+/// Merges the last [`MERGE_FANOUT`] chunks while they are small and of one size class.
+fn compact_tail(tx: &Transaction, run: i64, key: i64) -> Result<()> {
+    loop {
+        let tail: Vec<(i64, i64)> = tx
+            .prepare_cached("SELECT seq, n FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 ORDER BY seq DESC LIMIT ?3")?
+            .query_map(params![run, key, MERGE_FANOUT as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some(&(last_seq, last_n)) = tail.first() else { return Ok(()) };
+        let same_class = tail.iter().all(|&(_, n)| (n as usize) < CHUNK_POINTS && level(n) == level(last_n));
+        if tail.len() < MERGE_FANOUT || !same_class {
+            return Ok(());
+        }
+        let first_seq = tail[tail.len() - 1].0;
+        let merged = read_chunks(tx, run, key, first_seq, last_seq)?;
+        tx.prepare_cached("DELETE FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 AND seq BETWEEN ?3 AND ?4")?
+            .execute(params![run, key, first_seq, last_seq])?;
+        write_chunks(tx, run, key, first_seq, &merged)?;
+    }
+}
+
+/// Decodes chunks `first..=last` (by seq) of a series, in order.
+fn read_chunks(tx: &Transaction, run: i64, key: i64, first: i64, last: i64) -> Result<Points> {
+    let mut out = Points::default();
+    let mut stmt = tx.prepare_cached(
+        "SELECT data FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 AND seq BETWEEN ?3 AND ?4 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![run, key, first, last])?;
+    while let Some(row) = rows.next()? {
+        let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+        codec::decode_into(data, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Writes `points` as chunks of at most [`CHUNK_POINTS`], numbered from `seq` (replacing
+/// rows of those numbers).
+fn write_chunks(tx: &Transaction, run: i64, key: i64, mut seq: i64, points: &Points) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT OR REPLACE INTO metric_chunks(run_id, key_id, seq, n, step_min, step_max, vmin, vmax, vlast, data) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -224,22 +313,11 @@ fn append_series(tx: &Transaction, run: i64, key: i64, new: &Points) -> Result<(
             s.add(step, points.wall_ms[i], points.values[i]);
         }
         let blob = codec::encode(points, start..end);
-        insert.execute(params![
-            run,
-            key,
-            seq,
-            (end - start) as i64,
-            step_min,
-            step_max,
-            s.min,
-            s.max,
-            real(s.last),
-            blob
-        ])?;
+        insert.execute(params![run, key, seq, (end - start) as i64, step_min, step_max, s.min, s.max, real(s.last), blob])?;
         seq += 1;
         start = end;
     }
-    update_summary(tx, run, key, new)
+    Ok(())
 }
 
 fn update_summary(tx: &Transaction, run: i64, key: i64, new: &Points) -> Result<()> {

@@ -277,6 +277,7 @@ impl Store {
              WHERE id = ?1",
             params![id, status.as_str(), now, error],
         )?;
+        self.compact_run(uid)?;
         Ok(())
     }
 
