@@ -1,0 +1,322 @@
+//! `trackbench._native`: the PyO3 extension under the Python SDK.
+//!
+//! A thin bridge: [`NativeRun`] wraps a Rust SDK [`Run`], so Python logs through exactly the
+//! same validation, queue and writer as Rust. The hot call, [`NativeRun::log`], converts a
+//! Python dict to `(&str, f64)` pairs without allocating per key and enqueues them; values may
+//! be floats, ints, bools or anything with `.item()` (numpy, torch and jax scalars), found by
+//! duck typing so numpy/torch are never imported. The idiomatic API lives in the Python
+//! package (`python/trackbench`).
+//!
+//! Fork safety: the Python layer calls [`mark_forked`] in a forked child. From then on every
+//! run inherited from the parent is inert in the child (runs started in the child work) (its writer thread did not survive the
+//! fork and its lock may be held): calls return `False` and the Python layer warns once.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use trackbench_sdk::{Run, RunOptions, RunStatus, SdkError, Stream};
+
+pyo3::create_exception!(_native, StoreError, PyException, "The store could not be read or written.");
+
+/// Bumped in every forked child: a run created in an earlier generation was inherited from
+/// a parent process and does nothing here.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+fn to_py(e: SdkError) -> PyErr {
+    match e {
+        SdkError::Invalid(m) => PyValueError::new_err(m),
+        SdkError::Finished(_) => PyRuntimeError::new_err(e.to_string()),
+        SdkError::Write { .. } | SdkError::Store(_) => StoreError::new_err(e.to_string()),
+    }
+}
+
+/// A number from a Python value: float (and subclasses such as numpy.float64), int, bool,
+/// or anything with `.item()` returning one of those.
+fn number(v: &Bound<'_, PyAny>, depth: u8) -> Option<f64> {
+    if let Ok(f) = v.cast::<PyFloat>() {
+        return Some(f.value());
+    }
+    if let Ok(b) = v.cast::<PyBool>() {
+        return Some(if b.is_true() { 1.0 } else { 0.0 });
+    }
+    if v.is_instance_of::<PyInt>() {
+        return v.extract::<i64>().map(|i| i as f64).or_else(|_| v.extract::<f64>()).ok();
+    }
+    if depth == 0 && v.hasattr("item").unwrap_or(false) {
+        let item = v.call_method0("item").ok()?;
+        return number(&item, 1);
+    }
+    None
+}
+
+fn type_name(v: &Bound<'_, PyAny>) -> String {
+    v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// Flattens `data` into owned `(key, value)` pairs (nested dicts join keys with `.`).
+fn flatten(prefix: &str, data: &Bound<'_, PyDict>, out: &mut Vec<(String, f64)>) -> PyResult<()> {
+    for (k, v) in data.iter() {
+        let k = k.cast::<PyString>().map_err(|_| PyValueError::new_err(format!("metric keys must be str, got {}", type_name(&k))))?;
+        let key = if prefix.is_empty() { k.to_cow()?.into_owned() } else { format!("{prefix}.{}", k.to_cow()?) };
+        if let Ok(d) = v.cast::<PyDict>() {
+            flatten(&key, d, out)?;
+        } else {
+            let x = number(&v, 0).ok_or_else(|| {
+                PyValueError::new_err(format!("metric `{key}` must be a number, got {}", type_name(&v)))
+            })?;
+            out.push((key, x));
+        }
+    }
+    Ok(())
+}
+
+/// Most distinct key objects remembered per run.
+const KEY_CACHE_MAX: usize = 4096;
+
+/// Python key string -> Rust string, by object identity. The cache keeps a reference to each
+/// key object, so an address can never be reused by another string while it is cached.
+/// Training loops log the same (interned) key objects every step, so this skips the UTF-8
+/// conversion, which the limited API (abi3 for Python 3.9) can only do by copying.
+#[derive(Default)]
+struct KeyCache(rustc_hash::FxHashMap<usize, (Py<PyString>, Arc<str>)>);
+
+impl KeyCache {
+    fn get(&mut self, k: &Bound<'_, PyString>) -> PyResult<Arc<str>> {
+        let addr = k.as_ptr() as usize;
+        if let Some((_, s)) = self.0.get(&addr) {
+            return Ok(s.clone());
+        }
+        let s: Arc<str> = Arc::from(k.to_cow()?.as_ref());
+        if self.0.len() < KEY_CACHE_MAX {
+            self.0.insert(addr, (k.clone().unbind(), s.clone()));
+        }
+        Ok(s)
+    }
+}
+
+/// One run, as the Python layer sees it.
+#[pyclass(frozen, module = "trackbench._native")]
+struct NativeRun {
+    run: RwLock<Option<Run>>,
+    keys: Mutex<KeyCache>,
+    /// [`FORK_GENERATION`] when the run was started.
+    generation: u64,
+    #[pyo3(get)]
+    id: String,
+    #[pyo3(get)]
+    name: String,
+    #[pyo3(get)]
+    project: String,
+    #[pyo3(get)]
+    store_dir: String,
+}
+
+impl NativeRun {
+    /// True in a forked child for runs inherited from the parent.
+    fn inherited(&self) -> bool {
+        FORK_GENERATION.load(Ordering::Relaxed) != self.generation
+    }
+
+    /// Runs `f` on the open run; `Ok(false)` in a forked child, an error once finished.
+    fn with<T>(&self, f: impl FnOnce(&Run) -> Result<T, SdkError>) -> PyResult<Option<T>> {
+        if self.inherited() {
+            return Ok(None);
+        }
+        let guard = self.run.read().map_err(|_| PyRuntimeError::new_err("run lock poisoned"))?;
+        let run = guard.as_ref().ok_or_else(|| PyRuntimeError::new_err(format!("run {} is finished", self.id)))?;
+        f(run).map(Some).map_err(to_py)
+    }
+}
+
+#[pymethods]
+impl NativeRun {
+    #[new]
+    #[pyo3(signature = (project, name=None, group=None, notes=None, tags=Vec::new(), resume=None, store_dir=None, flush_interval_ms=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        project: String,
+        name: Option<String>,
+        group: Option<String>,
+        notes: Option<String>,
+        tags: Vec<(String, String)>,
+        resume: Option<String>,
+        store_dir: Option<String>,
+        flush_interval_ms: Option<u64>,
+    ) -> PyResult<NativeRun> {
+        let mut opts = RunOptions::new(project);
+        opts.name = name;
+        opts.group = group;
+        opts.notes = notes;
+        opts.tags = tags;
+        opts.resume = resume;
+        if let Some(d) = store_dir {
+            opts.store_dir = d.into();
+        }
+        if let Some(ms) = flush_interval_ms {
+            opts.flush_interval = std::time::Duration::from_millis(ms);
+        }
+        let dir = opts.store_dir.display().to_string();
+        let run = py.detach(|| Run::start(opts)).map_err(to_py)?;
+        Ok(NativeRun {
+            id: run.id().to_string(),
+            name: run.name().to_string(),
+            project: run.project().to_string(),
+            store_dir: dir,
+            run: RwLock::new(Some(run)),
+            keys: Mutex::new(KeyCache::default()),
+            generation: FORK_GENERATION.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Logs a dict of metrics at `step` (or the run's own counter). Returns False when the
+    /// call was ignored (a forked child).
+    #[pyo3(signature = (data, step=None))]
+    fn log(&self, data: &Bound<'_, PyDict>, step: Option<i64>) -> PyResult<bool> {
+        if self.inherited() {
+            return Ok(false);
+        }
+        // Fast path: flat dict of str -> number, key strings from the identity cache.
+        let mut keys: Vec<Arc<str>> = Vec::with_capacity(data.len());
+        let mut values: Vec<f64> = Vec::with_capacity(data.len());
+        let mut nested = false;
+        let mut cache = self.keys.lock().map_err(|_| PyRuntimeError::new_err("key cache poisoned"))?;
+        for (k, v) in data.iter() {
+            let Ok(k) = k.cast_into::<PyString>() else {
+                nested = true;
+                break;
+            };
+            match number(&v, 0) {
+                Some(x) => {
+                    keys.push(cache.get(&k)?);
+                    values.push(x);
+                }
+                None => {
+                    nested = true;
+                    break;
+                }
+            }
+        }
+        if nested {
+            // Slow path: nested dicts, or an error to explain.
+            let mut owned = Vec::new();
+            flatten("", data, &mut owned)?;
+            let pairs: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            return Ok(self.with(|r| match step {
+                Some(s) => r.log_at(s, &pairs),
+                None => r.log(&pairs),
+            })?
+            .is_some());
+        }
+        drop(cache);
+        let pairs: Vec<(&str, f64)> = keys.iter().map(|k| &**k).zip(values).collect();
+        Ok(self
+            .with(|r| match step {
+                Some(s) => r.log_at(s, &pairs),
+                None => r.log(&pairs),
+            })?
+            .is_some())
+    }
+
+    /// Logs params given as `(key, JSON text)` pairs (the Python layer converts and flattens).
+    fn log_params_json(&self, params: Vec<(String, String)>) -> PyResult<bool> {
+        let mut parsed = Vec::with_capacity(params.len());
+        for (k, v) in &params {
+            let value: serde_json::Value = serde_json::from_str(v)
+                .map_err(|e| PyValueError::new_err(format!("param `{k}`: not JSON-serialisable ({e})")))?;
+            parsed.push((k.as_str(), value));
+        }
+        Ok(self.with(|r| r.log_params(&parsed))?.is_some())
+    }
+
+    fn set_tag(&self, key: &str, value: &str) -> PyResult<bool> {
+        Ok(self.with(|r| r.set_tag(key, value))?.is_some())
+    }
+
+    fn set_summary_json(&self, key: &str, value: &str) -> PyResult<bool> {
+        let v: serde_json::Value = serde_json::from_str(value)
+            .map_err(|e| PyValueError::new_err(format!("summary `{key}`: not JSON-serialisable ({e})")))?;
+        Ok(self.with(|r| r.set_summary(key, v))?.is_some())
+    }
+
+    #[pyo3(signature = (stream, line))]
+    fn log_line(&self, stream: &str, line: &str) -> PyResult<bool> {
+        let stream = if stream == "stderr" { Stream::Stderr } else { Stream::Stdout };
+        Ok(self.with(|r| r.log_line(stream, line))?.is_some())
+    }
+
+    /// Stores a file or folder as an artifact; blocks (without the GIL) until stored.
+    #[pyo3(signature = (path, name=None))]
+    fn log_artifact(&self, py: Python<'_>, path: String, name: Option<String>) -> PyResult<bool> {
+        py.detach(|| self.with(|r| r.log_artifact(&path, name.as_deref()))).map(|o| o.is_some())
+    }
+
+    /// Blocks (without the GIL) until everything logged so far is stored.
+    fn flush(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.with(|r| r.flush())).map(|o| o.is_some())
+    }
+
+    /// Items the store refused (e.g. a param logged twice with different values).
+    fn rejected(&self) -> PyResult<Vec<String>> {
+        Ok(self.with(|r| Ok(r.rejected()))?.unwrap_or_default())
+    }
+
+    /// Flushes and ends the run with `status` (finished, failed, killed). Idempotent.
+    #[pyo3(signature = (status="finished", error=None))]
+    fn finish(&self, py: Python<'_>, status: &str, error: Option<String>) -> PyResult<bool> {
+        if self.inherited() {
+            return Ok(false);
+        }
+        let status = match status {
+            "finished" => RunStatus::Finished,
+            "failed" => RunStatus::Failed,
+            "killed" => RunStatus::Killed,
+            other => return Err(PyValueError::new_err(format!("unknown status `{other}` (finished, failed, killed)"))),
+        };
+        let run = self.run.write().map_err(|_| PyRuntimeError::new_err("run lock poisoned"))?.take();
+        match run {
+            Some(run) => py.detach(|| run.finish_with(status, error.as_deref())).map(|_| true).map_err(to_py),
+            None => Ok(false),
+        }
+    }
+
+    #[getter]
+    fn finished(&self) -> bool {
+        self.run.read().map(|r| r.is_none()).unwrap_or(true)
+    }
+}
+
+impl Drop for NativeRun {
+    fn drop(&mut self) {
+        if self.inherited() {
+            // The parent's writer thread does not exist here: never wait for it.
+            if let Ok(slot) = self.run.get_mut() {
+                std::mem::forget(slot.take());
+            }
+        }
+    }
+}
+
+/// Called by the Python layer in a forked child (`os.register_at_fork`).
+#[pyfunction]
+fn mark_forked() {
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The default store folder (`TRACKBENCH_DIR` or the platform data dir).
+#[pyfunction]
+fn default_store_dir() -> String {
+    trackbench_sdk::default_store_dir().display().to_string()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeRun>()?;
+    m.add_function(wrap_pyfunction!(mark_forked, m)?)?;
+    m.add_function(wrap_pyfunction!(default_store_dir, m)?)?;
+    m.add("StoreError", m.py().get_type::<StoreError>())?;
+    Ok(())
+}
