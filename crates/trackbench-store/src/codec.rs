@@ -1,22 +1,38 @@
 //! Chunk codec: many metric points `(step, wall_ms, value)` packed into one compact blob.
 //!
-//! Layout (version 1): one header byte `1`, the point count as a LEB128 varint, then one
-//! bit stream holding three interleaved Gorilla-style encodings, point by point:
+//! Layout (version 1):
+//!
+//! ```text
+//! u8 version | varint n | varint blocks | directory (one entry per block) | block bit streams
+//! entry: varint stream bytes | zigzag step_min | varint step_max - step_min
+//!        | f64 min | f64 max | f64 last          (little-endian bits; min/max NaN = none)
+//! ```
+//!
+//! Points are cut into blocks of [`BLOCK_POINTS`]. Each block's bit stream starts afresh, so any
+//! block decodes on its own, and its directory entry carries the block's step range, min, max
+//! (over non-NaN values) and last value (at the greatest step, the later-logged one on a tie).
+//! Downsampled reads fold whole blocks from the directory and decode only the blocks that
+//! straddle a bucket edge; whole reads decode blocks in parallel.
+//!
+//! Inside a block, three Gorilla-style encodings are interleaved point by point:
 //!
 //! * steps and wall times: the first raw (64 bits), then delta-of-delta with prefix codes
-//!   (`0` = same delta; `10`+7 bits; `110`+9 bits; `1110`+16 bits; `1111`+64 bits). Arithmetic
+//!   (`0` = same delta; `10`+5 bits; `110`+9 bits; `1110`+16 bits; `1111`+64 bits). Arithmetic
 //!   wraps, so any `i64` sequence (out of order, duplicates, extremes) round-trips.
 //! * values: the first raw (64 bits), then the XOR with the previous value (`0` = identical;
 //!   `10` = meaningful bits inside the previous window; `11` + 6 bits leading zeros + 6 bits
 //!   length-1 + the bits). Works on the IEEE bit pattern, so NaN payloads, -0.0 and infinities
 //!   come back bit-exact.
 //!
-//! A training loop logs at a fixed step stride with smooth values, so steps cost ~1 bit and
-//! values a fraction of their 64 bits. Decoding does no allocation beyond the output vectors.
+//! A training loop logs at a fixed step stride with smooth values, so steps cost ~1 bit, wall
+//! times a few bits and values a fraction of their 64 bits.
 
 use crate::error::StoreError;
 
 const VERSION: u8 = 1;
+
+/// Points per independently decodable block.
+pub const BLOCK_POINTS: usize = 128;
 
 /// Points of one series, column-wise. All three vectors have the same length.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -115,7 +131,7 @@ impl<'a> BitReader<'a> {
         BitReader { data, pos: 0, buf: 0, avail: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self) {
         if let Some(bytes) = self.data.get(self.pos..self.pos + 8) {
             let word = u64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
@@ -133,8 +149,26 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// The next 64 bits (left-aligned; at least `avail` of them valid), refilling first so
+    /// that at least 56 are valid unless the stream ends sooner.
+    #[inline(always)]
+    fn peek(&mut self) -> (u64, u32) {
+        if self.avail < 56 {
+            self.refill();
+        }
+        (self.buf, self.avail)
+    }
+
+    /// Drops `bits` (<= `avail`) bits.
+    #[inline(always)]
+    fn consume(&mut self, bits: u32) {
+        debug_assert!(bits <= self.avail && bits < 64);
+        self.buf <<= bits;
+        self.avail -= bits;
+    }
+
     /// Reads `bits` (<= 56) bits, or `None` past the end.
-    #[inline]
+    #[inline(always)]
     fn read_small(&mut self, bits: u32) -> Option<u64> {
         debug_assert!((1..=56).contains(&bits));
         if self.avail < bits {
@@ -150,7 +184,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `bits` (<= 64) bits, or `None` past the end.
-    #[inline]
+    #[inline(always)]
     fn read(&mut self, bits: u32) -> Option<u64> {
         match bits {
             0 => Some(0),
@@ -161,11 +195,6 @@ impl<'a> BitReader<'a> {
                 Some((hi << (bits - 32)) | lo)
             }
         }
-    }
-
-    #[inline]
-    fn bit(&mut self) -> Option<bool> {
-        self.read_small(1).map(|b| b == 1)
     }
 }
 
@@ -204,9 +233,9 @@ impl IntState {
             let dod = delta.wrapping_sub(self.delta);
             if dod == 0 {
                 w.write(0, 1);
-            } else if (-64..=63).contains(&dod) {
+            } else if (-16..=15).contains(&dod) {
                 w.write(0b10, 2);
-                w.write(dod as u64, 7);
+                w.write(dod as u64, 5);
             } else if (-256..=255).contains(&dod) {
                 w.write(0b110, 3);
                 w.write(dod as u64, 9);
@@ -222,21 +251,35 @@ impl IntState {
         self.prev = v;
     }
 
-    #[inline]
+    #[inline(always)]
     fn decode(&mut self, r: &mut BitReader, first: bool) -> Option<i64> {
         let v = if first {
             r.read(64)? as i64
         } else {
-            let dod = if !r.bit()? {
-                0
-            } else if !r.bit()? {
-                sign_extend(r.read(7)?, 7)
-            } else if !r.bit()? {
-                sign_extend(r.read(9)?, 9)
-            } else if !r.bit()? {
-                sign_extend(r.read(16)?, 16)
-            } else {
-                r.read(64)? as i64
+            // One peek decodes the prefix and the short payloads (at most 20 bits).
+            let (w, avail) = r.peek();
+            let dod = match w.leading_ones() {
+                0 if avail >= 1 => {
+                    r.consume(1);
+                    0
+                }
+                1 if avail >= 7 => {
+                    r.consume(7);
+                    sign_extend((w << 2) >> 59, 5)
+                }
+                2 if avail >= 12 => {
+                    r.consume(12);
+                    sign_extend((w << 3) >> 55, 9)
+                }
+                3 if avail >= 20 => {
+                    r.consume(20);
+                    sign_extend((w << 4) >> 48, 16)
+                }
+                4.. if avail >= 4 => {
+                    r.consume(4);
+                    r.read(64)? as i64
+                }
+                _ => return None,
             };
             self.delta = self.delta.wrapping_add(dod);
             self.prev.wrapping_add(self.delta)
@@ -292,78 +335,244 @@ impl FloatState {
         self.prev = bits;
     }
 
-    #[inline]
+    #[inline(always)]
     fn decode(&mut self, r: &mut BitReader, first: bool) -> Option<f64> {
         let bits = if first {
             r.read(64)?
-        } else if !r.bit()? {
-            self.prev
-        } else if !r.bit()? {
-            if !self.has_window {
-                return None;
-            }
-            let len = 64 - self.leading - self.trailing;
-            self.prev ^ (r.read(len)? << self.trailing)
         } else {
-            let leading = r.read(6)? as u32;
-            let len = r.read(6)? as u32 + 1;
-            if leading + len > 64 {
+            let (w, avail) = r.peek();
+            if avail == 0 {
                 return None;
             }
-            let trailing = 64 - leading - len;
-            self.leading = leading;
-            self.trailing = trailing;
-            self.has_window = true;
-            self.prev ^ (r.read(len)? << trailing)
+            if w >> 63 == 0 {
+                r.consume(1);
+                self.prev
+            } else if (w >> 62) & 1 == 0 {
+                if !self.has_window || avail < 2 {
+                    return None;
+                }
+                let len = 64 - self.leading - self.trailing;
+                let xor = if 2 + len <= avail && 2 + len < 64 {
+                    r.consume(2 + len);
+                    (w << 2) >> (64 - len)
+                } else {
+                    r.consume(2);
+                    r.read(len)?
+                };
+                self.prev ^ (xor << self.trailing)
+            } else {
+                if avail < 14 {
+                    return None;
+                }
+                let leading = ((w >> 56) & 63) as u32;
+                let len = ((w >> 50) & 63) as u32 + 1;
+                if leading + len > 64 {
+                    return None;
+                }
+                let xor = if 14 + len <= avail && 14 + len < 64 {
+                    r.consume(14 + len);
+                    (w << 14) >> (64 - len)
+                } else {
+                    r.consume(14);
+                    r.read(len)?
+                };
+                let trailing = 64 - leading - len;
+                self.leading = leading;
+                self.trailing = trailing;
+                self.has_window = true;
+                self.prev ^ (xor << trailing)
+            }
         };
         self.prev = bits;
         Some(f64::from_bits(bits))
     }
 }
 
+/// Summary of one block, from the directory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockMeta {
+    /// Byte range of the block's bit stream within the blob.
+    start: usize,
+    end: usize,
+    pub count: usize,
+    pub step_min: i64,
+    pub step_max: i64,
+    /// Over non-NaN values; `None` when every value is NaN.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Value at `step_max` (the later-logged one on a tie). May be NaN.
+    pub last: f64,
+}
+
+/// A parsed chunk: its directory, and the blob to decode blocks from.
+pub struct Chunk<'a> {
+    blob: &'a [u8],
+    pub len: usize,
+    pub blocks: Vec<BlockMeta>,
+}
+
+fn corrupt(why: &str) -> StoreError {
+    StoreError::CorruptChunk(why.to_string())
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn opt_bits(v: Option<f64>) -> u64 {
+    v.map_or(f64::NAN.to_bits(), f64::to_bits)
+}
+
 /// Encodes `points[range]` into one chunk blob.
 pub fn encode(points: &Points, range: std::ops::Range<usize>) -> Vec<u8> {
     let n = range.len();
-    let mut head = Vec::with_capacity(12 + n * 4);
-    head.push(VERSION);
-    write_varint(&mut head, n as u64);
-    let mut w = BitWriter { out: head, acc: 0, nbits: 0 };
-    let (mut s, mut t, mut v) = (IntState::default(), IntState::default(), FloatState::default());
-    for (i, idx) in range.enumerate() {
-        let first = i == 0;
-        s.encode(&mut w, points.steps[idx], first);
-        t.encode(&mut w, points.wall_ms[idx], first);
-        v.encode(&mut w, points.values[idx], first);
+    let mut dir = Vec::with_capacity(8 + n.div_ceil(BLOCK_POINTS) * 32);
+    let mut data = Vec::with_capacity(n * 8);
+    dir.push(VERSION);
+    write_varint(&mut dir, n as u64);
+    write_varint(&mut dir, n.div_ceil(BLOCK_POINTS) as u64);
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + BLOCK_POINTS).min(range.end);
+        let mut w = BitWriter { out: std::mem::take(&mut data), acc: 0, nbits: 0 };
+        let before = w.out.len();
+        let (mut s, mut t, mut v) = (IntState::default(), IntState::default(), FloatState::default());
+        let (mut step_min, mut step_max) = (i64::MAX, i64::MIN);
+        let (mut min, mut max, mut last) = (None::<f64>, None::<f64>, f64::NAN);
+        for idx in start..end {
+            let first = idx == start;
+            let (step, value) = (points.steps[idx], points.values[idx]);
+            s.encode(&mut w, step, first);
+            t.encode(&mut w, points.wall_ms[idx], first);
+            v.encode(&mut w, value, first);
+            step_min = step_min.min(step);
+            if step >= step_max {
+                step_max = step;
+                last = value;
+            }
+            if !value.is_nan() {
+                min = Some(min.map_or(value, |m| m.min(value)));
+                max = Some(max.map_or(value, |m| m.max(value)));
+            }
+        }
+        data = w.finish();
+        write_varint(&mut dir, (data.len() - before) as u64);
+        write_varint(&mut dir, zigzag(step_min));
+        write_varint(&mut dir, step_max.wrapping_sub(step_min) as u64);
+        dir.extend_from_slice(&opt_bits(min).to_le_bytes());
+        dir.extend_from_slice(&opt_bits(max).to_le_bytes());
+        dir.extend_from_slice(&last.to_bits().to_le_bytes());
+        start = end;
     }
-    w.finish()
+    dir.extend_from_slice(&data);
+    dir
+}
+
+impl<'a> Chunk<'a> {
+    /// Parses a blob's header and directory (no point is decoded yet).
+    pub fn parse(blob: &'a [u8]) -> Result<Chunk<'a>, StoreError> {
+        let (&version, _) = blob.split_first().ok_or_else(|| corrupt("empty blob"))?;
+        if version != VERSION {
+            return Err(corrupt(&format!("unknown chunk version {version}")));
+        }
+        let mut pos = 1;
+        let varint = |pos: &mut usize| -> Result<u64, StoreError> {
+            let (v, used) = read_varint(blob.get(*pos..).unwrap_or(&[])).ok_or_else(|| corrupt("bad varint"))?;
+            *pos += used;
+            Ok(v)
+        };
+        let n = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("point count overflow"))?;
+        let nblocks = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("block count overflow"))?;
+        if nblocks != n.div_ceil(BLOCK_POINTS) {
+            return Err(corrupt("block count does not match the point count"));
+        }
+        let mut metas = Vec::with_capacity(nblocks);
+        let mut lens = Vec::with_capacity(nblocks);
+        for b in 0..nblocks {
+            let len = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("block length overflow"))?;
+            let step_min = unzigzag(varint(&mut pos)?);
+            let step_max = step_min.wrapping_add(varint(&mut pos)? as i64);
+            let f = |pos: &mut usize| -> Result<f64, StoreError> {
+                let bytes = blob.get(*pos..*pos + 8).ok_or_else(|| corrupt("truncated directory"))?;
+                *pos += 8;
+                Ok(f64::from_bits(u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]))))
+            };
+            let (min, max, last) = (f(&mut pos)?, f(&mut pos)?, f(&mut pos)?);
+            let count = if b + 1 == nblocks { n - b * BLOCK_POINTS } else { BLOCK_POINTS };
+            lens.push(len);
+            metas.push(BlockMeta {
+                start: 0,
+                end: 0,
+                count,
+                step_min,
+                step_max,
+                min: (!min.is_nan()).then_some(min),
+                max: (!max.is_nan()).then_some(max),
+                last,
+            });
+        }
+        for (m, len) in metas.iter_mut().zip(lens) {
+            m.start = pos;
+            m.end = pos.checked_add(len).filter(|e| *e <= blob.len()).ok_or_else(|| corrupt("truncated block"))?;
+            pos = m.end;
+        }
+        Ok(Chunk { blob, len: n, blocks: metas })
+    }
+
+    /// Decodes block `i`, calling `sink(index within the block, step, wall, value)`.
+    #[inline(always)]
+    pub fn decode_block_with(&self, i: usize, mut sink: impl FnMut(usize, i64, i64, f64)) -> Result<(), StoreError> {
+        let m = &self.blocks[i];
+        let mut r = BitReader::new(&self.blob[m.start..m.end]);
+        let (mut s, mut t, mut v) = (IntState::default(), IntState::default(), FloatState::default());
+        for j in 0..m.count {
+            let first = j == 0;
+            let step = s.decode(&mut r, first).ok_or_else(|| corrupt("truncated steps"))?;
+            let wall = t.decode(&mut r, first).ok_or_else(|| corrupt("truncated wall times"))?;
+            let value = v.decode(&mut r, first).ok_or_else(|| corrupt("truncated values"))?;
+            sink(j, step, wall, value);
+        }
+        Ok(())
+    }
+
+    /// Appends block `i`'s points to `out`.
+    pub fn decode_block(&self, i: usize, out: &mut Points) -> Result<(), StoreError> {
+        out.steps.reserve(self.blocks[i].count);
+        out.wall_ms.reserve(self.blocks[i].count);
+        out.values.reserve(self.blocks[i].count);
+        self.decode_block_with(i, |_, s, t, v| out.push(s, t, v))
+    }
+
+    /// Decodes every point into three slices of exactly [`Chunk::len`] elements.
+    pub fn decode_to_slices(&self, steps: &mut [i64], walls: &mut [i64], values: &mut [f64]) -> Result<(), StoreError> {
+        if steps.len() != self.len || walls.len() != self.len || values.len() != self.len {
+            return Err(corrupt("output slices do not match the point count"));
+        }
+        let mut base = 0;
+        for i in 0..self.blocks.len() {
+            let (st, wa, va) = (&mut steps[base..], &mut walls[base..], &mut values[base..]);
+            self.decode_block_with(i, |j, s, t, v| {
+                st[j] = s;
+                wa[j] = t;
+                va[j] = v;
+            })?;
+            base += self.blocks[i].count;
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a chunk blob, appending its points to `out`.
 pub fn decode_into(blob: &[u8], out: &mut Points) -> Result<usize, StoreError> {
-    let corrupt = |why: &str| StoreError::CorruptChunk(why.to_string());
-    let (&version, rest) = blob.split_first().ok_or_else(|| corrupt("empty blob"))?;
-    if version != VERSION {
-        return Err(corrupt(&format!("unknown chunk version {version}")));
+    let chunk = Chunk::parse(blob)?;
+    for i in 0..chunk.blocks.len() {
+        chunk.decode_block(i, out)?;
     }
-    let (n, used) = read_varint(rest).ok_or_else(|| corrupt("bad point count"))?;
-    let n = usize::try_from(n).map_err(|_| corrupt("point count overflow"))?;
-    // Each point takes at least 3 bits; refuse counts the blob cannot hold.
-    if n > (rest.len() - used) * 8 / 3 + 1 {
-        return Err(corrupt("point count larger than the blob"));
-    }
-    let mut r = BitReader::new(&rest[used..]);
-    out.steps.reserve(n);
-    out.wall_ms.reserve(n);
-    out.values.reserve(n);
-    let (mut s, mut t, mut v) = (IntState::default(), IntState::default(), FloatState::default());
-    for i in 0..n {
-        let first = i == 0;
-        let step = s.decode(&mut r, first).ok_or_else(|| corrupt("truncated steps"))?;
-        let wall = t.decode(&mut r, first).ok_or_else(|| corrupt("truncated wall times"))?;
-        let value = v.decode(&mut r, first).ok_or_else(|| corrupt("truncated values"))?;
-        out.push(step, wall, value);
-    }
-    Ok(n)
+    Ok(chunk.len)
 }
 
 /// Decodes a whole chunk blob.
@@ -419,6 +628,27 @@ mod tests {
     }
 
     #[test]
+    fn directory_summarises_each_block() {
+        let mut p = Points::default();
+        for i in 0..300i64 {
+            let v = if i == 7 { f64::NAN } else { (i % 50) as f64 };
+            p.push(1000 - i, i, v);
+        }
+        p.push(744, 0, -5.0); // the later-logged point at an equal step wins `last`
+        let blob = roundtrip(&p);
+        let c = Chunk::parse(&blob).unwrap();
+        assert_eq!(c.len, 301);
+        assert_eq!(c.blocks.len(), 3);
+        let b = c.blocks[0];
+        assert_eq!((b.count, b.step_min, b.step_max, b.min, b.max, b.last), (128, 873, 1000, Some(0.0), Some(49.0), 0.0));
+        let last = c.blocks[2];
+        assert_eq!((last.count, last.step_min, last.step_max, last.last), (45, 701, 744, -5.0));
+        let mut one = Points::default();
+        c.decode_block(1, &mut one).unwrap();
+        assert_eq!(one.steps[0], 1000 - 128);
+    }
+
+    #[test]
     fn corrupt_blobs_are_errors_not_panics() {
         let mut p = Points::default();
         for i in 0..100 {
@@ -431,6 +661,7 @@ mod tests {
         assert!(decode(&[]).is_err());
         assert!(decode(&[9, 1]).is_err());
         assert!(decode(&[1, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
+        assert!(decode(&[1, 200, 1, 2]).is_err(), "block count must match");
     }
 
     proptest! {

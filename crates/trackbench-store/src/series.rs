@@ -1,26 +1,26 @@
 //! Reading metric series: whole, a step range, or downsampled to N step buckets.
 //!
 //! Points come back ordered by step; points logged at the same step keep their logging order.
-//! Downsampling keeps per bucket the count, min, max (NaN ignored) and the value at the last
-//! step, so no extreme is hidden; a chunk that falls entirely inside one bucket is folded from
-//! its stored min/max/last without being decoded.
+//! Whole reads decode chunks on several threads into one preallocated output. Downsampling
+//! keeps per bucket the count, min, max (NaN ignored) and the value at the last step, so no
+//! extreme is hidden; a chunk, or a block of a chunk (see [`codec`]), that falls entirely
+//! inside one bucket is folded from its stored summary without being decoded, so only the
+//! blocks straddling a bucket edge are decoded.
 
-use crate::codec::{self, Points};
-use crate::error::Result;
+use rusqlite::OptionalExtension;
+
+use crate::codec::{Chunk, Points};
+use crate::error::{Result, StoreError};
 use crate::model::{Bucket, StepRange};
 use crate::Store;
 
-/// One stored chunk's row.
+/// One stored chunk's row (with its blob).
 struct ChunkRow {
-    n: i64,
-    step_min: i64,
-    step_max: i64,
-    vmin: Option<f64>,
-    vmax: Option<f64>,
-    /// NULL means NaN (a chunk always has a last value).
-    vlast: Option<f64>,
     data: Vec<u8>,
 }
+
+/// Below this many points a whole read decodes on the calling thread only.
+const PARALLEL_MIN_POINTS: usize = 64 * 1024;
 
 impl Store {
     /// Metric keys logged in run `uid`, sorted.
@@ -28,30 +28,17 @@ impl Store {
         Ok(self.metric_summaries(uid)?.into_iter().map(|s| s.key).collect())
     }
 
-    fn chunks(&mut self, uid: &str, key: &str, range: StepRange, with_data: bool) -> Result<Vec<ChunkRow>> {
+    fn chunk_rows(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Vec<ChunkRow>> {
         let run = self.run_rowid(uid)?;
         let Some(key_id) = self.existing_key_id(key)? else {
             return Ok(Vec::new());
         };
-        let data_col = if with_data { "data" } else { "x''" };
-        let sql = format!(
-            "SELECT n, step_min, step_max, vmin, vmax, vlast, {data_col} FROM metric_chunks \
-             WHERE run_id = ?1 AND key_id = ?2 AND step_max >= ?3 AND step_min <= ?4 ORDER BY seq"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 AND step_max >= ?3 AND step_min <= ?4 ORDER BY seq",
+        )?;
         let rows = stmt.query_map(
             rusqlite::params![run, key_id, range.min.unwrap_or(i64::MIN), range.max.unwrap_or(i64::MAX)],
-            |r| {
-                Ok(ChunkRow {
-                    n: r.get(0)?,
-                    step_min: r.get(1)?,
-                    step_max: r.get(2)?,
-                    vmin: r.get(3)?,
-                    vmax: r.get(4)?,
-                    vlast: r.get(5)?,
-                    data: r.get(6)?,
-                })
-            },
+            |r| Ok(ChunkRow { data: r.get(0)? }),
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -59,26 +46,15 @@ impl Store {
     /// Every point of series `key` in run `uid` within `range`, ordered by step (stable).
     /// An unknown key is an empty series.
     pub fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points> {
-        let chunks = self.chunks(uid, key, range, true)?;
-        let total: usize = chunks.iter().map(|c| c.n as usize).sum();
-        let mut out = Points::with_capacity(total);
-        let mut sorted = true;
-        let mut prev_max = i64::MIN;
-        for c in &chunks {
-            if c.step_min < prev_max {
-                sorted = false;
-            }
-            prev_max = prev_max.max(c.step_max);
-            let before = out.len();
-            codec::decode_into(&c.data, &mut out)?;
-            if sorted && out.steps[before..].windows(2).any(|w| w[1] < w[0]) {
-                sorted = false;
-            }
-        }
+        let rows = self.chunk_rows(uid, key, range)?;
+        let chunks = rows.iter().map(|r| Chunk::parse(&r.data)).collect::<Result<Vec<_>>>()?;
+        let total: usize = chunks.iter().map(|c| c.len).sum();
+        let mut out = Points { steps: vec![0; total], wall_ms: vec![0; total], values: vec![0.0; total] };
+        decode_parallel(&chunks, &mut out)?;
         if range != StepRange::ALL {
             out = filter_range(out, range);
         }
-        if !sorted {
+        if out.steps.windows(2).any(|w| w[1] < w[0]) {
             out = stable_sort_by_step(out);
         }
         Ok(out)
@@ -88,78 +64,214 @@ impl Store {
     /// `range` (or the series' own step extent). Empty buckets are left out.
     pub fn downsample(&mut self, uid: &str, key: &str, range: StepRange, buckets: usize) -> Result<Vec<Bucket>> {
         let buckets = buckets.max(1);
-        let chunks = self.chunks(uid, key, range, false)?;
-        if chunks.is_empty() {
+        let run = self.run_rowid(uid)?;
+        let Some(key_id) = self.existing_key_id(key)? else {
+            return Ok(Vec::new());
+        };
+        let extent: Option<(i64, i64)> = self
+            .conn
+            .prepare_cached("SELECT min(step_min), max(step_max) FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2")?
+            .query_row([run, key_id], |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)))
+            .optional()?
+            .flatten();
+        let Some((first, last)) = extent else {
+            return Ok(Vec::new());
+        };
+        let lo = range.min.unwrap_or(first);
+        let hi = range.max.unwrap_or(last);
+        if hi < lo {
             return Ok(Vec::new());
         }
-        let lo = range.min.unwrap_or_else(|| chunks.iter().map(|c| c.step_min).min().unwrap_or(0));
-        let hi = range.max.unwrap_or_else(|| chunks.iter().map(|c| c.step_max).max().unwrap_or(0));
-        let span = (hi as i128 - lo as i128 + 1).max(1) as u128;
-        let index = |step: i64| -> usize { (((step as i128 - lo as i128) as u128 * buckets as u128) / span) as usize };
-        let mut acc: Vec<Option<Bucket>> = vec![None; buckets];
-        let mut need_decode = Vec::new();
-        for (i, c) in chunks.iter().enumerate() {
-            let whole = range.contains(c.step_min) && range.contains(c.step_max);
-            if whole && index(c.step_min) == index(c.step_max) {
-                let b = Bucket {
-                    first_step: c.step_min,
-                    last_step: c.step_max,
-                    count: c.n as u64,
-                    min: c.vmin,
-                    max: c.vmax,
-                    last: c.vlast.unwrap_or(f64::NAN),
-                };
-                merge(&mut acc[index(c.step_min)], b);
-            } else {
-                need_decode.push(i);
+        let index = BucketIndex::new(lo, hi, buckets);
+        let mut acc: Vec<Acc> = vec![Acc::EMPTY; buckets];
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT n, step_min, step_max, vmin, vmax, vlast, data FROM metric_chunks \
+             WHERE run_id = ?1 AND key_id = ?2 AND step_max >= ?3 AND step_min <= ?4 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![run, key_id, lo, hi])?;
+        while let Some(row) = rows.next()? {
+            let (step_min, step_max): (i64, i64) = (row.get(1)?, row.get(2)?);
+            if range.contains(step_min) && range.contains(step_max) && index.of(step_min) == index.of(step_max) {
+                // The whole chunk is in one bucket: its row summary is enough (NULL last = NaN).
+                let vlast: Option<f64> = row.get(5)?;
+                acc[index.of(step_min)].add_summary(
+                    row.get::<_, i64>(0)? as u64,
+                    step_min,
+                    step_max,
+                    row.get(3)?,
+                    row.get(4)?,
+                    vlast.unwrap_or(f64::NAN),
+                );
+                continue;
             }
-        }
-        if !need_decode.is_empty() {
-            let full = self.chunks(uid, key, range, true)?;
-            let mut pts = Points::default();
-            for i in need_decode {
-                pts.steps.clear();
-                pts.wall_ms.clear();
-                pts.values.clear();
-                codec::decode_into(&full[i].data, &mut pts)?;
-                for (&step, &v) in pts.steps.iter().zip(&pts.values) {
-                    if range.contains(step) {
-                        let ok = (!v.is_nan()).then_some(v);
-                        merge(
-                            &mut acc[index(step)],
-                            Bucket { first_step: step, last_step: step, count: 1, min: ok, max: ok, last: v },
-                        );
-                    }
+            let blob = row.get_ref(6)?.as_blob().map_err(rusqlite::Error::from)?;
+            let chunk = Chunk::parse(blob)?;
+            for (b, m) in chunk.blocks.iter().enumerate() {
+                if m.step_max < lo || m.step_min > hi {
+                    continue;
+                }
+                if range.contains(m.step_min) && range.contains(m.step_max) && index.of(m.step_min) == index.of(m.step_max) {
+                    acc[index.of(m.step_min)].add_summary(m.count as u64, m.step_min, m.step_max, m.min, m.max, m.last);
+                } else {
+                    chunk.decode_block_with(b, |_, step, _, v| {
+                        if step >= lo && step <= hi {
+                            acc[index.of(step)].add_point(step, v);
+                        }
+                    })?;
                 }
             }
         }
-        Ok(acc.into_iter().flatten().collect())
+        Ok(acc.into_iter().filter_map(Acc::bucket).collect())
     }
 }
 
-/// Folds `b` into bucket `slot`. Chunks and points arrive in logging order, so on equal
-/// last steps the later one wins, as in the series summary.
-#[inline]
-fn merge(slot: &mut Option<Bucket>, b: Bucket) {
-    match slot {
-        None => *slot = Some(b),
-        Some(a) => {
-            a.first_step = a.first_step.min(b.first_step);
-            if b.last_step >= a.last_step {
-                a.last_step = b.last_step;
-                a.last = b.last;
-            }
-            a.count += b.count;
-            a.min = match (a.min, b.min) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            };
-            a.max = match (a.max, b.max) {
-                (Some(x), Some(y)) => Some(x.max(y)),
-                (x, y) => x.or(y),
-            };
+/// Maps a step to its bucket: `(step - lo) * buckets / (hi - lo + 1)`, in 64-bit arithmetic
+/// whenever that cannot overflow.
+struct BucketIndex {
+    lo: i64,
+    span: u128,
+    buckets: u128,
+    fast: bool,
+}
+
+impl BucketIndex {
+    fn new(lo: i64, hi: i64, buckets: usize) -> BucketIndex {
+        let span = (hi as i128 - lo as i128 + 1) as u128;
+        let fast = span.saturating_mul(buckets as u128) <= u64::MAX as u128;
+        BucketIndex { lo, span, buckets: buckets as u128, fast }
+    }
+
+    #[inline]
+    fn of(&self, step: i64) -> usize {
+        let off = step.wrapping_sub(self.lo) as u64;
+        if self.fast {
+            (off * self.buckets as u64 / self.span as u64) as usize
+        } else {
+            (off as u128 * self.buckets / self.span) as usize
         }
     }
+}
+
+/// A bucket being filled.
+#[derive(Clone, Copy)]
+struct Acc {
+    count: u64,
+    first_step: i64,
+    last_step: i64,
+    /// Whether any non-NaN value was seen (min/max are meaningless until then).
+    valued: bool,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        count: 0,
+        first_step: i64::MAX,
+        last_step: i64::MIN,
+        valued: false,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        last: f64::NAN,
+    };
+
+    /// Points and summaries arrive in logging order, so on equal last steps the later one
+    /// wins, as in the series summary.
+    #[inline]
+    fn add_point(&mut self, step: i64, v: f64) {
+        self.count += 1;
+        self.first_step = self.first_step.min(step);
+        if step >= self.last_step {
+            self.last_step = step;
+            self.last = v;
+        }
+        if !v.is_nan() {
+            self.valued = true;
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+    }
+
+    #[inline]
+    fn add_summary(&mut self, count: u64, step_min: i64, step_max: i64, min: Option<f64>, max: Option<f64>, last: f64) {
+        self.count += count;
+        self.first_step = self.first_step.min(step_min);
+        if step_max >= self.last_step {
+            self.last_step = step_max;
+            self.last = last;
+        }
+        if let (Some(lo), Some(hi)) = (min, max) {
+            self.valued = true;
+            self.min = self.min.min(lo);
+            self.max = self.max.max(hi);
+        }
+    }
+
+    fn bucket(self) -> Option<Bucket> {
+        (self.count > 0).then(|| Bucket {
+            first_step: self.first_step,
+            last_step: self.last_step,
+            count: self.count,
+            min: self.valued.then_some(self.min),
+            max: self.valued.then_some(self.max),
+            last: self.last,
+        })
+    }
+}
+
+/// Decodes `chunks` back to back into `out` (already sized), on up to a few threads.
+fn decode_parallel(chunks: &[Chunk<'_>], out: &mut Points) -> Result<()> {
+    let total = out.len();
+    let threads = if total < PARALLEL_MIN_POINTS {
+        1
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8)
+    };
+    // Cut the outputs into one slice triple per chunk, then the chunks into `threads` groups
+    // of about equal point counts.
+    let mut parts = Vec::with_capacity(chunks.len());
+    let (mut st, mut wa, mut va) = (&mut out.steps[..], &mut out.wall_ms[..], &mut out.values[..]);
+    for c in chunks {
+        let (a, rest_s) = std::mem::take(&mut st).split_at_mut(c.len);
+        let (b, rest_w) = std::mem::take(&mut wa).split_at_mut(c.len);
+        let (d, rest_v) = std::mem::take(&mut va).split_at_mut(c.len);
+        parts.push((c, a, b, d));
+        (st, wa, va) = (rest_s, rest_w, rest_v);
+    }
+    if threads <= 1 {
+        for (c, a, b, d) in parts {
+            c.decode_to_slices(a, b, d)?;
+        }
+        return Ok(());
+    }
+    let per = total.div_ceil(threads);
+    let mut groups: Vec<Vec<_>> = vec![Vec::new()];
+    let mut in_group = 0;
+    for p in parts {
+        if in_group >= per {
+            groups.push(Vec::new());
+            in_group = 0;
+        }
+        in_group += p.0.len;
+        if let Some(g) = groups.last_mut() {
+            g.push(p);
+        }
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|g| {
+                scope.spawn(move || -> Result<()> {
+                    for (c, a, b, d) in g {
+                        c.decode_to_slices(a, b, d)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err(StoreError::CorruptChunk("decoder thread panicked".into()))))
+    })
 }
 
 fn filter_range(p: Points, range: StepRange) -> Points {

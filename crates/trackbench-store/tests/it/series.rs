@@ -155,43 +155,63 @@ fn params_are_typed_and_write_once() {
     assert_eq!(p[1], ("lr".into(), serde_json::json!(0.01)));
 }
 
-fn brute_buckets(v: &[(i64, f64)], n: usize) -> Vec<(u64, Option<f64>, Option<f64>)> {
-    let lo = v.iter().map(|p| p.0).min().unwrap();
-    let hi = v.iter().map(|p| p.0).max().unwrap();
+/// (count, min, max, first step, last step, bits of last) per non-empty bucket, by brute force.
+type B = (u64, Option<f64>, Option<f64>, i64, i64, u64);
+
+fn brute_buckets(v: &[(i64, f64)], n: usize, lo: i64, hi: i64) -> Vec<B> {
     let span = (hi - lo + 1) as i128;
-    let mut out = vec![(0u64, None::<f64>, None::<f64>); n];
-    for (s, x) in v {
+    let mut out: Vec<Option<B>> = vec![None; n];
+    for (s, x) in v.iter().filter(|(s, _)| *s >= lo && *s <= hi) {
         let i = ((*s - lo) as i128 * n as i128 / span) as usize;
-        out[i].0 += 1;
+        let b = out[i].get_or_insert((0, None, None, i64::MAX, i64::MIN, 0));
+        b.0 += 1;
         if !x.is_nan() {
-            out[i].1 = Some(out[i].1.map_or(*x, |m: f64| m.min(*x)));
-            out[i].2 = Some(out[i].2.map_or(*x, |m: f64| m.max(*x)));
+            b.1 = Some(b.1.map_or(*x, |m: f64| m.min(*x)));
+            b.2 = Some(b.2.map_or(*x, |m: f64| m.max(*x)));
+        }
+        b.3 = b.3.min(*s);
+        if *s >= b.4 {
+            b.4 = *s;
+            b.5 = x.to_bits();
         }
     }
-    out.into_iter().filter(|b| b.0 > 0).collect()
+    out.into_iter().flatten().collect()
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
     fn downsample_matches_brute_force(
-        flushes in proptest::collection::vec(proptest::collection::vec((0i64..20_000, -1e6f64..1e6), 1..3000), 1..4),
+        flushes in proptest::collection::vec(proptest::collection::vec((0i64..20_000, prop_oneof![9 => -1e6f64..1e6, 1 => Just(f64::NAN)]), 1..3000), 1..4),
         n in 1usize..300,
+        sorted_steps in any::<bool>(),
+        cut in proptest::option::of((0i64..20_000, 0i64..20_000)),
     ) {
         let mut t = store();
         let run = t.run("p", "r");
         let mut all = Vec::new();
         for f in &flushes {
-            t.store.log_metric_points(&run, "x", pts(f)).unwrap();
-            all.extend_from_slice(f);
+            let mut f = f.clone();
+            if sorted_steps {
+                f.sort_by_key(|p| p.0);
+            }
+            t.store.log_metric_points(&run, "x", pts(&f)).unwrap();
+            all.extend_from_slice(&f);
         }
-        let got: Vec<_> = t.store.downsample(&run, "x", StepRange::ALL, n).unwrap().into_iter().map(|b| (b.count, b.min, b.max)).collect();
-        prop_assert_eq!(got, brute_buckets(&all, n));
+        let (range, lo, hi) = match cut {
+            Some((a, b)) => (StepRange { min: Some(a.min(b)), max: Some(a.max(b)) }, a.min(b), a.max(b)),
+            None => (StepRange::ALL, all.iter().map(|p| p.0).min().unwrap(), all.iter().map(|p| p.0).max().unwrap()),
+        };
+        let got: Vec<B> = t.store.downsample(&run, "x", range, n).unwrap().into_iter()
+            .map(|b| (b.count, b.min, b.max, b.first_step, b.last_step, b.last.to_bits())).collect();
+        prop_assert_eq!(got, brute_buckets(&all, n, lo, hi));
         let series = t.store.series(&run, "x", StepRange::ALL).unwrap();
         prop_assert_eq!(series.len(), all.len());
         let mut sorted = all.clone();
         sorted.sort_by_key(|p| p.0);
-        prop_assert_eq!(series.values, sorted.iter().map(|p| p.1).collect::<Vec<_>>());
+        prop_assert_eq!(series.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), sorted.iter().map(|p| p.1.to_bits()).collect::<Vec<_>>());
+        let ranged = t.store.series(&run, "x", range).unwrap();
+        prop_assert_eq!(ranged.steps, sorted.iter().map(|p| p.0).filter(|s| *s >= lo && *s <= hi).collect::<Vec<_>>());
     }
 }
 
