@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! u8 version | varint n | varint blocks | directory (one entry per block) | block bit streams
-//! entry: varint stream bytes | zigzag step_min | varint step_max - step_min
+//! entry: varint block bytes | varint steps bytes | varint walls bytes
+//!        | zigzag step_min | varint step_max - step_min
 //!        | f64 min | f64 max | f64 last          (little-endian bits; min/max NaN = none)
 //! ```
 //!
@@ -14,7 +15,9 @@
 //! Downsampled reads fold whole blocks from the directory and decode only the blocks that
 //! straddle a bucket edge; whole reads decode blocks in parallel.
 //!
-//! Inside a block, three Gorilla-style encodings are interleaved point by point:
+//! Inside a block, three byte-aligned streams (their lengths are in the directory entry after
+//! the block's total length) hold one column each, so each decodes in its own tight loop and a
+//! downsampled read skips the wall times:
 //!
 //! * steps and wall times: the first raw (64 bits), then delta-of-delta with prefix codes
 //!   (`0` = same delta; `10`+5 bits; `110`+9 bits; `1110`+16 bits; `1111`+64 bits). Arithmetic
@@ -391,8 +394,11 @@ impl FloatState {
 /// Summary of one block, from the directory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BlockMeta {
-    /// Byte range of the block's bit stream within the blob.
+    /// Byte offsets within the blob: steps stream at `start..walls`, wall times at
+    /// `walls..values`, values at `values..end`.
     start: usize,
+    walls: usize,
+    values: usize,
     end: usize,
     pub count: usize,
     pub step_min: i64,
@@ -438,17 +444,32 @@ pub fn encode(points: &Points, range: std::ops::Range<usize>) -> Vec<u8> {
     let mut start = range.start;
     while start < range.end {
         let end = (start + BLOCK_POINTS).min(range.end);
+        // Three byte-aligned streams: steps, wall times, values.
+        let before = data.len();
         let mut w = BitWriter { out: std::mem::take(&mut data), acc: 0, nbits: 0 };
-        let before = w.out.len();
-        let (mut s, mut t, mut v) = (IntState::default(), IntState::default(), FloatState::default());
+        let mut s = IntState::default();
+        for idx in start..end {
+            s.encode(&mut w, points.steps[idx], idx == start);
+        }
+        let mut out = w.finish();
+        let steps_len = out.len() - before;
+        let mut w = BitWriter { out: std::mem::take(&mut out), acc: 0, nbits: 0 };
+        let mut t = IntState::default();
+        for idx in start..end {
+            t.encode(&mut w, points.wall_ms[idx], idx == start);
+        }
+        let mut out = w.finish();
+        let walls_len = out.len() - before - steps_len;
+        let mut w = BitWriter { out: std::mem::take(&mut out), acc: 0, nbits: 0 };
+        let mut v = FloatState::default();
+        for idx in start..end {
+            v.encode(&mut w, points.values[idx], idx == start);
+        }
+        data = w.finish();
         let (mut step_min, mut step_max) = (i64::MAX, i64::MIN);
         let (mut min, mut max, mut last) = (None::<f64>, None::<f64>, f64::NAN);
         for idx in start..end {
-            let first = idx == start;
             let (step, value) = (points.steps[idx], points.values[idx]);
-            s.encode(&mut w, step, first);
-            t.encode(&mut w, points.wall_ms[idx], first);
-            v.encode(&mut w, value, first);
             step_min = step_min.min(step);
             if step >= step_max {
                 step_max = step;
@@ -459,8 +480,9 @@ pub fn encode(points: &Points, range: std::ops::Range<usize>) -> Vec<u8> {
                 max = Some(max.map_or(value, |m| m.max(value)));
             }
         }
-        data = w.finish();
         write_varint(&mut dir, (data.len() - before) as u64);
+        write_varint(&mut dir, steps_len as u64);
+        write_varint(&mut dir, walls_len as u64);
         write_varint(&mut dir, zigzag(step_min));
         write_varint(&mut dir, step_max.wrapping_sub(step_min) as u64);
         dir.extend_from_slice(&opt_bits(min).to_le_bytes());
@@ -494,6 +516,11 @@ impl<'a> Chunk<'a> {
         let mut lens = Vec::with_capacity(nblocks);
         for b in 0..nblocks {
             let len = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("block length overflow"))?;
+            let steps_len = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("stream length overflow"))?;
+            let walls_len = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("stream length overflow"))?;
+            if steps_len.checked_add(walls_len).is_none_or(|l| l > len) {
+                return Err(corrupt("stream lengths exceed the block"));
+            }
             let step_min = unzigzag(varint(&mut pos)?);
             let step_max = step_min.wrapping_add(varint(&mut pos)? as i64);
             let f = |pos: &mut usize| -> Result<f64, StoreError> {
@@ -503,9 +530,11 @@ impl<'a> Chunk<'a> {
             };
             let (min, max, last) = (f(&mut pos)?, f(&mut pos)?, f(&mut pos)?);
             let count = if b + 1 == nblocks { n - b * BLOCK_POINTS } else { BLOCK_POINTS };
-            lens.push(len);
+            lens.push((len, steps_len, walls_len));
             metas.push(BlockMeta {
                 start: 0,
+                walls: 0,
+                values: 0,
                 end: 0,
                 count,
                 step_min,
@@ -515,36 +544,76 @@ impl<'a> Chunk<'a> {
                 last,
             });
         }
-        for (m, len) in metas.iter_mut().zip(lens) {
+        for (m, (len, steps_len, walls_len)) in metas.iter_mut().zip(lens) {
             m.start = pos;
             m.end = pos.checked_add(len).filter(|e| *e <= blob.len()).ok_or_else(|| corrupt("truncated block"))?;
+            m.walls = pos + steps_len;
+            m.values = m.walls + walls_len;
             pos = m.end;
         }
         Ok(Chunk { blob, len: n, blocks: metas })
     }
 
-    /// Decodes block `i`, calling `sink(index within the block, step, wall, value)`.
+    /// Decodes the `count` integers of one stream into `out`.
     #[inline(always)]
-    pub fn decode_block_with(&self, i: usize, mut sink: impl FnMut(usize, i64, i64, f64)) -> Result<(), StoreError> {
+    fn decode_ints(data: &[u8], out: &mut [i64]) -> Result<(), StoreError> {
+        let mut r = BitReader::new(data);
+        let mut st = IntState::default();
+        for (j, slot) in out.iter_mut().enumerate() {
+            *slot = st.decode(&mut r, j == 0).ok_or_else(|| corrupt("truncated integer stream"))?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn decode_floats(data: &[u8], out: &mut [f64]) -> Result<(), StoreError> {
+        let mut r = BitReader::new(data);
+        let mut st = FloatState::default();
+        for (j, slot) in out.iter_mut().enumerate() {
+            *slot = st.decode(&mut r, j == 0).ok_or_else(|| corrupt("truncated value stream"))?;
+        }
+        Ok(())
+    }
+
+    /// Decodes block `i` into slices of exactly its point count; `walls` may be skipped.
+    #[inline]
+    pub fn decode_block_to(&self, i: usize, steps: &mut [i64], walls: Option<&mut [i64]>, values: &mut [f64]) -> Result<(), StoreError> {
         let m = &self.blocks[i];
-        let mut r = BitReader::new(&self.blob[m.start..m.end]);
-        let (mut s, mut t, mut v) = (IntState::default(), IntState::default(), FloatState::default());
-        for j in 0..m.count {
-            let first = j == 0;
-            let step = s.decode(&mut r, first).ok_or_else(|| corrupt("truncated steps"))?;
-            let wall = t.decode(&mut r, first).ok_or_else(|| corrupt("truncated wall times"))?;
-            let value = v.decode(&mut r, first).ok_or_else(|| corrupt("truncated values"))?;
-            sink(j, step, wall, value);
+        if steps.len() != m.count || values.len() != m.count || walls.as_ref().is_some_and(|w| w.len() != m.count) {
+            return Err(corrupt("output slices do not match the block"));
+        }
+        Self::decode_ints(&self.blob[m.start..m.walls], steps)?;
+        if let Some(w) = walls {
+            Self::decode_ints(&self.blob[m.walls..m.values], w)?;
+        }
+        Self::decode_floats(&self.blob[m.values..m.end], values)
+    }
+
+    /// Decodes block `i` without its wall times, calling `sink(step, value)` per point.
+    pub fn decode_block_steps_values(&self, i: usize, mut sink: impl FnMut(i64, f64)) -> Result<(), StoreError> {
+        let n = self.blocks[i].count;
+        let (mut st, mut va) = ([0i64; BLOCK_POINTS], [0f64; BLOCK_POINTS]);
+        self.decode_block_to(i, &mut st[..n], None, &mut va[..n])?;
+        for j in 0..n {
+            sink(st[j], va[j]);
         }
         Ok(())
     }
 
     /// Appends block `i`'s points to `out`.
     pub fn decode_block(&self, i: usize, out: &mut Points) -> Result<(), StoreError> {
-        out.steps.reserve(self.blocks[i].count);
-        out.wall_ms.reserve(self.blocks[i].count);
-        out.values.reserve(self.blocks[i].count);
-        self.decode_block_with(i, |_, s, t, v| out.push(s, t, v))
+        let n = self.blocks[i].count;
+        let base = out.len();
+        out.steps.resize(base + n, 0);
+        out.wall_ms.resize(base + n, 0);
+        out.values.resize(base + n, 0.0);
+        let result = self.decode_block_to(i, &mut out.steps[base..], Some(&mut out.wall_ms[base..]), &mut out.values[base..]);
+        if result.is_err() {
+            out.steps.truncate(base);
+            out.wall_ms.truncate(base);
+            out.values.truncate(base);
+        }
+        result
     }
 
     /// Decodes every point into three slices of exactly [`Chunk::len`] elements.
@@ -554,13 +623,9 @@ impl<'a> Chunk<'a> {
         }
         let mut base = 0;
         for i in 0..self.blocks.len() {
-            let (st, wa, va) = (&mut steps[base..], &mut walls[base..], &mut values[base..]);
-            self.decode_block_with(i, |j, s, t, v| {
-                st[j] = s;
-                wa[j] = t;
-                va[j] = v;
-            })?;
-            base += self.blocks[i].count;
+            let end = base + self.blocks[i].count;
+            self.decode_block_to(i, &mut steps[base..end], Some(&mut walls[base..end]), &mut values[base..end])?;
+            base = end;
         }
         Ok(())
     }

@@ -113,7 +113,7 @@ impl Store {
                 if range.contains(m.step_min) && range.contains(m.step_max) && index.of(m.step_min) == index.of(m.step_max) {
                     acc[index.of(m.step_min)].add_summary(m.count as u64, m.step_min, m.step_max, m.min, m.max, m.last);
                 } else {
-                    chunk.decode_block_with(b, |_, step, _, v| {
+                    chunk.decode_block_steps_values(b, |step, v| {
                         if step >= lo && step <= hi {
                             acc[index.of(step)].add_point(step, v);
                         }
