@@ -125,7 +125,10 @@ impl Store {
                 tracing::warn!(mode, "could not switch the store to WAL");
             }
         }
-        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")?;
+        // mmap: reads of big series map the file instead of copying it through read().
+        conn.execute_batch(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824;",
+        )?;
         if let Some(bytes) = opts.max_db_bytes {
             let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             conn.pragma_update(None, "max_page_count", (bytes as i64 / page.max(512)).max(1))?;
