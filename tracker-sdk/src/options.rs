@@ -27,7 +27,8 @@ pub struct RunOptions {
     pub flush_interval: Duration,
     /// Flush early once this many points are queued.
     pub flush_points: usize,
-    /// Callers block while this many points are queued (memory bound: ~32 bytes a point).
+    /// Callers block while this many points are queued (memory bound: 16 bytes a point plus 24
+    /// per `log` call, plus a recycled buffer of up to 4x `flush_points`).
     pub max_queued_points: usize,
     /// Heartbeat at least this often while the run is open.
     pub heartbeat_interval: Duration,

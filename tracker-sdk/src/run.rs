@@ -1,16 +1,16 @@
 //! [`Run`]: the handle training code logs through.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use trackbench_store::{LogLine, NewRun, RunStatus, Store, StoreOptions, Stream, validate};
 
 use crate::options::RunOptions;
 use crate::sink::StoreSink;
-use crate::writer::{Shared, run_writer};
+use crate::writer::{Point, Queue, Record, Shared, run_writer};
 use crate::{Result, SdkError};
 
 /// An open run. Cheap to share between threads (`&Run` is enough to log). Dropping it
@@ -68,9 +68,28 @@ impl Run {
         let (flush, beat) = (opts.flush_interval, opts.heartbeat_interval);
         let writer = std::thread::Builder::new()
             .name("trackbench-writer".into())
-            .spawn(move || run_writer(w_shared, Box::new(StoreSink { store }), w_id, flush, beat))
+            .spawn(move || {
+                let guard = w_shared.clone();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_writer(w_shared, Box::new(StoreSink { store }), w_id, flush, beat)
+                }));
+                if outcome.is_err() {
+                    // A bug in the writer must not leave callers waiting forever: fail loudly.
+                    let mut q = guard.lock();
+                    q.last_error = Some("the trackbench writer thread panicked; data not yet stored is lost".into());
+                    q.finished = true;
+                    guard.progress.notify_all();
+                }
+            })
             .map_err(|e| SdkError::Invalid(format!("cannot start the writer thread: {e}")))?;
-        Ok(Run { id: info.id, name: info.name, project: info.project, shared, writer: Some(writer), store_dir: opts.store_dir })
+        Ok(Run {
+            id: info.id,
+            name: info.name,
+            project: info.project,
+            shared,
+            writer: Some(writer),
+            store_dir: opts.store_dir,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -105,46 +124,33 @@ impl Run {
     }
 
     fn log_impl(&self, step: Option<i64>, metrics: &[(&str, f64)]) -> Result<()> {
-        let wall = trackbench_store::now_ms();
-        let mut q = self.shared.lock();
-        if q.finished || q.finishing.is_some() {
+        // Converted to milliseconds by the writer, off the caller's thread.
+        let wall = SystemTime::now();
+        let mut guard = self.shared.lock();
+        if guard.finished || guard.finishing.is_some() {
             return Err(SdkError::Finished(self.id.clone()));
         }
-        // Resolve every key first so a bad key refuses the whole record.
-        let mut ids = [0u32; 16];
-        let mut heap_ids = Vec::new();
-        for (i, (key, _)) in metrics.iter().enumerate() {
-            let id = match q.key_ids.get(*key) {
-                Some(&id) => id,
-                None => {
-                    validate::key("metric", key).map_err(invalid)?;
-                    let id = q.key_names.len() as u32;
-                    q.key_names.push(Arc::from(*key));
-                    q.key_ids.insert(Box::from(*key), id);
-                    id
-                }
-            };
-            if i < ids.len() {
-                ids[i] = id;
-            } else {
-                heap_ids.push(id);
-            }
-        }
         let n = metrics.len();
-        if q.pending.keys.len() + q.in_flight + n > self.shared.max_queued_points {
-            if !q.warned_full {
-                q.warned_full = true;
-                tracing::warn!(
-                    "trackbench: {} points queued; logging waits for the writer (raise max_queued_points or log less often)",
-                    q.pending.keys.len() + q.in_flight
-                );
-            }
-            while q.pending.keys.len() + q.in_flight + n > self.shared.max_queued_points
-                && !q.pending.keys.is_empty()
-            {
-                self.shared.wake.notify_one();
-                q = self.shared.progress.wait(q).unwrap_or_else(|p| p.into_inner());
-            }
+        if guard.pending.points.len() + guard.in_flight + n > self.shared.max_queued_points {
+            guard = self.wait_for_room(guard, metrics)?;
+        }
+        let q = &mut *guard;
+        // Push while resolving keys; a bad key takes the record's points back out, so a
+        // refused record enqueues nothing.
+        let first = q.pending.points.len();
+        q.pending.points.reserve(n);
+        for (i, &(key, value)) in metrics.iter().enumerate() {
+            let id = match q.recent_keys.get(i).copied() {
+                Some(id) if *q.key_names[id as usize] == *key => id,
+                _ => match resolve_key(q, i, key) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        q.pending.points.truncate(first);
+                        return Err(e);
+                    }
+                },
+            };
+            q.pending.points.push(Point { key: id, value });
         }
         let step = match step {
             Some(s) => {
@@ -158,16 +164,44 @@ impl Run {
             }
         };
         let p = &mut q.pending;
-        for (i, (_, v)) in metrics.iter().enumerate() {
-            p.keys.push(if i < ids.len() { ids[i] } else { heap_ids[i - ids.len()] });
-            p.steps.push(step);
-            p.walls.push(wall);
-            p.values.push(*v);
+        if n > 0 {
+            p.records.push(Record { step, wall, end: p.points.len() });
         }
-        if p.keys.len() >= self.shared.flush_points {
+        if p.points.len() >= self.shared.flush_points && !q.woken_for_size {
+            q.woken_for_size = true;
             self.shared.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Blocks (warning once per run) until the queue has room for `metrics` or holds nothing,
+    /// so a record larger than the bound still goes through. A record with an invalid key is
+    /// refused first, without waiting.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_room<'a>(
+        &'a self,
+        mut q: MutexGuard<'a, Queue>,
+        metrics: &[(&str, f64)],
+    ) -> Result<MutexGuard<'a, Queue>> {
+        for (key, _) in metrics {
+            if !q.key_ids.contains_key(*key) {
+                validate::key("metric", key).map_err(invalid)?;
+            }
+        }
+        let n = metrics.len();
+        if !q.warned_full {
+            q.warned_full = true;
+            tracing::warn!(
+                "trackbench: {} points queued; logging waits for the writer (raise max_queued_points or log less often)",
+                q.pending.points.len() + q.in_flight
+            );
+        }
+        while q.pending.points.len() + q.in_flight + n > self.shared.max_queued_points && !q.pending.points.is_empty() {
+            self.shared.wake.notify_one();
+            q = self.shared.progress.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        Ok(q)
     }
 
     /// Logs params (write-once: the same value again is fine, a different one is refused
@@ -233,10 +267,9 @@ impl Run {
     /// Blocks until everything logged before this call is stored; reports a write error.
     pub fn flush(&self) -> Result<()> {
         let mut q = self.shared.lock();
-        if q.finished {
-            return Ok(());
+        if !q.finished {
+            q.flush_requested += 1;
         }
-        q.flush_requested += 1;
         let want = q.flush_requested;
         self.shared.wake.notify_one();
         while q.flush_done < want && !q.finished {
@@ -244,7 +277,7 @@ impl Run {
         }
         match &q.last_error {
             Some(message) => {
-                Err(SdkError::Write { message: message.clone(), pending: q.in_flight + q.pending.keys.len() })
+                Err(SdkError::Write { message: message.clone(), pending: q.in_flight + q.pending.points.len() })
             }
             None => Ok(()),
         }
@@ -287,9 +320,14 @@ impl Run {
                 }
                 result = Err(SdkError::Write {
                     message: q.last_error.clone().unwrap_or_default(),
-                    pending: q.in_flight + q.pending.keys.len(),
+                    pending: q.in_flight + q.pending.points.len(),
                 });
-                q = self.shared.progress.wait_timeout(q, Duration::from_millis(200)).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0);
+                q = self
+                    .shared
+                    .progress
+                    .wait_timeout(q, Duration::from_millis(200))
+                    .map(|r| r.0)
+                    .unwrap_or_else(|p| p.into_inner().0);
             }
             if result.is_err() {
                 // Let the writer exit: mark finished so it stops retrying.
@@ -318,6 +356,28 @@ impl Drop for Run {
             eprintln!("trackbench: finishing run {} failed: {e}", self.id);
         }
     }
+}
+
+/// The id of metric `key`, found in (or added to) the key table, and remembered as the key
+/// at `position` for the next record. Validates a key the run has not seen before.
+#[cold]
+#[inline(never)]
+fn resolve_key(q: &mut Queue, position: usize, key: &str) -> Result<u32> {
+    let id = match q.key_ids.get(key) {
+        Some(&id) => id,
+        None => {
+            validate::key("metric", key).map_err(invalid)?;
+            let id = q.key_names.len() as u32;
+            q.key_names.push(Arc::from(key));
+            q.key_ids.insert(Box::from(key), id);
+            id
+        }
+    };
+    match q.recent_keys.get_mut(position) {
+        Some(slot) => *slot = id,
+        None => q.recent_keys.push(id),
+    }
+    Ok(id)
 }
 
 fn hostname() -> Option<String> {

@@ -1,26 +1,46 @@
 //! The queue between the caller and the background writer thread.
 //!
-//! Callers push points column-wise into [`Queue`] under one mutex (no allocation per call
-//! once the vectors have grown); the writer swaps the vectors out, groups points by key into
-//! a [`Batch`] and hands it to the sink in one transaction. A failed write keeps its batch
-//! and is retried at the next flush, so an I/O error loses nothing the caller logged.
+//! Callers push one [`Record`] per call (step and wall time) and one [`Point`] per key (key id
+//! and value) into [`Queue`] under one mutex; the writer swaps the vectors out, groups points
+//! by key into a [`Batch`], hands it to the sink in one transaction and gives the emptied
+//! vectors back as the queue's spare, so callers never regrow them (no allocation per call in
+//! the steady state). A failed write keeps its batch and is retried at the next flush, so an
+//! I/O error loses nothing the caller logged.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
 use trackbench_store::{Batch, LogLine, Points, RunStatus, SeriesBatch};
 
 use crate::sink::Sink;
 
+/// One `log` call: its step and wall time, shared by its points.
+#[derive(Clone, Copy)]
+pub(crate) struct Record {
+    pub step: i64,
+    /// Read on the caller's thread; converted to milliseconds by the writer.
+    pub wall: SystemTime,
+    /// One past the record's last point in [`Pending::points`] (it starts where the previous
+    /// record ends).
+    pub end: usize,
+}
+
+/// One metric value of a [`Record`].
+#[derive(Clone, Copy)]
+pub(crate) struct Point {
+    /// Index into [`Queue::key_names`].
+    pub key: u32,
+    pub value: f64,
+}
+
 /// Data enqueued by callers and not yet taken by the writer.
 #[derive(Default)]
 pub(crate) struct Pending {
-    pub keys: Vec<u32>,
-    pub steps: Vec<i64>,
-    pub walls: Vec<i64>,
-    pub values: Vec<f64>,
+    /// Records with at least one point, in call order.
+    pub records: Vec<Record>,
+    pub points: Vec<Point>,
     pub params: Vec<(String, serde_json::Value)>,
     pub tags: Vec<(String, String)>,
     pub summary: Vec<(String, serde_json::Value)>,
@@ -30,7 +50,7 @@ pub(crate) struct Pending {
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.points.is_empty()
             && self.params.is_empty()
             && self.tags.is_empty()
             && self.summary.is_empty()
@@ -44,7 +64,17 @@ pub(crate) struct Queue {
     /// Metric key -> id (index into `key_names`), so callers push a `u32` per point.
     pub key_ids: FxHashMap<Box<str>, u32>,
     pub key_names: Vec<Arc<str>>,
+    /// The key ids of the last record, by position: a training loop logs the same keys in
+    /// the same order every step, so a string comparison with the cached name at the same
+    /// position usually replaces the hash lookup.
+    pub recent_keys: Vec<u32>,
     pub pending: Pending,
+    /// Set when a caller has woken the writer because `flush_points` are queued, so later
+    /// callers skip the (system call) wake-up until the writer takes the queue; it checks the
+    /// size before every wait, so no wake-up is lost.
+    pub woken_for_size: bool,
+    /// Emptied `records`/`points` vectors the writer gives back; the next take swaps them in.
+    pub spare: Option<(Vec<Record>, Vec<Point>)>,
     /// Points the writer has taken but not yet stored (counted against the memory bound).
     pub in_flight: usize,
     pub next_step: i64,
@@ -76,7 +106,10 @@ impl Shared {
             state: Mutex::new(Queue {
                 key_ids: FxHashMap::default(),
                 key_names: Vec::new(),
+                recent_keys: Vec::new(),
                 pending: Pending::default(),
+                woken_for_size: false,
+                spare: None,
                 in_flight: 0,
                 next_step: 0,
                 flush_requested: 0,
@@ -116,7 +149,7 @@ pub(crate) fn run_writer(
         let mut q = shared.lock();
         let deadline = Instant::now() + flush_interval;
         loop {
-            let queued = q.pending.keys.len();
+            let queued = q.pending.points.len();
             if queued >= shared.flush_points || q.flush_requested > q.flush_done || q.finishing.is_some() {
                 break;
             }
@@ -132,8 +165,12 @@ pub(crate) fn run_writer(
         if names.len() < q.key_names.len() {
             names.extend_from_slice(&q.key_names[names.len()..]);
         }
-        let taken = std::mem::take(&mut q.pending);
-        q.in_flight += taken.keys.len();
+        let mut taken = std::mem::take(&mut q.pending);
+        if let Some((records, points)) = q.spare.take() {
+            (q.pending.records, q.pending.points) = (records, points);
+        }
+        q.in_flight += taken.points.len();
+        q.woken_for_size = false;
         drop(q);
 
         let due_heartbeat = last_write.elapsed() >= heartbeat_interval;
@@ -141,7 +178,7 @@ pub(crate) fn run_writer(
         let mut stored_points = 0;
         if !nothing_new || retry.is_some() || due_heartbeat {
             let (mut batch, mut artifacts) = retry.take().unwrap_or_default();
-            merge_into(&mut batch, &mut artifacts, taken, &names);
+            merge_into(&mut batch, &mut artifacts, &mut taken, &names);
             batch.heartbeat_ms = Some(trackbench_store::now_ms());
             match sink.write(&run_id, &batch) {
                 Ok(report) => {
@@ -180,7 +217,9 @@ pub(crate) fn run_writer(
         {
             outcome = Err(e.to_string());
         }
+        let spare = recycle(taken, shared.flush_points);
         let mut q = shared.lock();
+        q.spare = Some(spare);
         q.in_flight -= stored_points.min(q.in_flight);
         if outcome.is_ok() && retry.is_none() {
             q.in_flight = 0;
@@ -202,31 +241,58 @@ pub(crate) fn run_writer(
     }
 }
 
-/// Moves `taken` into `batch`, grouping points by key.
-fn merge_into(batch: &mut Batch, artifacts: &mut Vec<(String, PathBuf)>, taken: Pending, names: &[Arc<str>]) {
-    if !taken.keys.is_empty() {
+/// Empties the metric vectors of a merged [`Pending`] for reuse, keeping their capacity
+/// unless a backlog made them much larger than a flush needs.
+fn recycle(taken: Pending, flush_points: usize) -> (Vec<Record>, Vec<Point>) {
+    let (mut records, mut points) = (taken.records, taken.points);
+    records.clear();
+    points.clear();
+    let keep = flush_points.saturating_mul(4);
+    if points.capacity() > keep {
+        points.shrink_to(keep);
+    }
+    if records.capacity() > keep {
+        records.shrink_to(keep);
+    }
+    (records, points)
+}
+
+fn wall_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Moves what `taken` holds into `batch`, grouping points by key; leaves `taken`'s vectors
+/// empty (with their capacity) for [`recycle`].
+fn merge_into(batch: &mut Batch, artifacts: &mut Vec<(String, PathBuf)>, taken: &mut Pending, names: &[Arc<str>]) {
+    if !taken.points.is_empty() {
         let mut slot: Vec<Option<usize>> = vec![None; names.len()];
         for (i, s) in batch.series.iter().enumerate() {
             if let Some(k) = names.iter().position(|n| **n == *s.key) {
                 slot[k] = Some(i);
             }
         }
-        for i in 0..taken.keys.len() {
-            let k = taken.keys[i] as usize;
-            let idx = match slot[k] {
-                Some(idx) => idx,
-                None => {
-                    batch.series.push(SeriesBatch { key: names[k].to_string(), points: Points::default() });
-                    slot[k] = Some(batch.series.len() - 1);
-                    batch.series.len() - 1
-                }
-            };
-            batch.series[idx].points.push(taken.steps[i], taken.walls[i], taken.values[i]);
+        let mut start = 0;
+        for r in &taken.records {
+            let wall = wall_ms(r.wall);
+            for p in &taken.points[start..r.end] {
+                let k = p.key as usize;
+                let idx = match slot[k] {
+                    Some(idx) => idx,
+                    None => {
+                        batch.series.push(SeriesBatch { key: names[k].to_string(), points: Points::default() });
+                        slot[k] = Some(batch.series.len() - 1);
+                        batch.series.len() - 1
+                    }
+                };
+                batch.series[idx].points.push(r.step, wall, p.value);
+            }
+            start = r.end;
         }
+        debug_assert_eq!(start, taken.points.len(), "every point belongs to a record");
     }
-    batch.params.extend(taken.params);
-    batch.tags.extend(taken.tags);
-    batch.summary.extend(taken.summary);
-    batch.log_lines.extend(taken.log_lines);
-    artifacts.extend(taken.artifacts);
+    batch.params.append(&mut taken.params);
+    batch.tags.append(&mut taken.tags);
+    batch.summary.append(&mut taken.summary);
+    batch.log_lines.append(&mut taken.log_lines);
+    artifacts.append(&mut taken.artifacts);
 }

@@ -252,3 +252,59 @@ fn a_full_disk_surfaces_at_flush_and_keeps_earlier_data() {
     assert_eq!(s.health().unwrap().integrity, "ok");
     assert_eq!(s.series(&id, "first", StepRange::ALL).unwrap().values, vec![1.0]);
 }
+
+#[test]
+fn records_with_changing_keys_are_stored_point_for_point() {
+    // Small flush and queue bounds make the writer take (and hand back) the queue's vectors
+    // hundreds of times and make callers wait for room; the key sets and orders change from
+    // record to record, so the positional key cache misses, partly hits and hits.
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new("p").store_dir(dir.path());
+    opts.flush_points = 37;
+    opts.max_queued_points = 200;
+    let before_ms = trackbench_store::now_ms();
+    let run = Run::start(opts).unwrap();
+    let id = run.id().to_string();
+    let wide: Vec<String> = (0..40).map(|k| format!("wide/{k}")).collect();
+    let mut expected: std::collections::BTreeMap<String, Vec<(i64, f64)>> = Default::default();
+    let mut next_step = 0i64;
+    for i in 0..4000i64 {
+        let keys: Vec<&str> = match i % 29 {
+            7 => vec!["d", "c", "b", "a"],
+            11 => vec!["a", "b", "e"],
+            13 => vec!["b"],
+            17 => vec![],
+            19 => vec!["a", "b", "c", "bad\nkey", "d"],
+            23 => vec!["a", "a", "train/loss"],
+            25 => wide.iter().map(String::as_str).collect(),
+            _ => vec!["a", "b", "c", "d"],
+        };
+        let record: Vec<(&str, f64)> =
+            keys.iter().enumerate().map(|(k, key)| (*key, i as f64 * 100.0 + k as f64)).collect();
+        let auto = i % 3 == 0;
+        let result = if auto { run.log(&record) } else { run.log_at(next_step + i % 2, &record) };
+        if i % 29 == 19 {
+            assert!(matches!(result, Err(SdkError::Invalid(_))), "{result:?}");
+            continue;
+        }
+        result.unwrap();
+        let step = if auto { next_step } else { next_step + i % 2 };
+        next_step = step + 1;
+        for (key, value) in record {
+            expected.entry(key.to_string()).or_default().push((step, value));
+        }
+    }
+    run.finish().unwrap();
+    let after_ms = trackbench_store::now_ms();
+
+    let mut s = open(dir.path());
+    let mut stored_keys = s.metric_keys(&id).unwrap();
+    stored_keys.sort();
+    assert_eq!(stored_keys, expected.keys().cloned().collect::<Vec<_>>(), "no key of a refused record is stored");
+    for (key, want) in &expected {
+        let got = s.series(&id, key, StepRange::ALL).unwrap();
+        let got_pairs: Vec<(i64, f64)> = got.steps.iter().copied().zip(got.values.iter().copied()).collect();
+        assert_eq!(&got_pairs, want, "key {key}");
+        assert!(got.wall_ms.iter().all(|w| (before_ms..=after_ms).contains(w)), "key {key}: wall times");
+    }
+}
