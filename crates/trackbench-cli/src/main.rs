@@ -3,8 +3,9 @@
 //! crates. Results go to stdout (tables, or JSON with `--json`), logs and progress to stderr.
 //!
 //! Exit codes: 0 success; 1 an operation failed; 2 bad usage or a bad filter expression;
-//! 4 a named run or project was not found.
+//! 4 a named run, project or metric was not found, or no run matched (`compare`).
 
+mod cmd_compare;
 mod cmd_demo;
 mod cmd_export;
 mod cmd_runs;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use trackbench_compare::CompareError;
 use trackbench_store::{Store, StoreError, StoreOptions};
 
 #[derive(Parser)]
@@ -39,6 +41,8 @@ enum Command {
     Projects(cmd_runs::ProjectsCmd),
     /// Export runs with every point and every param
     Export(cmd_export::ExportArgs),
+    /// Compare runs: param diff, metric summaries, grouped mean ± std with 95% CI
+    Compare(cmd_compare::CompareArgs),
     /// Check the store: path, schema version, integrity, counts
     Doctor {
         #[arg(long)]
@@ -72,6 +76,13 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 _ => 1,
             };
         }
+        if let Some(c) = cause.downcast_ref::<CompareError>() {
+            return match c {
+                CompareError::NoRuns(_) | CompareError::MetricNotFound(_) => 4,
+                CompareError::Invalid { .. } => 2,
+                _ => 1,
+            };
+        }
     }
     1
 }
@@ -96,6 +107,7 @@ fn main() -> ExitCode {
         Command::Runs(c) => cmd_runs::runs(&ctx, c),
         Command::Projects(c) => cmd_runs::projects(&ctx, c),
         Command::Export(a) => cmd_export::export(&ctx, a),
+        Command::Compare(a) => cmd_compare::compare(&ctx, a),
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
     };
