@@ -11,7 +11,7 @@
 //! run inherited from the parent is inert in the child (runs started in the child work) (its writer thread did not survive the
 //! fork and its lock may be held): calls return `False` and the Python layer warns once.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
@@ -81,19 +81,25 @@ const KEY_CACHE_MAX: usize = 4096;
 /// Training loops log the same (interned) key objects every step, so this skips the UTF-8
 /// conversion, which the limited API (abi3 for Python 3.9) can only do by copying.
 #[derive(Default)]
-struct KeyCache(rustc_hash::FxHashMap<usize, (Py<PyString>, Arc<str>)>);
+struct KeyCache {
+    keys: rustc_hash::FxHashMap<usize, (Py<PyString>, Box<str>)>,
+    /// `(key address, value)` of the call in progress, reused between calls.
+    scratch: Vec<(usize, f64)>,
+}
 
 impl KeyCache {
-    fn get(&mut self, k: &Bound<'_, PyString>) -> PyResult<Arc<str>> {
+    /// Makes sure `k` is cached; false when the cache is full and `k` is new.
+    fn ensure(&mut self, k: &Bound<'_, PyString>) -> PyResult<bool> {
         let addr = k.as_ptr() as usize;
-        if let Some((_, s)) = self.0.get(&addr) {
-            return Ok(s.clone());
+        if self.keys.contains_key(&addr) {
+            return Ok(true);
         }
-        let s: Arc<str> = Arc::from(k.to_cow()?.as_ref());
-        if self.0.len() < KEY_CACHE_MAX {
-            self.0.insert(addr, (k.clone().unbind(), s.clone()));
+        if self.keys.len() >= KEY_CACHE_MAX {
+            return Ok(false);
         }
-        Ok(s)
+        let s: Box<str> = Box::from(k.to_cow()?.as_ref());
+        self.keys.insert(addr, (k.clone().unbind(), s));
+        Ok(true)
     }
 }
 
@@ -179,29 +185,25 @@ impl NativeRun {
         if self.inherited() {
             return Ok(false);
         }
-        // Fast path: flat dict of str -> number, key strings from the identity cache.
-        let mut keys: Vec<Arc<str>> = Vec::with_capacity(data.len());
-        let mut values: Vec<f64> = Vec::with_capacity(data.len());
-        let mut nested = false;
+        // Fast path: flat dict of str -> number, key strings from the identity cache, no
+        // allocation for records of up to 32 keys.
         let mut cache = self.keys.lock().map_err(|_| PyRuntimeError::new_err("key cache poisoned"))?;
+        let cache = &mut *cache;
+        cache.scratch.clear();
+        let mut fast = true;
         for (k, v) in data.iter() {
-            let Ok(k) = k.cast_into::<PyString>() else {
-                nested = true;
+            let (Ok(k), Some(x)) = (k.cast::<PyString>(), number(&v, 0)) else {
+                fast = false;
                 break;
             };
-            match number(&v, 0) {
-                Some(x) => {
-                    keys.push(cache.get(&k)?);
-                    values.push(x);
-                }
-                None => {
-                    nested = true;
-                    break;
-                }
+            if !cache.ensure(k)? {
+                fast = false;
+                break;
             }
+            cache.scratch.push((k.as_ptr() as usize, x));
         }
-        if nested {
-            // Slow path: nested dicts, or an error to explain.
+        if !fast {
+            // Slow path: nested dicts, a full key cache, or an error to explain.
             let mut owned = Vec::new();
             flatten("", data, &mut owned)?;
             let pairs: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
@@ -211,12 +213,22 @@ impl NativeRun {
             })?
             .is_some());
         }
-        drop(cache);
-        let pairs: Vec<(&str, f64)> = keys.iter().map(|k| &**k).zip(values).collect();
+        let key = |addr: &usize| cache.keys.get(addr).map_or("", |e| &*e.1);
+        let mut stack: [(&str, f64); 32] = [("", 0.0); 32];
+        let heap: Vec<(&str, f64)>;
+        let pairs: &[(&str, f64)] = if cache.scratch.len() <= stack.len() {
+            for (slot, (addr, x)) in stack.iter_mut().zip(&cache.scratch) {
+                *slot = (key(addr), *x);
+            }
+            &stack[..cache.scratch.len()]
+        } else {
+            heap = cache.scratch.iter().map(|(addr, x)| (key(addr), *x)).collect();
+            &heap
+        };
         Ok(self
             .with(|r| match step {
-                Some(s) => r.log_at(s, &pairs),
-                None => r.log(&pairs),
+                Some(s) => r.log_at(s, pairs),
+                None => r.log(pairs),
             })?
             .is_some())
     }
