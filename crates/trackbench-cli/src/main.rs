@@ -8,6 +8,7 @@
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_export;
+mod cmd_report;
 mod cmd_runs;
 mod output;
 
@@ -43,6 +44,8 @@ enum Command {
     Export(cmd_export::ExportArgs),
     /// Compare runs: param diff, metric summaries, grouped mean ± std with 95% CI
     Compare(cmd_compare::CompareArgs),
+    /// Write a comparison of runs as self-contained HTML, Markdown with PNG charts, CSV or JSON
+    Report(cmd_report::ReportArgs),
     /// Check the store: path, schema version, integrity, counts
     Doctor {
         #[arg(long)]
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Projects(c) => cmd_runs::projects(&ctx, c),
         Command::Export(a) => cmd_export::export(&ctx, a),
         Command::Compare(a) => cmd_compare::compare(&ctx, a),
+        Command::Report(a) => cmd_report::report_cmd(&ctx, a),
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
     };

@@ -1,5 +1,6 @@
 //! Integration tests of the real `trackbench` binary against real store folders.
 
 mod compare;
+mod report;
 mod runs;
 mod util;
