@@ -33,7 +33,7 @@ const KEYS: [&str; 10] = ["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", 
 /// Per-key factors of the ingest values (key `k` logs `base(step) * MULT[k]`).
 const MULT: [f64; 10] = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9];
 /// Benchmark names accepted by `--only`.
-const NAMES: [&str; 4] = ["ingest", "bytes", "read", "list"];
+const NAMES: [&str; 6] = ["ingest", "bytes", "read", "list", "compare", "report"];
 /// The filter and order of the listing benchmark.
 const FILTER: &str = "metrics.acc > 0.5 and params.lr = 0.01";
 const ORDER_BY: &str = "metrics.acc desc";
@@ -1093,6 +1093,8 @@ fn main() -> ExitCode {
             "bytes" => bench_bytes(&cfg, &mut table, true).map(|cs| curve_store = Some(cs)),
             "read" => bench_read(&cfg, curve_store.take(), &mut table),
             "list" => bench_list(&cfg, &mut table),
+            "compare" => bench_compare(&cfg, &mut table),
+            "report" => bench_report(&cfg, &mut table),
             _ => unreachable!("names come from NAMES"),
         };
         if let Err(e) = result {
@@ -1126,6 +1128,106 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Compare of 1,000 runs' param diff (50 params each, some differing), in process.
+fn bench_compare(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
+    let runs_n = if cfg.quick { 100 } else { 1000 };
+    let dir = temp_dir("compare")?;
+    let mut store = Store::open(dir.path(), StoreOptions::default())?;
+    for i in 0..runs_n {
+        let new = NewRun { project: "cmp".into(), name: Some(format!("run-{i:04}")), ..NewRun::default() };
+        let run = store.create_run(&new)?.id;
+        let mut params: Vec<(String, serde_json::Value)> = Vec::with_capacity(50);
+        for p in 0..50 {
+            let v: serde_json::Value = if p < 40 { (p as f64 * 0.5).into() } else { ((i + p) % 5).into() };
+            params.push((format!("p{p:02}"), v));
+        }
+        store.log_batch(&run, &Batch { params, ..Batch::default() })?;
+    }
+    let runs = store.list_runs(&RunQuery { project: Some("cmp".into()), ..RunQuery::default() })?;
+    ensure!(runs.len() == runs_n, "compare: {} runs listed, {runs_n} expected", runs.len());
+    let mut times = Vec::with_capacity(cfg.reps);
+    for _ in 0..cfg.reps {
+        let start = Instant::now();
+        let diff = trackbench_compare::param_diff(&store, &runs)?;
+        times.push(start.elapsed());
+        ensure!(
+            diff.differing.len() == 10 && diff.equal.len() == 40 && diff.missing.is_empty(),
+            "compare: wrong diff ({} differing, {} equal)",
+            diff.differing.len(),
+            diff.equal.len()
+        );
+    }
+    let med = median(&times);
+    println!("[compare] param_diff of {runs_n} runs x 50 params (10 differ): {}", spread(&times));
+    t.push(
+        format!("compare: param diff of {runs_n} runs x 50 params, in process"),
+        ms(med),
+        "<= 100 ms",
+        pass(med <= Duration::from_millis(100)),
+    );
+    Ok(())
+}
+
+/// A report of 20 runs x 8 metrics x 100k points through the real CLI, end to end.
+fn bench_report(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
+    let points: usize = if cfg.quick { 10_000 } else { 100_000 };
+    let dir = temp_dir("report")?;
+    let mut store = Store::open(dir.path(), StoreOptions::default())?;
+    let build = Instant::now();
+    for r in 0..20 {
+        let new = NewRun { project: "rep".into(), name: Some(format!("variant{}-seed{}", r % 2, r / 2)), ..NewRun::default() };
+        let run = store.create_run(&new)?.id;
+        let mut series = Vec::with_capacity(8);
+        for m in 0..8 {
+            let mut pts = Points::with_capacity(points);
+            for s in 0..points {
+                let x = s as f64 / points as f64;
+                pts.push(s as i64, 1_700_000_000_000 + s as i64 * 50, (1.0 + m as f64) * (-4.0 * x).exp() + 0.01 * ((s * (r + 1)) as f64).sin());
+            }
+            series.push(SeriesBatch { key: format!("metric{m}"), points: pts });
+        }
+        let params = vec![("variant".to_string(), serde_json::json!(r % 2)), ("seed".to_string(), serde_json::json!(r / 2))];
+        store.log_batch(&run, &Batch { series, params, ..Batch::default() })?;
+        store.finish_run(&run, trackbench_store::RunStatus::Finished, None)?;
+    }
+    drop(store);
+    println!("[report] built 20 runs x 8 metrics x {points} points in {:.1} s", build.elapsed().as_secs_f64());
+    let label = format!("`trackbench report` HTML of 20 runs x 8 metrics x {points} points, end to end (process)");
+    let Some(cli) = find_cli() else {
+        t.push(label, "not run: trackbench binary missing", "<= 2 s, <= 2 MB", "SKIPPED");
+        return Ok(());
+    };
+    let out = dir.path().join("report.html");
+    let mut times = Vec::with_capacity(cfg.cli_reps);
+    for _ in 0..cfg.cli_reps {
+        let start = Instant::now();
+        let o = Command::new(&cli)
+            .arg("--store")
+            .arg(dir.path())
+            .args(["report", "--project", "rep", "-o"])
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .with_context(|| format!("running {}", cli.display()))?;
+        times.push(start.elapsed());
+        ensure!(o.status.success(), "report: the CLI failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let bytes = std::fs::metadata(&out)?.len();
+    let html = std::fs::read_to_string(&out)?;
+    ensure!(html.matches("<svg").count() >= 8, "report: fewer than 8 charts");
+    let med = median(&times);
+    println!("[report] {} --store DIR report --project rep -o report.html: {}; {bytes} bytes", cli.display(), spread(&times));
+    t.push(
+        label,
+        format!("{} (median of {}), {:.2} MB", ms(med), cfg.cli_reps, bytes as f64 / 1e6),
+        "<= 2 s, <= 2 MB",
+        pass(med <= Duration::from_secs(2) && bytes <= 2_000_000),
+    );
+    Ok(())
 }
 
 #[cfg(test)]
