@@ -178,13 +178,39 @@ impl NativeRun {
         })
     }
 
-    /// Logs a dict of metrics at `step` (or the run's own counter). Returns False when the
-    /// call was ignored (a forked child).
-    #[pyo3(signature = (data, step=None))]
-    fn log(&self, data: &Bound<'_, PyDict>, step: Option<i64>) -> PyResult<bool> {
+    /// Logs a mapping of metrics at `step` (default: the run's own counter, which then
+    /// advances). Values: numbers, bools, or anything with `.item()` (numpy/torch/jax scalars);
+    /// nested dicts flatten with `.`. `commit` is accepted for W&B compatibility and ignored.
+    /// In a forked child the parent's run ignores the call (with one warning) and returns False.
+    #[pyo3(signature = (data, step=None, commit=None))]
+    fn log(&self, data: &Bound<'_, PyAny>, step: Option<&Bound<'_, PyAny>>, commit: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        let _ = commit;
         if self.inherited() {
+            warn_forked(data.py())?;
             return Ok(false);
         }
+        let step = match step {
+            None => None,
+            Some(s) if s.is_none() => None,
+            Some(s) => Some(match s.extract::<i64>() {
+                Ok(v) => v,
+                Err(_) => number(s, 0)
+                    .filter(|v| v.fract() == 0.0 && v.abs() < 9.0e18)
+                    .map(|v| v as i64)
+                    .ok_or_else(|| PyValueError::new_err(format!("step must be an integer, got {}", type_name(s))))?,
+            }),
+        };
+        let owned_dict;
+        let data: &Bound<'_, PyDict> = match data.cast::<PyDict>() {
+            Ok(d) => d,
+            Err(_) => {
+                owned_dict = PyDict::new(data.py());
+                owned_dict.update(data.cast::<pyo3::types::PyMapping>().map_err(|_| {
+                    PyValueError::new_err(format!("log() takes a dict of metrics, got {}", type_name(data)))
+                })?)?;
+                &owned_dict
+            }
+        };
         // Fast path: flat dict of str -> number, key strings from the identity cache, no
         // allocation for records of up to 32 keys.
         let mut cache = self.keys.lock().map_err(|_| PyRuntimeError::new_err("key cache poisoned"))?;
@@ -310,6 +336,21 @@ impl Drop for NativeRun {
             }
         }
     }
+}
+
+/// Warns once per process that an inherited run ignores calls.
+fn warn_forked(py: Python<'_>) -> PyResult<()> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        let category = py.get_type::<pyo3::exceptions::PyRuntimeWarning>();
+        PyErr::warn(
+            py,
+            &category,
+            c"trackbench: this process was forked from the one that started the run; logging to the parent's run from here is ignored (call trackbench.init() in the child to log from it)",
+            1,
+        )?;
+    }
+    Ok(())
 }
 
 /// Called by the Python layer in a forked child (`os.register_at_fork`).

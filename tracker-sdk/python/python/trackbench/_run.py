@@ -132,6 +132,9 @@ class Run:
         self._forked = False
         self.config = Config(self)
         self.summary = Summary(self)
+        # The hot call goes straight to the extension (no Python frame in between); the
+        # method below documents it and serves subclasses.
+        self.log = native.log  # type: ignore[method-assign]
 
     # --- identity -------------------------------------------------------------------------
     @property
