@@ -2,26 +2,20 @@
 //! grouped aggregates of runs named or matched by a filter. The numbers come from
 //! `trackbench-compare`'s [`report`]; this file only selects and prints.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use trackbench_compare::{
-    CompareError, DEFAULT_GROUP_POINTS, Direction, GroupBy, GroupedMetric, MeanCi, MetricTable,
-    ParamDiff, Report, ReportOptions, Selection, report,
+    DEFAULT_GROUP_POINTS, Direction, GroupBy, GroupedMetric, MeanCi, MetricTable, ParamDiff, Report, ReportOptions,
+    report,
 };
 
 use crate::Ctx;
-use crate::output::{self, LAST_FILTER};
+use crate::output;
+use crate::selection::{DirectionArg, RunSelection, lift};
 
 #[derive(Args)]
 pub struct CompareArgs {
-    /// Runs to compare: ids, unique id prefixes (4+ characters) or unique names
-    #[arg(conflicts_with_all = ["filter", "project"], required_unless_present_any = ["filter", "project"])]
-    runs: Vec<String>,
-    /// Compare the runs matching a filter instead, e.g. "params.lr < 0.1 and status = 'finished'"
-    #[arg(long, short)]
-    filter: Option<String>,
-    /// Only runs of this project (alone: every run of it)
-    #[arg(long, short)]
-    project: Option<String>,
+    #[command(flatten)]
+    select: RunSelection,
     /// Metrics to summarise (repeat or comma-separate) [default: every metric all runs logged]
     #[arg(long, short, value_delimiter = ',', value_name = "KEY")]
     metric: Vec<String>,
@@ -38,54 +32,13 @@ pub struct CompareArgs {
     json: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum DirectionArg {
-    /// Higher is better
-    #[value(alias = "maximize")]
-    Max,
-    /// Lower is better
-    #[value(alias = "minimize")]
-    Min,
-}
-
-/// A comparison error as the store's own error where it is one, so `main` maps its exit code.
-fn lift(e: CompareError) -> anyhow::Error {
-    match e {
-        CompareError::Store(s) => anyhow::Error::new(s),
-        other => anyhow::Error::new(other),
-    }
-}
-
 pub fn compare(ctx: &Ctx, a: CompareArgs) -> anyhow::Result<()> {
     let mut store = ctx.open()?;
-    let selection = if a.runs.is_empty() {
-        LAST_FILTER.with(|f| *f.borrow_mut() = a.filter.clone());
-        Selection::Filter {
-            project: a.project,
-            filter: a.filter,
-        }
-    } else {
-        Selection::Ids(a.runs)
-    };
-    let runs = selection.resolve(&store).map_err(lift)?;
-    if runs.is_empty() {
-        return Err(lift(CompareError::NoRuns(format!(
-            "{} matches none",
-            selection.describe()
-        ))));
-    }
+    let (_, runs) = a.select.resolve(&store)?;
     let opts = ReportOptions {
         metrics: (!a.metric.is_empty()).then_some(a.metric),
-        direction: a.direction.map(|d| match d {
-            DirectionArg::Max => Direction::Maximize,
-            DirectionArg::Min => Direction::Minimize,
-        }),
-        group_by: a
-            .group_by
-            .as_deref()
-            .map(GroupBy::parse)
-            .transpose()
-            .map_err(lift)?,
+        direction: a.direction.map(Direction::from),
+        group_by: a.group_by.as_deref().map(GroupBy::parse).transpose().map_err(lift)?,
         group_points: a.points,
     };
     let r = report(&mut store, &runs, &opts).map_err(lift)?;
@@ -95,10 +48,7 @@ pub fn compare(ctx: &Ctx, a: CompareArgs) -> anyhow::Result<()> {
     }
     print_params(&r);
     if r.metrics.is_empty() {
-        println!(
-            "\nno metric was logged by all {} runs; name one with --metric",
-            r.runs.len()
-        );
+        println!("\nno metric was logged by all {} runs; name one with --metric", r.runs.len());
     }
     for m in &r.metrics {
         print_metric(&r, m);
@@ -122,12 +72,7 @@ fn better(d: Direction) -> &'static str {
 
 /// Differing and partly missing params as a table, one row per run; equal ones as a list.
 fn print_params(r: &Report) {
-    let ParamDiff {
-        differing,
-        equal,
-        missing,
-        ..
-    } = &r.params;
+    let ParamDiff { differing, equal, missing, .. } = &r.params;
     let n = r.runs.len();
     let mut shown: Vec<_> = differing.iter().chain(missing).collect();
     shown.sort_by(|a, b| a.key.cmp(&b.key));
@@ -146,44 +91,25 @@ fn print_params(r: &Report) {
             .enumerate()
             .map(|(i, run)| {
                 let mut row = vec![run.name.clone(), short(&run.id)];
-                row.extend(shown.iter().map(|p| {
-                    p.values[i]
-                        .as_ref()
-                        .map(output::json_cell)
-                        .unwrap_or_else(|| "-".into())
-                }));
+                row.extend(
+                    shown.iter().map(|p| p.values[i].as_ref().map(output::json_cell).unwrap_or_else(|| "-".into())),
+                );
                 row
             })
             .collect();
         print!("{}", output::table(&header, &rows));
     }
     for p in differing.iter().filter(|p| p.numeric_equal) {
-        println!(
-            "note: `{}` differs only in type: the same number as text in some runs",
-            p.key
-        );
+        println!("note: `{}` differs only in type: the same number as text in some runs", p.key);
     }
     if !equal.is_empty() {
         const LISTED: usize = 12;
         let list: Vec<String> = equal
             .iter()
             .take(LISTED)
-            .map(|p| {
-                format!(
-                    "{}={}",
-                    p.key,
-                    p.values[0]
-                        .as_ref()
-                        .map(output::json_cell)
-                        .unwrap_or_default()
-                )
-            })
+            .map(|p| format!("{}={}", p.key, p.values[0].as_ref().map(output::json_cell).unwrap_or_default()))
             .collect();
-        let more = if equal.len() > LISTED {
-            format!(" (and {} more)", equal.len() - LISTED)
-        } else {
-            String::new()
-        };
+        let more = if equal.len() > LISTED { format!(" (and {} more)", equal.len() - LISTED) } else { String::new() };
         println!("equal in all runs: {}{more}", list.join(", "));
     }
 }
@@ -193,11 +119,7 @@ fn opt_num(v: Option<f64>) -> String {
 }
 
 fn print_metric(r: &Report, m: &MetricTable) {
-    let guessed = if m.direction_guessed {
-        ", guessed from the name"
-    } else {
-        ""
-    };
+    let guessed = if m.direction_guessed { ", guessed from the name" } else { "" };
     println!("\nMETRIC {} ({}{guessed})", m.metric, better(m.direction));
     let rows: Vec<Vec<String>> = m
         .rows
@@ -207,9 +129,7 @@ fn print_metric(r: &Report, m: &MetricTable) {
                 row.name.clone(),
                 short(&row.run),
                 opt_num(row.last),
-                row.last_step
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                row.last_step.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
                 opt_num(row.min),
                 opt_num(row.max),
                 opt_num(row.best),
@@ -217,31 +137,16 @@ fn print_metric(r: &Report, m: &MetricTable) {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        output::table(
-            &["RUN", "ID", "LAST", "STEP", "MIN", "MAX", "BEST", "POINTS"],
-            &rows
-        )
-    );
-    let best = m
-        .rows
-        .iter()
-        .filter_map(|row| row.best.map(|b| (row, b)))
-        .reduce(|x, y| {
-            let y_better = match m.direction {
-                Direction::Maximize => y.1 > x.1,
-                Direction::Minimize => y.1 < x.1,
-            };
-            if y_better { y } else { x }
-        });
+    print!("{}", output::table(&["RUN", "ID", "LAST", "STEP", "MIN", "MAX", "BEST", "POINTS"], &rows));
+    let best = m.rows.iter().filter_map(|row| row.best.map(|b| (row, b))).reduce(|x, y| {
+        let y_better = match m.direction {
+            Direction::Maximize => y.1 > x.1,
+            Direction::Minimize => y.1 < x.1,
+        };
+        if y_better { y } else { x }
+    });
     if let Some((row, b)) = best.filter(|_| r.runs.len() > 1) {
-        println!(
-            "best: {} ({}) with {}",
-            row.name,
-            short(&row.run),
-            output::num(b)
-        );
+        println!("best: {} ({}) with {}", row.name, short(&row.run), output::num(b));
     }
 }
 
@@ -261,12 +166,7 @@ fn ci(s: &MeanCi) -> String {
 }
 
 fn print_grouped(g: &GroupedMetric) {
-    println!(
-        "\nGROUPED {} by {} ({})",
-        g.metric,
-        g.group_by.label(),
-        better(g.direction)
-    );
+    println!("\nGROUPED {} by {} ({})", g.metric, g.group_by.label(), better(g.direction));
     let rows: Vec<Vec<String>> = g
         .groups
         .iter()
@@ -281,26 +181,14 @@ fn print_grouped(g: &GroupedMetric) {
             ]
         })
         .collect();
-    let header = [
-        "GROUP",
-        "RUNS",
-        "N",
-        "FINAL (MEAN ± STD)",
-        "95% CI OF MEAN",
-        "BEST (MEAN ± STD)",
-    ];
+    let header = ["GROUP", "RUNS", "N", "FINAL (MEAN ± STD)", "95% CI OF MEAN", "BEST (MEAN ± STD)"];
     print!("{}", output::table(&header, &rows));
     for a in &g.groups {
         if let Some(note) = &a.final_value.note {
             println!("note: {}: {note}", a.label);
         }
         if !a.without_metric.is_empty() {
-            println!(
-                "note: {}: {} run(s) never logged {}",
-                a.label,
-                a.without_metric.len(),
-                g.metric
-            );
+            println!("note: {}: {} run(s) never logged {}", a.label, a.without_metric.len(), g.metric);
         }
     }
 }

@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use trackbench_compare::{
-    AxisKind, CompareError, Direction, GroupBy, Report, ReportOptions, Selection, aligned, report, smooth_ema,
-};
+use trackbench_compare::{AxisKind, Direction, GroupBy, Report, ReportOptions, aligned, report, smooth_ema};
 use trackbench_report::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
 use trackbench_store::{RunInfo, Store};
 
 use crate::Ctx;
-use crate::output::{self, LAST_FILTER};
+use crate::output;
+use crate::selection::{DirectionArg, RunSelection, lift};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -27,25 +26,10 @@ pub enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum DirectionArg {
-    #[value(alias = "maximize")]
-    Max,
-    #[value(alias = "minimize")]
-    Min,
-}
-
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Runs to report on: ids, unique id prefixes or unique names
-    #[arg(conflicts_with_all = ["filter", "project"], required_unless_present_any = ["filter", "project"])]
-    runs: Vec<String>,
-    /// Report on the runs matching a filter instead
-    #[arg(long, short)]
-    filter: Option<String>,
-    /// Only runs of this project (alone: every run of it)
-    #[arg(long, short)]
-    project: Option<String>,
+    #[command(flatten)]
+    select: RunSelection,
     /// Output file (Markdown writes its PNG charts into a folder next to it)
     #[arg(long, short)]
     output: PathBuf,
@@ -78,13 +62,6 @@ pub struct ReportArgs {
     title: Option<String>,
 }
 
-fn lift(e: CompareError) -> anyhow::Error {
-    match e {
-        CompareError::Store(s) => anyhow::Error::new(s),
-        other => anyhow::Error::new(other),
-    }
-}
-
 fn format_of(a: &ReportArgs) -> Format {
     a.format.unwrap_or_else(|| match a.output.extension().and_then(|e| e.to_str()) {
         Some("md") | Some("markdown") => Format::Md,
@@ -96,20 +73,8 @@ fn format_of(a: &ReportArgs) -> Format {
 
 pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
     let mut store = ctx.open()?;
-    let selection = if a.runs.is_empty() {
-        LAST_FILTER.with(|f| *f.borrow_mut() = a.filter.clone());
-        Selection::Filter { project: a.project.clone(), filter: a.filter.clone() }
-    } else {
-        Selection::Ids(a.runs.clone())
-    };
-    let runs = selection.resolve(&store).map_err(lift)?;
-    if runs.is_empty() {
-        return Err(lift(CompareError::NoRuns(format!("{} matches none", selection.describe()))));
-    }
-    let direction = a.direction.map(|d| match d {
-        DirectionArg::Max => Direction::Maximize,
-        DirectionArg::Min => Direction::Minimize,
-    });
+    let (selection, runs) = a.select.resolve(&store)?;
+    let direction = a.direction.map(Direction::from);
     let group_by = a.group_by.as_deref().map(GroupBy::parse).transpose().map_err(lift)?;
     let opts = ReportOptions {
         metrics: (!a.metric.is_empty()).then(|| a.metric.clone()),
@@ -252,13 +217,7 @@ fn charts(
                 (series, note)
             }
         };
-        out.push(Chart {
-            metric: m.metric.clone(),
-            x_label: x_label(axis).to_string(),
-            log_y: a.log_y,
-            note,
-            series,
-        });
+        out.push(Chart { metric: m.metric.clone(), x_label: x_label(axis).to_string(), log_y: a.log_y, note, series });
     }
     Ok(out)
 }
@@ -317,7 +276,10 @@ fn stats_section(r: &Report) -> Option<StatsSection> {
             "effect size".to_string(),
             vec![
                 ("Hedges' g".to_string(), opt(c.hedges_g)),
-                ("seeds per arm for 80% power".to_string(), c.seeds_needed.map(|n| n.to_string()).unwrap_or("–".into())),
+                (
+                    "seeds per arm for 80% power".to_string(),
+                    c.seeds_needed.map(|n| n.to_string()).unwrap_or("–".into()),
+                ),
             ],
         ),
     ];
@@ -336,7 +298,8 @@ fn write(input: &ReportInput, format: Format, path: &Path) -> anyhow::Result<()>
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let write_file = |p: &Path, bytes: &[u8]| std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()));
+    let write_file =
+        |p: &Path, bytes: &[u8]| std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()));
     match format {
         Format::Html => write_file(path, trackbench_report::render_html(input)?.as_bytes()),
         Format::Csv => write_file(path, trackbench_report::render_csv(input)?.as_bytes()),

@@ -11,6 +11,7 @@ mod cmd_export;
 mod cmd_report;
 mod cmd_runs;
 mod output;
+mod selection;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
