@@ -67,6 +67,14 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
+/// Whether this process runs as root (so it may install system packages).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
 /// Finds `name` on PATH.
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
@@ -79,7 +87,24 @@ fn python_venv() -> Result<PathBuf, String> {
     let venv = target_dir().join("py-venv");
     let vpy = venv.join("bin").join("python");
     if !vpy.exists() {
-        let ok = Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
+        let make_venv = || Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
+        let mut ok = make_venv();
+        if !ok && is_root() && which("apt-get").is_some() {
+            // Debian's python3 ships venv separately; install it where we can.
+            eprintln!("python3 has no working venv module; installing python3-venv with apt-get");
+            let _ = std::fs::remove_dir_all(&venv);
+            let mut c = Command::new("apt-get");
+            c.args(["install", "-y", "--no-install-recommends", "python3-venv"]).env("DEBIAN_FRONTEND", "noninteractive");
+            if !matches!(status(c), Outcome::Passed) {
+                let mut u = Command::new("apt-get");
+                u.arg("update");
+                let _ = status(u);
+                let mut c = Command::new("apt-get");
+                c.args(["install", "-y", "--no-install-recommends", "python3-venv"]).env("DEBIAN_FRONTEND", "noninteractive");
+                let _ = status(c);
+            }
+            ok = make_venv();
+        }
         if !ok {
             return Err(format!("`{} -m venv` failed (Debian: apt-get install python3-venv)", python.display()));
         }
@@ -124,15 +149,20 @@ fn python_tests() -> Outcome {
         Err(e) if e.contains("not found") => return Outcome::Skipped(e),
         Err(e) => return Outcome::Failed(e),
     };
-    let mut build = cargo();
-    build.args(["build", "--locked", "-p", "trackbench-cli"]);
-    if let Outcome::Failed(e) = status(build) {
-        return Outcome::Failed(format!("building the trackbench CLI: {e}"));
+    // `cargo test --workspace` above built the CLI; build it only when it is missing (a build
+    // with other features would recompile half the dependency tree).
+    let cli = target_dir().join("debug").join("trackbench");
+    if !cli.exists() {
+        let mut build = cargo();
+        build.args(["build", "--locked", "-p", "trackbench-cli"]);
+        if let Outcome::Failed(e) = status(build) {
+            return Outcome::Failed(format!("building the trackbench CLI: {e}"));
+        }
     }
     let mut c = Command::new(venv.join("bin").join("python"));
     c.current_dir(root().join("tracker-sdk/python"))
         .args(["-m", "pytest", "tests", "-q", "-rs", "-p", "no:cacheprovider"])
-        .env("TRACKBENCH_BIN", target_dir().join("debug").join("trackbench"));
+        .env("TRACKBENCH_BIN", &cli);
     status(c)
 }
 

@@ -56,7 +56,10 @@ def test_uncaught_exception_marks_failed_with_traceback(store):
 
 
 def test_ctrl_c_marks_killed(store):
-    p = py(loop(steps=10, tail="import time\nprint('ready', flush=True)\ntime.sleep(60)"))
+    # A shell that starts CI in the background makes its children ignore SIGINT, and Python
+    # then never turns it into KeyboardInterrupt: restore the default handler first.
+    restore = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    p = py(restore + loop(steps=10, tail="import time\nprint('ready', flush=True)\ntime.sleep(60)"))
     run_id = first_line_id(p)
     assert p.stdout.readline().strip() == "ready"
     p.send_signal(signal.SIGINT)
