@@ -9,7 +9,7 @@ use serde_json::Value;
 use trackbench_store::{LogLine, NewRun, RunStatus, Store, StoreOptions, Stream, validate};
 
 use crate::options::RunOptions;
-use crate::sink::StoreSink;
+use crate::sink::{StoreSink, retry_busy};
 use crate::writer::{Point, Queue, Record, Shared, run_writer};
 use crate::{Result, SdkError};
 
@@ -39,7 +39,7 @@ impl Run {
         let info = match &opts.resume {
             Some(id) => {
                 let id = store.resolve_run(id)?;
-                store.resume_run(&id)?;
+                retry_busy(|| store.resume_run(&id))?;
                 if !opts.tags.is_empty() {
                     let batch = trackbench_store::Batch { tags: opts.tags.clone(), ..Default::default() };
                     store.log_batch(&id, &batch)?;
@@ -60,7 +60,7 @@ impl Run {
                     new.pid = Some(i64::from(std::process::id()));
                     new.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
                 }
-                store.create_run(&new).map_err(invalid)?
+                retry_busy(|| store.create_run(&new)).map_err(invalid)?
             }
         };
         let shared = Arc::new(Shared::new(opts.flush_points, opts.max_queued_points));

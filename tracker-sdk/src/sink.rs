@@ -20,7 +20,7 @@ pub(crate) struct StoreSink {
 /// How many times a write is retried when SQLite still reports busy after its busy timeout.
 const BUSY_RETRIES: u32 = 20;
 
-fn retry_busy<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub(crate) fn retry_busy<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
     let mut attempt = 0;
     loop {
         match f() {

@@ -85,6 +85,22 @@ impl Default for StoreOptions {
     }
 }
 
+/// Runs `f` again while SQLite reports the database busy in ways its busy handler does not
+/// wait out (changing the journal mode, recovering a WAL), for up to `limit`.
+fn retry_busy<T>(limit: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match f() {
+            Err(e) if e.is_busy() && start.elapsed() < limit => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Default crash-detection timeout: four missed SDK heartbeats.
 pub const DEFAULT_HEARTBEAT_TIMEOUT_MS: i64 = 120_000;
 
@@ -119,10 +135,16 @@ impl Store {
         };
         conn.busy_timeout(opts.busy_timeout)?;
         if !opts.read_only {
-            // WAL persists in the file; setting it needs a write lock, so only writers do.
-            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            // WAL persists in the file; setting it needs an exclusive lock, which SQLite does not
+            // wait for: several processes creating one store at once retry here.
+            let mode: String =
+                retry_busy(opts.busy_timeout, || Ok(conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))?;
             if !mode.eq_ignore_ascii_case("wal") {
-                tracing::warn!(mode, "could not switch the store to WAL");
+                let mode: String =
+                    retry_busy(opts.busy_timeout, || Ok(conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(mode, "could not switch the store to WAL");
+                }
             }
         }
         // mmap: reads of big series map the file instead of copying it through read().
@@ -139,7 +161,7 @@ impl Store {
                 return Err(StoreError::SchemaTooNew { path: db, found: v, known: migrate::LATEST });
             }
         } else {
-            migrate::migrate(&mut conn, &db)?;
+            retry_busy(opts.busy_timeout, || migrate::migrate(&mut conn, &db))?;
         }
         Ok(Store { conn, root, opts, run_ids: FxHashMap::default(), key_ids: FxHashMap::default() })
     }
