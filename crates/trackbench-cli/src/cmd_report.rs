@@ -62,6 +62,19 @@ pub struct ReportArgs {
     title: Option<String>,
 }
 
+impl ReportArgs {
+    /// Arguments as if typed after `trackbench report` (for the demo).
+    pub fn parse_from(args: &[&str]) -> anyhow::Result<ReportArgs> {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ReportArgs,
+        }
+        let argv = std::iter::once("report").chain(args.iter().copied());
+        Ok(<Wrapper as clap::Parser>::try_parse_from(argv)?.args)
+    }
+}
+
 fn format_of(a: &ReportArgs) -> Format {
     a.format.unwrap_or_else(|| match a.output.extension().and_then(|e| e.to_str()) {
         Some("md") | Some("markdown") => Format::Md,

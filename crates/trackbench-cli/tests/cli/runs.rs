@@ -150,6 +150,8 @@ fn demo_logs_runs_and_lists_them() {
     let runs = env.ok(&["runs", "ls", "--project", "demo", "--json"]).json();
     assert_eq!(runs.as_array().unwrap().len(), 4);
     assert!(runs.as_array().unwrap().iter().all(|r| r["status"] == "finished"));
+    let report = std::fs::read_to_string(env.store().join("demo-report.html")).unwrap();
+    assert!(report.contains("is better than") || report.contains("no detectable difference"), "the demo's report has a verdict");
 }
 
 #[test]
