@@ -15,6 +15,7 @@ use std::sync::{Mutex, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use trackbench_sdk::{Run, RunOptions, RunStatus, SdkError, Stream};
@@ -217,16 +218,50 @@ impl NativeRun {
         let cache = &mut *cache;
         cache.scratch.clear();
         let mut fast = true;
-        for (k, v) in data.iter() {
-            let (Ok(k), Some(x)) = (k.cast::<PyString>(), number(&v, 0)) else {
-                fast = false;
-                break;
-            };
-            if !cache.ensure(k)? {
-                fast = false;
-                break;
+        let py = data.py();
+        // SAFETY: we hold the GIL; PyDict_Next hands out borrowed references that stay valid
+        // while the dict is not changed. Nothing in the common branches runs Python code; the
+        // `.item()` branch takes its own references first (and PyDict_Next stays memory-safe
+        // even if that code changed the dict).
+        unsafe {
+            let (mut pos, mut k, mut v) = (0 as ffi::Py_ssize_t, std::ptr::null_mut(), std::ptr::null_mut());
+            while ffi::PyDict_Next(data.as_ptr(), &mut pos, &mut k, &mut v) != 0 {
+                if ffi::Py_TYPE(k) != std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+                    fast = false;
+                    break;
+                }
+                let ty = ffi::Py_TYPE(v);
+                let x = if ty == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+                    ffi::PyFloat_AsDouble(v)
+                } else if ty == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
+                    if v == ffi::Py_True() { 1.0 } else { 0.0 }
+                } else if ty == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
+                    let x = ffi::PyLong_AsDouble(v);
+                    if x == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear();
+                        fast = false;
+                        break;
+                    }
+                    x
+                } else {
+                    match number(&Bound::from_borrowed_ptr(py, v), 0) {
+                        Some(x) => x,
+                        None => {
+                            fast = false;
+                            break;
+                        }
+                    }
+                };
+                let addr = k as usize;
+                if !cache.keys.contains_key(&addr) {
+                    let key = Bound::from_borrowed_ptr(py, k).cast_into_unchecked::<PyString>();
+                    if !cache.ensure(&key)? {
+                        fast = false;
+                        break;
+                    }
+                }
+                cache.scratch.push((addr, x));
             }
-            cache.scratch.push((k.as_ptr() as usize, x));
         }
         if !fast {
             // Slow path: nested dicts, a full key cache, or an error to explain.
