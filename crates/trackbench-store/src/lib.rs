@@ -58,6 +58,35 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// `2026-11-29 06:03:37`: epoch milliseconds as a UTC date and time (for tables and reports).
+pub fn format_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn format_utc_dates() {
+        assert_eq!(super::format_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(super::format_utc(19_723 * 86_400_000), "2024-01-01 00:00:00");
+        assert_eq!(super::format_utc(11_016 * 86_400_000), "2000-02-29 00:00:00");
+        assert_eq!(super::format_utc(1_764_396_217_000), "2025-11-29 06:03:37");
+        assert_eq!(super::format_utc(-1000), "1969-12-31 23:59:59");
+    }
+}
+
 /// How to open a store.
 #[derive(Clone)]
 pub struct StoreOptions {
