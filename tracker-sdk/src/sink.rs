@@ -17,21 +17,11 @@ pub(crate) struct StoreSink {
     pub store: Store,
 }
 
-/// How many times a write is retried when SQLite still reports busy after its busy timeout.
-const BUSY_RETRIES: u32 = 20;
+/// How long a write keeps retrying while SQLite still reports busy after its own busy timeout.
+const BUSY_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub(crate) fn retry_busy<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
-    let mut attempt = 0;
-    loop {
-        match f() {
-            Err(e) if e.is_busy() && attempt < BUSY_RETRIES => {
-                attempt += 1;
-                tracing::debug!(attempt, "store busy; retrying");
-                std::thread::sleep(std::time::Duration::from_millis(5 << attempt.min(6)));
-            }
-            other => return other,
-        }
-    }
+pub(crate) fn retry_busy<T>(f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    trackbench_store::retry_busy(BUSY_RETRY_FOR, f)
 }
 
 impl Sink for StoreSink {

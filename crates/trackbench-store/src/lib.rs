@@ -114,9 +114,10 @@ impl Default for StoreOptions {
     }
 }
 
-/// Runs `f` again while SQLite reports the database busy in ways its busy handler does not
-/// wait out (changing the journal mode, recovering a WAL), for up to `limit`.
-fn retry_busy<T>(limit: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+/// Runs `f` again while SQLite reports the database busy — in ways its busy handler does not
+/// wait out (changing the journal mode, recovering a WAL), or past the busy timeout — for up to
+/// `limit`, backing off up to 100 ms between tries.
+pub fn retry_busy<T>(limit: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let start = std::time::Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
