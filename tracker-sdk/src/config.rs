@@ -30,12 +30,16 @@ mod tests {
 
     #[test]
     fn flattens_nested_objects_keeping_types() {
-        let flat = super::flatten_config(&json!({"lr": 0.1, "model": {"depth": 4, "act": "relu", "dims": [1, 2]}, "e": {}}));
-        assert_eq!(flat, vec![
-            ("lr".to_string(), json!(0.1)),
-            ("model.act".to_string(), json!("relu")),
-            ("model.depth".to_string(), json!(4)),
-            ("model.dims".to_string(), json!([1, 2])),
-        ]);
+        let flat =
+            super::flatten_config(&json!({"lr": 0.1, "model": {"depth": 4, "act": "relu", "dims": [1, 2]}, "e": {}}));
+        assert_eq!(
+            flat,
+            vec![
+                ("lr".to_string(), json!(0.1)),
+                ("model.act".to_string(), json!("relu")),
+                ("model.depth".to_string(), json!(4)),
+                ("model.dims".to_string(), json!([1, 2])),
+            ]
+        );
     }
 }

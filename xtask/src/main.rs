@@ -77,8 +77,7 @@ fn is_root() -> bool {
 
 /// Finds `name` on PATH.
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
 }
 
 /// A virtualenv under the target dir with maturin and pytest, created on first use.
@@ -87,20 +86,23 @@ fn python_venv() -> Result<PathBuf, String> {
     let venv = target_dir().join("py-venv");
     let vpy = venv.join("bin").join("python");
     if !vpy.exists() {
-        let make_venv = || Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
+        let make_venv =
+            || Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
         let mut ok = make_venv();
         if !ok && is_root() && which("apt-get").is_some() {
             // Debian's python3 ships venv separately; install it where we can.
             eprintln!("python3 has no working venv module; installing python3-venv with apt-get");
             let _ = std::fs::remove_dir_all(&venv);
             let mut c = Command::new("apt-get");
-            c.args(["install", "-y", "--no-install-recommends", "python3-venv"]).env("DEBIAN_FRONTEND", "noninteractive");
+            c.args(["install", "-y", "--no-install-recommends", "python3-venv"])
+                .env("DEBIAN_FRONTEND", "noninteractive");
             if !matches!(status(c), Outcome::Passed) {
                 let mut u = Command::new("apt-get");
                 u.arg("update");
                 let _ = status(u);
                 let mut c = Command::new("apt-get");
-                c.args(["install", "-y", "--no-install-recommends", "python3-venv"]).env("DEBIAN_FRONTEND", "noninteractive");
+                c.args(["install", "-y", "--no-install-recommends", "python3-venv"])
+                    .env("DEBIAN_FRONTEND", "noninteractive");
                 let _ = status(c);
             }
             ok = make_venv();
@@ -129,8 +131,10 @@ fn python_venv() -> Result<PathBuf, String> {
 fn python_package(release: bool) -> Result<PathBuf, String> {
     let venv = python_venv()?;
     let bin = venv.join("bin");
-    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())))
-        .map_err(|e| e.to_string())?;
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .map_err(|e| e.to_string())?;
     let mut c = Command::new(bin.join("maturin"));
     c.current_dir(root()).args(["develop", "--quiet", "-m", "tracker-sdk/python/Cargo.toml"]);
     if release {

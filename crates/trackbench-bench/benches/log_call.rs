@@ -18,13 +18,8 @@ use trackbench_store::{Store, StoreOptions};
 const KEYS: [&str; 10] = ["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"];
 
 fn log_call(c: &mut Criterion) {
-    let dir = tempfile::Builder::new()
-        .prefix("trackbench-bench-log-call-")
-        .tempdir()
-        .expect("temporary folder");
-    let mut opts = RunOptions::new("bench")
-        .name("log-call")
-        .store_dir(dir.path());
+    let dir = tempfile::Builder::new().prefix("trackbench-bench-log-call-").tempdir().expect("temporary folder");
+    let mut opts = RunOptions::new("bench").name("log-call").store_dir(dir.path());
     // Room for the largest sample, so no sample waits for the writer.
     opts.max_queued_points = 32 << 20;
     let run = Run::start(opts).expect("start a run");
@@ -51,35 +46,20 @@ fn log_call(c: &mut Criterion) {
                 (KEYS[8], v + 8.0),
                 (KEYS[9], v + 9.0),
             ];
-            run.log_at(black_box(step), black_box(&record))
-                .expect("log_at")
+            run.log_at(black_box(step), black_box(&record)).expect("log_at")
         })
     });
     group.finish();
 
     run.finish().expect("finish the run");
     let logged = step + 1;
-    let store = Store::open(
-        dir.path(),
-        StoreOptions {
-            read_only: true,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open");
+    let store = Store::open(dir.path(), StoreOptions { read_only: true, ..StoreOptions::default() }).expect("open");
     let summaries = store.metric_summaries(&id).expect("summaries");
     assert_eq!(summaries.len(), KEYS.len());
     for s in &summaries {
-        assert_eq!(
-            s.count, logged,
-            "key {}: {} points stored, {logged} logged",
-            s.key, s.count
-        );
+        assert_eq!(s.count, logged, "key {}: {} points stored, {logged} logged", s.key, s.count);
     }
-    println!(
-        "log_call: {logged} calls x {} keys logged, every point stored",
-        KEYS.len()
-    );
+    println!("log_call: {logged} calls x {} keys logged, every point stored", KEYS.len());
 }
 
 criterion_group!(benches, log_call);

@@ -24,8 +24,7 @@ use rusqlite::{Connection, params};
 use tempfile::TempDir;
 use trackbench_sdk::{Run, RunOptions};
 use trackbench_store::{
-    Batch, DB_FILE, NewRun, Points, RunQuery, RunStatus, SeriesBatch, StepRange, Store,
-    StoreOptions,
+    Batch, DB_FILE, NewRun, Points, RunQuery, RunStatus, SeriesBatch, StepRange, Store, StoreOptions,
 };
 
 /// The ten keys of the ingest record.
@@ -105,24 +104,13 @@ struct Table {
 }
 
 impl Table {
-    fn push(
-        &mut self,
-        bench: impl Into<String>,
-        result: impl Into<String>,
-        target: &str,
-        verdict: &str,
-    ) {
+    fn push(&mut self, bench: impl Into<String>, result: impl Into<String>, target: &str, verdict: &str) {
         let verdict = if self.quick && verdict != "info" && verdict != "FAILED" {
             format!("{verdict} (quick)")
         } else {
             verdict.to_string()
         };
-        self.rows.push(Row {
-            bench: bench.into(),
-            result: result.into(),
-            target: target.into(),
-            verdict,
-        });
+        self.rows.push(Row { bench: bench.into(), result: result.into(), target: target.into(), verdict });
     }
 
     fn failed(&self) -> bool {
@@ -130,8 +118,7 @@ impl Table {
     }
 
     fn markdown(&self) -> String {
-        let mut out =
-            String::from("| benchmark | result | target | verdict |\n|---|---|---|---|\n");
+        let mut out = String::from("| benchmark | result | target | verdict |\n|---|---|---|---|\n");
         for r in &self.rows {
             let cell = |s: &str| s.replace('|', "\\|");
             out.push_str(&format!(
@@ -170,17 +157,8 @@ fn ms(d: Duration) -> String {
 
 /// "median X (min Y, max Z)".
 fn spread(v: &[Duration]) -> String {
-    let (lo, hi) = (
-        v.iter().min().copied().unwrap_or_default(),
-        v.iter().max().copied().unwrap_or_default(),
-    );
-    format!(
-        "median {} (min {}, max {}, n={})",
-        ms(median(v)),
-        ms(lo),
-        ms(hi),
-        v.len()
-    )
+    let (lo, hi) = (v.iter().min().copied().unwrap_or_default(), v.iter().max().copied().unwrap_or_default());
+    format!("median {} (min {}, max {}, n={})", ms(median(v)), ms(lo), ms(hi), v.len())
 }
 
 fn mpts(points: f64, secs: f64) -> String {
@@ -188,10 +166,7 @@ fn mpts(points: f64, secs: f64) -> String {
 }
 
 fn read_only() -> StoreOptions {
-    StoreOptions {
-        read_only: true,
-        ..StoreOptions::default()
-    }
+    StoreOptions { read_only: true, ..StoreOptions::default() }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,11 +182,7 @@ fn bench_ingest(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
     let steps = cfg.ingest_steps;
     let points = steps * 10;
     let dir = temp_dir("ingest")?;
-    let run = Run::start(
-        RunOptions::new("bench")
-            .name("sustained-ingest")
-            .store_dir(dir.path()),
-    )?;
+    let run = Run::start(RunOptions::new("bench").name("sustained-ingest").store_dir(dir.path()))?;
     let id = run.id().to_string();
 
     let start = Instant::now();
@@ -232,29 +203,16 @@ fn bench_ingest(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
     let mut store = Store::open(dir.path(), read_only())?;
     for (k, key) in KEYS.iter().enumerate() {
         let s = store.series(&id, key, StepRange::ALL)?;
-        ensure!(
-            s.len() == steps as usize,
-            "ingest: key {key} has {} points, expected {steps}",
-            s.len()
-        );
+        ensure!(s.len() == steps as usize, "ingest: key {key} has {} points, expected {steps}", s.len());
         for (i, (&step, &v)) in s.steps.iter().zip(&s.values).enumerate() {
-            ensure!(
-                step == i as i64,
-                "ingest: key {key} point {i} has step {step}"
-            );
+            ensure!(step == i as i64, "ingest: key {key} point {i} has step {step}");
             let want = ingest_base(step) * MULT[k];
-            ensure!(
-                v.to_bits() == want.to_bits(),
-                "ingest: key {key} step {step}: stored {v}, logged {want}"
-            );
+            ensure!(v.to_bits() == want.to_bits(), "ingest: key {key} step {step}: stored {v}, logged {want}");
         }
     }
     let summaries = store.metric_summaries(&id)?;
     ensure!(
-        summaries.len() == 10
-            && summaries
-                .iter()
-                .all(|s| s.count == steps && s.last_step == steps - 1),
+        summaries.len() == 10 && summaries.iter().all(|s| s.count == steps && s.last_step == steps - 1),
         "ingest: summaries disagree with the points: {summaries:?}"
     );
     drop(store);
@@ -294,12 +252,7 @@ fn bench_ingest(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
         "-",
         "info",
     );
-    t.push(
-        "sustained ingest: SDK / raw baseline",
-        format!("{ratio:.2}x"),
-        ">= 5x",
-        pass(ratio >= 5.0),
-    );
+    t.push("sustained ingest: SDK / raw baseline", format!("{ratio:.2}x"), ">= 5x", pass(ratio >= 5.0));
     Ok(())
 }
 
@@ -309,10 +262,7 @@ fn raw_baseline(points: i64) -> anyhow::Result<(i64, f64)> {
     let dir = temp_dir("raw")?;
     let mut conn = Connection::open(dir.path().join("raw.db"))?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-    ensure!(
-        mode.eq_ignore_ascii_case("wal"),
-        "baseline: journal mode is {mode}, not WAL"
-    );
+    ensure!(mode.eq_ignore_ascii_case("wal"), "baseline: journal mode is {mode}, not WAL");
     conn.execute_batch(
         "PRAGMA synchronous=NORMAL;
          CREATE TABLE p(run INTEGER, key TEXT, step INTEGER, wall INTEGER, value REAL,
@@ -322,8 +272,7 @@ fn raw_baseline(points: i64) -> anyhow::Result<(i64, f64)> {
     let start = Instant::now();
     let tx = conn.transaction()?;
     {
-        let mut stmt =
-            tx.prepare("INSERT INTO p(run, key, step, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+        let mut stmt = tx.prepare("INSERT INTO p(run, key, step, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for step in 0..steps {
             let wall = trackbench_store::now_ms();
             let base = ingest_base(step);
@@ -335,11 +284,7 @@ fn raw_baseline(points: i64) -> anyhow::Result<(i64, f64)> {
     tx.commit()?;
     let secs = start.elapsed().as_secs_f64();
     let n: i64 = conn.query_row("SELECT count(*) FROM p", [], |r| r.get(0))?;
-    ensure!(
-        n == steps * 10,
-        "baseline: {n} rows stored, {} inserted",
-        steps * 10
-    );
+    ensure!(n == steps * 10, "baseline: {n} rows stored, {} inserted", steps * 10);
     Ok((n, secs))
 }
 
@@ -390,29 +335,16 @@ fn curve(n: usize, f32_values: bool) -> Points {
 fn write_curve(points: Points) -> anyhow::Result<CurveStore> {
     let dir = temp_dir("curve")?;
     let mut store = Store::open(dir.path(), StoreOptions::default())?;
-    let new = NewRun {
-        project: "bench".into(),
-        name: Some("loss-curve".into()),
-        ..NewRun::default()
-    };
+    let new = NewRun { project: "bench".into(), name: Some("loss-curve".into()), ..NewRun::default() };
     let run = store.create_run(&new)?.id;
     let mut start = 0;
     while start < points.len() {
         let end = (start + CURVE_BATCH).min(points.len());
         let mut chunk = Points::with_capacity(end - start);
         chunk.extend_from(&points, start..end);
-        let batch = Batch {
-            series: vec![SeriesBatch {
-                key: LOSS.into(),
-                points: chunk,
-            }],
-            ..Batch::default()
-        };
+        let batch = Batch { series: vec![SeriesBatch { key: LOSS.into(), points: chunk }], ..Batch::default() };
         let report = store.log_batch(&run, &batch)?;
-        ensure!(
-            report.points == end - start && report.rejected.is_empty(),
-            "curve: batch refused: {report:?}"
-        );
+        ensure!(report.points == end - start && report.rejected.is_empty(), "curve: batch refused: {report:?}");
         start = end;
     }
     store.finish_run(&run, RunStatus::Finished, None)?;
@@ -432,26 +364,17 @@ fn measure(dir: &Path, n: usize) -> anyhow::Result<Sizes> {
     let db = dir.join(DB_FILE);
     let conn = Connection::open(&db)?;
     let (busy, _log, _done): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     ensure!(busy == 0, "the WAL checkpoint was blocked");
     let (chunk_bytes, stored, chunks): (i64, i64, i64) = conn.query_row(
         "SELECT coalesce(sum(length(data)), 0), coalesce(sum(n), 0), count(*) FROM metric_chunks",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    ensure!(
-        stored == n as i64,
-        "the chunks hold {stored} points, {n} were logged"
-    );
+    ensure!(stored == n as i64, "the chunks hold {stored} points, {n} were logged");
     drop(conn);
     let db_bytes = std::fs::metadata(&db)?.len();
-    Ok(Sizes {
-        db_bytes,
-        chunk_bytes,
-        chunks,
-    })
+    Ok(Sizes { db_bytes, chunk_bytes, chunks })
 }
 
 fn bytes_verdict(bpp: f64) -> &'static str {
@@ -468,18 +391,12 @@ fn bytes_verdict(bpp: f64) -> &'static str {
 fn bench_bytes(cfg: &Config, t: &mut Table, with_sdk: bool) -> anyhow::Result<CurveStore> {
     let n = cfg.curve_points;
     let mut kept = None;
-    for (label, f32_values) in [
-        ("f64 values", false),
-        ("f32-rounded values (`as f32 as f64`)", true),
-    ] {
+    for (label, f32_values) in [("f64 values", false), ("f32-rounded values (`as f32 as f64`)", true)] {
         let cs = write_curve(curve(n, f32_values))?;
         let sizes = measure(cs.dir.path(), n)?;
         let mut store = Store::open(cs.dir.path(), read_only())?;
         let back = store.series(&cs.run, LOSS, StepRange::ALL)?;
-        ensure!(
-            back.bit_eq(&cs.points),
-            "bytes: the {label} curve did not read back bit-exact"
-        );
+        ensure!(back.bit_eq(&cs.points), "bytes: the {label} curve did not read back bit-exact");
         drop(store);
         let file = sizes.db_bytes as f64 / n as f64;
         let marginal = sizes.chunk_bytes as f64 / n as f64;
@@ -508,11 +425,7 @@ fn bench_bytes(cfg: &Config, t: &mut Table, with_sdk: bool) -> anyhow::Result<Cu
         // The SDK stamps wall times itself (the clock at the call), so this variant cannot have
         // 50 ms steps: 1M calls take about a second, and near-constant walls flatter the codec.
         let dir = temp_dir("curve-sdk")?;
-        let run = Run::start(
-            RunOptions::new("bench")
-                .name("loss-curve-sdk")
-                .store_dir(dir.path()),
-        )?;
+        let run = Run::start(RunOptions::new("bench").name("loss-curve-sdk").store_dir(dir.path()))?;
         let id = run.id().to_string();
         for step in 0..n as i64 {
             run.log_at(step, &[(LOSS, loss(step))])?;
@@ -521,21 +434,11 @@ fn bench_bytes(cfg: &Config, t: &mut Table, with_sdk: bool) -> anyhow::Result<Cu
         let sizes = measure(dir.path(), n)?;
         let mut store = Store::open(dir.path(), read_only())?;
         let back = store.series(&id, LOSS, StepRange::ALL)?;
-        ensure!(
-            back.len() == n,
-            "bytes: SDK curve has {} points, {n} logged",
-            back.len()
-        );
+        ensure!(back.len() == n, "bytes: SDK curve has {} points, {n} logged", back.len());
         for (i, (&s, &v)) in back.steps.iter().zip(&back.values).enumerate() {
-            ensure!(
-                s == i as i64 && v.to_bits() == loss(s).to_bits(),
-                "bytes: SDK curve point {i} differs"
-            );
+            ensure!(s == i as i64 && v.to_bits() == loss(s).to_bits(), "bytes: SDK curve point {i} differs");
         }
-        let (file, marginal) = (
-            sizes.db_bytes as f64 / n as f64,
-            sizes.chunk_bytes as f64 / n as f64,
-        );
+        let (file, marginal) = (sizes.db_bytes as f64 / n as f64, sizes.chunk_bytes as f64 / n as f64);
         println!(
             "[bytes] f64 values through the SDK (wall = clock at the call, so walls barely move): db file \
              {file:.2} B/point, chunk blobs {marginal:.2} B/point; read back bit-exact"
@@ -568,63 +471,32 @@ fn bench_read(cfg: &Config, curve_store: Option<CurveStore>, t: &mut Table) -> a
         times.push(start.elapsed());
         ensure!(s.len() == n, "read: {} points read, {n} stored", s.len());
         if rep == 0 {
-            ensure!(
-                s.bit_eq(&cs.points),
-                "read: the series did not read back bit-exact"
-            );
+            ensure!(s.bit_eq(&cs.points), "read: the series did not read back bit-exact");
         }
     }
     let med = median(&times);
-    println!(
-        "[read] series(ALL) of {n} points: {}; count and values verified",
-        spread(&times)
-    );
+    println!("[read] series(ALL) of {n} points: {}; count and values verified", spread(&times));
     read_breakdown(cs.dir.path(), n, cfg.reps)?;
     t.push(
-        format!(
-            "read a whole {n}-point series: Store::series(ALL), fresh Store, median of {}",
-            cfg.reps
-        ),
+        format!("read a whole {n}-point series: Store::series(ALL), fresh Store, median of {}", cfg.reps),
         ms(med),
         "<= 20 ms",
         pass(med <= Duration::from_millis(20)),
     );
 
-    let (lo, hi) = cs
-        .points
-        .values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (lo, hi) = cs.points.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let last = *cs.points.values.last().context("empty curve")?;
     let mut check = |buckets: usize, times: &mut Vec<Duration>| -> anyhow::Result<usize> {
         let start = Instant::now();
         let b = store.downsample(&cs.run, LOSS, StepRange::ALL, buckets)?;
         times.push(start.elapsed());
         let count: u64 = b.iter().map(|b| b.count).sum();
-        ensure!(
-            count == n as u64,
-            "downsample: buckets hold {count} points, {n} stored"
-        );
-        ensure!(
-            b.len() <= buckets,
-            "downsample: {} buckets, asked for {buckets}",
-            b.len()
-        );
+        ensure!(count == n as u64, "downsample: buckets hold {count} points, {n} stored");
+        ensure!(b.len() <= buckets, "downsample: {} buckets, asked for {buckets}", b.len());
         let bmin = b.iter().filter_map(|b| b.min).fold(f64::INFINITY, f64::min);
-        let bmax = b
-            .iter()
-            .filter_map(|b| b.max)
-            .fold(f64::NEG_INFINITY, f64::max);
-        ensure!(
-            bmin == lo && bmax == hi,
-            "downsample: extremes {bmin}..{bmax}, series has {lo}..{hi}"
-        );
-        ensure!(
-            b.last().map(|b| b.last.to_bits()) == Some(last.to_bits()),
-            "downsample: wrong last value"
-        );
+        let bmax = b.iter().filter_map(|b| b.max).fold(f64::NEG_INFINITY, f64::max);
+        ensure!(bmin == lo && bmax == hi, "downsample: extremes {bmin}..{bmax}, series has {lo}..{hi}");
+        ensure!(b.last().map(|b| b.last.to_bits()) == Some(last.to_bits()), "downsample: wrong last value");
         Ok(b.len())
     };
     let mut times = Vec::with_capacity(cfg.reps);
@@ -639,10 +511,7 @@ fn bench_read(cfg: &Config, curve_store: Option<CurveStore>, t: &mut Table) -> a
         spread(&times)
     );
     t.push(
-        format!(
-            "downsample the {n}-point series to {} buckets, median of {}",
-            cfg.buckets, cfg.reps
-        ),
+        format!("downsample the {n}-point series to {} buckets, median of {}", cfg.buckets, cfg.reps),
         ms(med),
         "<= 10 ms",
         pass(med <= Duration::from_millis(10)),
@@ -663,18 +532,13 @@ fn bench_read(cfg: &Config, curve_store: Option<CurveStore>, t: &mut Table) -> a
 /// Where a whole-series read spends its time: fetching the chunk blobs from SQLite alone,
 /// decoding them alone into fresh vectors, and into vectors whose memory is already mapped.
 fn read_breakdown(dir: &Path, n: usize, reps: usize) -> anyhow::Result<()> {
-    let conn = Connection::open_with_flags(
-        dir.join(DB_FILE),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let conn = Connection::open_with_flags(dir.join(DB_FILE), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut stmt = conn.prepare("SELECT data FROM metric_chunks ORDER BY run_id, key_id, seq")?;
     let (mut fetch, mut fresh, mut reused) = (Vec::new(), Vec::new(), Vec::new());
     let mut blobs: Vec<Vec<u8>> = Vec::new();
     for _ in 0..reps {
         let start = Instant::now();
-        blobs = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        blobs = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         fetch.push(start.elapsed());
     }
     // Decodes every blob into `out` and checks the count; timed by the caller.
@@ -728,9 +592,7 @@ const LRS: [f64; 3] = [0.001, 0.01, 0.1];
 fn find_cli() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    [dir.join("trackbench"), dir.parent()?.join("trackbench")]
-        .into_iter()
-        .find(|p| p.is_file())
+    [dir.join("trackbench"), dir.parent()?.join("trackbench")].into_iter().find(|p| p.is_file())
 }
 
 fn bench_list(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
@@ -764,32 +626,15 @@ fn bench_list(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
         for (s, f) in [0.5, 0.8, 1.0].into_iter().enumerate() {
             acc_points.push(s as i64, base_ms + i as i64 * 1000 + s as i64, acc * f);
         }
-        series.push(SeriesBatch {
-            key: "acc".into(),
-            points: acc_points,
-        });
+        series.push(SeriesBatch { key: "acc".into(), points: acc_points });
         for m in 1..20 {
             let mut pts = Points::with_capacity(3);
             for s in 0..3i64 {
-                pts.push(
-                    s,
-                    base_ms + i as i64 * 1000 + s,
-                    ((i * m) as f64 * 0.37 + s as f64).sin(),
-                );
+                pts.push(s, base_ms + i as i64 * 1000 + s, ((i * m) as f64 * 0.37 + s as f64).sin());
             }
-            series.push(SeriesBatch {
-                key: format!("m{m}"),
-                points: pts,
-            });
+            series.push(SeriesBatch { key: format!("m{m}"), points: pts });
         }
-        let report = store.log_batch(
-            &run,
-            &Batch {
-                series,
-                params,
-                ..Batch::default()
-            },
-        )?;
+        let report = store.log_batch(&run, &Batch { series, params, ..Batch::default() })?;
         ensure!(
             report.points == 60 && report.params == 50 && report.rejected.is_empty(),
             "list: run {i} was not stored whole: {report:?}"
@@ -810,11 +655,7 @@ fn bench_list(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
     );
 
     let store = Store::open(dir.path(), StoreOptions::default())?;
-    let q = RunQuery {
-        filter: Some(FILTER.into()),
-        order_by: Some(ORDER_BY.into()),
-        ..RunQuery::default()
-    };
+    let q = RunQuery { filter: Some(FILTER.into()), order_by: Some(ORDER_BY.into()), ..RunQuery::default() };
     let mut times = Vec::with_capacity(cfg.reps);
     for _ in 0..cfg.reps {
         let start = Instant::now();
@@ -837,33 +678,20 @@ fn bench_list(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
         spread(&times)
     );
     t.push(
-        format!(
-            "list_runs in process: {} runs, filter `{FILTER}`, order `{ORDER_BY}`",
-            cfg.runs
-        ),
+        format!("list_runs in process: {} runs, filter `{FILTER}`, order `{ORDER_BY}`", cfg.runs),
         format!("{} ({} matching runs)", ms(med), expected.len()),
         "<= 100 ms",
         pass(med <= Duration::from_millis(100)),
     );
 
-    let cli_label = format!(
-        "`trackbench runs ls --filter ... --order-by ...` end to end (process), {} runs",
-        cfg.runs
-    );
+    let cli_label = format!("`trackbench runs ls --filter ... --order-by ...` end to end (process), {} runs", cfg.runs);
     let Some(cli) = find_cli() else {
-        let exe = std::env::current_exe()
-            .map(|e| e.display().to_string())
-            .unwrap_or_default();
+        let exe = std::env::current_exe().map(|e| e.display().to_string()).unwrap_or_default();
         println!(
             "[list] the trackbench CLI was not found next to {exe}; build it with \
              `cargo build --release -p trackbench-cli` and run again"
         );
-        t.push(
-            cli_label,
-            "not run: trackbench binary missing",
-            "<= 100 ms",
-            "SKIPPED",
-        );
+        t.push(cli_label, "not run: trackbench binary missing", "<= 100 ms", "SKIPPED");
         return Ok(());
     };
     let mut times = Vec::with_capacity(cfg.cli_reps);
@@ -880,16 +708,11 @@ fn bench_list(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
             .with_context(|| format!("running {}", cli.display()))?;
         times.push(start.elapsed());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        ensure!(
-            out.status.success(),
-            "list: the CLI failed ({}): {stderr}",
-            out.status
-        );
-        let listed = stderr.lines().rev().find_map(|l| {
-            l.trim()
-                .strip_suffix(" run(s)")
-                .and_then(|n| n.trim().parse::<usize>().ok())
-        });
+        ensure!(out.status.success(), "list: the CLI failed ({}): {stderr}", out.status);
+        let listed = stderr
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_suffix(" run(s)").and_then(|n| n.trim().parse::<usize>().ok()));
         ensure!(
             listed == Some(expected.len()),
             "list: the CLI listed {listed:?} runs, {} expected (stderr: {stderr})",
@@ -922,11 +745,7 @@ fn utc_now() -> String {
 }
 
 fn command_line(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+    let out = Command::new(cmd).args(args).stderr(Stdio::null()).output().ok()?;
     let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !s.is_empty()).then_some(s)
 }
@@ -946,25 +765,14 @@ fn machine_info() -> Vec<(&'static str, String)> {
         .map(|kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0))
         .unwrap_or_else(unknown);
     let nproc = command_line("nproc", &[])
-        .or_else(|| {
-            std::thread::available_parallelism()
-                .ok()
-                .map(|n| n.to_string())
-        })
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.to_string()))
         .unwrap_or_else(unknown);
     vec![
         ("date", utc_now()),
-        (
-            "cpu",
-            proc_field("/proc/cpuinfo", "model name").unwrap_or_else(unknown),
-        ),
+        ("cpu", proc_field("/proc/cpuinfo", "model name").unwrap_or_else(unknown)),
         ("nproc", nproc),
         ("memory", mem),
-        (
-            "rustc",
-            command_line("rustc", &["--version"])
-                .unwrap_or_else(|| "rustc not found on PATH".into()),
-        ),
+        ("rustc", command_line("rustc", &["--version"]).unwrap_or_else(|| "rustc not found on PATH".into())),
         (
             "kernel",
             std::fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -972,14 +780,7 @@ fn machine_info() -> Vec<(&'static str, String)> {
                 .unwrap_or_else(|_| unknown()),
         ),
         ("load average", loadavg()),
-        (
-            "build",
-            if cfg!(debug_assertions) {
-                "debug (numbers are meaningless)".into()
-            } else {
-                "release".into()
-            },
-        ),
+        ("build", if cfg!(debug_assertions) { "debug (numbers are meaningless)".into() } else { "release".into() }),
     ]
 }
 
@@ -1009,19 +810,13 @@ fn parse_args(args: &[String]) -> anyhow::Result<(Config, Vec<&'static str>)> {
                         .iter()
                         .copied()
                         .find(|n| *n == name)
-                        .with_context(|| {
-                            format!("unknown benchmark `{name}` (one of {})", NAMES.join(", "))
-                        })?,
+                        .with_context(|| format!("unknown benchmark `{name}` (one of {})", NAMES.join(", ")))?,
                 );
             }
             other => bail!("unknown argument `{other}`"),
         }
     }
-    let cfg = if quick {
-        Config::quick()
-    } else {
-        Config::full()
-    };
+    let cfg = if quick { Config::quick() } else { Config::full() };
     Ok((cfg, only.map(|n| vec![n]).unwrap_or_else(|| NAMES.to_vec())))
 }
 
@@ -1039,24 +834,14 @@ fn main() -> ExitCode {
         }
     };
     let info = machine_info();
-    println!(
-        "Trackbench macro benchmarks{}",
-        if cfg.quick {
-            " (--quick: scaled down ~10x)"
-        } else {
-            ""
-        }
-    );
+    println!("Trackbench macro benchmarks{}", if cfg.quick { " (--quick: scaled down ~10x)" } else { "" });
     for (k, v) in &info {
         println!("  {k}: {v}");
     }
     println!();
 
     let started = Instant::now();
-    let mut table = Table {
-        rows: Vec::new(),
-        quick: cfg.quick,
-    };
+    let mut table = Table { rows: Vec::new(), quick: cfg.quick };
     let mut curve_store = None;
     for name in &selected {
         let t0 = Instant::now();
@@ -1072,35 +857,16 @@ fn main() -> ExitCode {
         };
         if let Err(e) = result {
             println!("[{name}] FAILED: {e:#}");
-            table.push(
-                format!("{name}: check failed"),
-                format!("{e:#}"),
-                "-",
-                "FAILED",
-            );
+            table.push(format!("{name}: check failed"), format!("{e:#}"), "-", "FAILED");
         }
         println!("== {name}: {:.1} s\n", t0.elapsed().as_secs_f64());
     }
     drop(curve_store);
 
-    println!(
-        "Machine: {}",
-        info.iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-    println!(
-        "Load average at the end: {}; total {:.0} s\n",
-        loadavg(),
-        started.elapsed().as_secs_f64()
-    );
+    println!("Machine: {}", info.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; "));
+    println!("Load average at the end: {}; total {:.0} s\n", loadavg(), started.elapsed().as_secs_f64());
     print!("{}", table.markdown());
-    if table.failed() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    if table.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 /// Compare of 1,000 runs' param diff (50 params each, some differing), in process.
@@ -1150,18 +916,27 @@ fn bench_report(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
     let mut store = Store::open(dir.path(), StoreOptions::default())?;
     let build = Instant::now();
     for r in 0..20 {
-        let new = NewRun { project: "rep".into(), name: Some(format!("variant{}-seed{}", r % 2, r / 2)), ..NewRun::default() };
+        let new = NewRun {
+            project: "rep".into(),
+            name: Some(format!("variant{}-seed{}", r % 2, r / 2)),
+            ..NewRun::default()
+        };
         let run = store.create_run(&new)?.id;
         let mut series = Vec::with_capacity(8);
         for m in 0..8 {
             let mut pts = Points::with_capacity(points);
             for s in 0..points {
                 let x = s as f64 / points as f64;
-                pts.push(s as i64, 1_700_000_000_000 + s as i64 * 50, (1.0 + m as f64) * (-4.0 * x).exp() + 0.01 * ((s * (r + 1)) as f64).sin());
+                pts.push(
+                    s as i64,
+                    1_700_000_000_000 + s as i64 * 50,
+                    (1.0 + m as f64) * (-4.0 * x).exp() + 0.01 * ((s * (r + 1)) as f64).sin(),
+                );
             }
             series.push(SeriesBatch { key: format!("metric{m}"), points: pts });
         }
-        let params = vec![("variant".to_string(), serde_json::json!(r % 2)), ("seed".to_string(), serde_json::json!(r / 2))];
+        let params =
+            vec![("variant".to_string(), serde_json::json!(r % 2)), ("seed".to_string(), serde_json::json!(r / 2))];
         store.log_batch(&run, &Batch { series, params, ..Batch::default() })?;
         store.finish_run(&run, trackbench_store::RunStatus::Finished, None)?;
     }
@@ -1193,7 +968,11 @@ fn bench_report(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
     let html = std::fs::read_to_string(&out)?;
     ensure!(html.matches("<svg").count() >= 8, "report: fewer than 8 charts");
     let med = median(&times);
-    println!("[report] {} --store DIR report --project rep -o report.html: {}; {bytes} bytes", cli.display(), spread(&times));
+    println!(
+        "[report] {} --store DIR report --project rep -o report.html: {}; {bytes} bytes",
+        cli.display(),
+        spread(&times)
+    );
     t.push(
         label,
         format!("{} (median of {}), {:.2} MB", ms(med), cfg.cli_reps, bytes as f64 / 1e6),
@@ -1212,15 +991,8 @@ mod tests {
     /// 100k points take ~2 s there.
     #[test]
     fn quick_bytes_and_read_run_and_verify() {
-        let cfg = Config {
-            curve_points: 20_000,
-            reps: 3,
-            ..Config::quick()
-        };
-        let mut t = Table {
-            rows: Vec::new(),
-            quick: true,
-        };
+        let cfg = Config { curve_points: 20_000, reps: 3, ..Config::quick() };
+        let mut t = Table { rows: Vec::new(), quick: true };
         let cs = bench_bytes(&cfg, &mut t, false).unwrap();
         bench_read(&cfg, Some(cs), &mut t).unwrap();
         assert!(!t.failed());

@@ -83,8 +83,16 @@ pub fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     let filter = format!("attributes.group = '{group}'");
     let path = report.display().to_string();
     let args = crate::cmd_report::ReportArgs::parse_from(&[
-        "--filter", &filter, "--group-by", "params.lr", "--metric", "val/acc,train/loss", "--title",
-        "Trackbench demo: lr 0.01 vs 0.03", "-o", &path,
+        "--filter",
+        &filter,
+        "--group-by",
+        "params.lr",
+        "--metric",
+        "val/acc,train/loss",
+        "--title",
+        "Trackbench demo: lr 0.01 vs 0.03",
+        "-o",
+        &path,
     ])?;
     crate::cmd_report::report_cmd(ctx, args)?;
     println!("\nReport (open in a browser): {}", report.display());

@@ -91,10 +91,20 @@ fn run_json(store: &Store, r: &RunInfo) -> anyhow::Result<serde_json::Value> {
 /// Value of a `metrics.k` / `params.k` column for a run.
 fn column(store: &Store, r: &RunInfo, col: &str) -> anyhow::Result<String> {
     if let Some(k) = col.strip_prefix("metrics.").or_else(|| col.strip_prefix("metric.")) {
-        Ok(store.metric_summaries(&r.id)?.into_iter().find(|s| s.key == k).map(|s| output::num(s.last)).unwrap_or_default())
+        Ok(store
+            .metric_summaries(&r.id)?
+            .into_iter()
+            .find(|s| s.key == k)
+            .map(|s| output::num(s.last))
+            .unwrap_or_default())
     } else {
         let k = col.strip_prefix("params.").or_else(|| col.strip_prefix("param.")).unwrap_or(col);
-        Ok(store.params(&r.id)?.into_iter().find(|(pk, _)| pk == k).map(|(_, v)| output::json_cell(&v)).unwrap_or_default())
+        Ok(store
+            .params(&r.id)?
+            .into_iter()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| output::json_cell(&v))
+            .unwrap_or_default())
     }
 }
 
@@ -198,7 +208,12 @@ fn show(store: &Store, r: &RunInfo) -> anyhow::Result<()> {
             opt("host", &r.host),
             r.pid.map(|p| vec!["pid".into(), p.to_string()]),
             opt("command", &r.command),
-            opt("git", &r.git_commit.as_ref().map(|c| format!("{c}{}", if r.git_dirty == Some(true) { " (dirty)" } else { "" }))),
+            opt(
+                "git",
+                &r.git_commit
+                    .as_ref()
+                    .map(|c| format!("{c}{}", if r.git_dirty == Some(true) { " (dirty)" } else { "" })),
+            ),
             opt("notes", &r.notes),
             opt("error", &r.error),
         ]
@@ -273,7 +288,10 @@ pub fn doctor(ctx: &Ctx, json_out: bool) -> anyhow::Result<()> {
     } else {
         let rows = vec![
             vec!["store".into(), h.path.clone()],
-            vec!["schema version".into(), format!("{} (this build: {})", h.schema_version, trackbench_store::migrate::LATEST)],
+            vec![
+                "schema version".into(),
+                format!("{} (this build: {})", h.schema_version, trackbench_store::migrate::LATEST),
+            ],
             vec!["integrity".into(), h.integrity.clone()],
             vec!["projects".into(), h.projects.to_string()],
             vec!["runs".into(), h.runs.to_string()],

@@ -108,11 +108,7 @@ pub fn aligned(
             }
             AxisKind::RelativeTime | AxisKind::WallTime => {
                 let points = store.series(&run.id, metric, StepRange::ALL)?;
-                let origin = if axis == AxisKind::RelativeTime {
-                    run.started_ms
-                } else {
-                    0
-                };
+                let origin = if axis == AxisKind::RelativeTime { run.started_ms } else { 0 };
                 bucket_by_time(&points, origin, buckets, &mut series);
             }
         }
@@ -143,13 +139,7 @@ impl TimeBucket {
     }
 
     fn emit(self, origin: i64, out: &mut AlignedSeries) {
-        out.push(
-            self.time.saturating_sub(origin),
-            self.last,
-            self.min,
-            self.max,
-            self.count,
-        );
+        out.push(self.time.saturating_sub(origin), self.last, self.min, self.max, self.count);
     }
 }
 
@@ -172,14 +162,7 @@ fn bucket_by_time(points: &Points, origin: i64, buckets: usize, out: &mut Aligne
             if let Some(done) = cur.take() {
                 done.emit(origin, out);
             }
-            cur = Some(TimeBucket {
-                index: b,
-                time,
-                last: v,
-                min: None,
-                max: None,
-                count: 0,
-            });
+            cur = Some(TimeBucket { index: b, time, last: v, min: None, max: None, count: 0 });
         }
         if let Some(c) = cur.as_mut() {
             c.add(time, v);

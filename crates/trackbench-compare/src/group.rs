@@ -34,10 +34,7 @@ impl GroupBy {
     /// `params.KEY` (also `param.KEY`) or `group` (also `attributes.group`).
     pub fn parse(s: &str) -> Result<GroupBy> {
         let t = s.trim();
-        if matches!(
-            t,
-            "group" | "attributes.group" | "attribute.group" | "attr.group" | "run.group"
-        ) {
+        if matches!(t, "group" | "attributes.group" | "attribute.group" | "attr.group" | "run.group") {
             return Ok(GroupBy::Group);
         }
         for prefix in ["params.", "param.", "parameters.", "parameter."] {
@@ -45,10 +42,7 @@ impl GroupBy {
                 return Ok(GroupBy::Param(key.to_string()));
             }
         }
-        Err(CompareError::Invalid {
-            what: "group-by",
-            why: format!("`{s}`: expected `params.KEY` or `group`"),
-        })
+        Err(CompareError::Invalid { what: "group-by", why: format!("`{s}`: expected `params.KEY` or `group`") })
     }
 
     /// `params.KEY` or `group`.
@@ -93,15 +87,7 @@ pub struct MeanCi {
 /// exactly n - 1 and the standard error is std/√n, so its interval for the difference is the
 /// one-sample interval for the mean (checked against scipy in the tests below).
 pub fn mean_ci(values: &[f64], confidence: f64) -> MeanCi {
-    let mut out = MeanCi {
-        n: 0,
-        mean: None,
-        std: None,
-        confidence,
-        ci_low: None,
-        ci_high: None,
-        note: None,
-    };
+    let mut out = MeanCi { n: 0, mean: None, std: None, confidence, ci_low: None, ci_high: None, note: None };
     if values.iter().any(|v| v.is_infinite()) {
         out.n = values.iter().filter(|v| v.is_finite()).count();
         out.note = Some("a value is infinite: no mean or interval".to_string());
@@ -184,29 +170,17 @@ pub fn grouped(
     let mut summaries = Vec::with_capacity(runs.len());
     for r in runs {
         values.push(match group_by {
-            GroupBy::Param(key) => store
-                .params(&r.id)?
-                .into_iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v),
+            GroupBy::Param(key) => store.params(&r.id)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v),
             GroupBy::Group => r.group.clone().map(Value::String),
         });
-        summaries.push(
-            store
-                .metric_summaries(&r.id)?
-                .into_iter()
-                .find(|s| s.key == metric),
-        );
+        summaries.push(store.metric_summaries(&r.id)?.into_iter().find(|s| s.key == metric));
     }
     let steps = step_buckets(store, runs, &summaries, metric, max_points)?;
     Ok(assign(&values)
         .into_iter()
         .map(|(value, members)| {
             let of = |pick: &dyn Fn(&MetricSummary) -> f64| -> Vec<f64> {
-                members
-                    .iter()
-                    .filter_map(|&i| summaries[i].as_ref().map(pick))
-                    .collect()
+                members.iter().filter_map(|&i| summaries[i].as_ref().map(pick)).collect()
             };
             let best = |s: &MetricSummary| {
                 match direction {
@@ -248,9 +222,9 @@ fn step_buckets(
     for (r, s) in runs.iter().zip(summaries) {
         if s.is_some() {
             for b in store.downsample(&r.id, metric, StepRange::ALL, 1)? {
-                extent = Some(extent.map_or((b.first_step, b.last_step), |(lo, hi)| {
-                    (lo.min(b.first_step), hi.max(b.last_step))
-                }));
+                extent = Some(
+                    extent.map_or((b.first_step, b.last_step), |(lo, hi)| (lo.min(b.first_step), hi.max(b.last_step))),
+                );
             }
         }
     }
@@ -259,10 +233,7 @@ fn step_buckets(
     };
     let span = (hi as i128 - lo as i128 + 1) as u128;
     let index = |step: i64| ((step as i128 - lo as i128) as u128 * buckets as u128 / span) as usize;
-    let range = StepRange {
-        min: Some(lo),
-        max: Some(hi),
-    };
+    let range = StepRange { min: Some(lo), max: Some(hi) };
     runs.iter()
         .zip(summaries)
         .map(|(r, s)| {
@@ -280,32 +251,21 @@ fn step_buckets(
 
 /// Mean/std/min/max across runs per bucket, finite values only.
 fn aggregate_steps<'a>(runs: impl Iterator<Item = &'a [(usize, i64, f64)]>) -> GroupSeries {
-    let mut all: Vec<(usize, i64, f64)> = runs
-        .flat_map(|r| r.iter().copied())
-        .filter(|(_, _, v)| v.is_finite())
-        .collect();
+    let mut all: Vec<(usize, i64, f64)> =
+        runs.flat_map(|r| r.iter().copied()).filter(|(_, _, v)| v.is_finite()).collect();
     all.sort_by_key(|&(b, _, _)| b);
     let mut out = GroupSeries::default();
     for same in all.chunk_by(|a, b| a.0 == b.0) {
         let n = same.len();
         let mean = same.iter().map(|p| p.2).sum::<f64>() / n as f64;
-        let std = (n >= 2).then(|| {
-            (same
-                .iter()
-                .map(|p| (p.2 - mean) * (p.2 - mean))
-                .sum::<f64>()
-                / (n - 1) as f64)
-                .sqrt()
-        });
-        out.steps
-            .push(same.iter().map(|p| p.1).max().unwrap_or_default());
+        let std =
+            (n >= 2).then(|| (same.iter().map(|p| (p.2 - mean) * (p.2 - mean)).sum::<f64>() / (n - 1) as f64).sqrt());
+        out.steps.push(same.iter().map(|p| p.1).max().unwrap_or_default());
         out.n.push(n as u32);
         out.mean.push(mean);
         out.std.push(std);
-        out.min
-            .push(same.iter().map(|p| p.2).fold(f64::INFINITY, f64::min));
-        out.max
-            .push(same.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max));
+        out.min.push(same.iter().map(|p| p.2).fold(f64::INFINITY, f64::min));
+        out.max.push(same.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max));
     }
     out
 }
@@ -340,10 +300,9 @@ fn value_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         }
     }
     rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .unwrap_or(f64::NAN)
-            .total_cmp(&y.as_f64().unwrap_or(f64::NAN)),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().unwrap_or(f64::NAN).total_cmp(&y.as_f64().unwrap_or(f64::NAN))
+        }
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
         (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),

@@ -41,7 +41,5 @@ pub use params::{ParamDiff, ParamRow, diff_params, json_eq, param_diff};
 pub use report::{DEFAULT_GROUP_POINTS, GroupedMetric, MetricTable, Report, ReportOptions, report};
 pub use select::{RunRef, Selection};
 pub use smooth::{MAX_EMA_WEIGHT, smooth_ema, smooth_gaussian};
-pub use summary::{
-    SYSTEM_PREFIX, SummaryRow, common_metric_keys, guess_direction, summary_row, summary_table,
-};
+pub use summary::{SYSTEM_PREFIX, SummaryRow, common_metric_keys, guess_direction, summary_row, summary_table};
 pub use trackbench_stats::Direction;

@@ -40,14 +40,8 @@ pub struct ParamDiff {
 
 /// Reads the params of `runs` (one store read per run) and diffs them.
 pub fn param_diff(store: &Store, runs: &[RunInfo]) -> Result<ParamDiff> {
-    let params = runs
-        .iter()
-        .map(|r| store.params(&r.id))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(diff_params(
-        runs.iter().map(|r| r.id.clone()).collect(),
-        params,
-    ))
+    let params = runs.iter().map(|r| store.params(&r.id)).collect::<Result<Vec<_>, _>>()?;
+    Ok(diff_params(runs.iter().map(|r| r.id.clone()).collect(), params))
 }
 
 /// Diffs params already read: `params[i]` belongs to `runs[i]`.
@@ -59,33 +53,16 @@ pub fn diff_params(runs: Vec<String>, params: Vec<Vec<(String, Value)>>) -> Para
             by_key.entry(key).or_insert_with(|| vec![None; n])[i] = Some(value);
         }
     }
-    let mut diff = ParamDiff {
-        runs,
-        differing: Vec::new(),
-        equal: Vec::new(),
-        missing: Vec::new(),
-    };
+    let mut diff = ParamDiff { runs, differing: Vec::new(), equal: Vec::new(), missing: Vec::new() };
     for (key, values) in by_key {
         let present: Vec<&Value> = values.iter().flatten().collect();
         if present.len() < n {
-            diff.missing.push(ParamRow {
-                key,
-                values,
-                numeric_equal: false,
-            });
+            diff.missing.push(ParamRow { key, values, numeric_equal: false });
         } else if present.windows(2).all(|w| json_eq(w[0], w[1])) {
-            diff.equal.push(ParamRow {
-                key,
-                values,
-                numeric_equal: false,
-            });
+            diff.equal.push(ParamRow { key, values, numeric_equal: false });
         } else {
             let numeric_equal = same_number(&present);
-            diff.differing.push(ParamRow {
-                key,
-                values,
-                numeric_equal,
-            });
+            diff.differing.push(ParamRow { key, values, numeric_equal });
         }
     }
     diff
@@ -94,20 +71,14 @@ pub fn diff_params(runs: Vec<String>, params: Vec<Vec<(String, Value)>>) -> Para
 /// Equality by JSON type, numbers by value (`1 == 1.0`; integers exactly).
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-                (Some(i), Some(j), _, _) => i == j,
-                (_, _, Some(i), Some(j)) => i == j,
-                _ => x.as_f64() == y.as_f64(),
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(i), Some(j), _, _) => i == j,
+            (_, _, Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b)))
+            x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b)))
         }
         _ => a == b,
     }
@@ -138,10 +109,7 @@ mod tests {
 
     fn diff(params: &[&[(&str, Value)]]) -> ParamDiff {
         let ids = (0..params.len()).map(|i| format!("r{i}")).collect();
-        let params = params
-            .iter()
-            .map(|p| p.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
-            .collect();
+        let params = params.iter().map(|p| p.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()).collect();
         diff_params(ids, params)
     }
 
@@ -152,23 +120,9 @@ mod tests {
     #[test]
     fn splits_keys_into_differing_equal_and_missing() {
         let d = diff(&[
-            &[
-                ("lr", json!(0.01)),
-                ("opt", json!("adam")),
-                ("seed", json!(1)),
-                ("width", json!(64)),
-            ],
-            &[
-                ("lr", json!(0.1)),
-                ("opt", json!("adam")),
-                ("seed", json!(2)),
-            ],
-            &[
-                ("lr", json!(0.01)),
-                ("opt", json!("adam")),
-                ("seed", json!(3)),
-                ("depth", json!(4)),
-            ],
+            &[("lr", json!(0.01)), ("opt", json!("adam")), ("seed", json!(1)), ("width", json!(64))],
+            &[("lr", json!(0.1)), ("opt", json!("adam")), ("seed", json!(2))],
+            &[("lr", json!(0.01)), ("opt", json!("adam")), ("seed", json!(3)), ("depth", json!(4))],
         ]);
         assert_eq!(d.runs, ["r0", "r1", "r2"]);
         assert_eq!(keys(&d.differing), ["lr", "seed"]);
@@ -176,23 +130,14 @@ mod tests {
         assert_eq!(keys(&d.missing), ["depth", "width"]);
         assert_eq!(d.missing[0].values, [None, None, Some(json!(4))]);
         assert_eq!(d.missing[1].values, [Some(json!(64)), None, None]);
-        assert_eq!(
-            d.differing[0].values,
-            [Some(json!(0.01)), Some(json!(0.1)), Some(json!(0.01))]
-        );
+        assert_eq!(d.differing[0].values, [Some(json!(0.01)), Some(json!(0.1)), Some(json!(0.01))]);
         assert!(!d.differing[0].numeric_equal);
     }
 
     #[test]
     fn numbers_compare_by_value_and_strings_by_type() {
         let d = diff(&[
-            &[
-                ("a", json!(1)),
-                ("b", json!(0.01)),
-                ("c", json!([1, {"x": 2}])),
-                ("d", json!(true)),
-                ("e", json!(1)),
-            ],
+            &[("a", json!(1)), ("b", json!(0.01)), ("c", json!([1, {"x": 2}])), ("d", json!(true)), ("e", json!(1))],
             &[
                 ("a", json!(1.0)),
                 ("b", json!("0.01")),
@@ -204,11 +149,7 @@ mod tests {
         assert_eq!(keys(&d.equal), ["a", "c"]);
         assert_eq!(keys(&d.differing), ["b", "d", "e"]);
         let numeric: Vec<bool> = d.differing.iter().map(|r| r.numeric_equal).collect();
-        assert_eq!(
-            numeric,
-            [true, false, false],
-            "only the string/number pair with one value is numeric_equal"
-        );
+        assert_eq!(numeric, [true, false, false], "only the string/number pair with one value is numeric_equal");
     }
 
     #[test]
@@ -224,10 +165,7 @@ mod tests {
     #[test]
     fn one_run_or_none() {
         let d = diff(&[&[("lr", json!(0.1))]]);
-        assert_eq!(
-            (keys(&d.equal), d.differing.len(), d.missing.len()),
-            (vec!["lr"], 0, 0)
-        );
+        assert_eq!((keys(&d.equal), d.differing.len(), d.missing.len()), (vec!["lr"], 0, 0));
         let d = diff(&[]);
         assert!(d.equal.is_empty() && d.differing.is_empty() && d.missing.is_empty());
         let d = diff(&[&[], &[]]);

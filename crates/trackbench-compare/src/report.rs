@@ -31,12 +31,7 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions {
-            metrics: None,
-            direction: None,
-            group_by: None,
-            group_points: DEFAULT_GROUP_POINTS,
-        }
+        ReportOptions { metrics: None, direction: None, group_by: None, group_points: DEFAULT_GROUP_POINTS }
     }
 }
 
@@ -74,10 +69,8 @@ pub struct GroupedMetric {
 /// [`CompareError::MetricNotFound`].
 pub fn report(store: &mut Store, runs: &[RunInfo], opts: &ReportOptions) -> Result<Report> {
     let params = param_diff(store, runs)?;
-    let summaries: Vec<Vec<MetricSummary>> = runs
-        .iter()
-        .map(|r| store.metric_summaries(&r.id))
-        .collect::<Result<_, _>>()?;
+    let summaries: Vec<Vec<MetricSummary>> =
+        runs.iter().map(|r| store.metric_summaries(&r.id)).collect::<Result<_, _>>()?;
     let keys = match &opts.metrics {
         Some(keys) => {
             for k in keys {
@@ -114,10 +107,5 @@ pub fn report(store: &mut Store, runs: &[RunInfo], opts: &ReportOptions) -> Resu
             });
         }
     }
-    Ok(Report {
-        runs: runs.iter().map(RunRef::from).collect(),
-        params,
-        metrics,
-        grouped: grouped_metrics,
-    })
+    Ok(Report { runs: runs.iter().map(RunRef::from).collect(), params, metrics, grouped: grouped_metrics })
 }

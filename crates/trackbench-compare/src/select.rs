@@ -17,16 +17,10 @@ pub enum Selection {
     Ids(Vec<String>),
     /// Every non-deleted run matching a filter in the query language (`None`: every run),
     /// optionally within one project; newest first, like `trackbench runs ls`.
-    Filter {
-        project: Option<String>,
-        filter: Option<String>,
-    },
+    Filter { project: Option<String>, filter: Option<String> },
     /// Every non-deleted run whose `group` is exactly this name (the seeds of one variant),
     /// optionally within one project; newest first.
-    Group {
-        project: Option<String>,
-        group: String,
-    },
+    Group { project: Option<String>, group: String },
 }
 
 impl Selection {
@@ -51,10 +45,7 @@ impl Selection {
                 ..RunQuery::default()
             })?,
             Selection::Group { project, group } => store
-                .list_runs(&RunQuery {
-                    project: project.clone(),
-                    ..RunQuery::default()
-                })?
+                .list_runs(&RunQuery { project: project.clone(), ..RunQuery::default() })?
                 .into_iter()
                 .filter(|r| r.group.as_deref() == Some(group.as_str()))
                 .collect(),
@@ -63,25 +54,12 @@ impl Selection {
 
     /// A few words saying what was selected, for messages ("filter `lr > 0.1`").
     pub fn describe(&self) -> String {
-        let within = |p: &Option<String>| {
-            p.as_ref()
-                .map(|p| format!(" in project `{p}`"))
-                .unwrap_or_default()
-        };
+        let within = |p: &Option<String>| p.as_ref().map(|p| format!(" in project `{p}`")).unwrap_or_default();
         match self {
             Selection::Ids(names) => format!("{} named run(s)", names.len()),
-            Selection::Filter {
-                project,
-                filter: Some(f),
-            } => format!("filter `{f}`{}", within(project)),
-            Selection::Filter {
-                project: Some(p),
-                filter: None,
-            } => format!("project `{p}`"),
-            Selection::Filter {
-                project: None,
-                filter: None,
-            } => "every run".to_string(),
+            Selection::Filter { project, filter: Some(f) } => format!("filter `{f}`{}", within(project)),
+            Selection::Filter { project: Some(p), filter: None } => format!("project `{p}`"),
+            Selection::Filter { project: None, filter: None } => "every run".to_string(),
             Selection::Group { project, group } => format!("group `{group}`{}", within(project)),
         }
     }

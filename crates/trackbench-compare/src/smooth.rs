@@ -21,11 +21,7 @@ pub const MAX_EMA_WEIGHT: f64 = 0.999;
 /// so early points are not pulled toward 0. A series whose finite values are all equal comes
 /// back unchanged (no rounding noise).
 pub fn smooth_ema(values: &[f64], weight: f64) -> Vec<f64> {
-    let w = if weight.is_nan() {
-        0.0
-    } else {
-        weight.clamp(0.0, MAX_EMA_WEIGHT)
-    };
+    let w = if weight.is_nan() { 0.0 } else { weight.clamp(0.0, MAX_EMA_WEIGHT) };
     let mut finite = values.iter().filter(|v| v.is_finite());
     if let Some(first) = finite.next()
         && finite.all(|v| v == first)
@@ -58,9 +54,7 @@ pub fn smooth_gaussian(values: &[f64], sigma: f64) -> Vec<f64> {
         return values.to_vec();
     }
     let radius = ((4.0 * sigma).ceil() as usize).min(values.len() - 1);
-    let weights: Vec<f64> = (0..=radius)
-        .map(|d| (-((d * d) as f64) / (2.0 * sigma * sigma)).exp())
-        .collect();
+    let weights: Vec<f64> = (0..=radius).map(|d| (-((d * d) as f64) / (2.0 * sigma * sigma)).exp()).collect();
     (0..values.len())
         .map(|i| {
             if !values[i].is_finite() {
@@ -88,9 +82,7 @@ mod tests {
     fn close(a: &[f64], b: &[f64]) {
         assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
         for (x, y) in a.iter().zip(b) {
-            let same = (x.is_nan() && y.is_nan())
-                || x == y
-                || (x - y).abs() <= 1e-12 * x.abs().max(y.abs());
+            let same = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs());
             assert!(same, "{a:?} vs {b:?}");
         }
     }
@@ -98,10 +90,7 @@ mod tests {
     #[test]
     fn ema_matches_tensorboard() {
         // By hand: acc = 0.5, 1.25, 2.125; debias 0.5, 0.75, 0.875.
-        close(
-            &smooth_ema(&[1.0, 2.0, 3.0], 0.5),
-            &[1.0, 1.25 / 0.75, 2.125 / 0.875],
-        );
+        close(&smooth_ema(&[1.0, 2.0, 3.0], 0.5), &[1.0, 1.25 / 0.75, 2.125 / 0.875]);
         // TensorBoard's default weight: acc = 0.4*10, 0.6*4 + 0.4*0, ...
         let out = smooth_ema(&[10.0, 0.0, 5.0], 0.6);
         close(&out, &[10.0, 2.4 / 0.64, (1.44 + 2.0) / (1.0 - 0.216)]);
@@ -111,14 +100,8 @@ mod tests {
     #[test]
     fn ema_passes_nan_through_without_spreading_it() {
         let out = smooth_ema(&[1.0, f64::NAN, 2.0, f64::INFINITY, 3.0], 0.5);
-        close(
-            &out,
-            &[1.0, f64::NAN, 1.25 / 0.75, f64::INFINITY, 2.125 / 0.875],
-        );
-        close(
-            &smooth_ema(&[f64::NAN, f64::NAN], 0.5),
-            &[f64::NAN, f64::NAN],
-        );
+        close(&out, &[1.0, f64::NAN, 1.25 / 0.75, f64::INFINITY, 2.125 / 0.875]);
+        close(&smooth_ema(&[f64::NAN, f64::NAN], 0.5), &[f64::NAN, f64::NAN]);
         assert!(smooth_ema(&[], 0.5).is_empty());
     }
 
@@ -143,16 +126,7 @@ mod tests {
         let w3 = (-4.5f64).exp();
         let w4 = (-8.0f64).exp();
         let first = w2 / (1.0 + w1 + w2 + w3 + w4);
-        close(
-            &out,
-            &[
-                first,
-                w1 / (1.0 + 2.0 * w1 + w2 + w3),
-                mid,
-                w1 / (1.0 + 2.0 * w1 + w2 + w3),
-                first,
-            ],
-        );
+        close(&out, &[first, w1 / (1.0 + 2.0 * w1 + w2 + w3), mid, w1 / (1.0 + 2.0 * w1 + w2 + w3), first]);
         // mid ≈ 0.4026
         assert!((mid - 0.402619).abs() < 1e-6);
         close(&smooth_gaussian(&[3.0, 3.0, 3.0], 2.0), &[3.0, 3.0, 3.0]);
@@ -163,14 +137,7 @@ mod tests {
         let out = smooth_gaussian(&[1.0, f64::NAN, 3.0], 0.5);
         // sigma 0.5: radius 2; point 0 sees point 2 at distance 2 (weight e^-8).
         let w2 = (-8.0f64).exp();
-        close(
-            &out,
-            &[
-                (1.0 + 3.0 * w2) / (1.0 + w2),
-                f64::NAN,
-                (3.0 + w2) / (1.0 + w2),
-            ],
-        );
+        close(&out, &[(1.0 + 3.0 * w2) / (1.0 + w2), f64::NAN, (3.0 + w2) / (1.0 + w2)]);
         let out = smooth_gaussian(&[1.0, f64::NEG_INFINITY, 1.0], 1.0);
         close(&out, &[1.0, f64::NEG_INFINITY, 1.0]);
     }

@@ -35,18 +35,10 @@ pub struct SummaryRow {
 }
 
 /// The summary table of `metric` over `runs`, one row per run in their order.
-pub fn summary_table(
-    store: &Store,
-    runs: &[RunInfo],
-    metric: &str,
-    direction: Direction,
-) -> Result<Vec<SummaryRow>> {
+pub fn summary_table(store: &Store, runs: &[RunInfo], metric: &str, direction: Direction) -> Result<Vec<SummaryRow>> {
     runs.iter()
         .map(|r| {
-            let s = store
-                .metric_summaries(&r.id)?
-                .into_iter()
-                .find(|s| s.key == metric);
+            let s = store.metric_summaries(&r.id)?.into_iter().find(|s| s.key == metric);
             Ok(summary_row(r, s.as_ref(), direction))
         })
         .collect()
@@ -80,10 +72,7 @@ pub fn common_metric_keys(summaries: &[Vec<MetricSummary>]) -> Vec<String> {
         .iter()
         .map(|s| &s.key)
         .filter(|k| !k.starts_with(SYSTEM_PREFIX))
-        .filter(|k| {
-            rest.iter()
-                .all(|run| run.binary_search_by(|s| s.key.as_str().cmp(k)).is_ok())
-        })
+        .filter(|k| rest.iter().all(|run| run.binary_search_by(|s| s.key.as_str().cmp(k)).is_ok()))
         .cloned()
         .collect()
 }
@@ -108,16 +97,8 @@ pub fn guess_direction(key: &str) -> Direction {
         "regret",
         "cost",
     ];
-    let last = key
-        .rsplit(['/', '.'])
-        .next()
-        .unwrap_or(key)
-        .to_ascii_lowercase();
-    if LOWER.iter().any(|w| last.contains(w)) {
-        Direction::Minimize
-    } else {
-        Direction::Maximize
-    }
+    let last = key.rsplit(['/', '.']).next().unwrap_or(key).to_ascii_lowercase();
+    if LOWER.iter().any(|w| last.contains(w)) { Direction::Minimize } else { Direction::Maximize }
 }
 
 #[cfg(test)]
@@ -126,14 +107,7 @@ mod tests {
 
     #[test]
     fn directions_are_guessed_from_the_name() {
-        for k in [
-            "loss",
-            "val/loss",
-            "train.error_rate",
-            "eval/ppl",
-            "step_time",
-            "MSE",
-        ] {
+        for k in ["loss", "val/loss", "train.error_rate", "eval/ppl", "step_time", "MSE"] {
             assert_eq!(guess_direction(k), Direction::Minimize, "{k}");
         }
         for k in ["acc", "val/accuracy", "reward", "f1", "loss/acc"] {

@@ -16,10 +16,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let opts = StoreOptions {
-        clock: Arc::new(|| 1_000_000),
-        ..StoreOptions::default()
-    };
+    let opts = StoreOptions { clock: Arc::new(|| 1_000_000), ..StoreOptions::default() };
     let store = Store::open(dir.path(), opts).unwrap();
     Fixture { _dir: dir, store }
 }
@@ -28,13 +25,7 @@ fn fixture() -> Fixture {
 type Point<'a> = (&'a str, i64, i64, f64);
 
 impl Fixture {
-    fn run(
-        &mut self,
-        name: &str,
-        group: Option<&str>,
-        params: &[(&str, Value)],
-        points: &[Point],
-    ) -> RunInfo {
+    fn run(&mut self, name: &str, group: Option<&str>, params: &[(&str, Value)], points: &[Point]) -> RunInfo {
         let new = NewRun {
             project: "p".into(),
             name: Some(name.into()),
@@ -43,13 +34,8 @@ impl Fixture {
             ..NewRun::default()
         };
         let run = self.store.create_run(&new).unwrap();
-        let mut batch = Batch {
-            params: params
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            ..Batch::default()
-        };
+        let mut batch =
+            Batch { params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), ..Batch::default() };
         for &(key, step, wall, v) in points {
             batch.push_metric(key, step, wall, v);
         }
@@ -61,10 +47,7 @@ impl Fixture {
 
 /// `(metric, step, 1000 + 10 * step, v)` for each value.
 fn steps<'a>(metric: &'a str, values: &[(i64, f64)]) -> Vec<Point<'a>> {
-    values
-        .iter()
-        .map(|&(s, v)| (metric, s, 1_000 + 10 * s, v))
-        .collect()
+    values.iter().map(|&(s, v)| (metric, s, 1_000 + 10 * s, v)).collect()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -83,80 +66,29 @@ fn selections_resolve_ids_filters_and_groups() {
     f.run("c", None, &[("lr", json!(0.01))], &[]);
 
     let ids = Selection::Ids(vec!["c".into(), a.id[..6].to_string(), a.id.clone()]);
-    assert_eq!(
-        names(&ids.resolve(&f.store).unwrap()),
-        ["c", "a"],
-        "order kept, duplicates once"
-    );
-    let filter = Selection::Filter {
-        project: Some("p".into()),
-        filter: Some("params.lr = 0.01".into()),
-    };
+    assert_eq!(names(&ids.resolve(&f.store).unwrap()), ["c", "a"], "order kept, duplicates once");
+    let filter = Selection::Filter { project: Some("p".into()), filter: Some("params.lr = 0.01".into()) };
     assert_eq!(names(&filter.resolve(&f.store).unwrap()).len(), 2);
-    let group = Selection::Group {
-        project: None,
-        group: "base".into(),
-    };
-    let mut in_group = names(&group.resolve(&f.store).unwrap())
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+    let group = Selection::Group { project: None, group: "base".into() };
+    let mut in_group = names(&group.resolve(&f.store).unwrap()).into_iter().map(String::from).collect::<Vec<_>>();
     in_group.sort();
     assert_eq!(in_group, ["a", "b"]);
-    assert!(
-        Selection::Filter {
-            project: Some("nope".into()),
-            filter: None
-        }
-        .resolve(&f.store)
-        .unwrap()
-        .is_empty()
-    );
+    assert!(Selection::Filter { project: Some("nope".into()), filter: None }.resolve(&f.store).unwrap().is_empty());
 
     let unknown = Selection::Ids(vec!["zzzz-nothing".into()]).resolve(&f.store);
-    assert!(
-        matches!(
-            unknown,
-            Err(CompareError::Store(StoreError::RunNotFound(_)))
-        ),
-        "{unknown:?}"
-    );
-    let bad = Selection::Filter {
-        project: None,
-        filter: Some("params.lr >> 1".into()),
-    }
-    .resolve(&f.store);
-    assert!(
-        matches!(bad, Err(CompareError::Store(StoreError::Filter(_)))),
-        "{bad:?}"
-    );
+    assert!(matches!(unknown, Err(CompareError::Store(StoreError::RunNotFound(_)))), "{unknown:?}");
+    let bad = Selection::Filter { project: None, filter: Some("params.lr >> 1".into()) }.resolve(&f.store);
+    assert!(matches!(bad, Err(CompareError::Store(StoreError::Filter(_)))), "{bad:?}");
 }
 
 #[test]
 fn param_diff_reads_the_store() {
     let mut f = fixture();
-    let a = f.run(
-        "a",
-        None,
-        &[
-            ("lr", json!(0.01)),
-            ("opt", json!("adam")),
-            ("seed", json!(1)),
-        ],
-        &[],
-    );
-    let b = f.run(
-        "b",
-        None,
-        &[("lr", json!("0.01")), ("opt", json!("adam"))],
-        &[],
-    );
+    let a = f.run("a", None, &[("lr", json!(0.01)), ("opt", json!("adam")), ("seed", json!(1))], &[]);
+    let b = f.run("b", None, &[("lr", json!("0.01")), ("opt", json!("adam"))], &[]);
     let d = param_diff(&f.store, &[a.clone(), b.clone()]).unwrap();
     assert_eq!(d.runs, [a.id, b.id]);
-    assert_eq!(
-        (d.differing[0].key.as_str(), d.differing[0].numeric_equal),
-        ("lr", true)
-    );
+    assert_eq!((d.differing[0].key.as_str(), d.differing[0].numeric_equal), ("lr", true));
     assert_eq!(d.equal[0].key, "opt");
     assert_eq!(d.missing[0].values, [Some(json!(1)), None]);
 }
@@ -164,25 +96,13 @@ fn param_diff_reads_the_store() {
 #[test]
 fn summary_table_picks_best_by_direction() {
     let mut f = fixture();
-    let a = f.run(
-        "a",
-        None,
-        &[],
-        &steps("loss", &[(0, 3.0), (1, 1.0), (2, 2.0)]),
-    );
+    let a = f.run("a", None, &[], &steps("loss", &[(0, 3.0), (1, 1.0), (2, 2.0)]));
     let b = f.run("b", None, &[], &steps("loss", &[(0, 5.0), (1, f64::NAN)]));
     let c = f.run("c", None, &[], &steps("acc", &[(0, 0.5)]));
     let runs = [a, b, c];
     let rows = summary_table(&f.store, &runs, "loss", Direction::Minimize).unwrap();
     assert_eq!(
-        (
-            rows[0].last,
-            rows[0].last_step,
-            rows[0].min,
-            rows[0].max,
-            rows[0].best,
-            rows[0].count
-        ),
+        (rows[0].last, rows[0].last_step, rows[0].min, rows[0].max, rows[0].best, rows[0].count),
         (Some(2.0), Some(2), Some(1.0), Some(3.0), Some(1.0), 3)
     );
     assert!(rows[1].last.unwrap().is_nan());
@@ -205,14 +125,8 @@ fn aligned_on_steps_downsamples_in_the_store() {
     let full = aligned(&mut f.store, &runs, "acc", AxisKind::Step, 100).unwrap();
     assert_eq!(full[0].x, (0..10).collect::<Vec<_>>());
     assert_eq!(full[0].y, values.iter().map(|v| v.1).collect::<Vec<_>>());
-    assert_eq!(
-        (full[0].points, full[0].run.as_str(), full[0].axis),
-        (10, a.id.as_str(), AxisKind::Step)
-    );
-    assert!(
-        full[1].x.is_empty() && full[1].points == 0,
-        "a run without the metric has an empty series"
-    );
+    assert_eq!((full[0].points, full[0].run.as_str(), full[0].axis), (10, a.id.as_str(), AxisKind::Step));
+    assert!(full[1].x.is_empty() && full[1].points == 0, "a run without the metric has an empty series");
 
     let two = aligned(&mut f.store, &runs[..1], "acc", AxisKind::Step, 2).unwrap();
     assert_eq!(two[0].x, [4, 9]);
@@ -230,44 +144,24 @@ fn aligned_on_time_axes_buckets_by_wall_time() {
         "a",
         None,
         &[],
-        &[
-            ("m", 0, 1_050, 1.0),
-            ("m", 1, 1_010, 2.0),
-            ("m", 2, 1_030, f64::NAN),
-            ("m", 3, 1_030, 4.0),
-        ],
+        &[("m", 0, 1_050, 1.0), ("m", 1, 1_010, 2.0), ("m", 2, 1_030, f64::NAN), ("m", 3, 1_030, 4.0)],
     );
     let runs = [a];
     let wall = aligned(&mut f.store, &runs, "m", AxisKind::WallTime, 100).unwrap();
     assert_eq!(wall[0].x, [1_010, 1_030, 1_050]);
-    assert_eq!(
-        wall[0].y,
-        [2.0, 4.0, 1.0],
-        "on equal times the later step is last"
-    );
+    assert_eq!(wall[0].y, [2.0, 4.0, 1.0], "on equal times the later step is last");
     assert_eq!(wall[0].count, [1, 2, 1]);
-    assert_eq!(
-        wall[0].min,
-        [Some(2.0), Some(4.0), Some(1.0)],
-        "NaN is not a minimum"
-    );
+    assert_eq!(wall[0].min, [Some(2.0), Some(4.0), Some(1.0)], "NaN is not a minimum");
 
     let relative = aligned(&mut f.store, &runs, "m", AxisKind::RelativeTime, 100).unwrap();
-    assert_eq!(
-        relative[0].x,
-        [10, 30, 50],
-        "milliseconds since the run started at 1000"
-    );
+    assert_eq!(relative[0].x, [10, 30, 50], "milliseconds since the run started at 1000");
     assert_eq!(relative[0].axis, AxisKind::RelativeTime);
 
     // Two buckets over 1010..=1050 (41 ms): 1010 and 1030 share the first.
     let two = aligned(&mut f.store, &runs, "m", AxisKind::RelativeTime, 2).unwrap();
     assert_eq!(two[0].x, [30, 50]);
     assert_eq!(two[0].y, [4.0, 1.0]);
-    assert_eq!(
-        (two[0].min[0], two[0].max[0], two[0].count[0]),
-        (Some(2.0), Some(4.0), 3)
-    );
+    assert_eq!((two[0].min[0], two[0].max[0], two[0].count[0]), (Some(2.0), Some(4.0), 3));
 
     let nan_only = f.run("n", None, &[], &[("m", 0, 1_000, f64::NAN)]);
     let out = aligned(&mut f.store, &[nan_only], "m", AxisKind::WallTime, 10).unwrap();
@@ -288,25 +182,16 @@ fn mean_ci_is_the_one_sample_t_interval() {
     let half = 3.182446305284263 * (5.0f64 / 3.0).sqrt() / 2.0;
     assert_eq!((s.n, s.mean), (4, Some(2.5)));
     assert!(close(s.std.unwrap(), (5.0f64 / 3.0).sqrt()));
-    assert!(
-        close(s.ci_low.unwrap(), 2.5 - half) && close(s.ci_high.unwrap(), 2.5 + half),
-        "{s:?}"
-    );
+    assert!(close(s.ci_low.unwrap(), 2.5 - half) && close(s.ci_high.unwrap(), 2.5 + half), "{s:?}");
     assert_eq!(s.note, None);
 
     let one = mean_ci(&[f64::NAN, 0.7], 0.95);
-    assert_eq!(
-        (one.n, one.mean, one.std, one.ci_low),
-        (1, Some(0.7), None, None)
-    );
+    assert_eq!((one.n, one.mean, one.std, one.ci_low), (1, Some(0.7), None, None));
     let note = one.note.unwrap();
     assert!(note.contains("1 NaN") && note.contains("one run"), "{note}");
 
     let flat = mean_ci(&[2.0, 2.0, 2.0], 0.95);
-    assert_eq!(
-        (flat.ci_low, flat.ci_high, flat.std),
-        (Some(2.0), Some(2.0), Some(0.0))
-    );
+    assert_eq!((flat.ci_low, flat.ci_high, flat.std), (Some(2.0), Some(2.0), Some(0.0)));
     assert!(flat.note.unwrap().contains("equal"));
 
     let none = mean_ci(&[f64::NAN], 0.95);
@@ -320,55 +205,15 @@ fn mean_ci_is_the_one_sample_t_interval() {
 #[test]
 fn grouped_by_param_aggregates_steps_and_finals() {
     let mut f = fixture();
-    let r1 = f.run(
-        "r1",
-        None,
-        &[("bs", json!(32))],
-        &steps("acc", &[(0, 1.0), (1, 2.0), (2, 3.0)]),
-    );
-    let r2 = f.run(
-        "r2",
-        None,
-        &[("bs", json!(32.0))],
-        &steps("acc", &[(0, 2.0), (1, 4.0), (2, 6.0)]),
-    );
-    let r3 = f.run(
-        "r3",
-        None,
-        &[("bs", json!(32))],
-        &steps("acc", &[(0, 3.0), (2, 9.0)]),
-    );
-    let r4 = f.run(
-        "r4",
-        None,
-        &[("bs", json!(64))],
-        &steps("acc", &[(0, 5.0), (1, f64::NAN), (2, 7.0)]),
-    );
-    let r5 = f.run(
-        "r5",
-        None,
-        &[("bs", json!(64))],
-        &steps("acc", &[(0, 1.0), (1, 3.0)]),
-    );
+    let r1 = f.run("r1", None, &[("bs", json!(32))], &steps("acc", &[(0, 1.0), (1, 2.0), (2, 3.0)]));
+    let r2 = f.run("r2", None, &[("bs", json!(32.0))], &steps("acc", &[(0, 2.0), (1, 4.0), (2, 6.0)]));
+    let r3 = f.run("r3", None, &[("bs", json!(32))], &steps("acc", &[(0, 3.0), (2, 9.0)]));
+    let r4 = f.run("r4", None, &[("bs", json!(64))], &steps("acc", &[(0, 5.0), (1, f64::NAN), (2, 7.0)]));
+    let r5 = f.run("r5", None, &[("bs", json!(64))], &steps("acc", &[(0, 1.0), (1, 3.0)]));
     let r6 = f.run("r6", None, &[], &[]);
     // Shuffled input: groups still come out by value, members in input order.
-    let runs = [
-        r4.clone(),
-        r1.clone(),
-        r6.clone(),
-        r2.clone(),
-        r5.clone(),
-        r3.clone(),
-    ];
-    let groups = grouped(
-        &mut f.store,
-        &runs,
-        &GroupBy::Param("bs".into()),
-        "acc",
-        Direction::Maximize,
-        100,
-    )
-    .unwrap();
+    let runs = [r4.clone(), r1.clone(), r6.clone(), r2.clone(), r5.clone(), r3.clone()];
+    let groups = grouped(&mut f.store, &runs, &GroupBy::Param("bs".into()), "acc", Direction::Maximize, 100).unwrap();
     let labels: Vec<&str> = groups.iter().map(|g| g.label.as_str()).collect();
     assert_eq!(labels, ["32", "64", "(none)"]);
 
@@ -378,20 +223,11 @@ fn grouped_by_param_aggregates_steps_and_finals() {
     assert_eq!(g.series.n, [3, 2, 3]);
     assert_eq!(g.series.mean, [2.0, 3.0, 6.0]);
     assert_eq!(g.series.std, [Some(1.0), Some(2f64.sqrt()), Some(3.0)]);
-    assert_eq!(
-        (g.series.min.clone(), g.series.max.clone()),
-        (vec![1.0, 2.0, 3.0], vec![3.0, 4.0, 9.0])
-    );
+    assert_eq!((g.series.min.clone(), g.series.max.clone()), (vec![1.0, 2.0, 3.0], vec![3.0, 4.0, 9.0]));
     // Finals 3, 6, 9: mean 6, std 3, CI 6 ± t(0.975, 2) * 3 / sqrt(3); scipy: t = 4.302652729749464.
     let half = 4.302652729749464 * 3.0 / 3f64.sqrt();
-    assert_eq!(
-        (g.final_value.n, g.final_value.mean, g.final_value.std),
-        (3, Some(6.0), Some(3.0))
-    );
-    assert!(
-        close(g.final_value.ci_low.unwrap(), 6.0 - half)
-            && close(g.final_value.ci_high.unwrap(), 6.0 + half)
-    );
+    assert_eq!((g.final_value.n, g.final_value.mean, g.final_value.std), (3, Some(6.0), Some(3.0)));
+    assert!(close(g.final_value.ci_low.unwrap(), 6.0 - half) && close(g.final_value.ci_high.unwrap(), 6.0 + half));
     assert_eq!(g.best.mean, Some(6.0));
 
     let g = &groups[1];
@@ -401,10 +237,7 @@ fn grouped_by_param_aggregates_steps_and_finals() {
     assert_eq!(g.series.std, [Some(8f64.sqrt()), None, None]);
     // Finals 7 and 3; scipy: t.ppf(0.975, 1) = 12.706204736174694.
     let half = 12.706204736174694 * 8f64.sqrt() / 2f64.sqrt();
-    assert!(
-        close(g.final_value.ci_low.unwrap(), 5.0 - half)
-            && close(g.final_value.ci_high.unwrap(), 5.0 + half)
-    );
+    assert!(close(g.final_value.ci_low.unwrap(), 5.0 - half) && close(g.final_value.ci_high.unwrap(), 5.0 + half));
 
     let g = &groups[2];
     assert_eq!(
@@ -414,20 +247,8 @@ fn grouped_by_param_aggregates_steps_and_finals() {
     assert_eq!((g.final_value.n, g.final_value.mean), (0, None));
     assert!(g.series.steps.is_empty());
 
-    let min = grouped(
-        &mut f.store,
-        &runs,
-        &GroupBy::Param("bs".into()),
-        "acc",
-        Direction::Minimize,
-        100,
-    )
-    .unwrap();
-    assert_eq!(
-        min[0].best.mean,
-        Some(2.0),
-        "best of each run is its min: 1, 2, 3"
-    );
+    let min = grouped(&mut f.store, &runs, &GroupBy::Param("bs".into()), "acc", Direction::Minimize, 100).unwrap();
+    assert_eq!(min[0].best.mean, Some(2.0), "best of each run is its min: 1, 2, 3");
     let json = serde_json::to_value(&min[0]).unwrap();
     assert_eq!(json["final"]["mean"], 6.0);
     assert_eq!(json["series"]["std"][1], 2f64.sqrt());
@@ -441,19 +262,8 @@ fn grouped_by_group_on_a_coarse_step_grid() {
     let a = f.run("a", Some("seeds"), &[], &steps("loss", &up));
     let b = f.run("b", Some("seeds"), &[], &steps("loss", &double));
     let c = f.run("c", Some("other"), &[], &steps("loss", &[(20, 1.0)]));
-    let groups = grouped(
-        &mut f.store,
-        &[a, b, c],
-        &GroupBy::Group,
-        "loss",
-        Direction::Minimize,
-        3,
-    )
-    .unwrap();
-    assert_eq!(
-        groups.iter().map(|g| g.label.as_str()).collect::<Vec<_>>(),
-        ["other", "seeds"]
-    );
+    let groups = grouped(&mut f.store, &[a, b, c], &GroupBy::Group, "loss", Direction::Minimize, 3).unwrap();
+    assert_eq!(groups.iter().map(|g| g.label.as_str()).collect::<Vec<_>>(), ["other", "seeds"]);
     // One grid over steps 0..=20 in 3 buckets of 7 steps: 0..=6, 7..=13, 14..=20.
     let seeds = &groups[1].series;
     assert_eq!(seeds.steps, [6, 9]);
@@ -464,19 +274,10 @@ fn grouped_by_group_on_a_coarse_step_grid() {
 
 #[test]
 fn group_by_parses() {
-    assert_eq!(
-        GroupBy::parse("params.lr").unwrap(),
-        GroupBy::Param("lr".into())
-    );
-    assert_eq!(
-        GroupBy::parse("param.a.b").unwrap(),
-        GroupBy::Param("a.b".into())
-    );
+    assert_eq!(GroupBy::parse("params.lr").unwrap(), GroupBy::Param("lr".into()));
+    assert_eq!(GroupBy::parse("param.a.b").unwrap(), GroupBy::Param("a.b".into()));
     assert_eq!(GroupBy::parse("group").unwrap(), GroupBy::Group);
-    assert!(matches!(
-        GroupBy::parse("metrics.acc"),
-        Err(CompareError::Invalid { .. })
-    ));
+    assert!(matches!(GroupBy::parse("metrics.acc"), Err(CompareError::Invalid { .. })));
     assert!(GroupBy::parse("params.").is_err());
     assert_eq!(GroupBy::Param("lr".into()).label(), "params.lr");
 }
@@ -487,38 +288,18 @@ fn report_puts_it_together() {
     let mut pa = steps("loss", &[(0, 2.0), (1, 1.0)]);
     pa.extend(steps("acc", &[(0, 0.5)]));
     pa.push(("sys/gpu", 0, 1_000, 50.0));
-    let a = f.run(
-        "a",
-        None,
-        &[("lr", json!(0.1)), ("opt", json!("adam"))],
-        &pa,
-    );
+    let a = f.run("a", None, &[("lr", json!(0.1)), ("opt", json!("adam"))], &pa);
     let mut pb = steps("loss", &[(0, 3.0)]);
     pb.push(("sys/gpu", 0, 1_000, 60.0));
-    let b = f.run(
-        "b",
-        None,
-        &[("lr", json!(0.2)), ("opt", json!("adam"))],
-        &pb,
-    );
+    let b = f.run("b", None, &[("lr", json!(0.2)), ("opt", json!("adam"))], &pb);
     let runs = [a, b];
 
     let r = report(&mut f.store, &runs, &ReportOptions::default()).unwrap();
-    assert_eq!(
-        r.runs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
+    assert_eq!(r.runs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     assert_eq!(r.params.differing.len(), 1);
     let keys: Vec<&str> = r.metrics.iter().map(|m| m.metric.as_str()).collect();
-    assert_eq!(
-        keys,
-        ["loss"],
-        "only metrics every run has, system metrics left out"
-    );
-    assert_eq!(
-        (r.metrics[0].direction, r.metrics[0].direction_guessed),
-        (Direction::Minimize, true)
-    );
+    assert_eq!(keys, ["loss"], "only metrics every run has, system metrics left out");
+    assert_eq!((r.metrics[0].direction, r.metrics[0].direction_guessed), (Direction::Minimize, true));
     assert_eq!(r.metrics[0].rows[0].best, Some(1.0));
     assert!(r.grouped.is_empty());
 
@@ -537,11 +318,6 @@ fn report_puts_it_together() {
     assert_eq!(json["grouped"][0]["group_by"], "params.opt");
     assert_eq!(json["metrics"][0]["direction"], "minimize");
 
-    let missing = ReportOptions {
-        metrics: Some(vec!["nope".into()]),
-        ..ReportOptions::default()
-    };
-    assert!(
-        matches!(report(&mut f.store, &runs, &missing), Err(CompareError::MetricNotFound(k)) if k == "nope")
-    );
+    let missing = ReportOptions { metrics: Some(vec!["nope".into()]), ..ReportOptions::default() };
+    assert!(matches!(report(&mut f.store, &runs, &missing), Err(CompareError::MetricNotFound(k)) if k == "nope"));
 }

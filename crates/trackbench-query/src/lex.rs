@@ -37,10 +37,7 @@ impl Tok<'_> {
     /// The text of a `'single'` or `"double"` quoted string literal.
     pub fn string(&self) -> Option<&str> {
         match self {
-            Tok::Quoted {
-                quote: '\'' | '"',
-                text,
-            } => Some(text),
+            Tok::Quoted { quote: '\'' | '"', text } => Some(text),
             _ => None,
         }
     }
@@ -82,11 +79,7 @@ impl<'a> Lexer<'a> {
         let mut chars = trimmed.chars();
         let Some(c) = chars.next() else {
             self.pos = self.src.len();
-            return Ok(Token {
-                tok: Tok::Eof,
-                offset: self.src.len(),
-                len: 0,
-            });
+            return Ok(Token { tok: Tok::Eof, offset: self.src.len(), len: 0 });
         };
         let next = chars.next();
         let (tok, len) = match c {
@@ -117,13 +110,8 @@ impl<'a> Lexer<'a> {
                 // Right after something like `metrics.a`, the character was likely meant as
                 // part of the key.
                 let word = self.src[..start].rsplit(|c| !is_word_char(c)).next();
-                let in_key =
-                    word.is_some_and(|w| w.contains('.') && w.starts_with(char::is_alphabetic));
-                let hint = if in_key {
-                    " (keys with special characters must be quoted: `my key`)"
-                } else {
-                    ""
-                };
+                let in_key = word.is_some_and(|w| w.contains('.') && w.starts_with(char::is_alphabetic));
+                let hint = if in_key { " (keys with special characters must be quoted: `my key`)" } else { "" };
                 return Err(ParseError {
                     message: format!("unexpected character `{c}`{hint}"),
                     offset: start,
@@ -132,11 +120,7 @@ impl<'a> Lexer<'a> {
             }
         };
         self.pos = start + len;
-        Ok(Token {
-            tok,
-            offset: start,
-            len,
-        })
+        Ok(Token { tok, offset: start, len })
     }
 
     /// Reads quoted text opening with `quote` at byte `start`; returns the token and its length.
@@ -154,11 +138,7 @@ impl<'a> Lexer<'a> {
             }
         }
         let what = if quote == '`' { "quoted key" } else { "string" };
-        Err(ParseError {
-            message: format!("unterminated {what} (missing closing {quote})"),
-            offset: start,
-            len: 1,
-        })
+        Err(ParseError { message: format!("unterminated {what} (missing closing {quote})"), offset: start, len: 1 })
     }
 }
 
@@ -180,10 +160,7 @@ mod tests {
 
     #[test]
     fn words_ops_and_quotes() {
-        let q = |quote, text: &str| Tok::Quoted {
-            quote,
-            text: text.into(),
-        };
+        let q = |quote, text: &str| Tok::Quoted { quote, text: text.into() };
         assert_eq!(
             lex_all("metrics.a.b>=-1e-3 and tags.`x``y`<>'it''s'"),
             Ok(vec![
@@ -199,13 +176,7 @@ mod tests {
         );
         assert_eq!(
             lex_all(" ( , ) == \"\\\" "),
-            Ok(vec![
-                Tok::LParen,
-                Tok::Comma,
-                Tok::RParen,
-                Tok::Op(CmpOp::Eq),
-                q('"', "\\"),
-            ])
+            Ok(vec![Tok::LParen, Tok::Comma, Tok::RParen, Tok::Op(CmpOp::Eq), q('"', "\\"),])
         );
     }
 }

@@ -44,13 +44,29 @@ pub enum Expr {
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
     /// `field op literal`, e.g. `metrics.acc > 0.9`.
-    Compare { field: Field, op: CmpOp, value: Literal },
+    Compare {
+        field: Field,
+        op: CmpOp,
+        value: Literal,
+    },
     /// `field [NOT] LIKE 'pat%'` / `ILIKE` (SQL wildcards `%` and `_`).
-    Like { field: Field, pattern: String, case_insensitive: bool, negated: bool },
+    Like {
+        field: Field,
+        pattern: String,
+        case_insensitive: bool,
+        negated: bool,
+    },
     /// `field [NOT] IN (a, b, c)`; never empty.
-    In { field: Field, values: Vec<Literal>, negated: bool },
+    In {
+        field: Field,
+        values: Vec<Literal>,
+        negated: bool,
+    },
     /// `field IS [NOT] NULL`: whether the run has the param/tag/metric at all.
-    IsNull { field: Field, negated: bool },
+    IsNull {
+        field: Field,
+        negated: bool,
+    },
 }
 
 /// Comparison operators.
@@ -68,7 +84,10 @@ pub enum CmpOp {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Field {
     /// A metric summary of one series: `metrics.loss` (= `Agg::Last`) or `min(metrics.loss)`.
-    Metric { key: String, agg: Agg },
+    Metric {
+        key: String,
+        agg: Agg,
+    },
     Param(String),
     Tag(String),
     Attr(Attribute),

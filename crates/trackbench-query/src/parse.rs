@@ -22,13 +22,7 @@ pub fn parse_filter(input: &str) -> Result<Option<Expr>, ParseError> {
     match tok.tok {
         Tok::Eof => Ok(Some(expr)),
         Tok::RParen => Err(error_at(&tok, "unmatched `)`")),
-        _ => Err(error_at(
-            &tok,
-            format!(
-                "trailing input {} (expected `and`, `or` or end of input)",
-                p.quote(&tok)
-            ),
-        )),
+        _ => Err(error_at(&tok, format!("trailing input {} (expected `and`, `or` or end of input)", p.quote(&tok)))),
     }
 }
 
@@ -71,13 +65,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser {
-            src,
-            lexer: Lexer::new(src),
-            peeked: None,
-            nesting: 0,
-            last_end: 0,
-        }
+        Parser { src, lexer: Lexer::new(src), peeked: None, nesting: 0, last_end: 0 }
     }
 
     fn peek(&mut self) -> Result<&Token<'a>, ParseError> {
@@ -170,10 +158,7 @@ impl<'a> Parser<'a> {
         let tok = self.peek()?;
         let is_not = tok.is_keyword("not");
         if !is_not && tok.tok != Tok::LParen {
-            return Ok(Node {
-                expr: self.predicate()?,
-                depth: 0,
-            });
+            return Ok(Node { expr: self.predicate()?, depth: 0 });
         }
         let tok = self.next()?;
         if self.nesting >= 2 * MAX_DEPTH {
@@ -185,10 +170,7 @@ impl<'a> Parser<'a> {
             if inner.depth >= MAX_DEPTH {
                 return Err(error_at(&tok, too_deep()));
             }
-            Node {
-                expr: Expr::Not(Box::new(inner.expr)),
-                depth: inner.depth + 1,
-            }
+            Node { expr: Expr::Not(Box::new(inner.expr)), depth: inner.depth + 1 }
         } else {
             let inner = self.or_expr()?;
             self.expect_rparen(&tok, "`(`")?;
@@ -209,11 +191,7 @@ impl<'a> Parser<'a> {
             let negated = self.eat_keyword("not")?;
             let null = self.next()?;
             if !null.is_keyword("null") {
-                let expected = if negated {
-                    "`null`"
-                } else {
-                    "`null` or `not null`"
-                };
+                let expected = if negated { "`null`" } else { "`null` or `not null`" };
                 return Err(self.unexpected(&null, &format!("{expected} after `is`")));
             }
             return Ok(Expr::IsNull { field, negated });
@@ -224,12 +202,7 @@ impl<'a> Parser<'a> {
             let case_insensitive = tok.is_keyword("ilike");
             let pat = self.next()?;
             return match pat.tok.string().map(str::to_string) {
-                Some(pattern) => Ok(Expr::Like {
-                    field,
-                    pattern,
-                    case_insensitive,
-                    negated,
-                }),
+                Some(pattern) => Ok(Expr::Like { field, pattern, case_insensitive, negated }),
                 None => {
                     let kw = if case_insensitive { "ilike" } else { "like" };
                     Err(self.unexpected(&pat, &format!("a quoted string pattern after `{kw}`")))
@@ -238,11 +211,7 @@ impl<'a> Parser<'a> {
         }
         if tok.is_keyword("in") {
             let values = self.in_list()?;
-            return Ok(Expr::In {
-                field,
-                values,
-                negated,
-            });
+            return Ok(Expr::In { field, values, negated });
         }
         let expected = if negated {
             "`like`, `ilike` or `in` after `not`".to_string()
@@ -282,18 +251,14 @@ impl<'a> Parser<'a> {
             return Ok(Literal::Str(text.to_string()));
         }
         match &tok.tok {
-            Tok::Quoted { .. } => Err(error_at(
-                &tok,
-                "backquotes quote keys, not values (use 'single quotes' for strings)",
-            )),
+            Tok::Quoted { .. } => {
+                Err(error_at(&tok, "backquotes quote keys, not values (use 'single quotes' for strings)"))
+            }
             Tok::Word(w) if w.eq_ignore_ascii_case("true") => Ok(Literal::Bool(true)),
             Tok::Word(w) if w.eq_ignore_ascii_case("false") => Ok(Literal::Bool(false)),
             Tok::Word(w) if looks_numeric(w) => match parse_number(w) {
                 Some(n) => Ok(Literal::Number(n)),
-                None => Err(error_at(
-                    &tok,
-                    format!("invalid number {}", self.quote(&tok)),
-                )),
+                None => Err(error_at(&tok, format!("invalid number {}", self.quote(&tok)))),
             },
             _ => {
                 let expected = format!("{expected} (a number, 'string', true or false)");
@@ -319,11 +284,7 @@ impl<'a> Parser<'a> {
             }
             let inner_start = self.peek()?.offset;
             let (inner, inner_text) = self.field(false)?;
-            let Field::Metric {
-                key,
-                agg: Agg::Last,
-            } = inner
-            else {
+            let Field::Metric { key, agg: Agg::Last } = inner else {
                 let message = format!("aggregates apply only to metrics, found `{inner_text}`");
                 return Err(error(inner_start, inner_text.len(), message));
             };
@@ -331,22 +292,17 @@ impl<'a> Parser<'a> {
             return Ok((Field::Metric { key, agg }, self.since(tok.offset)));
         }
         let Some((prefix, key)) = word.split_once('.') else {
-            let attr = attribute_named(word)
-                .ok_or_else(|| unknown_attribute(word, tok.offset, tok.len, true))?;
+            let attr = attribute_named(word).ok_or_else(|| unknown_attribute(word, tok.offset, tok.len, true))?;
             return Ok((Field::Attr(attr), word));
         };
         let make: Option<fn(String) -> Field> = match prefix.to_ascii_lowercase().as_str() {
-            "metrics" | "metric" => Some(|key| Field::Metric {
-                key,
-                agg: Agg::Last,
-            }),
+            "metrics" | "metric" => Some(|key| Field::Metric { key, agg: Agg::Last }),
             "params" | "param" | "parameters" | "parameter" => Some(Field::Param),
             "tags" | "tag" => Some(Field::Tag),
             "attributes" | "attribute" | "attr" | "run" => None,
             _ => {
-                let message = format!(
-                    "unknown field prefix `{prefix}` (expected metrics., params., tags. or attributes.)"
-                );
+                let message =
+                    format!("unknown field prefix `{prefix}` (expected metrics., params., tags. or attributes.)");
                 return Err(error(tok.offset, prefix.len().max(1), message));
             }
         };
@@ -373,31 +329,17 @@ impl<'a> Parser<'a> {
             return Err(error_at(prefix, format!("empty key after `{name}`")));
         }
         match self.next()? {
-            Token {
-                tok: Tok::Quoted { quote: '\'', .. },
-                offset,
-                len,
-            } => Err(error(
-                offset,
-                len,
-                "keys are quoted with `backquotes` or \"double quotes\", not single quotes",
-            )),
-            Token {
-                tok: Tok::Quoted { text, .. },
-                offset,
-                len,
-            } if !text.is_empty() => Ok((text, offset, len)),
+            Token { tok: Tok::Quoted { quote: '\'', .. }, offset, len } => {
+                Err(error(offset, len, "keys are quoted with `backquotes` or \"double quotes\", not single quotes"))
+            }
+            Token { tok: Tok::Quoted { text, .. }, offset, len } if !text.is_empty() => Ok((text, offset, len)),
             tok => Err(error_at(&tok, format!("empty key after `{name}`"))),
         }
     }
 }
 
 fn error(offset: usize, len: usize, message: impl Into<String>) -> ParseError {
-    ParseError {
-        message: message.into(),
-        offset,
-        len,
-    }
+    ParseError { message: message.into(), offset, len }
 }
 
 fn error_at(tok: &Token<'_>, message: impl Into<String>) -> ParseError {
@@ -426,10 +368,7 @@ struct Balanced {
 
 impl Balanced {
     fn new(first: Node) -> Self {
-        Balanced {
-            stack: Vec::new(),
-            top: (first, 1),
-        }
+        Balanced { stack: Vec::new(), top: (first, 1) }
     }
 
     fn push(self, next: Node, join: Join) -> Self {
@@ -456,13 +395,7 @@ impl Balanced {
 
     fn join((l, m): (Node, usize), (r, n): (Node, usize), join: Join) -> (Node, usize) {
         let depth = 1 + l.depth.max(r.depth);
-        (
-            Node {
-                expr: join(Box::new(l.expr), Box::new(r.expr)),
-                depth,
-            },
-            m + n,
-        )
+        (Node { expr: join(Box::new(l.expr), Box::new(r.expr)), depth }, m + n)
     }
 }
 
@@ -497,15 +430,8 @@ fn attribute_named(name: &str) -> Option<Attribute> {
 
 fn unknown_attribute(name: &str, offset: usize, len: usize, bare: bool) -> ParseError {
     let valid: Vec<&str> = Attribute::ALL.iter().map(|(_, n)| *n).collect();
-    let hint = if bare {
-        "; metrics, params and tags need a prefix, as in metrics.loss"
-    } else {
-        ""
-    };
-    let message = format!(
-        "unknown attribute `{name}` (expected one of {}{hint})",
-        valid.join(", ")
-    );
+    let hint = if bare { "; metrics, params and tags need a prefix, as in metrics.loss" } else { "" };
+    let message = format!("unknown attribute `{name}` (expected one of {}{hint})", valid.join(", "));
     error(offset, len, message)
 }
 

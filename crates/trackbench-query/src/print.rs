@@ -53,20 +53,13 @@ fn write_quoted(f: &mut Formatter<'_>, s: &str, quote: char) -> fmt::Result {
 
 /// Writes a key bare when it is a plain word, else in backquotes.
 fn write_key(f: &mut Formatter<'_>, key: &str) -> fmt::Result {
-    if !key.is_empty() && key.chars().all(is_word_char) {
-        f.write_str(key)
-    } else {
-        write_quoted(f, key, '`')
-    }
+    if !key.is_empty() && key.chars().all(is_word_char) { f.write_str(key) } else { write_quoted(f, key, '`') }
 }
 
 impl Display for Field {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Field::Metric {
-                key,
-                agg: Agg::Last,
-            } => {
+            Field::Metric { key, agg: Agg::Last } => {
                 f.write_str("metrics.")?;
                 write_key(f, key)
             }
@@ -105,12 +98,7 @@ impl Display for Literal {
 
 impl Display for OrderBy {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{}",
-            self.field,
-            if self.descending { " desc" } else { "" }
-        )
+        write!(f, "{}{}", self.field, if self.descending { " desc" } else { "" })
     }
 }
 
@@ -127,30 +115,17 @@ impl Display for Expr {
         match self {
             Expr::And(l, r) | Expr::Or(l, r) => {
                 operand(f, l)?;
-                f.write_str(if matches!(self, Expr::And(..)) {
-                    " and "
-                } else {
-                    " or "
-                })?;
+                f.write_str(if matches!(self, Expr::And(..)) { " and " } else { " or " })?;
                 operand(f, r)
             }
             Expr::Not(e) => write!(f, "not ({e})"),
             Expr::Compare { field, op, value } => write!(f, "{field} {} {value}", op.symbol()),
-            Expr::Like {
-                field,
-                pattern,
-                case_insensitive,
-                negated,
-            } => {
+            Expr::Like { field, pattern, case_insensitive, negated } => {
                 let like = if *case_insensitive { "ilike" } else { "like" };
                 write!(f, "{field} {}{like} ", not(*negated))?;
                 write_quoted(f, pattern, '\'')
             }
-            Expr::In {
-                field,
-                values,
-                negated,
-            } => {
+            Expr::In { field, values, negated } => {
                 write!(f, "{field} {}in (", not(*negated))?;
                 for (i, v) in values.iter().enumerate() {
                     write!(f, "{}{v}", if i == 0 { "" } else { ", " })?;

@@ -13,11 +13,7 @@ fn check(input: &str, expected: &str) {
         other => panic!("{input:?} parsed to {other:?}"),
     };
     assert_eq!(expr.to_string(), expected, "printing of {input:?}");
-    assert_eq!(
-        parse_filter(expected),
-        Ok(Some(expr)),
-        "reparse of {expected:?}"
-    );
+    assert_eq!(parse_filter(expected), Ok(Some(expr)), "reparse of {expected:?}");
 }
 
 /// Filters already in canonical form: each prints exactly as written.
@@ -113,33 +109,16 @@ fn valid_filters() {
 #[test]
 fn trees() {
     let cmp = |field, op, value| Some(Expr::Compare { field, op, value });
-    let metric = |key: &str, agg| Field::Metric {
-        key: key.into(),
-        agg,
-    };
+    let metric = |key: &str, agg| Field::Metric { key: key.into(), agg };
     let (tag, param) = (Field::Tag("f".into()), Field::Param("x".into()));
     assert_eq!(parse_filter(""), Ok(None));
     assert_eq!(parse_filter(" \n\t "), Ok(None));
-    assert_eq!(
-        parse_filter("tags.f = true"),
-        Ok(cmp(tag, CmpOp::Eq, Literal::Bool(true)))
-    );
+    assert_eq!(parse_filter("tags.f = true"), Ok(cmp(tag, CmpOp::Eq, Literal::Bool(true))));
     let y = Literal::Str("y".into());
-    assert_eq!(
-        parse_filter("params.x <> \"y\""),
-        Ok(cmp(param, CmpOp::Ne, y))
-    );
+    assert_eq!(parse_filter("params.x <> \"y\""), Ok(cmp(param, CmpOp::Ne, y)));
     let (count, three) = (metric("x", Agg::Count), Literal::Number(3.0));
-    assert_eq!(
-        parse_filter("count(metrics.x) > 3"),
-        Ok(cmp(count, CmpOp::Gt, three))
-    );
-    let is = |k| {
-        Box::new(Expr::IsNull {
-            field: metric(k, Agg::Last),
-            negated: false,
-        })
-    };
+    assert_eq!(parse_filter("count(metrics.x) > 3"), Ok(cmp(count, CmpOp::Gt, three)));
+    let is = |k| Box::new(Expr::IsNull { field: metric(k, Agg::Last), negated: false });
     let abc = Expr::And(Box::new(Expr::And(is("a"), is("b"))), is("c"));
     let input = "metrics.a is null and metrics.b is null and metrics.c is null";
     assert_eq!(parse_filter(input), Ok(Some(abc)));
@@ -151,18 +130,9 @@ fn order_by() {
         ("", vec![]),
         ("   ", vec![]),
         ("metrics.loss", vec!["metrics.loss"]),
-        (
-            "min(metrics.loss) ASC, attributes.start_time desc",
-            vec!["min(metrics.loss)", "attributes.start_time desc"],
-        ),
-        (
-            "start_time DESC,params.`learning rate`",
-            vec!["attributes.start_time desc", "params.`learning rate`"],
-        ),
-        (
-            "tags.\"a.b\" asc , name",
-            vec!["tags.a.b", "attributes.run_name"],
-        ),
+        ("min(metrics.loss) ASC, attributes.start_time desc", vec!["min(metrics.loss)", "attributes.start_time desc"]),
+        ("start_time DESC,params.`learning rate`", vec!["attributes.start_time desc", "params.`learning rate`"]),
+        ("tags.\"a.b\" asc , name", vec!["tags.a.b", "attributes.run_name"]),
     ];
     for (input, expected) in cases {
         let terms = parse_order_by(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
@@ -172,10 +142,7 @@ fn order_by() {
     }
     assert_eq!(
         parse_order_by("run_id desc"),
-        Ok(vec![OrderBy {
-            field: Field::Attr(Attribute::RunId),
-            descending: true
-        }])
+        Ok(vec![OrderBy { field: Field::Attr(Attribute::RunId), descending: true }])
     );
 }
 
@@ -247,28 +214,15 @@ const ORDER_BY_ERRORS: &[(&str, usize, &str)] = &[
 
 #[test]
 fn error_offsets_and_messages() {
-    let filter_errors = FILTER_ERRORS
-        .iter()
-        .map(|&(i, o, m)| (i, o, m, parse_filter(i).err()));
-    let order_errors = ORDER_BY_ERRORS
-        .iter()
-        .map(|&(i, o, m)| (i, o, m, parse_order_by(i).err()));
+    let filter_errors = FILTER_ERRORS.iter().map(|&(i, o, m)| (i, o, m, parse_filter(i).err()));
+    let order_errors = ORDER_BY_ERRORS.iter().map(|&(i, o, m)| (i, o, m, parse_order_by(i).err()));
     for (input, offset, message, err) in filter_errors.chain(order_errors) {
         let err = err.unwrap_or_else(|| panic!("{input:?} parsed"));
         let msg = &err.message;
-        assert!(
-            msg.contains(message),
-            "{input:?}: {msg:?} lacks {message:?}"
-        );
+        assert!(msg.contains(message), "{input:?}: {msg:?} lacks {message:?}");
         assert_eq!(err.offset, offset, "{input:?}: offset of {msg:?}");
-        assert!(
-            err.len >= 1 || err.offset == input.len(),
-            "{input:?}: empty span"
-        );
-        assert!(
-            err.offset + err.len <= input.len(),
-            "{input:?}: span past the end"
-        );
+        assert!(err.len >= 1 || err.offset == input.len(), "{input:?}: empty span");
+        assert!(err.offset + err.len <= input.len(), "{input:?}: span past the end");
     }
 }
 
@@ -285,9 +239,7 @@ fn nesting_is_capped_and_long_chains_are_fine() {
 
     // The tree itself may be 64 levels deep, and then it still prints into parseable text.
     let nots = |n| format!("{}metrics.a = 1", "not ".repeat(n));
-    let expr = parse_filter(&nots(64))
-        .expect("64 levels")
-        .expect("non-empty");
+    let expr = parse_filter(&nots(64)).expect("64 levels").expect("non-empty");
     assert_eq!(parse_filter(&expr.to_string()), Ok(Some(expr)));
     let err = parse_filter(&nots(65)).expect_err("65 levels");
     assert_eq!((err.offset, err.len), (0, 3));
@@ -299,9 +251,7 @@ fn nesting_is_capped_and_long_chains_are_fine() {
 
     // A 100k-term chain parses into a balanced tree that prints and reparses without overflow.
     let chain = vec!["metrics.a = 1"; 100_000].join(" or ");
-    let expr = parse_filter(&chain)
-        .expect("chain parses")
-        .expect("non-empty");
+    let expr = parse_filter(&chain).expect("chain parses").expect("non-empty");
     assert_eq!(parse_filter(&expr.to_string()), Ok(Some(expr)));
 }
 
@@ -317,16 +267,15 @@ fn display_of_errors_and_render() {
             len: 3,
         }
     );
-    assert_eq!(
-        err.to_string(),
-        "expected a comparison operator after `metrics.損失`, found `0.9` at position 16"
-    );
+    assert_eq!(err.to_string(), "expected a comparison operator after `metrics.損失`, found `0.9` at position 16");
     assert_eq!(
         err.render(input),
         "metrics.損失 0.9 and x\n           ^^^ expected a comparison operator after `metrics.損失`, found `0.9`"
     );
     let err = parse_filter("metrics.a <").expect_err("no value");
-    assert!(err.render("metrics.a <").ends_with("\n           ^ unexpected end of input, expected a value after `metrics.a` (a number, 'string', true or false)"));
+    assert!(err.render("metrics.a <").ends_with(
+        "\n           ^ unexpected end of input, expected a value after `metrics.a` (a number, 'string', true or false)"
+    ));
     // The quoting hint appears only where a key was being written.
     let err = parse_filter("metrics.a = 1.5;").expect_err("stray `;`");
     assert_eq!(err.message, "unexpected character `;`");

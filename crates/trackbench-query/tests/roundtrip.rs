@@ -2,9 +2,7 @@
 //! the parsers panic or report an offset outside the input.
 
 use proptest::prelude::*;
-use trackbench_query::{
-    Agg, Attribute, CmpOp, Expr, Field, Literal, OrderBy, parse_filter, parse_order_by,
-};
+use trackbench_query::{Agg, Attribute, CmpOp, Expr, Field, Literal, OrderBy, parse_filter, parse_order_by};
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -20,14 +18,7 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 fn agg() -> impl Strategy<Value = Agg> {
-    prop::sample::select(vec![
-        Agg::Last,
-        Agg::Min,
-        Agg::Max,
-        Agg::Mean,
-        Agg::Count,
-        Agg::Sum,
-    ])
+    prop::sample::select(vec![Agg::Last, Agg::Min, Agg::Max, Agg::Mean, Agg::Count, Agg::Sum])
 }
 
 fn field() -> impl Strategy<Value = Field> {
@@ -45,45 +36,22 @@ fn string() -> impl Strategy<Value = String> {
 
 fn literal() -> impl Strategy<Value = Literal> {
     prop_oneof![
-        any::<f64>()
-            .prop_filter("finite", |n| n.is_finite())
-            .prop_map(Literal::Number),
-        (-1000i32..1000, 0u32..4)
-            .prop_map(|(n, e)| Literal::Number(f64::from(n) / 10f64.powi(e as i32))),
+        any::<f64>().prop_filter("finite", |n| n.is_finite()).prop_map(Literal::Number),
+        (-1000i32..1000, 0u32..4).prop_map(|(n, e)| Literal::Number(f64::from(n) / 10f64.powi(e as i32))),
         string().prop_map(Literal::Str),
         any::<bool>().prop_map(Literal::Bool),
     ]
 }
 
 fn predicate() -> impl Strategy<Value = Expr> {
-    let op = prop::sample::select(vec![
-        CmpOp::Eq,
-        CmpOp::Ne,
-        CmpOp::Lt,
-        CmpOp::Le,
-        CmpOp::Gt,
-        CmpOp::Ge,
-    ]);
+    let op = prop::sample::select(vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
     prop_oneof![
         (field(), op, literal()).prop_map(|(field, op, value)| Expr::Compare { field, op, value }),
-        (field(), string(), any::<bool>(), any::<bool>()).prop_map(
-            |(field, pattern, case_insensitive, negated)| Expr::Like {
-                field,
-                pattern,
-                case_insensitive,
-                negated
-            }
-        ),
-        (
-            field(),
-            prop::collection::vec(literal(), 1..4),
-            any::<bool>()
-        )
-            .prop_map(|(field, values, negated)| Expr::In {
-                field,
-                values,
-                negated
-            }),
+        (field(), string(), any::<bool>(), any::<bool>()).prop_map(|(field, pattern, case_insensitive, negated)| {
+            Expr::Like { field, pattern, case_insensitive, negated }
+        }),
+        (field(), prop::collection::vec(literal(), 1..4), any::<bool>())
+            .prop_map(|(field, values, negated)| Expr::In { field, values, negated }),
         (field(), any::<bool>()).prop_map(|(field, negated)| Expr::IsNull { field, negated }),
     ]
 }
@@ -114,18 +82,12 @@ fn sloppy_filter() -> impl Strategy<Value = String> {
     let lit = one_of("1|+2|-0.5|.5|1E3|2e-3|'s'|\"dq\"|'it''s'|TRUE|false");
     let tail = prop_oneof![
         (op, lit).prop_map(|(o, l)| format!("{o}{l}")),
-        one_of("like 'a%'|NOT ILIKE \"%b\"|is null|IS NOT NULL|in (1)|not in ('x',2, true)")
-            .prop_map(String::from),
+        one_of("like 'a%'|NOT ILIKE \"%b\"|is null|IS NOT NULL|in (1)|not in ('x',2, true)").prop_map(String::from),
     ];
     let predicate = (field, one_of(" |  |\t"), tail).prop_map(|(f, s, t)| format!("{f}{s}{t}"));
     predicate.prop_recursive(4, 16, 2, |inner| {
         prop_oneof![
-            (
-                inner.clone(),
-                one_of(" and | AND | or | Or "),
-                inner.clone()
-            )
-                .prop_map(|(l, k, r)| format!("{l}{k}{r}")),
+            (inner.clone(), one_of(" and | AND | or | Or "), inner.clone()).prop_map(|(l, k, r)| format!("{l}{k}{r}")),
             inner.clone().prop_map(|e| format!("({e})")),
             inner.prop_map(|e| format!("not {e}")),
         ]
@@ -136,20 +98,12 @@ fn sloppy_filter() -> impl Strategy<Value = String> {
 fn fuzz_input() -> impl Strategy<Value = String> {
     let stray = one_of("(|)|,|'|\"|`|!|=|and|not|in|is|min(|tags.|1e999|nan|#|损|\u{301}|");
     let index = any::<prop::sample::Index>();
-    let mangled =
-        (sloppy_filter(), index, stray, any::<bool>()).prop_map(|(s, at, stray, rest)| {
-            let cut = (0..=at.index(s.len() + 1))
-                .rev()
-                .find(|&i| s.is_char_boundary(i));
-            let cut = cut.unwrap_or(0);
-            format!("{}{stray}{}", &s[..cut], if rest { &s[cut..] } else { "" })
-        });
-    prop_oneof![
-        sloppy_filter(),
-        mangled,
-        any::<String>(),
-        "[a-z.()=!<>,'\"` 0-9-]{0,30}",
-    ]
+    let mangled = (sloppy_filter(), index, stray, any::<bool>()).prop_map(|(s, at, stray, rest)| {
+        let cut = (0..=at.index(s.len() + 1)).rev().find(|&i| s.is_char_boundary(i));
+        let cut = cut.unwrap_or(0);
+        format!("{}{stray}{}", &s[..cut], if rest { &s[cut..] } else { "" })
+    });
+    prop_oneof![sloppy_filter(), mangled, any::<String>(), "[a-z.()=!<>,'\"` 0-9-]{0,30}",]
 }
 
 proptest! {

@@ -35,26 +35,15 @@ pub fn bootstrap_diff_ci(
 ) -> Result<(f64, f64), StatsError> {
     check_confidence(confidence)?;
     if resamples == 0 || resamples > MAX_RESAMPLES {
-        return Err(StatsError::InvalidResamples {
-            resamples,
-            max: MAX_RESAMPLES,
-        });
+        return Err(StatsError::InvalidResamples { resamples, max: MAX_RESAMPLES });
     }
     let a = prepare(a, Group::A, 2)?;
     let b = prepare(b, Group::B, 2)?;
-    Ok(bootstrap_prepared(
-        &a.values, &b.values, confidence, resamples, seed,
-    ))
+    Ok(bootstrap_prepared(&a.values, &b.values, confidence, resamples, seed))
 }
 
 /// The bootstrap on finite, non-empty groups with valid parameters.
-pub(crate) fn bootstrap_prepared(
-    a: &[f64],
-    b: &[f64],
-    confidence: f64,
-    resamples: usize,
-    seed: u64,
-) -> (f64, f64) {
+pub(crate) fn bootstrap_prepared(a: &[f64], b: &[f64], confidence: f64, resamples: usize, seed: u64) -> (f64, f64) {
     // On values scaled by a power of two, so that sums cannot overflow.
     let scale = common_scale(&[a, b]);
     let (a, b) = (scaled(a, scale), scaled(b, scale));

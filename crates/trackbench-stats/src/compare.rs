@@ -148,11 +148,7 @@ pub fn compare(
         notes.push(format!(
             "the Mann-Whitney rank test {} ({}); with few seeds or an outlier the two tests can \
              disagree",
-            if significant {
-                "does not find a difference"
-            } else {
-                "does find a difference"
-            },
+            if significant { "does not find a difference" } else { "does find a difference" },
             fmt_p_value(mann_whitney.p_two_sided),
         ));
     }
@@ -165,12 +161,7 @@ pub fn compare(
         a,
         b,
         welch,
-        bootstrap: BootstrapCi {
-            low,
-            high,
-            resamples: DEFAULT_RESAMPLES,
-            seed,
-        },
+        bootstrap: BootstrapCi { low, high, resamples: DEFAULT_RESAMPLES, seed },
         mann_whitney,
         hedges_g,
         pooled_sd: sd_scaled * common_scale(&[&pa.values, &pb.values]),
@@ -182,11 +173,8 @@ pub fn compare(
 }
 
 fn verdict(w: &Welch, outcome: Outcome, a: &Summary, b: &Summary, seeds: Option<u64>) -> String {
-    let seeds_phrase = if a.n == b.n {
-        format!("{} seeds each", a.n)
-    } else {
-        format!("{} seeds for A, {} for B", a.n, b.n)
-    };
+    let seeds_phrase =
+        if a.n == b.n { format!("{} seeds each", a.n) } else { format!("{} seeds for A, {} for B", a.n, b.n) };
     let pct = fmt_percent(w.confidence);
     let degenerate = w.t.is_none();
     let better = match outcome {
@@ -196,11 +184,8 @@ fn verdict(w: &Welch, outcome: Outcome, a: &Summary, b: &Summary, seeds: Option<
     };
     if let Some(better) = better {
         // Report the size of the win as a positive number, with its interval.
-        let (size, lo, hi) = if w.diff > 0.0 {
-            (w.diff, w.ci_low, w.ci_high)
-        } else {
-            (-w.diff, -w.ci_high, -w.ci_low)
-        };
+        let (size, lo, hi) =
+            if w.diff > 0.0 { (w.diff, w.ci_low, w.ci_high) } else { (-w.diff, -w.ci_high, -w.ci_low) };
         if degenerate {
             return format!(
                 "{better} by {} (every seed of A gave {}, every seed of B {}: with no variance \
@@ -233,12 +218,10 @@ fn verdict(w: &Welch, outcome: Outcome, a: &Summary, b: &Summary, seeds: Option<
     let size = fmt_num(w.diff.abs());
     match seeds {
         _ if w.diff == 0.0 => s.push_str("; the means are identical"),
-        Some(n) => s.push_str(&format!(
-            "; about {n} seeds per arm would be needed to detect a difference of {size}"
-        )),
-        None => s.push_str(&format!(
-            "; detecting a difference of {size} would take more than {MAX_SEEDS} seeds per arm"
-        )),
+        Some(n) => s.push_str(&format!("; about {n} seeds per arm would be needed to detect a difference of {size}")),
+        None => {
+            s.push_str(&format!("; detecting a difference of {size} would take more than {MAX_SEEDS} seeds per arm"))
+        }
     }
     s
 }

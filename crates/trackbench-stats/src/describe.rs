@@ -50,12 +50,8 @@ pub(crate) fn summarize(p: &Prepared) -> Summary {
         0.5 * sorted[n / 2 - 1] + 0.5 * sorted[n / 2]
     };
     let std = (n >= 2).then(|| m.var.sqrt() * scale);
-    let note = (p.excluded_nan > 0).then(|| {
-        format!(
-            "{} NaN value(s) excluded; statistics use the remaining {n}",
-            p.excluded_nan
-        )
-    });
+    let note = (p.excluded_nan > 0)
+        .then(|| format!("{} NaN value(s) excluded; statistics use the remaining {n}", p.excluded_nan));
     Summary {
         n,
         excluded_nan: p.excluded_nan,
@@ -76,28 +72,17 @@ mod tests {
     #[test]
     fn single_value_has_no_spread() {
         let s = describe(&[f64::NAN, 2.5]).unwrap();
-        assert_eq!(
-            (s.n, s.excluded_nan, s.mean, s.median, s.std, s.sem),
-            (1, 1, 2.5, 2.5, None, None)
-        );
+        assert_eq!((s.n, s.excluded_nan, s.mean, s.median, s.std, s.sem), (1, 1, 2.5, 2.5, None, None));
         assert!(s.note.unwrap().contains("1 NaN"));
     }
 
     #[test]
     fn refuses_empty_and_infinite_input() {
-        let too_few = StatsError::TooFewValues {
-            group: Group::Sample,
-            n: 0,
-            needed: 1,
-            excluded_nan: 2,
-        };
+        let too_few = StatsError::TooFewValues { group: Group::Sample, n: 0, needed: 1, excluded_nan: 2 };
         assert_eq!(describe(&[f64::NAN, f64::NAN]), Err(too_few));
         assert_eq!(
             describe(&[1.0, f64::NEG_INFINITY]),
-            Err(StatsError::InfiniteValue {
-                group: Group::Sample,
-                index: 1
-            })
+            Err(StatsError::InfiniteValue { group: Group::Sample, index: 1 })
         );
     }
 

@@ -7,9 +7,7 @@ use crate::Group;
 pub enum StatsError {
     /// Fewer usable (non-NaN) values than the statistic needs: one for [`crate::describe`], two
     /// per group for everything that compares groups.
-    #[error(
-        "{group} has {n} usable value(s) ({excluded_nan} NaN excluded); at least {needed} are needed"
-    )]
+    #[error("{group} has {n} usable value(s) ({excluded_nan} NaN excluded); at least {needed} are needed")]
     TooFewValues {
         /// The group that is too small.
         group: Group,
@@ -45,9 +43,5 @@ pub enum StatsError {
 }
 
 pub(crate) fn check_confidence(confidence: f64) -> Result<(), StatsError> {
-    if confidence > 0.0 && confidence < 1.0 {
-        Ok(())
-    } else {
-        Err(StatsError::InvalidConfidence(confidence))
-    }
+    if confidence > 0.0 && confidence < 1.0 { Ok(()) } else { Err(StatsError::InvalidConfidence(confidence)) }
 }

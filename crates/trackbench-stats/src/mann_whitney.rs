@@ -50,11 +50,7 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> Result<MannWhitney, StatsError> {
 /// The test on finite, non-empty groups.
 pub(crate) fn mann_whitney_prepared(a: &[f64], b: &[f64]) -> MannWhitney {
     let (na, nb) = (a.len(), b.len());
-    let mut pooled: Vec<(f64, bool)> = b
-        .iter()
-        .map(|&x| (x, true))
-        .chain(a.iter().map(|&x| (x, false)))
-        .collect();
+    let mut pooled: Vec<(f64, bool)> = b.iter().map(|&x| (x, true)).chain(a.iter().map(|&x| (x, false))).collect();
     // total_cmp puts -0.0 just before 0.0, so equal values stay adjacent.
     pooled.sort_by(|x, y| x.0.total_cmp(&y.0));
 
@@ -85,25 +81,13 @@ pub(crate) fn mann_whitney_prepared(a: &[f64], b: &[f64]) -> MannWhitney {
         let mu = naf * nbf / 2.0;
         let nf = n as f64;
         let var = naf * nbf / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)));
-        let p = if var > 0.0 {
-            2.0 * normal_sf((u - mu - 0.5) / var.sqrt())
-        } else {
-            1.0
-        };
-        MannWhitney {
-            u: u_b,
-            p_two_sided: p.clamp(0.0, 1.0),
-            method: MwuMethod::Asymptotic,
-        }
+        let p = if var > 0.0 { 2.0 * normal_sf((u - mu - 0.5) / var.sqrt()) } else { 1.0 };
+        MannWhitney { u: u_b, p_two_sided: p.clamp(0.0, 1.0), method: MwuMethod::Asymptotic }
     } else {
         // Without ties U is an integer, and n_A n_B - U <= n_A n_B / 2.
         let k = (na * nb).saturating_sub(u as usize);
         let p = 2.0 * exact_lower_tail(na.min(nb), na.max(nb), k);
-        MannWhitney {
-            u: u_b,
-            p_two_sided: p.clamp(0.0, 1.0),
-            method: MwuMethod::Exact,
-        }
+        MannWhitney { u: u_b, p_two_sided: p.clamp(0.0, 1.0), method: MwuMethod::Exact }
     }
 }
 
@@ -118,16 +102,12 @@ pub(crate) fn mann_whitney_prepared(a: &[f64], b: &[f64]) -> MannWhitney {
 pub(crate) fn exact_lower_tail(m: usize, n: usize, k: usize) -> f64 {
     let mut total: Option<i128> = Some(1);
     for i in 1..=m {
-        total = total
-            .and_then(|t| t.checked_mul((n + i) as i128))
-            .map(|t| t / i as i128);
+        total = total.and_then(|t| t.checked_mul((n + i) as i128)).map(|t| t / i as i128);
     }
     // Every coefficient along the way is at most `total` in magnitude (each stage holds the
     // coefficients of a smaller Gaussian binomial, or their differences); keep room to spare.
     match total.filter(|t| t.checked_mul(8).is_some()) {
-        Some(total) => {
-            gaussian_binomial_head::<i128>(m, n, k).iter().sum::<i128>() as f64 / total as f64
-        }
+        Some(total) => gaussian_binomial_head::<i128>(m, n, k).iter().sum::<i128>() as f64 / total as f64,
         None => {
             let total = (1..=m).fold(1.0, |acc, i| acc * (n + i) as f64 / i as f64);
             let below: f64 = gaussian_binomial_head::<f64>(m, n, k).iter().sum();
@@ -192,10 +172,7 @@ mod tests {
                 for k in 0..=m * n / 2 {
                     let got = exact_lower_tail(m, n, k);
                     let expect = brute_lower_tail(m, n, k);
-                    assert!(
-                        (got - expect).abs() < 1e-15,
-                        "m {m} n {n} k {k}: {got} vs {expect}"
-                    );
+                    assert!((got - expect).abs() < 1e-15, "m {m} n {n} k {k}: {got} vs {expect}");
                 }
             }
         }
@@ -206,19 +183,13 @@ mod tests {
         let exact: Vec<i128> = gaussian_binomial_head(8, 400, 1600);
         let approx: Vec<f64> = gaussian_binomial_head(8, 400, 1600);
         for (u, (e, a)) in exact.iter().zip(&approx).enumerate() {
-            assert!(
-                (*e as f64 - a).abs() <= 1e-12 * *e as f64,
-                "u {u}: {a} vs {e}"
-            );
+            assert!((*e as f64 - a).abs() <= 1e-12 * *e as f64, "u {u}: {a} vs {e}");
         }
     }
 
     #[test]
     fn all_tied_values_give_p_one() {
         let r = mann_whitney_prepared(&[0.5; 10], &[0.5; 12]);
-        assert_eq!(
-            (r.u, r.p_two_sided, r.method),
-            (60.0, 1.0, MwuMethod::Asymptotic)
-        );
+        assert_eq!((r.u, r.p_two_sided, r.method), (60.0, 1.0, MwuMethod::Asymptotic));
     }
 }

@@ -47,11 +47,7 @@ pub fn power(n: u64, diff: f64, sd: f64, alpha: f64) -> Option<f64> {
         return Some(alpha);
     }
     let d = diff.abs() / sd;
-    Some(if d.is_infinite() {
-        1.0
-    } else {
-        t_test_power(n, d, alpha)
-    })
+    Some(if d.is_infinite() { 1.0 } else { t_test_power(n, d, alpha) })
 }
 
 /// [`seeds_needed`] for a standardised effect `d` = |diff| / sd > 0 (may be +inf).
@@ -121,11 +117,7 @@ mod tests {
     #[test]
     fn nothing_to_find() {
         let check = |diff: f64, sd: f64, alpha: f64, power: f64, expect: Option<u64>| {
-            assert_eq!(
-                seeds_needed(diff, sd, alpha, power),
-                expect,
-                "{diff} {sd} {alpha} {power}"
-            )
+            assert_eq!(seeds_needed(diff, sd, alpha, power), expect, "{diff} {sd} {alpha} {power}")
         };
         check(0.0, 1.0, 0.05, 0.8, None);
         check(f64::NAN, 1.0, 0.05, 0.8, None);

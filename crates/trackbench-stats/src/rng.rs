@@ -31,9 +31,7 @@ impl Rng {
     pub(crate) fn seed_from(seed: u64) -> Self {
         let mut sm = SplitMix64::new(seed);
         // SplitMix64 never yields four zeros in a row, so the state is never all zero.
-        Rng {
-            s: [sm.next_u64(), sm.next_u64(), sm.next_u64(), sm.next_u64()],
-        }
+        Rng { s: [sm.next_u64(), sm.next_u64(), sm.next_u64(), sm.next_u64()] }
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
@@ -76,13 +74,8 @@ mod tests {
     fn splitmix64_matches_the_published_test_vector() {
         let mut sm = SplitMix64::new(1234567);
         let got: Vec<u64> = (0..5).map(|_| sm.next_u64()).collect();
-        let expect = [
-            6457827717110365317,
-            3203168211198807973,
-            9817491932198370423,
-            4593380528125082431,
-            16408922859458223821,
-        ];
+        let expect =
+            [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821];
         assert_eq!(got, expect);
     }
 
@@ -91,15 +84,7 @@ mod tests {
         // From an independent Python transcription of the reference C code.
         let mut rng = Rng::seed_from(0);
         let got: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
-        assert_eq!(
-            got,
-            [
-                5987356902031041503,
-                7051070477665621255,
-                6633766593972829180,
-                211316841551650330
-            ]
-        );
+        assert_eq!(got, [5987356902031041503, 7051070477665621255, 6633766593972829180, 211316841551650330]);
     }
 
     #[test]

@@ -30,25 +30,14 @@ pub(crate) fn prepare(xs: &[f64], group: Group, needed: usize) -> Result<Prepare
         }
     }
     if values.len() < needed {
-        return Err(StatsError::TooFewValues {
-            group,
-            n: values.len(),
-            needed,
-            excluded_nan,
-        });
+        return Err(StatsError::TooFewValues { group, n: values.len(), needed, excluded_nan });
     }
-    Ok(Prepared {
-        values,
-        excluded_nan,
-    })
+    Ok(Prepared { values, excluded_nan })
 }
 
 /// A power of two near the largest magnitude in `groups` (1 when all are zero).
 pub(crate) fn common_scale(groups: &[&[f64]]) -> f64 {
-    let max = groups
-        .iter()
-        .flat_map(|g| g.iter())
-        .fold(0.0_f64, |m, x| m.max(x.abs()));
+    let max = groups.iter().flat_map(|g| g.iter()).fold(0.0_f64, |m, x| m.max(x.abs()));
     if max == 0.0 || !max.is_finite() {
         return 1.0;
     }
@@ -110,36 +99,20 @@ impl Moments {
     pub fn of(xs: &[f64]) -> Moments {
         let n = xs.len();
         if n == 0 {
-            return Moments {
-                n,
-                mean: 0.0,
-                var: 0.0,
-            };
+            return Moments { n, mean: 0.0, var: 0.0 };
         }
         let first = xs[0];
         if xs.iter().all(|&x| x == first) {
-            return Moments {
-                n,
-                mean: first,
-                var: 0.0,
-            };
+            return Moments { n, mean: first, var: 0.0 };
         }
         // Rounding can leave the mean an ulp outside the data; keep it inside.
-        let (lo, hi) = xs
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                (lo.min(x), hi.max(x))
-            });
+        let (lo, hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
         let mean = (pairwise_sum(xs) / n as f64).clamp(lo, hi);
         if n < 2 {
             return Moments { n, mean, var: 0.0 };
         }
         let squares: Vec<f64> = xs.iter().map(|x| (x - mean) * (x - mean)).collect();
-        Moments {
-            n,
-            mean,
-            var: pairwise_sum(&squares) / (n - 1) as f64,
-        }
+        Moments { n, mean, var: pairwise_sum(&squares) / (n - 1) as f64 }
     }
 }
 
@@ -151,11 +124,7 @@ mod tests {
     fn pairwise_sum_matches_plain_sum_on_exact_values() {
         for n in [0usize, 1, 7, 8, 9, 16, 127, 128, 129, 300, 1000] {
             let xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
-            assert_eq!(
-                pairwise_sum(&xs),
-                (n * n.saturating_sub(1) / 2) as f64,
-                "n = {n}"
-            );
+            assert_eq!(pairwise_sum(&xs), (n * n.saturating_sub(1) / 2) as f64, "n = {n}");
         }
     }
 

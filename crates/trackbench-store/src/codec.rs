@@ -577,7 +577,13 @@ impl<'a> Chunk<'a> {
 
     /// Decodes block `i` into slices of exactly its point count; `walls` may be skipped.
     #[inline]
-    pub fn decode_block_to(&self, i: usize, steps: &mut [i64], walls: Option<&mut [i64]>, values: &mut [f64]) -> Result<(), StoreError> {
+    pub fn decode_block_to(
+        &self,
+        i: usize,
+        steps: &mut [i64],
+        walls: Option<&mut [i64]>,
+        values: &mut [f64],
+    ) -> Result<(), StoreError> {
         let m = &self.blocks[i];
         if steps.len() != m.count || values.len() != m.count || walls.as_ref().is_some_and(|w| w.len() != m.count) {
             return Err(corrupt("output slices do not match the block"));
@@ -607,7 +613,8 @@ impl<'a> Chunk<'a> {
         out.steps.resize(base + n, 0);
         out.wall_ms.resize(base + n, 0);
         out.values.resize(base + n, 0.0);
-        let result = self.decode_block_to(i, &mut out.steps[base..], Some(&mut out.wall_ms[base..]), &mut out.values[base..]);
+        let result =
+            self.decode_block_to(i, &mut out.steps[base..], Some(&mut out.wall_ms[base..]), &mut out.values[base..]);
         if result.is_err() {
             out.steps.truncate(base);
             out.wall_ms.truncate(base);
@@ -675,7 +682,19 @@ mod tests {
     #[test]
     fn extreme_and_unordered_steps_round_trip() {
         let mut p = Points::default();
-        for (s, t) in [(i64::MAX, 0), (i64::MIN, -1), (0, i64::MAX), (5, 5), (5, 5), (3, i64::MIN), (64, 0), (-64, 256), (0, 63), (0, -64), (1000, 1000 + 32767)] {
+        for (s, t) in [
+            (i64::MAX, 0),
+            (i64::MIN, -1),
+            (0, i64::MAX),
+            (5, 5),
+            (5, 5),
+            (3, i64::MIN),
+            (64, 0),
+            (-64, 256),
+            (0, 63),
+            (0, -64),
+            (1000, 1000 + 32767),
+        ] {
             p.push(s, t, 1.0);
         }
         roundtrip(&p);
@@ -705,7 +724,10 @@ mod tests {
         assert_eq!(c.len, 301);
         assert_eq!(c.blocks.len(), 3);
         let b = c.blocks[0];
-        assert_eq!((b.count, b.step_min, b.step_max, b.min, b.max, b.last), (128, 873, 1000, Some(0.0), Some(49.0), 0.0));
+        assert_eq!(
+            (b.count, b.step_min, b.step_max, b.min, b.max, b.last),
+            (128, 873, 1000, Some(0.0), Some(49.0), 0.0)
+        );
         let last = c.blocks[2];
         assert_eq!((last.count, last.step_min, last.step_max, last.last), (45, 701, 744, -5.0));
         let mut one = Points::default();

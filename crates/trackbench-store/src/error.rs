@@ -11,13 +11,17 @@ pub enum StoreError {
     AmbiguousRun(String, usize),
     #[error("project not found: {0}")]
     ProjectNotFound(String),
+    #[error("a project named `{0}` already exists")]
+    ProjectExists(String),
     #[error("artifact not found: {0}")]
     ArtifactNotFound(String),
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
     #[error("invalid filter: {0}")]
     Filter(#[from] trackbench_query::ParseError),
-    #[error("store at {path} has schema version {found}, newer than this build understands ({known}); upgrade trackbench")]
+    #[error(
+        "store at {path} has schema version {found}, newer than this build understands ({known}); upgrade trackbench"
+    )]
     SchemaTooNew { path: PathBuf, found: i64, known: i64 },
     #[error("corrupt metric chunk: {0}")]
     CorruptChunk(String),

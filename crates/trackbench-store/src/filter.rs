@@ -147,7 +147,10 @@ impl SqlBuilder {
     fn text_predicate(&mut self, field: &Field, cond: impl FnOnce(&mut Self, &str) -> String) -> Result<String> {
         Ok(match field {
             Field::Metric { .. } => {
-                return Err(StoreError::invalid("filter", "LIKE/ILIKE apply to params, tags and attributes, not metrics"));
+                return Err(StoreError::invalid(
+                    "filter",
+                    "LIKE/ILIKE apply to params, tags and attributes, not metrics",
+                ));
             }
             Field::Param(key) => {
                 let k = self.bind(key.clone());
@@ -276,23 +279,23 @@ fn literal_text(l: &Literal) -> String {
 }
 
 impl SqlBuilder {
-/// SQL for an attribute of run `r` (project `p`).
-fn attr_sql(&mut self, a: Attribute) -> String {
-    match a {
-        Attribute::RunId => "r.uid".into(),
-        Attribute::RunName => "r.name".into(),
-        Attribute::Status => crate::runs::STATUS_SQL.into(),
-        Attribute::Group => "r.grp".into(),
-        Attribute::Project => "p.name".into(),
-        Attribute::StartTime => "r.started_ms".into(),
-        Attribute::EndTime => "r.ended_ms".into(),
-        Attribute::Created => "r.created_ms".into(),
-        Attribute::Duration => {
-            let now = self.bind(self.now_ms);
-            format!("((coalesce(r.ended_ms, {now}) - r.started_ms) / 1000.0)")
+    /// SQL for an attribute of run `r` (project `p`).
+    fn attr_sql(&mut self, a: Attribute) -> String {
+        match a {
+            Attribute::RunId => "r.uid".into(),
+            Attribute::RunName => "r.name".into(),
+            Attribute::Status => crate::runs::STATUS_SQL.into(),
+            Attribute::Group => "r.grp".into(),
+            Attribute::Project => "p.name".into(),
+            Attribute::StartTime => "r.started_ms".into(),
+            Attribute::EndTime => "r.ended_ms".into(),
+            Attribute::Created => "r.created_ms".into(),
+            Attribute::Duration => {
+                let now = self.bind(self.now_ms);
+                format!("((coalesce(r.ended_ms, {now}) - r.started_ms) / 1000.0)")
+            }
+            Attribute::Host => "r.host".into(),
+            Attribute::Notes => "r.notes".into(),
         }
-        Attribute::Host => "r.host".into(),
-        Attribute::Notes => "r.notes".into(),
     }
-}
 }

@@ -127,16 +127,24 @@ impl Store {
             let mut seq: i64 = tx
                 .prepare_cached("SELECT coalesce(max(seq), 0) FROM log_lines WHERE run_id = ?1")?
                 .query_row([run], |r| r.get(0))?;
-            let mut stmt =
-                tx.prepare_cached("INSERT INTO log_lines(run_id, seq, stream, ts_ms, line) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO log_lines(run_id, seq, stream, ts_ms, line) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             for l in &batch.log_lines {
                 seq += 1;
                 let clean = l.line.replace('\0', "\u{FFFD}");
-                stmt.execute(params![run, seq, l.stream.as_str(), l.ts_ms, truncate(&clean, validate::MAX_LOG_LINE_BYTES)])?;
+                stmt.execute(params![
+                    run,
+                    seq,
+                    l.stream.as_str(),
+                    l.ts_ms,
+                    truncate(&clean, validate::MAX_LOG_LINE_BYTES)
+                ])?;
             }
         }
         let beat = batch.heartbeat_ms.unwrap_or(now);
-        tx.prepare_cached("UPDATE runs SET heartbeat_ms = max(heartbeat_ms, ?2) WHERE id = ?1")?.execute(params![run, beat])?;
+        tx.prepare_cached("UPDATE runs SET heartbeat_ms = max(heartbeat_ms, ?2) WHERE id = ?1")?
+            .execute(params![run, beat])?;
         tx.commit()?;
         Ok(report)
     }
@@ -157,8 +165,11 @@ impl Store {
         if let Some(&id) = self.key_ids.get(name) {
             return Ok(id);
         }
-        self.conn.prepare_cached("INSERT INTO metric_keys(name) VALUES (?1) ON CONFLICT(name) DO NOTHING")?.execute([name])?;
-        let id: i64 = self.conn.prepare_cached("SELECT id FROM metric_keys WHERE name = ?1")?.query_row([name], |r| r.get(0))?;
+        self.conn
+            .prepare_cached("INSERT INTO metric_keys(name) VALUES (?1) ON CONFLICT(name) DO NOTHING")?
+            .execute([name])?;
+        let id: i64 =
+            self.conn.prepare_cached("SELECT id FROM metric_keys WHERE name = ?1")?.query_row([name], |r| r.get(0))?;
         self.key_ids.insert(name.to_string(), id);
         Ok(id)
     }
@@ -168,7 +179,11 @@ impl Store {
         if let Some(&id) = self.key_ids.get(name) {
             return Ok(Some(id));
         }
-        Ok(self.conn.prepare_cached("SELECT id FROM metric_keys WHERE name = ?1")?.query_row([name], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM metric_keys WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?)
     }
 }
 
@@ -247,8 +262,10 @@ impl Store {
                 }
                 if j > i {
                     let merged = read_chunks(&tx, run, key, chunks[i].0, chunks[j].0)?;
-                    tx.prepare_cached("DELETE FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 AND seq BETWEEN ?3 AND ?4")?
-                        .execute(params![run, key, chunks[i].0, chunks[j].0])?;
+                    tx.prepare_cached(
+                        "DELETE FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 AND seq BETWEEN ?3 AND ?4",
+                    )?
+                    .execute(params![run, key, chunks[i].0, chunks[j].0])?;
                     write_chunks(&tx, run, key, chunks[i].0, &merged)?;
                     removed += j - i + 1 - merged.len().div_ceil(CHUNK_POINTS);
                 }
@@ -264,7 +281,9 @@ impl Store {
 fn compact_tail(tx: &Transaction, run: i64, key: i64) -> Result<()> {
     loop {
         let tail: Vec<(i64, i64)> = tx
-            .prepare_cached("SELECT seq, n FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 ORDER BY seq DESC LIMIT ?3")?
+            .prepare_cached(
+                "SELECT seq, n FROM metric_chunks WHERE run_id = ?1 AND key_id = ?2 ORDER BY seq DESC LIMIT ?3",
+            )?
             .query_map(params![run, key, MERGE_FANOUT as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let Some(&(last_seq, last_n)) = tail.first() else { return Ok(()) };
@@ -313,7 +332,18 @@ fn write_chunks(tx: &Transaction, run: i64, key: i64, mut seq: i64, points: &Poi
             s.add(step, points.wall_ms[i], points.values[i]);
         }
         let blob = codec::encode(points, start..end);
-        insert.execute(params![run, key, seq, (end - start) as i64, step_min, step_max, s.min, s.max, real(s.last), blob])?;
+        insert.execute(params![
+            run,
+            key,
+            seq,
+            (end - start) as i64,
+            step_min,
+            step_max,
+            s.min,
+            s.max,
+            real(s.last),
+            blob
+        ])?;
         seq += 1;
         start = end;
     }
@@ -369,12 +399,16 @@ fn insert_param(tx: &Transaction, run: i64, key: &str, value: &serde_json::Value
         }
         return Err(StoreError::invalid(
             "param",
-            format!("`{key}` was already logged as {old}; params are write-once (log {json} under a new key or in a new run)"),
+            format!(
+                "`{key}` was already logged as {old}; params are write-once (log {json} under a new key or in a new run)"
+            ),
         ));
     }
     let (text, num) = param_text_num(value);
-    tx.prepare_cached("INSERT INTO params(run_id, key, value_json, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![run, key, json, text, num])?;
+    tx.prepare_cached(
+        "INSERT INTO params(run_id, key, value_json, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![run, key, json, text, num])?;
     Ok(true)
 }
 

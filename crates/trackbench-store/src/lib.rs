@@ -23,9 +23,11 @@ pub mod filter;
 mod ingest;
 pub mod migrate;
 mod model;
+mod projects;
 mod runs;
 mod series;
 pub mod validate;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +40,7 @@ pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use runs::Health;
+pub use watch::{Change, ChangeCursor};
 
 /// File name of the database inside the store folder.
 pub const DB_FILE: &str = "trackbench.db";
@@ -52,10 +55,7 @@ pub fn system_clock() -> Clock {
 
 /// Current wall time in epoch milliseconds.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// `2026-11-29 06:03:37`: epoch milliseconds as a UTC date and time (for tables and reports).
@@ -160,7 +160,8 @@ impl Store {
             }
             Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?
         } else {
-            std::fs::create_dir_all(&root).map_err(StoreError::io(format!("creating store folder {}", root.display())))?;
+            std::fs::create_dir_all(&root)
+                .map_err(StoreError::io(format!("creating store folder {}", root.display())))?;
             Connection::open(&db)?
         };
         conn.busy_timeout(opts.busy_timeout)?;

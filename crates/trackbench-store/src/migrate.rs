@@ -113,6 +113,24 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, seq)
     ) WITHOUT ROWID;
     "#,
+    // 3: project lifecycle and tags (MLflow experiments), run inputs (MLflow datasets).
+    r#"
+    ALTER TABLE projects ADD COLUMN deleted_ms INTEGER;
+    ALTER TABLE projects ADD COLUMN updated_ms INTEGER;
+    CREATE TABLE project_tags (
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (project_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_inputs (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL,
+        digest      TEXT NOT NULL,
+        value_json  TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

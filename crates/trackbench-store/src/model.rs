@@ -96,8 +96,13 @@ pub struct RunInfo {
 /// A project with counts, for listings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectInfo {
+    /// Stable numeric id (MLflow's experiment id).
+    pub id: i64,
     pub name: String,
     pub created_ms: i64,
+    /// Last rename/delete/restore/tag edit.
+    pub updated_ms: Option<i64>,
+    pub deleted: bool,
     pub runs: i64,
     /// Latest heartbeat/creation of any of its runs.
     pub last_activity_ms: Option<i64>,

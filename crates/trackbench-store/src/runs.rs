@@ -16,7 +16,8 @@ pub(crate) const RUN_COLUMNS: &str = "r.uid, p.name, r.name, \
     r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms";
 
 /// SQL for the effective status (same as in [`RUN_COLUMNS`]).
-pub(crate) const STATUS_SQL: &str = "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END)";
+pub(crate) const STATUS_SQL: &str =
+    "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END)";
 
 fn run_from_row(row: &Row) -> rusqlite::Result<RunInfo> {
     let status: String = row.get(3)?;
@@ -96,31 +97,6 @@ impl Store {
         self.now() - self.opts.heartbeat_timeout_ms
     }
 
-    /// Returns the id of project `name`, creating it.
-    pub fn ensure_project(&mut self, name: &str) -> Result<i64> {
-        validate::name("project", name)?;
-        let now = self.now();
-        self.conn.execute("INSERT INTO projects(name, created_ms) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING", params![
-            name, now
-        ])?;
-        Ok(self.conn.query_row("SELECT id FROM projects WHERE name = ?1", [name], |r| r.get(0))?)
-    }
-
-    /// Every project with its run count and last activity.
-    pub fn projects(&self) -> Result<Vec<ProjectInfo>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT p.name, p.created_ms, \
-               (SELECT count(*) FROM runs r WHERE r.project_id = p.id AND r.deleted_ms IS NULL), \
-               (SELECT max(max(r.heartbeat_ms, r.created_ms, coalesce(r.ended_ms, 0))) FROM runs r \
-                  WHERE r.project_id = p.id AND r.deleted_ms IS NULL) \
-             FROM projects p ORDER BY p.name",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ProjectInfo { name: r.get(0)?, created_ms: r.get(1)?, runs: r.get(2)?, last_activity_ms: r.get(3)? })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Creates a run (status `running`, heartbeat now) and returns it.
     pub fn create_run(&mut self, new: &NewRun) -> Result<RunInfo> {
         self.create_run_with_id(&new_run_id(), new)
@@ -173,7 +149,10 @@ impl Store {
         )?;
         let rowid = tx.last_insert_rowid();
         for (k, v) in &new.tags {
-            tx.execute("INSERT OR REPLACE INTO run_tags(run_id, key, value) VALUES (?1, ?2, ?3)", params![rowid, k, v])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO run_tags(run_id, key, value) VALUES (?1, ?2, ?3)",
+                params![rowid, k, v],
+            )?;
         }
         tx.commit()?;
         self.run_ids.insert(uid.to_string(), rowid);
@@ -208,8 +187,7 @@ impl Store {
             candidates = stmt.query_map([what], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         }
         if candidates.is_empty() {
-            let mut stmt =
-                self.conn.prepare("SELECT uid FROM runs WHERE name = ?1 AND deleted_ms IS NULL LIMIT 10")?;
+            let mut stmt = self.conn.prepare("SELECT uid FROM runs WHERE name = ?1 AND deleted_ms IS NULL LIMIT 10")?;
             candidates = stmt.query_map([what], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         }
         match candidates.len() {
@@ -315,6 +293,48 @@ impl Store {
         Ok(self.conn.execute("DELETE FROM run_tags WHERE run_id = ?1 AND key = ?2", params![id, key])? > 0)
     }
 
+    /// Renames a run (names need not be unique).
+    pub fn set_run_name(&mut self, uid: &str, name: &str) -> Result<()> {
+        validate::name("run name", name)?;
+        let id = self.run_rowid(uid)?;
+        self.conn.execute("UPDATE runs SET name = ?2 WHERE id = ?1", params![id, name])?;
+        Ok(())
+    }
+
+    /// Records inputs of a run (MLflow datasets), each a JSON object identified by `digest`;
+    /// an input already recorded with the same digest is not added again.
+    pub fn add_run_inputs(&mut self, uid: &str, inputs: &[(String, serde_json::Value)]) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (digest, value) in inputs {
+            validate::key("input digest", digest)?;
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM run_inputs WHERE run_id = ?1 AND digest = ?2)",
+                params![id, digest],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                tx.execute(
+                    "INSERT INTO run_inputs(run_id, seq, digest, value_json) \
+                     VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM run_inputs WHERE run_id = ?1), ?2, ?3)",
+                    params![id, digest, value.to_string()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Inputs of a run in the order they were first recorded.
+    pub fn run_inputs(&self, uid: &str) -> Result<Vec<serde_json::Value>> {
+        self.run(uid)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT value_json FROM run_inputs WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([uid], |r| r.get::<_, String>(0))?;
+        rows.map(|r| Ok(serde_json::from_str(&r?).unwrap_or(serde_json::Value::Null))).collect()
+    }
+
     pub fn set_notes(&mut self, uid: &str, notes: Option<&str>) -> Result<()> {
         let id = self.run_rowid(uid)?;
         self.conn.execute("UPDATE runs SET notes = ?2 WHERE id = ?1", params![id, notes])?;
@@ -345,7 +365,10 @@ impl Store {
 
     /// Params of a run, sorted by key, values with their JSON type.
     pub fn params(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
-        self.key_json_rows("SELECT key, value_json FROM params WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY key", uid)
+        self.key_json_rows(
+            "SELECT key, value_json FROM params WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY key",
+            uid,
+        )
     }
 
     /// User summary values of a run, sorted by key.

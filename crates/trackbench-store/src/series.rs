@@ -9,10 +9,10 @@
 
 use rusqlite::OptionalExtension;
 
+use crate::Store;
 use crate::codec::{Chunk, Points};
 use crate::error::{Result, StoreError};
 use crate::model::{Bucket, StepRange};
-use crate::Store;
 
 /// One stored chunk's row (with its blob).
 struct ChunkRow {
@@ -110,7 +110,10 @@ impl Store {
                 if m.step_max < lo || m.step_min > hi {
                     continue;
                 }
-                if range.contains(m.step_min) && range.contains(m.step_max) && index.of(m.step_min) == index.of(m.step_max) {
+                if range.contains(m.step_min)
+                    && range.contains(m.step_max)
+                    && index.of(m.step_min) == index.of(m.step_max)
+                {
                     acc[index.of(m.step_min)].add_summary(m.count as u64, m.step_min, m.step_max, m.min, m.max, m.last);
                 } else {
                     chunk.decode_block_steps_values(b, |step, v| {
@@ -292,7 +295,9 @@ fn decode_parallel(chunks: &[Chunk<'_>], out: &mut Points) -> Result<()> {
                 })
             })
             .collect();
-        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err(StoreError::CorruptChunk("decoder thread panicked".into()))))
+        handles.into_iter().try_for_each(|h| {
+            h.join().unwrap_or_else(|_| Err(StoreError::CorruptChunk("decoder thread panicked".into())))
+        })
     })
 }
 

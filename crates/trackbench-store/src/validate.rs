@@ -68,7 +68,10 @@ pub fn param_value(key: &str, value: &serde_json::Value) -> Result<()> {
     }
     let len = serde_json::to_string(value).map(|s| s.len()).unwrap_or(usize::MAX);
     if len > MAX_PARAM_VALUE_BYTES {
-        return Err(StoreError::invalid("param", format!("value of `{key}` is longer than {MAX_PARAM_VALUE_BYTES} bytes")));
+        return Err(StoreError::invalid(
+            "param",
+            format!("value of `{key}` is longer than {MAX_PARAM_VALUE_BYTES} bytes"),
+        ));
     }
     Ok(())
 }

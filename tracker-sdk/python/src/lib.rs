@@ -11,8 +11,8 @@
 //! run inherited from the parent is inert in the child (runs started in the child work) (its writer thread did not survive the
 //! fork and its lock may be held): calls return `False` and the Python layer warns once.
 
-use std::sync::{Mutex, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::ffi;
@@ -60,7 +60,9 @@ fn type_name(v: &Bound<'_, PyAny>) -> String {
 /// Flattens `data` into owned `(key, value)` pairs (nested dicts join keys with `.`).
 fn flatten(prefix: &str, data: &Bound<'_, PyDict>, out: &mut Vec<(String, f64)>) -> PyResult<()> {
     for (k, v) in data.iter() {
-        let k = k.cast::<PyString>().map_err(|_| PyValueError::new_err(format!("metric keys must be str, got {}", type_name(&k))))?;
+        let k = k
+            .cast::<PyString>()
+            .map_err(|_| PyValueError::new_err(format!("metric keys must be str, got {}", type_name(&k))))?;
         let key = if prefix.is_empty() { k.to_cow()?.into_owned() } else { format!("{prefix}.{}", k.to_cow()?) };
         if let Ok(d) = v.cast::<PyDict>() {
             flatten(&key, d, out)?;
@@ -184,7 +186,12 @@ impl NativeRun {
     /// nested dicts flatten with `.`. `commit` is accepted for W&B compatibility and ignored.
     /// In a forked child the parent's run ignores the call (with one warning) and returns False.
     #[pyo3(signature = (data, step=None, commit=None))]
-    fn log(&self, data: &Bound<'_, PyAny>, step: Option<&Bound<'_, PyAny>>, commit: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    fn log(
+        &self,
+        data: &Bound<'_, PyAny>,
+        step: Option<&Bound<'_, PyAny>>,
+        commit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
         let _ = commit;
         if self.inherited() {
             warn_forked(data.py())?;
@@ -268,11 +275,12 @@ impl NativeRun {
             let mut owned = Vec::new();
             flatten("", data, &mut owned)?;
             let pairs: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-            return Ok(self.with(|r| match step {
-                Some(s) => r.log_at(s, &pairs),
-                None => r.log(&pairs),
-            })?
-            .is_some());
+            return Ok(self
+                .with(|r| match step {
+                    Some(s) => r.log_at(s, &pairs),
+                    None => r.log(&pairs),
+                })?
+                .is_some());
         }
         let key = |addr: &usize| cache.keys.get(addr).map_or("", |e| &*e.1);
         let mut stack: [(&str, f64); 32] = [("", 0.0); 32];

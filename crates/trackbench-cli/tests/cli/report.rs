@@ -8,7 +8,11 @@ use crate::util::Env;
 fn seeds(env: &Env) {
     for seed in 1..=3 {
         for (lr, base) in [(0.01, 0.80), (0.03, 0.85)] {
-            let name = if seed == 1 && lr == 0.01 { "<script>alert(1)</script>".to_string() } else { format!("lr{lr}-s{seed}") };
+            let name = if seed == 1 && lr == 0.01 {
+                "<script>alert(1)</script>".to_string()
+            } else {
+                format!("lr{lr}-s{seed}")
+            };
             let run = Run::start(RunOptions::new("ab").name(name).store_dir(env.store())).unwrap();
             run.log_params(&[("lr", lr.into()), ("seed", seed.into())]).unwrap();
             for step in 0..200 {
@@ -33,7 +37,10 @@ fn html_report_with_groups_has_charts_stats_and_escapes_names() {
     assert!(html.contains("<svg"), "charts are inline SVG");
     assert!(html.contains("B is better than A"), "verdict of the two lr groups");
     assert!(!html.contains("<script"), "the report needs no script");
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"), "no network resources");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"),
+        "no network resources"
+    );
 }
 
 #[test]

@@ -10,8 +10,19 @@ fn runs_ls_filters_orders_and_prints_json() {
     env.log_run("vision", "c", 0.01, &[0.95]);
     env.log_run("nlp", "d", 0.01, &[0.99]);
 
-    let out = env.ok(&["runs", "ls", "--project", "vision", "--filter", "metrics.acc > 0.5 and params.lr = 0.01", "--order-by", "metrics.acc desc", "--json"]);
-    let names: Vec<String> = out.json().as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+    let out = env.ok(&[
+        "runs",
+        "ls",
+        "--project",
+        "vision",
+        "--filter",
+        "metrics.acc > 0.5 and params.lr = 0.01",
+        "--order-by",
+        "metrics.acc desc",
+        "--json",
+    ]);
+    let names: Vec<String> =
+        out.json().as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["c", "a"]);
     let first = &out.json()[0];
     assert_eq!(first["params"]["lr"], 0.01);
@@ -73,7 +84,8 @@ fn export_round_trips_every_point_including_nan_and_duplicates() {
     let id = env.log_run("p", "a", 0.01, &values);
     {
         // A duplicate step from a second writer attached to the run.
-        let run = trackbench_sdk::Run::start(trackbench_sdk::RunOptions::new("p").store_dir(env.store()).resume(&id)).unwrap();
+        let run = trackbench_sdk::Run::start(trackbench_sdk::RunOptions::new("p").store_dir(env.store()).resume(&id))
+            .unwrap();
         run.log_at(0, &[("acc", 0.7)]).unwrap();
         run.finish().unwrap();
     }
@@ -115,11 +127,14 @@ fn doctor_reports_health_and_crashed_runs_show_up() {
     assert_eq!(h["metric_points"], 2);
     assert_eq!(h["schema_version"], trackbench_store::migrate::LATEST);
     // A run left open (its process "died") reads as crashed once its heartbeat is stale.
-    let run = trackbench_sdk::Run::start(trackbench_sdk::RunOptions::new("p").name("zombie").store_dir(env.store())).unwrap();
+    let run =
+        trackbench_sdk::Run::start(trackbench_sdk::RunOptions::new("p").name("zombie").store_dir(env.store())).unwrap();
     run.flush().unwrap();
     std::mem::forget(run);
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    let out = env.ok(&["--heartbeat-timeout", "1", "runs", "ls", "--filter", "attributes.status = 'crashed'", "--json"]).json();
+    let out = env
+        .ok(&["--heartbeat-timeout", "1", "runs", "ls", "--filter", "attributes.status = 'crashed'", "--json"])
+        .json();
     assert_eq!(out[0]["name"], "zombie");
     let out = env.ok(&["runs", "ls", "--filter", "attributes.status = 'running'", "--json"]).json();
     assert_eq!(out[0]["name"], "zombie", "default timeout: still running");
@@ -151,7 +166,10 @@ fn demo_logs_runs_and_lists_them() {
     assert_eq!(runs.as_array().unwrap().len(), 4);
     assert!(runs.as_array().unwrap().iter().all(|r| r["status"] == "finished"));
     let report = std::fs::read_to_string(env.store().join("demo-report.html")).unwrap();
-    assert!(report.contains("is better than") || report.contains("no detectable difference"), "the demo's report has a verdict");
+    assert!(
+        report.contains("is better than") || report.contains("no detectable difference"),
+        "the demo's report has a verdict"
+    );
 }
 
 #[test]

@@ -43,13 +43,9 @@ fn brackets_the_observed_difference_on_every_reference_case() {
             // Narrower than the range of possible resampled differences.
             let span = |xs: &[f64]| {
                 let xs: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
-                xs.iter().copied().fold(f64::MIN, f64::max)
-                    - xs.iter().copied().fold(f64::MAX, f64::min)
+                xs.iter().copied().fold(f64::MIN, f64::max) - xs.iter().copied().fold(f64::MAX, f64::min)
             };
-            assert!(
-                high - low <= span(&a) + span(&b) + 1e-12,
-                "{name}: ({low}, {high})"
-            );
+            assert!(high - low <= span(&a) + span(&b) + 1e-12, "{name}: ({low}, {high})");
         }
     }
 }
@@ -60,10 +56,7 @@ fn higher_confidence_gives_a_wider_interval() {
     let b = [1.5, 1.2, 1.8, 1.4, 1.6, 1.3];
     let (l90, h90) = bootstrap_diff_ci(&a, &b, 0.90, 5000, 3).unwrap();
     let (l99, h99) = bootstrap_diff_ci(&a, &b, 0.99, 5000, 3).unwrap();
-    assert!(
-        l99 <= l90 && h90 <= h99,
-        "90%: ({l90}, {h90}), 99%: ({l99}, {h99})"
-    );
+    assert!(l99 <= l90 && h90 <= h99, "90%: ({l90}, {h90}), 99%: ({l99}, {h99})");
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! The A/B comparison: verdicts in plain words for each direction and the degenerate cases,
 //! and agreement with the standalone functions.
 
-use trackbench_stats::{
-    Comparison, Direction, Outcome, bootstrap_diff_ci, compare, hedges_g, mann_whitney, welch,
-};
+use trackbench_stats::{Comparison, Direction, Outcome, bootstrap_diff_ci, compare, hedges_g, mann_whitney, welch};
 
 use crate::reference::{group, reference};
 
@@ -104,30 +102,16 @@ fn verdicts_on_reference_cases() {
     let cases = r["cases"].as_array().unwrap();
     for &(name, direction, outcome, verdict) in VERDICTS {
         let case = cases.iter().find(|c| c["name"] == name).unwrap();
-        let cmp = compare(
-            &group(case, "a"),
-            &group(case, "b"),
-            direction,
-            case["confidence"].as_f64().unwrap(),
-            11,
-        )
-        .unwrap();
-        assert_eq!(
-            (cmp.outcome, cmp.verdict.as_str()),
-            (outcome, verdict),
-            "{name} {direction:?}"
-        );
+        let cmp =
+            compare(&group(case, "a"), &group(case, "b"), direction, case["confidence"].as_f64().unwrap(), 11).unwrap();
+        assert_eq!((cmp.outcome, cmp.verdict.as_str()), (outcome, verdict), "{name} {direction:?}");
     }
 }
 
 #[test]
 fn notes_explain_the_caveats() {
     let nan = f64::NAN;
-    let cmp = run(
-        &[0.812, nan, 0.824, 0.805, nan, 0.831],
-        &[0.835, 0.829, nan, 0.846, 0.838],
-        Maximize,
-    );
+    let cmp = run(&[0.812, nan, 0.824, 0.805, nan, 0.831], &[0.835, 0.829, nan, 0.846, 0.838], Maximize);
     assert_eq!(
         cmp.notes,
         [
@@ -146,10 +130,7 @@ fn notes_explain_the_caveats() {
             "Hedges' g is undefined: both groups have zero variance",
         ]
     );
-    assert_eq!(
-        (cmp.welch.p_two_sided, cmp.seeds_needed, cmp.hedges_g),
-        (0.0, Some(2), None)
-    );
+    assert_eq!((cmp.welch.p_two_sided, cmp.seeds_needed, cmp.hedges_g), (0.0, Some(2), None));
 }
 
 #[test]
@@ -173,20 +154,12 @@ fn parts_agree_with_the_standalone_functions() {
         assert_eq!(cmp.mann_whitney, mann_whitney(&a, &b).unwrap(), "{name}");
         assert_eq!(cmp.hedges_g, hedges_g(&a, &b).ok(), "{name}");
         let (low, high) = bootstrap_diff_ci(&a, &b, conf, cmp.bootstrap.resamples, 99).unwrap();
-        assert_eq!(
-            (cmp.bootstrap.low, cmp.bootstrap.high),
-            (low, high),
-            "{name}"
-        );
+        assert_eq!((cmp.bootstrap.low, cmp.bootstrap.high), (low, high), "{name}");
         assert_eq!(cmp.alpha, 1.0 - conf);
         // The verdict and Welch's interval agree: significant exactly when 0 is outside it.
         let excludes_zero = cmp.welch.ci_low > 0.0 || cmp.welch.ci_high < 0.0;
         if cmp.welch.t.is_some() {
-            assert_eq!(
-                cmp.outcome != NoDetectableDifference,
-                excludes_zero,
-                "{name}"
-            );
+            assert_eq!(cmp.outcome != NoDetectableDifference, excludes_zero, "{name}");
         }
     }
 }

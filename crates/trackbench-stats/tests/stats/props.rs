@@ -36,19 +36,10 @@ fn assert_sane(c: &Comparison) {
         ("mwu.p", c.mann_whitney.p_two_sided),
         ("pooled_sd", c.pooled_sd),
     ];
-    for (name, v) in [
-        ("a.std", c.a.std),
-        ("a.sem", c.a.sem),
-        ("b.std", c.b.std),
-        ("b.sem", c.b.sem),
-    ] {
+    for (name, v) in [("a.std", c.a.std), ("a.sem", c.a.sem), ("b.std", c.b.std), ("b.sem", c.b.sem)] {
         numbers.push((name, v.expect("n >= 2 has a std")));
     }
-    for (name, v) in [
-        ("welch.t", c.welch.t),
-        ("welch.df", c.welch.df),
-        ("hedges_g", c.hedges_g),
-    ] {
+    for (name, v) in [("welch.t", c.welch.t), ("welch.df", c.welch.df), ("hedges_g", c.hedges_g)] {
         if let Some(v) = v {
             numbers.push((name, v));
         }
@@ -63,17 +54,9 @@ fn assert_sane(c: &Comparison) {
     assert!(c.bootstrap.low <= c.bootstrap.high, "{c:#?}");
     let pairs = (c.a.n * c.b.n) as f64;
     assert!((0.0..=pairs).contains(&c.mann_whitney.u));
-    assert!(
-        c.welch
-            .df
-            .is_none_or(|df| df >= 1.0 - 1e-9 && df.is_finite())
-    );
+    assert!(c.welch.df.is_none_or(|df| df >= 1.0 - 1e-9 && df.is_finite()));
     assert!(c.hedges_g.is_none_or(f64::is_finite));
-    assert!(
-        !c.verdict.is_empty() && !c.verdict.contains("NaN"),
-        "{}",
-        c.verdict
-    );
+    assert!(!c.verdict.is_empty() && !c.verdict.contains("NaN"), "{}", c.verdict);
 }
 
 proptest! {

@@ -7,8 +7,7 @@
 
 use serde_json::Value;
 use trackbench_stats::{
-    Direction, MwuMethod, StatsError, compare, describe, hedges_g, mann_whitney, power,
-    seeds_needed, welch,
+    Direction, MwuMethod, StatsError, compare, describe, hedges_g, mann_whitney, power, seeds_needed, welch,
 };
 
 pub const REFERENCE: &str = include_str!("../../../../fixtures/stats/scipy_reference.json");
@@ -19,12 +18,7 @@ pub fn reference() -> Value {
 
 /// A case's input group: `null` stands for NaN.
 pub fn group(case: &Value, key: &str) -> Vec<f64> {
-    case[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap_or(f64::NAN))
-        .collect()
+    case[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()
 }
 
 fn close(got: f64, expect: f64) -> bool {
@@ -44,9 +38,7 @@ impl Checker {
         self.checked += 1;
         match expect.as_f64() {
             Some(e) if close(got, e) => {}
-            _ => self
-                .failures
-                .push(format!("{case}: {field}: got {got:e}, reference {expect}")),
+            _ => self.failures.push(format!("{case}: {field}: got {got:e}, reference {expect}")),
         }
     }
 
@@ -55,8 +47,7 @@ impl Checker {
             Some(g) => self.num(case, field, g, expect),
             None => {
                 self.checked += 1;
-                self.failures
-                    .push(format!("{case}: {field}: got None, reference {expect}"));
+                self.failures.push(format!("{case}: {field}: got None, reference {expect}"));
             }
         }
     }
@@ -64,8 +55,7 @@ impl Checker {
     fn same<T: PartialEq + std::fmt::Debug>(&mut self, case: &str, field: &str, got: T, expect: T) {
         self.checked += 1;
         if got != expect {
-            self.failures
-                .push(format!("{case}: {field}: got {got:?}, expected {expect:?}"));
+            self.failures.push(format!("{case}: {field}: got {got:?}, expected {expect:?}"));
         }
     }
 
@@ -87,17 +77,10 @@ fn reference_table_is_complete() {
     assert!(r["scipy_version"].is_string() && r["numpy_version"].is_string());
     let cases = r["cases"].as_array().unwrap();
     assert!(cases.len() >= 25, "only {} cases", cases.len());
-    let methods: Vec<&str> = cases
-        .iter()
-        .map(|c| c["mann_whitney"]["method"].as_str().unwrap())
-        .collect();
+    let methods: Vec<&str> = cases.iter().map(|c| c["mann_whitney"]["method"].as_str().unwrap()).collect();
     assert!(methods.contains(&"exact") && methods.contains(&"asymptotic"));
     assert!(cases.iter().any(|c| !c["degenerate"].is_null()));
-    assert!(
-        cases
-            .iter()
-            .any(|c| c["nan_dropped_a"].as_u64().unwrap() > 0)
-    );
+    assert!(cases.iter().any(|c| c["nan_dropped_a"].as_u64().unwrap() > 0));
 }
 
 #[test]
@@ -109,24 +92,11 @@ fn matches_scipy() {
         let (a, b) = (group(case, "a"), group(case, "b"));
         let confidence = case["confidence"].as_f64().unwrap();
 
-        for (key, xs, dropped) in [
-            ("describe_a", &a, "nan_dropped_a"),
-            ("describe_b", &b, "nan_dropped_b"),
-        ] {
+        for (key, xs, dropped) in [("describe_a", &a, "nan_dropped_a"), ("describe_b", &b, "nan_dropped_b")] {
             let s = describe(xs).unwrap();
             let e = &case[key];
-            c.same(
-                name,
-                &format!("{key}.n"),
-                s.n as u64,
-                e["n"].as_u64().unwrap(),
-            );
-            c.same(
-                name,
-                &format!("{key}.excluded_nan"),
-                s.excluded_nan as u64,
-                case[dropped].as_u64().unwrap(),
-            );
+            c.same(name, &format!("{key}.n"), s.n as u64, e["n"].as_u64().unwrap());
+            c.same(name, &format!("{key}.excluded_nan"), s.excluded_nan as u64, case[dropped].as_u64().unwrap());
             c.num(name, &format!("{key}.mean"), s.mean, &e["mean"]);
             c.opt(name, &format!("{key}.std"), s.std, &e["std"]);
             c.num(name, &format!("{key}.median"), s.median, &e["median"]);
@@ -142,23 +112,13 @@ fn matches_scipy() {
         if case["degenerate"].as_str() == Some("both_zero_variance") {
             // scipy: t = nan or +-inf, p = nan or 0, df = 1. Ours: documented convention.
             let expect_p = if w.diff == 0.0 { 1.0 } else { 0.0 };
-            c.same(
-                name,
-                "welch.p_two_sided (convention)",
-                w.p_two_sided,
-                expect_p,
-            );
+            c.same(name, "welch.p_two_sided (convention)", w.p_two_sided, expect_p);
             c.same(name, "welch.t (undefined)", w.t, None);
             c.same(name, "welch.df (undefined)", w.df, None);
             c.same(name, "welch.ci_low (collapsed)", w.ci_low, w.diff);
             c.same(name, "welch.ci_high (collapsed)", w.ci_high, w.diff);
             c.same(name, "welch.note", w.note.is_some(), true);
-            c.same(
-                name,
-                "hedges_g (undefined)",
-                hedges_g(&a, &b),
-                Err(StatsError::ZeroVariance),
-            );
+            c.same(name, "hedges_g (undefined)", hedges_g(&a, &b), Err(StatsError::ZeroVariance));
         } else {
             c.opt(name, "welch.df", w.df, &e["df"]);
             c.opt(name, "welch.t", w.t, &e["t"]);
@@ -166,56 +126,31 @@ fn matches_scipy() {
             c.num(name, "welch.ci_low", w.ci_low, &e["ci_low"]);
             c.num(name, "welch.ci_high", w.ci_high, &e["ci_high"]);
             c.same(name, "welch.note", w.note, None);
-            c.num(
-                name,
-                "hedges_g",
-                hedges_g(&a, &b).unwrap(),
-                &case["hedges_g"],
-            );
+            c.num(name, "hedges_g", hedges_g(&a, &b).unwrap(), &case["hedges_g"]);
         }
 
         let m = mann_whitney(&a, &b).unwrap();
         let e = &case["mann_whitney"];
         c.num(name, "mann_whitney.u", m.u, &e["u"]);
-        c.num(
-            name,
-            "mann_whitney.p_two_sided",
-            m.p_two_sided,
-            &e["p_two_sided"],
-        );
+        c.num(name, "mann_whitney.p_two_sided", m.p_two_sided, &e["p_two_sided"]);
         let method = match m.method {
             MwuMethod::Exact => "exact",
             MwuMethod::Asymptotic => "asymptotic",
         };
-        c.same(
-            name,
-            "mann_whitney.method",
-            method,
-            e["method"].as_str().unwrap(),
-        );
+        c.same(name, "mann_whitney.method", method, e["method"].as_str().unwrap());
 
         let cmp = compare(&a, &b, Direction::Maximize, confidence, 7).unwrap();
         c.num(name, "compare.pooled_sd", cmp.pooled_sd, &case["pooled_sd"]);
         let e = &case["seeds_needed"];
         if case["degenerate"].is_null() {
-            c.same(
-                name,
-                "compare.seeds_needed",
-                cmp.seeds_needed,
-                e["n"].as_u64(),
-            );
+            c.same(name, "compare.seeds_needed", cmp.seeds_needed, e["n"].as_u64());
             if !e.is_null() {
                 check_seeds_row(&mut c, name, e);
             }
         } else {
             // Both groups constant: any nonzero difference is detected by the smallest test.
             let expect = (cmp.welch.diff != 0.0).then_some(2);
-            c.same(
-                name,
-                "compare.seeds_needed (convention)",
-                cmp.seeds_needed,
-                expect,
-            );
+            c.same(name, "compare.seeds_needed (convention)", cmp.seeds_needed, expect);
         }
     }
     c.finish("reference-case");
@@ -226,25 +161,10 @@ fn check_seeds_row(c: &mut Checker, name: &str, e: &Value) {
     let get = |k: &str| e[k].as_f64().unwrap();
     let (diff, sd, alpha, target) = (get("diff"), get("sd"), get("alpha"), get("power"));
     let n = e["n"].as_u64().unwrap();
-    c.same(
-        name,
-        "seeds_needed",
-        seeds_needed(diff, sd, alpha, target),
-        Some(n),
-    );
-    c.opt(
-        name,
-        "power_at_n",
-        power(n, diff, sd, alpha),
-        &e["power_at_n"],
-    );
+    c.same(name, "seeds_needed", seeds_needed(diff, sd, alpha, target), Some(n));
+    c.opt(name, "power_at_n", power(n, diff, sd, alpha), &e["power_at_n"]);
     if n > 2 {
-        c.opt(
-            name,
-            "power_at_n_minus_1",
-            power(n - 1, diff, sd, alpha),
-            &e["power_at_n_minus_1"],
-        );
+        c.opt(name, "power_at_n_minus_1", power(n - 1, diff, sd, alpha), &e["power_at_n_minus_1"]);
     }
 }
 
@@ -253,10 +173,8 @@ fn seeds_needed_matches_scipy_nct() {
     let r = reference();
     let mut c = Checker::default();
     for e in r["seeds_needed"].as_array().unwrap() {
-        let name = format!(
-            "seeds_needed(diff={}, sd={}, alpha={}, power={})",
-            e["diff"], e["sd"], e["alpha"], e["power"]
-        );
+        let name =
+            format!("seeds_needed(diff={}, sd={}, alpha={}, power={})", e["diff"], e["sd"], e["alpha"], e["power"]);
         check_seeds_row(&mut c, &name, e);
     }
     c.finish("seeds-needed");

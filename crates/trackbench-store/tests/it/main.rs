@@ -3,5 +3,6 @@
 mod artifacts;
 mod filter;
 mod migrations;
+mod projects;
 mod series;
 mod util;

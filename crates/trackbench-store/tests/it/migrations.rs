@@ -9,6 +9,7 @@ use trackbench_store::{Store, StoreError, StoreOptions};
 const SHIPPED: &[&str] = &[
     "a10dd9ed055d155910c653e0a3bfc1ced95bd02ad96fd64589723272292a02b6",
     "3e0f7c770f3ceb3ed8cf01196ec9c1772eeee7e108fe58e16af8234537c6ab35",
+    "65b5ed1a4847b57bb227623e70aa8ee5ae59d18833d493277286b7e790ed51d9",
 ];
 
 #[test]
@@ -73,7 +74,8 @@ trait SummaryForTest {
 
 impl SummaryForTest for Store {
     fn set_summary_for_test(&mut self, run: &str) {
-        let b = trackbench_store::Batch { summary: vec![("best".into(), serde_json::json!(0.9))], ..Default::default() };
+        let b =
+            trackbench_store::Batch { summary: vec![("best".into(), serde_json::json!(0.9))], ..Default::default() };
         self.log_batch(run, &b).unwrap();
         assert_eq!(self.summary_values(run).unwrap(), vec![("best".to_string(), serde_json::json!(0.9))]);
     }

@@ -137,12 +137,15 @@ fn params_are_typed_and_write_once() {
     let run = t.run("p", "r");
     let r = t
         .store
-        .log_params(&run, vec![
-            ("lr".into(), serde_json::json!(0.01)),
-            ("model.depth".into(), serde_json::json!(4)),
-            ("opt".into(), serde_json::json!("adam")),
-            ("dims".into(), serde_json::json!([64, 64])),
-        ])
+        .log_params(
+            &run,
+            vec![
+                ("lr".into(), serde_json::json!(0.01)),
+                ("model.depth".into(), serde_json::json!(4)),
+                ("opt".into(), serde_json::json!("adam")),
+                ("dims".into(), serde_json::json!([64, 64])),
+            ],
+        )
         .unwrap();
     assert_eq!(r.params, 4);
     let again = t.store.log_params(&run, vec![("lr".into(), serde_json::json!(0.01))]).unwrap();
@@ -224,8 +227,14 @@ fn a_full_disk_fails_the_batch_whole_and_keeps_what_was_stored() {
     let mut stored = 0usize;
     let err = loop {
         // Noisy values compress badly, so the cap is reached quickly.
-        let v: Vec<(i64, f64)> =
-            (0..5000).map(|i| (stored as i64 + i, f64::from_bits(0x3ff0_0000_0000_0000 ^ ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 12)))).collect();
+        let v: Vec<(i64, f64)> = (0..5000)
+            .map(|i| {
+                (
+                    stored as i64 + i,
+                    f64::from_bits(0x3ff0_0000_0000_0000 ^ ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 12)),
+                )
+            })
+            .collect();
         match s.log_metric_points(&run, "x", pts(&v)) {
             Ok(_) => stored += v.len(),
             Err(e) => break e,
