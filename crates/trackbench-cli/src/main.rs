@@ -10,6 +10,7 @@ mod cmd_demo;
 mod cmd_export;
 mod cmd_report;
 mod cmd_runs;
+mod cmd_serve;
 mod output;
 mod selection;
 
@@ -54,6 +55,8 @@ enum Command {
     },
     /// Log a few example runs through the Rust SDK and list them
     Demo(cmd_demo::DemoArgs),
+    /// Serve the HTTP API (native, MLflow-compatible, live events) over the store
+    Serve(cmd_serve::ServeArgs),
 }
 
 /// What commands get: the resolved store location and options.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd_report::report_cmd(&ctx, a),
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
+        Command::Serve(a) => cmd_serve::serve(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

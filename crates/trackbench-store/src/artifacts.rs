@@ -22,17 +22,35 @@ impl Store {
     /// Stores the file at `source` as artifact `path` of run `uid` (replacing an artifact of
     /// that path). Returns what was stored.
     pub fn put_artifact(&mut self, uid: &str, path: &str, source: &Path) -> Result<ArtifactInfo> {
+        let input = File::open(source).map_err(StoreError::io(format!("reading artifact {}", source.display())))?;
+        self.put_artifact_from(uid, path, input, &source.display().to_string())
+    }
+
+    /// Stores what `input` yields as artifact `path` of run `uid` (an upload streamed from a
+    /// socket, say); `what` names the source in errors. Nothing is stored if reading fails.
+    pub fn put_artifact_from(
+        &mut self,
+        uid: &str,
+        path: &str,
+        mut input: impl Read,
+        what: &str,
+    ) -> Result<ArtifactInfo> {
         let path = validate::artifact_path(path)?;
         let run = self.run_rowid(uid)?;
         let tmp_dir = self.root.join("blobs").join("tmp");
         std::fs::create_dir_all(&tmp_dir).map_err(StoreError::io(format!("creating {}", tmp_dir.display())))?;
-        let mut input = File::open(source).map_err(StoreError::io(format!("reading artifact {}", source.display())))?;
         let mut tmp = tempfile_in(&tmp_dir)?;
         let mut hasher = blake3::Hasher::new();
         let mut buf = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         loop {
-            let n = input.read(&mut buf).map_err(StoreError::io(format!("reading artifact {}", source.display())))?;
+            let n = match input.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp.0);
+                    return Err(StoreError::Io { context: format!("reading artifact {what}"), source: e });
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -104,6 +122,18 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Removes artifact `path` of run `uid`, or every artifact under folder `path`; returns how
+    /// many went. Blobs stay until garbage collection (another artifact may share them).
+    pub fn delete_artifacts(&mut self, uid: &str, path: &str) -> Result<usize> {
+        let path = validate::artifact_path(path)?;
+        let run = self.run_rowid(uid)?;
+        let prefix = format!("{path}/");
+        Ok(self.conn.execute(
+            "DELETE FROM artifacts WHERE run_id = ?1 AND (path = ?2 OR substr(path, 1, length(?3)) = ?3)",
+            params![run, path, prefix],
+        )?)
     }
 
     /// The artifact's record and the blob file holding its bytes.

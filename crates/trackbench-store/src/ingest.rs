@@ -89,6 +89,21 @@ impl Store {
         }
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some((writer, seq)) = &batch.mark {
+            validate::key("writer id", writer)?;
+            let last: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM ingest_marks WHERE run_id = ?1 AND writer = ?2")?
+                .query_row(params![run, writer], |r| r.get(0))
+                .optional()?;
+            if last.is_some_and(|l| l >= *seq) {
+                return Ok(IngestReport { duplicate: true, ..IngestReport::default() });
+            }
+            tx.prepare_cached(
+                "INSERT INTO ingest_marks(run_id, writer, seq) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT DO UPDATE SET seq = excluded.seq",
+            )?
+            .execute(params![run, writer, seq])?;
+        }
         for (s, key_id) in batch.series.iter().zip(&key_ids) {
             if let Some(key_id) = key_id
                 && !s.points.is_empty()

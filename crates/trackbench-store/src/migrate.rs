@@ -113,7 +113,8 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, seq)
     ) WITHOUT ROWID;
     "#,
-    // 3: project lifecycle and tags (MLflow experiments), run inputs (MLflow datasets).
+    // 3: project lifecycle and tags (MLflow experiments), run inputs (MLflow datasets),
+    //    the last batch number stored per remote writer (retries are not stored twice).
     r#"
     ALTER TABLE projects ADD COLUMN deleted_ms INTEGER;
     ALTER TABLE projects ADD COLUMN updated_ms INTEGER;
@@ -129,6 +130,12 @@ pub const MIGRATIONS: &[&str] = &[
         digest      TEXT NOT NULL,
         value_json  TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE ingest_marks (
+        run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        writer  TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (run_id, writer)
     ) WITHOUT ROWID;
     "#,
 ];

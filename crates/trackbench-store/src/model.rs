@@ -51,6 +51,7 @@ impl std::fmt::Display for RunStatus {
 
 /// What a new run records about where it came from. Every field is optional context.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NewRun {
     pub project: String,
     /// Display name; a readable one is generated when `None`.
@@ -161,6 +162,10 @@ pub struct Batch {
     pub log_lines: Vec<LogLine>,
     /// Heartbeat to record (epoch ms).
     pub heartbeat_ms: Option<i64>,
+    /// Writer id and sequence number of a batch that may be sent again (a remote SDK retrying
+    /// after a lost answer): a batch whose number is not above the last one stored from that
+    /// writer for this run is skipped whole, so a retry never stores a point twice.
+    pub mark: Option<(String, i64)>,
 }
 
 impl Batch {
@@ -195,6 +200,9 @@ impl Batch {
 pub struct IngestReport {
     pub points: usize,
     pub params: usize,
+    /// The batch's [`Batch::mark`] was already stored: nothing was written again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
     pub rejected: Vec<Rejected>,
 }
 
@@ -291,6 +299,17 @@ pub struct RunQuery {
 /// JSON has no NaN/inf: serialize them as the strings "NaN", "Infinity", "-Infinity".
 pub mod json_f64 {
     use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The JSON text of a non-finite value: "NaN", "Infinity" or "-Infinity".
+    pub fn text(v: f64) -> &'static str {
+        if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }
+    }
 
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         if v.is_finite() {

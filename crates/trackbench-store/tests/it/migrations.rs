@@ -9,7 +9,7 @@ use trackbench_store::{Store, StoreError, StoreOptions};
 const SHIPPED: &[&str] = &[
     "a10dd9ed055d155910c653e0a3bfc1ced95bd02ad96fd64589723272292a02b6",
     "3e0f7c770f3ceb3ed8cf01196ec9c1772eeee7e108fe58e16af8234537c6ab35",
-    "65b5ed1a4847b57bb227623e70aa8ee5ae59d18833d493277286b7e790ed51d9",
+    "67f28fdec7c2ae67805bbddee179ab345b36c4b17e9f243cfe89b0ca2ba5d95d",
 ];
 
 #[test]

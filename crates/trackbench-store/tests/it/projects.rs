@@ -109,3 +109,22 @@ fn a_cursor_on_an_empty_store_sees_the_first_run() {
     let changes = t.store.poll_changes(&mut cursor).unwrap();
     assert!(matches!(&changes[..], [Change::RunCreated { run, .. }] if *run == r));
 }
+
+#[test]
+fn a_marked_batch_sent_twice_is_stored_once() {
+    let mut t = store();
+    let r = t.run("p", "a");
+    let mut b = Batch { mark: Some(("writer-1".into(), 1)), ..Batch::default() };
+    b.push_metric("x", 0, 1, 1.0);
+    assert!(!t.store.log_batch(&r, &b).unwrap().duplicate);
+    let again = t.store.log_batch(&r, &b).unwrap();
+    assert!(again.duplicate && again.points == 0, "a retry of batch 1 is skipped");
+    // Another writer's batch 1, and this writer's batch 2, are new.
+    b.mark = Some(("writer-2".into(), 1));
+    assert_eq!(t.store.log_batch(&r, &b).unwrap().points, 1);
+    b.mark = Some(("writer-1".into(), 2));
+    assert_eq!(t.store.log_batch(&r, &b).unwrap().points, 1);
+    assert_eq!(t.store.series(&r, "x", trackbench_store::StepRange::ALL).unwrap().len(), 3);
+    b.mark = Some(("".into(), 3));
+    assert!(t.store.log_batch(&r, &b).is_err(), "a bad writer id is refused, nothing stored");
+}

@@ -1,0 +1,169 @@
+//! Request bodies: size limit (413), gzip (`Content-Encoding: gzip`, as the remote SDK sends),
+//! JSON with the non-finite literals Python's `json` writes (`NaN`, `Infinity`, `-Infinity`),
+//! and parse errors answered as 400 with serde's message and position.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON request body, parsed into `T`.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let gzip = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let limit = state.max_body;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large(limit)
+            } else {
+                ApiError::invalid(format!("could not read the request body: {rej}"))
+            }
+        })?;
+        let bytes = if gzip { Cow::Owned(gunzip(&bytes, limit)?) } else { Cow::Borrowed(&bytes[..]) };
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RESOURCE_EXHAUSTED",
+        format!("request body is larger than the limit of {limit} bytes; send smaller batches"),
+    )
+}
+
+/// Inflates a gzip body, refusing more than `limit` bytes of output.
+pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    flate2::read::GzDecoder::new(bytes)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::invalid(format!("bad gzip body: {e}")))?;
+    if out.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(out)
+}
+
+/// Parses JSON, accepting bare `NaN`/`Infinity`/`-Infinity` (turned into the strings the
+/// `json_f64` fields of the store's types read).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let text = relax_non_finite(bytes);
+    serde_json::from_slice(&text).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))
+}
+
+/// Quotes the bare non-finite literals outside strings; borrows when there are none.
+pub fn relax_non_finite(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let has_literal = bytes.windows(3).any(|w| w == b"NaN") || bytes.windows(8).any(|w| w == b"Infinity");
+    if !has_literal {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            i += 1;
+            continue;
+        }
+        let rest = &bytes[i..];
+        let literal = [&b"-Infinity"[..], b"Infinity", b"NaN"].into_iter().find(|l| rest.starts_with(l));
+        match literal {
+            Some(l) => {
+                out.push(b'"');
+                out.extend_from_slice(l);
+                out.push(b'"');
+                i += l.len();
+            }
+            None => {
+                if b == b'"' {
+                    in_string = true;
+                }
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Serde helpers for an `f64` sent as a JSON number or as "NaN"/"Infinity"/"-Infinity".
+pub mod lenient_f64 {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(f64),
+        Text(String),
+    }
+
+    pub fn parse_text(s: &str) -> Option<f64> {
+        match s.trim() {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            other => other.parse().ok(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match NumOrText::deserialize(d)? {
+            NumOrText::Num(v) => Ok(v),
+            NumOrText::Text(s) => {
+                parse_text(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a number")))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_literals_are_quoted_outside_strings_only() {
+        let src = br#"{"a": NaN, "b": -Infinity, "c": [Infinity], "s": "NaN \" Infinity"}"#;
+        let got = relax_non_finite(src);
+        assert_eq!(
+            std::str::from_utf8(&got).unwrap(),
+            r#"{"a": "NaN", "b": "-Infinity", "c": ["Infinity"], "s": "NaN \" Infinity"}"#
+        );
+        assert!(matches!(relax_non_finite(b"{\"a\": 1}"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn gzip_bodies_inflate_within_the_limit() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&vec![b'x'; 10_000]).unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(gunzip(&gz, 10_000).unwrap().len(), 10_000);
+        assert_eq!(gunzip(&gz, 9_999).unwrap_err().status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(gunzip(b"not gzip", 100).unwrap_err().status, StatusCode::BAD_REQUEST);
+    }
+}

@@ -1,0 +1,143 @@
+//! Live updates. A watcher thread notices writes to the store — by any process — and publishes
+//! them as [`Change`]s on the state's broadcast channel; `GET /api/v1/events` streams them to
+//! clients as server-sent events (`event: run_created|run_status|points`, `data: <json>`).
+//!
+//! Noticing: the `notify` crate watches the store folder (the database and its WAL); each file
+//! event, and a short timer as a safety net (and the only trigger where watching is
+//! unavailable), checks `PRAGMA data_version` on the watcher's own connection, the truth about
+//! whether another connection committed. Only then does it poll the store for what changed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use notify::{RecursiveMode, Watcher};
+use serde::Deserialize;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use trackbench_store::{Change, Store};
+
+use crate::state::AppState;
+
+/// How often `data_version` is checked when no file event arrives.
+const SAFETY_POLL: Duration = Duration::from_millis(100);
+/// Events arriving this close together are handled as one.
+const COALESCE: Duration = Duration::from_millis(15);
+
+/// Starts the watcher thread; it ends when the server state is dropped.
+pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
+    let weak = Arc::downgrade(state);
+    let mut store = Store::open(&state.root, trackbench_store::StoreOptions { read_only: true, ..state.opts.clone() })
+        .map_err(std::io::Error::other)?;
+    let mut cursor = store.change_cursor().map_err(std::io::Error::other)?;
+    std::thread::Builder::new().name("trackbench-watch".into()).spawn(move || {
+        let (tx, rx) = channel();
+        let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if ev.is_ok() {
+                let _ = tx.send(());
+            }
+        })
+        .and_then(|mut w| {
+            w.watch(store.root(), RecursiveMode::NonRecursive)?;
+            Ok(w)
+        });
+        if let Err(e) = &watcher {
+            tracing::warn!(error = %e, "file watching unavailable; polling the store instead");
+        }
+        let mut version = store.data_version().unwrap_or(0);
+        loop {
+            match rx.recv_timeout(SAFETY_POLL) {
+                Ok(()) => {
+                    std::thread::sleep(COALESCE);
+                    while rx.try_recv().is_ok() {}
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(SAFETY_POLL),
+            }
+            let Some(state) = weak.upgrade() else { break };
+            let v = match store.data_version() {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watcher could not read the store");
+                    continue;
+                }
+            };
+            // Crash detection is time-based: poll anyway every few seconds.
+            if v == version && !stale_check_due(&mut store) {
+                continue;
+            }
+            version = v;
+            match store.poll_changes(&mut cursor) {
+                Ok(changes) => publish(&state, changes),
+                Err(e) => tracing::warn!(error = %e, "watcher could not poll changes"),
+            }
+            drop(state);
+        }
+        drop(watcher);
+    })?;
+    Ok(())
+}
+
+fn stale_check_due(_store: &mut Store) -> bool {
+    thread_local!(static LAST: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) });
+    LAST.with(|last| {
+        let now = std::time::Instant::now();
+        let due = last.get().is_none_or(|t| now.duration_since(t) > Duration::from_secs(5));
+        if due {
+            last.set(Some(now));
+        }
+        due
+    })
+}
+
+fn publish(state: &AppState, changes: Vec<Change>) {
+    for c in changes {
+        // No subscriber is fine.
+        let _ = state.events.send(Arc::new(c));
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    /// Only events of this project.
+    project: Option<String>,
+    /// Only events of this run.
+    run: Option<String>,
+}
+
+fn kind(c: &Change) -> (&'static str, &str, &str) {
+    match c {
+        Change::RunCreated { run, project, .. } => ("run_created", run, project),
+        Change::RunStatus { run, project, .. } => ("run_status", run, project),
+        Change::Points { run, project, .. } => ("points", run, project),
+    }
+}
+
+/// `GET /api/v1/events`: server-sent events of store changes.
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<EventsQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.events.subscribe();
+    let hello = tokio_stream::once(Ok(Event::default().event("hello").data("{}")));
+    let stream = BroadcastStream::new(rx).filter_map(move |msg| match msg {
+        Ok(change) => {
+            let (name, run, project) = kind(&change);
+            if q.project.as_deref().is_some_and(|p| p != project) || q.run.as_deref().is_some_and(|r| r != run) {
+                return None;
+            }
+            let data = serde_json::to_string(&*change).unwrap_or_default();
+            Some(Ok(Event::default().event(name).data(data)))
+        }
+        // The client fell behind: tell it to reload rather than pretend nothing was missed.
+        Err(BroadcastStreamRecvError::Lagged(n)) => {
+            Some(Ok(Event::default().event("resync").data(format!("{{\"missed\":{n}}}"))))
+        }
+    });
+    Sse::new(hello.chain(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
