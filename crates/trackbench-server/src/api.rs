@@ -488,7 +488,7 @@ async fn series(
                         "last": Floats(&b.iter().map(|b| b.last).collect::<Vec<_>>()),
                     }
                 });
-                return Ok(serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?);
+                return serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()));
             }
             let points = st.series(&id, &q.key, range)?;
             let xs: Vec<f64> = match x {
@@ -540,7 +540,7 @@ async fn series(
                     }
                 }),
             };
-            Ok(serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?)
+            serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -702,6 +702,19 @@ async fn upload_artifact(
 #[cfg(test)]
 mod tests {
     use super::parse_range;
+
+    #[test]
+    fn every_route_is_in_the_openapi_description() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json parses");
+        let paths = doc["paths"].as_object().expect("paths");
+        let source = include_str!("api.rs");
+        let routes: Vec<&str> = source.split(".route(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+        assert!(routes.len() >= 15, "found the routes: {routes:?}");
+        for r in routes {
+            let documented = r.replace("{*path}", "{path}");
+            assert!(paths.contains_key(&documented), "route {r} is missing from openapi.json");
+        }
+    }
 
     #[test]
     fn ranges() {

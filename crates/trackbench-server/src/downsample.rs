@@ -30,14 +30,14 @@ pub fn minmax_by_x(xs: &[f64], points: &Points, buckets: usize) -> Vec<XBucket> 
     let width = ((hi - lo) / buckets as f64).max(f64::MIN_POSITIVE);
     let mut out: Vec<XBucket> = Vec::with_capacity(buckets.min(n));
     let mut current = usize::MAX;
-    for i in 0..n {
-        let b = (((xs[i] - lo) / width) as usize).min(buckets - 1);
+    for (i, &x) in xs.iter().enumerate() {
+        let b = (((x - lo) / width) as usize).min(buckets - 1);
         let v = points.values[i];
         if b != current || out.is_empty() {
             current = b;
             out.push(XBucket {
-                x_first: xs[i],
-                x_last: xs[i],
+                x_first: x,
+                x_last: x,
                 count: 0,
                 min: None,
                 max: None,
@@ -46,7 +46,7 @@ pub fn minmax_by_x(xs: &[f64], points: &Points, buckets: usize) -> Vec<XBucket> 
             });
         }
         let bucket = out.last_mut().expect("pushed above");
-        bucket.x_last = xs[i];
+        bucket.x_last = x;
         bucket.count += 1;
         bucket.last = v;
         bucket.last_step = points.steps[i];
@@ -81,8 +81,8 @@ pub fn lttb(xs: &[f64], ys: &[f64], threshold: usize) -> Vec<usize> {
         let next_end = ((((i + 2) as f64) * every) as usize + 1).min(n);
         let (mut ax, mut ay) = (0.0, 0.0);
         let cnt = (next_end - next_start).max(1) as f64;
-        for j in next_start..next_end.max(next_start + 1).min(n) {
-            ax += xs[j];
+        for (j, x) in xs.iter().enumerate().take(next_end.max(next_start + 1).min(n)).skip(next_start) {
+            ax += x;
             ay += y(j);
         }
         ax /= cnt;
