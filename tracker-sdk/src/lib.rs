@@ -20,15 +20,19 @@
 //! queued for the next attempt.
 //!
 //! [`RunOptions::from_env`] reads the `TRACKBENCH_*` variables (store folder, a run to attach
-//! to); everything else takes explicit options.
+//! to); everything else takes explicit options. With `TRACKBENCH_URL` set (or
+//! [`RunOptions::remote`]) the same API sends to a Trackbench server over HTTP instead
+//! (see [`Remote`]: gzip batches, retries with backoff, each batch stored at most once).
 
 mod config;
+mod http;
 mod options;
 mod run;
 mod sink;
 pub mod writer;
 
 pub use config::flatten_config;
+pub use http::Remote;
 pub use options::{RunOptions, default_store_dir};
 pub use run::Run;
 pub use trackbench_store::{RunStatus, Stream};

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::http::Remote;
+
 /// The store folder when none is given: `$TRACKBENCH_DIR`, else the platform data dir
 /// (`$XDG_DATA_HOME/trackbench` on Linux), else `./.trackbench`.
 pub fn default_store_dir() -> PathBuf {
@@ -36,10 +38,13 @@ pub struct RunOptions {
     pub capture_context: bool,
     /// A cap on the database size (see `StoreOptions::max_db_bytes`).
     pub max_db_bytes: Option<u64>,
+    /// Send to this Trackbench server instead of the local store (`TRACKBENCH_URL`).
+    pub remote: Option<Remote>,
 }
 
 impl RunOptions {
-    /// Defaults for a new run in `project`, stored in [`default_store_dir`].
+    /// Defaults for a new run in `project`, stored in [`default_store_dir`], or sent to the
+    /// server `TRACKBENCH_URL` names when it is set.
     pub fn new(project: impl Into<String>) -> RunOptions {
         RunOptions {
             project: project.into(),
@@ -55,6 +60,7 @@ impl RunOptions {
             heartbeat_interval: Duration::from_secs(15),
             capture_context: true,
             max_db_bytes: None,
+            remote: Remote::from_env(),
         }
     }
 
@@ -91,8 +97,16 @@ impl RunOptions {
         self
     }
 
+    /// Writes to the local store in `dir` (and not to a server, even with `TRACKBENCH_URL`).
     pub fn store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.store_dir = dir.into();
+        self.remote = None;
+        self
+    }
+
+    /// Sends to a Trackbench server instead of the local store.
+    pub fn remote(mut self, remote: Remote) -> Self {
+        self.remote = Some(remote);
         self
     }
 }

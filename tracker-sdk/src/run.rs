@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use trackbench_store::{LogLine, NewRun, RunStatus, Store, StoreOptions, Stream, validate};
 
+use crate::http::{HttpClient, HttpSink};
 use crate::options::RunOptions;
-use crate::sink::{StoreSink, retry_busy};
+use crate::sink::{Sink, StoreSink, retry_busy};
 use crate::writer::{Point, Queue, Record, Shared, run_writer};
 use crate::{Result, SdkError};
 
@@ -34,33 +35,43 @@ fn invalid(e: trackbench_store::StoreError) -> SdkError {
 impl Run {
     /// Creates the run (or attaches to `opts.resume`) and starts its writer thread.
     pub fn start(opts: RunOptions) -> Result<Run> {
-        let mut store =
-            Store::open(&opts.store_dir, StoreOptions { max_db_bytes: opts.max_db_bytes, ..StoreOptions::default() })?;
-        let info = match &opts.resume {
-            Some(id) => {
-                let id = store.resolve_run(id)?;
-                retry_busy(|| store.resume_run(&id))?;
-                if !opts.tags.is_empty() {
-                    let batch = trackbench_store::Batch { tags: opts.tags.clone(), ..Default::default() };
-                    store.log_batch(&id, &batch)?;
-                }
-                store.run(&id)?
+        let mut new = NewRun {
+            project: opts.project.clone(),
+            name: opts.name.clone(),
+            group: opts.group.clone(),
+            notes: opts.notes.clone(),
+            tags: opts.tags.clone(),
+            ..NewRun::default()
+        };
+        if opts.capture_context {
+            new.host = hostname();
+            new.pid = Some(i64::from(std::process::id()));
+            new.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
+        }
+        let (info, sink): (_, Box<dyn Sink>) = match &opts.remote {
+            Some(remote) => {
+                let client = HttpClient::new(remote.clone());
+                let info = client.start_run(&new, opts.resume.as_deref()).map_err(invalid)?;
+                (info, Box::new(HttpSink { client }))
             }
             None => {
-                let mut new = NewRun {
-                    project: opts.project.clone(),
-                    name: opts.name.clone(),
-                    group: opts.group.clone(),
-                    notes: opts.notes.clone(),
-                    tags: opts.tags.clone(),
-                    ..NewRun::default()
+                let mut store = Store::open(
+                    &opts.store_dir,
+                    StoreOptions { max_db_bytes: opts.max_db_bytes, ..StoreOptions::default() },
+                )?;
+                let info = match &opts.resume {
+                    Some(id) => {
+                        let id = store.resolve_run(id)?;
+                        retry_busy(|| store.resume_run(&id))?;
+                        if !opts.tags.is_empty() {
+                            let batch = trackbench_store::Batch { tags: opts.tags.clone(), ..Default::default() };
+                            store.log_batch(&id, &batch)?;
+                        }
+                        store.run(&id)?
+                    }
+                    None => retry_busy(|| store.create_run(&new)).map_err(invalid)?,
                 };
-                if opts.capture_context {
-                    new.host = hostname();
-                    new.pid = Some(i64::from(std::process::id()));
-                    new.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
-                }
-                retry_busy(|| store.create_run(&new)).map_err(invalid)?
+                (info, Box::new(StoreSink { store }))
             }
         };
         let shared = Arc::new(Shared::new(opts.flush_points, opts.max_queued_points));
@@ -71,7 +82,7 @@ impl Run {
             .spawn(move || {
                 let guard = w_shared.clone();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_writer(w_shared, Box::new(StoreSink { store }), w_id, flush, beat)
+                    run_writer(w_shared, sink, w_id, flush, beat)
                 }));
                 if outcome.is_err() {
                     // A bug in the writer must not leave callers waiting forever: fail loudly.

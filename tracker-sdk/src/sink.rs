@@ -1,5 +1,5 @@
-//! Where the writer sends batches. One implementation today, straight into the local store;
-//! the HTTP transport to a Trackbench server (`TRACKBENCH_URL`) will be a second one.
+//! Where the writer sends batches: straight into the local store ([`StoreSink`]), or to a
+//! Trackbench server over HTTP (`crate::http::HttpSink`, with `TRACKBENCH_URL`).
 
 use std::path::Path;
 
@@ -10,6 +10,12 @@ pub(crate) trait Sink: Send {
     fn write(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError>;
     fn put_artifact(&mut self, run: &str, name: &str, source: &Path) -> Result<(), StoreError>;
     fn finish(&mut self, run: &str, status: RunStatus, error: Option<&str>) -> Result<(), StoreError>;
+    /// True when a failed write may still have been stored (an answer lost on the network):
+    /// the writer then numbers its batches and resends a failed one unchanged, so the
+    /// destination can drop the copy.
+    fn marks_batches(&self) -> bool {
+        false
+    }
 }
 
 /// Writes into a local store, retrying while another process holds the write lock.

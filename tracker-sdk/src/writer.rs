@@ -143,7 +143,12 @@ pub(crate) fn run_writer(
     heartbeat_interval: Duration,
 ) {
     let mut names: Vec<Arc<str>> = Vec::new();
+    // A batch whose write failed, to send again; and (marking sinks) newer data not yet sent.
     let mut retry: Option<(Batch, Vec<(String, PathBuf)>)> = None;
+    let mut carry: Option<(Batch, Vec<(String, PathBuf)>)> = None;
+    let marks = sink.marks_batches();
+    let writer_id = if marks { crate::http::writer_id() } else { String::new() };
+    let mut next_seq = 0i64;
     let mut last_write = Instant::now();
     loop {
         let mut q = shared.lock();
@@ -176,38 +181,66 @@ pub(crate) fn run_writer(
         let due_heartbeat = last_write.elapsed() >= heartbeat_interval;
         let mut outcome: Result<(), String> = Ok(());
         let mut stored_points = 0;
-        if !nothing_new || retry.is_some() || due_heartbeat {
-            let (mut batch, mut artifacts) = retry.take().unwrap_or_default();
-            merge_into(&mut batch, &mut artifacts, &mut taken, &names);
-            batch.heartbeat_ms = Some(trackbench_store::now_ms());
-            match sink.write(&run_id, &batch) {
-                Ok(report) => {
-                    last_write = Instant::now();
-                    stored_points = batch.point_count();
-                    let mut rejected = Vec::new();
-                    for r in report.rejected {
-                        tracing::warn!(what = %r.what, key = %r.key, "trackbench refused: {}", r.reason);
-                        rejected.push(format!("{} `{}`: {}", r.what, r.key, r.reason));
-                    }
-                    let mut failed_artifacts = Vec::new();
-                    for (name, path) in artifacts.drain(..) {
-                        if let Err(e) = sink.put_artifact(&run_id, &name, &path) {
-                            outcome = Err(format!("storing artifact {name}: {e}"));
-                            failed_artifacts.push((name, path));
-                        }
-                    }
-                    if !failed_artifacts.is_empty() {
-                        retry = Some((Batch::default(), failed_artifacts));
-                    }
-                    if !rejected.is_empty() {
-                        shared.lock().rejected.extend(rejected);
+        if !nothing_new || retry.is_some() || carry.is_some() || due_heartbeat {
+            // What to send, in order. A marking sink gets a failed batch again unchanged (same
+            // number) before anything newer; otherwise new data joins the failed batch.
+            let mut queue: Vec<(Batch, Vec<(String, PathBuf)>)> = Vec::with_capacity(2);
+            if marks {
+                queue.extend(retry.take());
+                let (mut batch, mut artifacts) = carry.take().unwrap_or_default();
+                merge_into(&mut batch, &mut artifacts, &mut taken, &names);
+                if !batch.is_empty() || !artifacts.is_empty() || queue.is_empty() {
+                    queue.push((batch, artifacts));
+                }
+            } else {
+                let (mut batch, mut artifacts) = retry.take().unwrap_or_default();
+                merge_into(&mut batch, &mut artifacts, &mut taken, &names);
+                queue.push((batch, artifacts));
+            }
+            let mut queue = queue.into_iter();
+            while let Some((mut batch, mut artifacts)) = queue.next() {
+                if batch.mark.is_none() {
+                    batch.heartbeat_ms = Some(trackbench_store::now_ms());
+                    if marks {
+                        next_seq += 1;
+                        batch.mark = Some((writer_id.clone(), next_seq));
                     }
                 }
-                Err(e) => {
-                    tracing::warn!("trackbench write failed, will retry: {e}");
-                    outcome = Err(e.to_string());
-                    batch.heartbeat_ms = None;
-                    retry = Some((batch, artifacts));
+                match sink.write(&run_id, &batch) {
+                    Ok(report) => {
+                        last_write = Instant::now();
+                        stored_points += batch.point_count();
+                        let mut rejected = Vec::new();
+                        for r in report.rejected {
+                            tracing::warn!(what = %r.what, key = %r.key, "trackbench refused: {}", r.reason);
+                            rejected.push(format!("{} `{}`: {}", r.what, r.key, r.reason));
+                        }
+                        if !rejected.is_empty() {
+                            shared.lock().rejected.extend(rejected);
+                        }
+                        let mut failed_artifacts = Vec::new();
+                        for (name, path) in artifacts.drain(..) {
+                            if let Err(e) = sink.put_artifact(&run_id, &name, &path) {
+                                outcome = Err(format!("storing artifact {name}: {e}"));
+                                failed_artifacts.push((name, path));
+                            }
+                        }
+                        if !failed_artifacts.is_empty() {
+                            retry = Some((Batch::default(), failed_artifacts));
+                            carry = queue.next();
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("trackbench write failed, will retry: {e}");
+                        outcome = Err(e.to_string());
+                        if !marks {
+                            batch.heartbeat_ms = None;
+                        }
+                        retry = Some((batch, artifacts));
+                        carry = queue.next();
+                        break;
+                    }
                 }
             }
         }
@@ -221,7 +254,7 @@ pub(crate) fn run_writer(
         let mut q = shared.lock();
         q.spare = Some(spare);
         q.in_flight -= stored_points.min(q.in_flight);
-        if outcome.is_ok() && retry.is_none() {
+        if outcome.is_ok() && retry.is_none() && carry.is_none() {
             q.in_flight = 0;
         }
         q.last_error = outcome.err();

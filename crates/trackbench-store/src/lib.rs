@@ -39,7 +39,7 @@ use rustc_hash::FxHashMap;
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use model::*;
-pub use runs::Health;
+pub use runs::{Health, new_run_id};
 pub use watch::{Change, ChangeCursor};
 
 /// File name of the database inside the store folder.

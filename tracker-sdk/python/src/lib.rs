@@ -163,12 +163,17 @@ impl NativeRun {
         opts.tags = tags;
         opts.resume = resume;
         if let Some(d) = store_dir {
+            // An explicit folder means the local store, even with TRACKBENCH_URL set.
             opts.store_dir = d.into();
+            opts.remote = None;
         }
         if let Some(ms) = flush_interval_ms {
             opts.flush_interval = std::time::Duration::from_millis(ms);
         }
-        let dir = opts.store_dir.display().to_string();
+        let dir = match &opts.remote {
+            Some(r) => r.url.clone(),
+            None => opts.store_dir.display().to_string(),
+        };
         let run = py.detach(|| Run::start(opts)).map_err(to_py)?;
         Ok(NativeRun {
             id: run.id().to_string(),

@@ -1,0 +1,315 @@
+//! The HTTP transport: the same SDK API, with batches sent to a Trackbench server
+//! (`TRACKBENCH_URL`, token in `TRACKBENCH_TOKEN`) instead of the local store.
+//!
+//! Each batch is JSON (non-finite values as "NaN"/"Infinity" strings), gzip-compressed, and
+//! carries this writer's id and a batch number. A connection loss, a timeout or a 5xx/429
+//! answer is retried with exponential backoff (up to [`Remote::retry_for`]) with the *same*
+//! bytes and number, so the server stores a batch at most once even when an answer was lost
+//! after it committed; the writer sends batches one after another, so order is kept. A 4xx
+//! answer is final (the request itself is wrong) and is reported.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::ser::SerializeSeq;
+use trackbench_store::{Batch, IngestReport, LogLine, NewRun, RunInfo, RunStatus, StoreError};
+
+use crate::sink::Sink;
+
+/// Where a remote run goes.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// Base URL of the server, e.g. `http://127.0.0.1:5005`.
+    pub url: String,
+    pub token: Option<String>,
+    /// Keep retrying a failed send this long before reporting the error (the data stays queued
+    /// and is tried again at the next flush).
+    pub retry_for: Duration,
+}
+
+impl Remote {
+    pub fn new(url: impl Into<String>, token: Option<String>) -> Remote {
+        Remote { url: url.into().trim_end_matches('/').to_string(), token, retry_for: Duration::from_secs(120) }
+    }
+
+    /// `TRACKBENCH_URL` (and `TRACKBENCH_TOKEN`), when set.
+    pub fn from_env() -> Option<Remote> {
+        let url = std::env::var("TRACKBENCH_URL").ok().filter(|u| !u.trim().is_empty())?;
+        Some(Remote::new(url, std::env::var("TRACKBENCH_TOKEN").ok().filter(|t| !t.is_empty())))
+    }
+}
+
+/// A client of one server.
+pub(crate) struct HttpClient {
+    agent: ureq::Agent,
+    remote: Remote,
+}
+
+/// Why a request did not succeed.
+enum Failure {
+    /// Worth trying again (connection, timeout, 5xx, 429).
+    Transient(String),
+    /// The server refused the request itself.
+    Final(u16, String),
+}
+
+fn to_store_error(context: &str, msg: String) -> StoreError {
+    StoreError::Io { context: context.to_string(), source: std::io::Error::other(msg) }
+}
+
+impl HttpClient {
+    pub fn new(remote: Remote) -> HttpClient {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        HttpClient { agent, remote }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.remote.url)
+    }
+
+    /// One attempt: (status, body) or why not.
+    fn attempt(&self, method: &str, path: &str, body: Body<'_>) -> Result<String, Failure> {
+        let url = self.url(path);
+        let mut req = match method {
+            "PUT" => self.agent.put(&url),
+            _ => self.agent.post(&url),
+        };
+        if let Some(t) = &self.remote.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let sent = match body {
+            Body::Json(bytes) => req.header("Content-Type", "application/json").send(bytes),
+            Body::GzJson(bytes) => {
+                req.header("Content-Type", "application/json").header("Content-Encoding", "gzip").send(bytes)
+            }
+            Body::File(path) => match std::fs::File::open(path) {
+                Ok(mut f) => {
+                    req.header("Content-Type", "application/octet-stream").send(ureq::SendBody::from_reader(&mut f))
+                }
+                Err(e) => return Err(Failure::Final(0, format!("reading {}: {e}", path.display()))),
+            },
+        };
+        let mut resp = sent.map_err(|e| Failure::Transient(format!("{method} {url}: {e}")))?;
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        match status {
+            200..=299 => Ok(text),
+            429 | 500..=599 | 408 => Err(Failure::Transient(format!("{method} {url}: HTTP {status}: {text}"))),
+            _ => Err(Failure::Final(status, format!("{method} {url}: HTTP {status}: {}", server_message(&text)))),
+        }
+    }
+
+    /// Sends until success, a final refusal, or `retry_for` has passed.
+    fn send(&self, method: &str, path: &str, body: Body<'_>) -> Result<String, StoreError> {
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        let mut warned = false;
+        loop {
+            match self.attempt(method, path, body) {
+                Ok(text) => return Ok(text),
+                Err(Failure::Final(404, msg)) => return Err(StoreError::RunNotFound(msg)),
+                Err(Failure::Final(_, msg)) => return Err(to_store_error("the server refused the request", msg)),
+                Err(Failure::Transient(msg)) => {
+                    if start.elapsed() >= self.remote.retry_for {
+                        return Err(to_store_error("the server could not be reached", msg));
+                    }
+                    if !warned {
+                        tracing::warn!("trackbench server unreachable, retrying: {msg}");
+                        warned = true;
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Creates the run on the server, or resumes run `resume` there.
+    pub fn start_run(&self, new: &NewRun, resume: Option<&str>) -> Result<RunInfo, StoreError> {
+        let mut body = serde_json::to_value(new).map_err(|e| to_store_error("encoding the run", e.to_string()))?;
+        if let Some(id) = resume {
+            body["id"] = serde_json::Value::String(id.to_string());
+        }
+        let bytes = serde_json::to_vec(&body).map_err(|e| to_store_error("encoding the run", e.to_string()))?;
+        let text = self.send("POST", "/api/v1/runs", Body::Json(&bytes))?;
+        serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Json(&'a [u8]),
+    GzJson(&'a [u8]),
+    File(&'a Path),
+}
+
+fn server_message(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(String::from))
+        .unwrap_or_else(|| text.chars().take(500).collect())
+}
+
+/// Floats with the non-finite ones as strings.
+struct Floats<'a>(&'a [f64]);
+
+impl Serialize for Floats<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for v in self.0 {
+            if v.is_finite() {
+                seq.serialize_element(v)?;
+            } else {
+                seq.serialize_element(trackbench_store::json_f64::text(*v))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct WireSeries<'a> {
+    key: &'a str,
+    steps: &'a [i64],
+    wall_ms: &'a [i64],
+    values: Floats<'a>,
+}
+
+#[derive(Serialize)]
+struct WireBatch<'a> {
+    series: Vec<WireSeries<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    params: &'a [(String, serde_json::Value)],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tags: &'a [(String, String)],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    summary: &'a [(String, serde_json::Value)],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    log_lines: &'a [LogLine],
+    heartbeat_ms: Option<i64>,
+    writer: Option<&'a str>,
+    seq: Option<i64>,
+}
+
+/// The wire form of `batch`, gzip-compressed.
+fn encode(batch: &Batch) -> Result<Vec<u8>, StoreError> {
+    let wire = WireBatch {
+        series: batch
+            .series
+            .iter()
+            .map(|s| WireSeries {
+                key: &s.key,
+                steps: &s.points.steps,
+                wall_ms: &s.points.wall_ms,
+                values: Floats(&s.points.values),
+            })
+            .collect(),
+        params: &batch.params,
+        tags: &batch.tags,
+        summary: &batch.summary,
+        log_lines: &batch.log_lines,
+        heartbeat_ms: batch.heartbeat_ms,
+        writer: batch.mark.as_ref().map(|m| m.0.as_str()),
+        seq: batch.mark.as_ref().map(|m| m.1),
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    serde_json::to_writer(&mut gz, &wire).map_err(|e| to_store_error("encoding a batch", e.to_string()))?;
+    gz.flush().and_then(|_| gz.finish()).map_err(|e| to_store_error("compressing a batch", e.to_string()))
+}
+
+/// Sends one run's batches to the server.
+pub(crate) struct HttpSink {
+    pub client: HttpClient,
+}
+
+impl Sink for HttpSink {
+    fn write(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError> {
+        let body = encode(batch)?;
+        let text = self.client.send("POST", &format!("/api/v1/runs/{run}/batch"), Body::GzJson(&body))?;
+        serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+    }
+
+    fn put_artifact(&mut self, run: &str, name: &str, source: &Path) -> Result<(), StoreError> {
+        let mut files = Vec::new();
+        if source.is_dir() {
+            collect_files(source, source, &mut files).map_err(|e| StoreError::Io {
+                context: format!("listing the artifact folder {}", source.display()),
+                source: e,
+            })?;
+        } else {
+            files.push((String::new(), source.to_path_buf()));
+        }
+        for (rel, path) in files {
+            let target = if rel.is_empty() { name.to_string() } else { format!("{name}/{rel}") };
+            let encoded: String = target.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
+            self.client.send("PUT", &format!("/api/v1/runs/{run}/artifacts/{encoded}"), Body::File(&path))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &str, status: RunStatus, error: Option<&str>) -> Result<(), StoreError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "status": status.as_str(), "error": error }))
+            .map_err(|e| to_store_error("encoding", e.to_string()))?;
+        self.client.send("POST", &format!("/api/v1/runs/{run}/finish"), Body::Json(&body)).map(drop)
+    }
+
+    fn marks_batches(&self) -> bool {
+        true
+    }
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::PathBuf)>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(root, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+            out.push((rel, p));
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encodes one path segment (everything but unreserved characters).
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A fresh writer id: unique per run handle, so two processes attached to one run never
+/// suppress each other's batches.
+pub(crate) fn writer_id() -> String {
+    format!("{}-{}", std::process::id(), trackbench_store::new_run_id())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batches_encode_non_finite_values_as_strings() {
+        let mut b = trackbench_store::Batch { mark: Some(("w".into(), 3)), ..Default::default() };
+        b.push_metric("x", 1, 2, f64::NAN);
+        b.push_metric("x", 2, 3, f64::NEG_INFINITY);
+        let gz = super::encode(&b).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+        assert!(text.contains(r#""values":["NaN","-Infinity"]"#), "{text}");
+        assert!(text.contains(r#""writer":"w","seq":3"#), "{text}");
+        assert_eq!(super::percent_encode("a b/%"), "a%20b%2F%25");
+    }
+}

@@ -1,0 +1,230 @@
+//! The HTTP transport against the real `trackbench serve` binary: everything logged arrives,
+//! a server restart in the middle of a run loses nothing, and answers lost on the network
+//! (the server stored the batch, the SDK never heard) do not store a point twice.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use trackbench_sdk::{Remote, Run, RunOptions, RunStatus};
+use trackbench_store::{StepRange, Store, StoreOptions};
+
+const TOKEN: &str = "remote-test-token";
+
+fn bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRACKBENCH_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let candidate = exe.parent().and_then(Path::parent).unwrap().join("trackbench");
+    if !candidate.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo).args(["build", "-p", "trackbench-cli", "--bin", "trackbench"]).status().unwrap();
+        assert!(ok.success(), "building trackbench failed");
+    }
+    candidate
+}
+
+/// A server process, killed when the test ends (pass or panic).
+struct Served(Child);
+
+impl Served {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()?;
+        self.0.wait().map(drop)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+/// Starts `trackbench serve` on `port` (0: any) and returns it with its base URL.
+fn serve(store: &Path, port: u16) -> (Served, String) {
+    let mut child = Command::new(bin())
+        .arg("--store")
+        .arg(store)
+        .args(["serve", "--port", &port.to_string()])
+        .env("TRACKBENCH_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("server printed its URL").unwrap();
+        if let Some(url) = line.trim().strip_prefix("open:") {
+            break url.trim().split("/?token=").next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Served(child), base)
+}
+
+fn remote(url: &str) -> Remote {
+    Remote::new(url, Some(TOKEN.into()))
+}
+
+fn opts(url: &str) -> RunOptions {
+    let mut o = RunOptions::new("remote").remote(remote(url));
+    o.flush_interval = std::time::Duration::from_millis(20);
+    o
+}
+
+fn stored_points(store: &Path, run: &str, key: &str) -> usize {
+    let mut s = Store::open(store, StoreOptions::default()).unwrap();
+    s.series(run, key, StepRange::ALL).unwrap().len()
+}
+
+#[test]
+fn a_remote_run_arrives_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (mut server, url) = serve(&store, 0);
+    let run = Run::start(opts(&url).name("over-http").tag("via", "http")).unwrap();
+    let id = run.id().to_string();
+    run.log_params(&[("lr", 0.01.into()), ("opt", "adam".into())]).unwrap();
+    for step in 0..20_000 {
+        let v = if step == 7 { f64::NAN } else { step as f64 };
+        run.log_at(step, &[("loss", v), ("acc", 0.5)]).unwrap();
+    }
+    let file = dir.path().join("weights.bin");
+    std::fs::write(&file, vec![7u8; 300_000]).unwrap();
+    run.log_artifact(&file, None).unwrap();
+    let folder = dir.path().join("cfg");
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::write(folder.join("a.json"), "{}").unwrap();
+    std::fs::write(folder.join("sub/b name.txt"), "b").unwrap();
+    run.log_artifact(&folder, Some("config")).unwrap();
+    run.finish().unwrap();
+
+    let mut s = Store::open(&store, StoreOptions::default()).unwrap();
+    let info = s.run(&id).unwrap();
+    assert_eq!((info.name.as_str(), info.status), ("over-http", RunStatus::Finished));
+    let loss = s.series(&id, "loss", StepRange::ALL).unwrap();
+    assert_eq!(loss.len(), 20_000);
+    assert!(loss.values[7].is_nan() && loss.values[8] == 8.0);
+    assert_eq!(s.params(&id).unwrap().len(), 2);
+    assert_eq!(s.tags(&id).unwrap(), [("via".to_string(), "http".to_string())]);
+    let paths: Vec<String> = s.artifacts(&id).unwrap().into_iter().map(|a| a.path).collect();
+    assert_eq!(paths, ["config/a.json", "config/sub/b name.txt", "weights.bin"]);
+    server.kill().unwrap();
+}
+
+#[test]
+fn a_server_restart_mid_run_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (mut server, url) = serve(&store, 0);
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let run = Run::start(opts(&url)).unwrap();
+    let id = run.id().to_string();
+    for step in 0..1000 {
+        run.log_at(step, &[("x", step as f64)]).unwrap();
+    }
+    run.flush().unwrap();
+    server.kill().unwrap();
+    // The server is gone: logging goes on (queued, retried in the background).
+    for step in 1000..3000 {
+        run.log_at(step, &[("x", step as f64)]).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (mut server, _) = serve(&store, port);
+    run.finish().unwrap();
+    let mut s = Store::open(&store, StoreOptions::default()).unwrap();
+    let x = s.series(&id, "x", StepRange::ALL).unwrap();
+    assert_eq!(x.len(), 3000, "every point, once");
+    assert!(x.steps.windows(2).all(|w| w[0] < w[1]), "in order");
+    assert_eq!(s.run(&id).unwrap().status, RunStatus::Finished);
+    server.kill().unwrap();
+}
+
+/// A proxy that drops the server's answer to the first `drop` batch requests it relays (after
+/// the server has stored them), closing the connection instead.
+fn lossy_proxy(upstream: String, drop: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let budget = Arc::new(AtomicUsize::new(drop));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    let up = upstream.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let (budget, dropped, up) = (budget.clone(), d.clone(), up.clone());
+            let addr = addr;
+            std::thread::spawn(move || {
+                let Ok(mut server) = TcpStream::connect(&up) else { return };
+                let mut buf = vec![0u8; 1 << 16];
+                // One request at a time: read it whole (headers + Content-Length body).
+                loop {
+                    let Some(mut req) = read_http_message(&mut client, &mut buf) else { return };
+                    // Like a reverse proxy, present the upstream's own Host (the server refuses others).
+                    let head_end = req.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+                    let head = String::from_utf8_lossy(&req[..head_end]).replace(&addr.to_string(), &up);
+                    req = [head.as_bytes(), &req[head_end..]].concat();
+                    if server.write_all(&req).is_err() {
+                        return;
+                    }
+                    let Some(resp) = read_http_message(&mut server, &mut buf) else { return };
+                    let is_batch = String::from_utf8_lossy(&req[..req.len().min(200)]).contains("/batch ");
+                    if is_batch && budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1)).is_ok()
+                    {
+                        dropped.fetch_add(1, Ordering::SeqCst);
+                        let _ = client.shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
+                    if client.write_all(&resp).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), dropped)
+}
+
+/// Reads one HTTP/1.1 message with a Content-Length body (what ureq and axum send here).
+fn read_http_message(s: &mut TcpStream, buf: &mut [u8]) -> Option<Vec<u8>> {
+    let mut msg = Vec::new();
+    loop {
+        if let Some(end) = msg.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&msg[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .unwrap_or(0);
+            while msg.len() < end + 4 + len {
+                let n = s.read(buf).ok().filter(|n| *n > 0)?;
+                msg.extend_from_slice(&buf[..n]);
+            }
+            return Some(msg);
+        }
+        let n = s.read(buf).ok().filter(|n| *n > 0)?;
+        msg.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn lost_answers_never_store_a_batch_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (mut server, url) = serve(&store, 0);
+    let (proxy, dropped) = lossy_proxy(url, 3);
+    let run = Run::start(opts(&proxy)).unwrap();
+    let id = run.id().to_string();
+    for step in 0..5000 {
+        run.log_at(step, &[("x", step as f64)]).unwrap();
+        if step % 1000 == 999 {
+            let _ = run.flush();
+        }
+    }
+    run.finish().unwrap();
+    assert_eq!(dropped.load(Ordering::SeqCst), 3, "the proxy lost three answers");
+    assert_eq!(stored_points(&store, &id, "x"), 5000, "each point stored exactly once");
+    server.kill().unwrap();
+}
