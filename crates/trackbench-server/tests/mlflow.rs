@@ -2,9 +2,9 @@
 //! the server on a free port over its own temp store and talks HTTP to it, as the MLflow client
 //! would (same paths, JSON shapes, bare NaN in bodies, error codes and statuses).
 //!
-//! The binary is `$TRACKBENCH_BIN`, else `trackbench` next to this test's target folder (built
-//! with `cargo build -p trackbench-cli` when missing: a server crate test cannot name another
-//! crate's binary).
+//! The binary is `$TRACKBENCH_BIN`, else `trackbench` in this test's target folder, built with
+//! `cargo build -p trackbench-cli` when missing or older than the sources (a server crate test
+//! cannot name another crate's binary).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,11 @@ fn binary() -> PathBuf {
         let exe = std::env::current_exe().expect("test executable path");
         let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
         let bin = dir.join(format!("trackbench{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
+        // `cargo test --workspace` builds the binary; `cargo test -p trackbench-server` does not,
+        // so build it when it is missing or older than a source file of the workspace.
+        let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if built.is_none_or(|b| newest_source(&crates).is_some_and(|s| s > b)) {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let ok = Command::new(cargo)
                 .args(["build", "-p", "trackbench-cli"])
@@ -38,6 +42,25 @@ fn binary() -> PathBuf {
         bin
     })
     .clone()
+}
+
+/// Modification time of the newest `.rs` file under `crates/*/src`.
+fn newest_source(crates: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut stack: Vec<PathBuf> =
+        std::fs::read_dir(crates).ok()?.flatten().map(|e| e.path().join("src")).filter(|p| p.is_dir()).collect();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let t = e.metadata().and_then(|m| m.modified()).ok();
+                newest = newest.max(t);
+            }
+        }
+    }
+    newest
 }
 
 /// A running `trackbench serve`, killed on drop.
