@@ -303,6 +303,8 @@ fn runs_metrics_params_tags_and_search() {
     assert_eq!(ids(&f), [id2.as_str()]);
     let f = s.ok("runs/search", json!({"experiment_ids": [exp], "filter": "tags.`mlflow.runName` = 'renamed'"}));
     assert_eq!(ids(&f), [id.as_str()]);
+    let f = s.ok("runs/search", json!({"experiment_ids": [exp], "filter": "attributes.user_id = 'ada'"}));
+    assert_eq!(ids(&f), [id.as_str()]);
     let page = s
         .ok("runs/search", json!({"experiment_ids": [exp], "max_results": 1, "order_by": ["attributes.run_name ASC"]}));
     assert_eq!(ids(&page), [id2.as_str()]);

@@ -244,6 +244,50 @@ pub struct SearchReq {
     page_token: Option<String>,
 }
 
+/// MLflow's run filter in our query language: the same syntax, except that MLflow's
+/// `attributes.user_id` is our tag `mlflow.user`. Quoted text is left alone.
+fn mlflow_filter(f: &str) -> String {
+    let mut out = String::with_capacity(f.len() + 16);
+    let mut chars = f.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if matches!(c, '\'' | '"' | '`') {
+            // Copy the quoted text through its closing quote (a doubled quote escapes it).
+            out.push(c);
+            while let Some((_, d)) = chars.next() {
+                out.push(d);
+                if d == c {
+                    if chars.peek().is_some_and(|&(_, n)| n == c) {
+                        out.push(c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+            }
+        } else if c.is_ascii_alphanumeric() || c == '_' {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if d.is_ascii_alphanumeric() || d == '_' || d == '.' {
+                    end = j + d.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let word = &f[i..end];
+            let lower = word.to_ascii_lowercase();
+            let is_user = lower == "user_id"
+                || ["attributes.", "attribute.", "attr.", "run."]
+                    .iter()
+                    .any(|p| lower.strip_prefix(p) == Some("user_id"));
+            out.push_str(if is_user { "tags.`mlflow.user`" } else { word });
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Quotes `s` as a string literal of the query language.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -272,7 +316,8 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
             if projects.is_empty() {
                 return Ok(json!({}));
             }
-            let user = req.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+            let user = req.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(mlflow_filter);
+            let user = user.as_deref();
             let (project, filter) = if projects.len() == 1 {
                 (Some(projects[0].clone()), user.map(String::from))
             } else {
@@ -286,7 +331,7 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
                     }),
                 )
             };
-            let order_by = (!req.order_by.is_empty()).then(|| req.order_by.join(", "));
+            let order_by = (!req.order_by.is_empty()).then(|| mlflow_filter(&req.order_by.join(", ")));
             let mut query = RunQuery {
                 project,
                 filter,
@@ -754,4 +799,20 @@ pub async fn get_history_bulk_interval(
         })
         .await?;
     Ok(json_response(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mlflow_filter;
+
+    #[test]
+    fn user_id_becomes_the_user_tag() {
+        let check = |src: &str, want: &str| assert_eq!(mlflow_filter(src), want, "{src}");
+        check("attributes.user_id = 'ada'", "tags.`mlflow.user` = 'ada'");
+        check("user_id='ada' and params.user_id = 'x'", "tags.`mlflow.user`='ada' and params.user_id = 'x'");
+        check("tags.user_id = 'user_id'", "tags.user_id = 'user_id'");
+        check(r#"tags."it''s" = 'user_id ''q'''"#, r#"tags."it''s" = 'user_id ''q'''"#);
+        check("metrics.`user_id` > 1", "metrics.`user_id` > 1");
+        check("Attribute.User_Id LIKE 'a%'", "tags.`mlflow.user` LIKE 'a%'");
+    }
 }

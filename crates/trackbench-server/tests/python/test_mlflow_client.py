@@ -85,6 +85,8 @@ def test_complete_tracking_script(tracking, tmp_path):
     assert [x.info.run_id for x in found] == [rid2, rid]
     found = client.search_runs([exp_id], filter_string="attributes.status = 'FINISHED' and tags.stage = 'dev'")
     assert [x.info.run_id for x in found] == [rid]
+    found = client.search_runs([exp_id], filter_string=f"attributes.user_id = '{r.info.user_id}'")
+    assert {x.info.run_id for x in found} == {rid, rid2}
     found = mlflow.search_runs([exp_id], filter_string="attributes.run_name = 'second'", output_format="list")
     assert [x.info.run_id for x in found] == [rid2]
     page = client.search_runs([exp_id], max_results=1)
