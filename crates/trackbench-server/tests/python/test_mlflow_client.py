@@ -37,6 +37,8 @@ def test_complete_tracking_script(tracking, tmp_path):
         mlflow.set_tags({"a": "1", "b": "2"})
         mlflow.log_artifact(str(notes))
         mlflow.log_artifact(str(weights), artifact_path="model")
+        mlflow.log_text("some text", "text/readme.txt")
+        mlflow.log_dict({"layers": [64, 32]}, "config.json")
         dataset = Dataset(name="train", digest="d1g3st", source_type="local", source='{"uri": "train.csv"}')
         client.log_inputs(rid, [DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
 
@@ -44,6 +46,11 @@ def test_complete_tracking_script(tracking, tmp_path):
         rid2 = run2.info.run_id
         mlflow.log_param("lr", "0.1")
         mlflow.log_metric("acc", 0.95, step=3)
+
+    # Resuming a finished run puts it back to RUNNING until it ends again.
+    with mlflow.start_run(run_id=rid):
+        assert client.get_run(rid).info.status == "RUNNING"
+        mlflow.log_metric("resumed", 1.0)
 
     # Read back through mlflow.
     r = client.get_run(rid)
@@ -54,7 +61,7 @@ def test_complete_tracking_script(tracking, tmp_path):
     assert r.info.artifact_uri == f"mlflow-artifacts:/{exp_id}/{rid}/artifacts"
     assert r.data.params == {"lr": "0.01", "optimizer": "adam", "layers": "3"}
     assert r.data.metrics["acc"] == pytest.approx(0.9)
-    assert r.data.metrics["loss"] == 1.5
+    assert r.data.metrics["loss"] == 1.5 and r.data.metrics["resumed"] == 1.0
     assert math.isnan(r.data.metrics["nan"])
     assert r.data.metrics["inf"] == math.inf and r.data.metrics["ninf"] == -math.inf
     assert r.data.tags["stage"] == "dev" and r.data.tags["a"] == "1"
@@ -68,7 +75,9 @@ def test_complete_tracking_script(tracking, tmp_path):
     assert math.isnan(client.get_metric_history(rid, "nan")[0].value)
 
     top = sorted((f.path, f.is_dir) for f in client.list_artifacts(rid))
-    assert top == [("model", True), ("notes.txt", False)]
+    assert top == [("config.json", False), ("model", True), ("notes.txt", False), ("text", True)]
+    assert mlflow.artifacts.load_dict(f"runs:/{rid}/config.json") == {"layers": [64, 32]}
+    assert mlflow.artifacts.load_text(f"{r.info.artifact_uri}/text/readme.txt") == "some text"
     inner = client.list_artifacts(rid, "model")
     assert [(f.path, f.file_size) for f in inner] == [("model/weights.bin", 256 * 64)]
     got = mlflow.artifacts.download_artifacts(run_id=rid, artifact_path="notes.txt", dst_path=str(tmp_path / "dl"))
