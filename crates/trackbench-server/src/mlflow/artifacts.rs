@@ -132,7 +132,9 @@ pub async fn upload(State(s): State<Arc<AppState>>, Path(raw): Path<String>, req
         })
         .await?;
     }
-    crate::api::store_upload(&s, run, path, req).await?;
+    crate::api::store_upload(&s, run.clone(), path, req).await?;
+    // An upload is a write to the run like any log call: it shows the run is alive.
+    s.write(move |st| Ok(st.heartbeat(&run, trackbench_store::now_ms())?)).await?;
     Ok(empty())
 }
 
