@@ -162,6 +162,8 @@ pub struct UpdateReq {
     run_id: Option<String>,
     run_uuid: Option<String>,
     status: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient_i64")]
+    end_time: Option<i64>,
     run_name: Option<String>,
 }
 
@@ -185,7 +187,7 @@ pub async fn update(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Upda
             match status {
                 Some(RunStatus::Running) if run.status.is_terminal() => st.resume_run(&id)?,
                 Some(RunStatus::Running) | None => st.heartbeat(&id, trackbench_store::now_ms())?,
-                Some(s) => st.finish_run(&id, s, None)?,
+                Some(s) => st.finish_run_at(&id, s, None, req.end_time.filter(|&t| t > 0))?,
             }
             let run = st.run(&id)?;
             run_info_only(st, &run, &mut ExpIds::default())
