@@ -170,6 +170,67 @@ fn python_tests() -> Outcome {
     status(c)
 }
 
+/// The official MLflow client (pinned in `crates/trackbench-server/tests/python/requirements.txt`)
+/// against the real `trackbench serve`, in its own venv under the target dir. Without PyPI the
+/// suite cannot install the client: it is skipped, and says so.
+fn mlflow_client_tests() -> Outcome {
+    let Some(python) = which("python3") else { return Outcome::Skipped("python3 not found on PATH".into()) };
+    let suite = root().join("crates/trackbench-server/tests/python");
+    let requirements = suite.join("requirements.txt");
+    let venv = target_dir().join("mlflow-venv");
+    let vpy = venv.join("bin").join("python");
+    if !vpy.exists() {
+        let ok = Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
+        if !ok {
+            return Outcome::Skipped(format!(
+                "`{} -m venv` failed (Debian: apt-get install python3-venv)",
+                python.display()
+            ));
+        }
+    }
+    let pinned = std::fs::read_to_string(&requirements)
+        .ok()
+        .and_then(|r| r.lines().find_map(|l| l.trim().strip_prefix("mlflow-skinny==").map(str::to_string)))
+        .unwrap_or_default();
+    let have = Command::new(&vpy)
+        .args(["-c", &format!("import mlflow, pytest; assert mlflow.__version__ == '{pinned}'")])
+        .current_dir(target_dir())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !have {
+        let mut c = Command::new(&vpy);
+        c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements);
+        if let Outcome::Failed(e) = status(c) {
+            let reachable = std::net::ToSocketAddrs::to_socket_addrs(&("pypi.org", 443))
+                .ok()
+                .and_then(|mut a| a.next())
+                .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(10)).is_ok());
+            if !reachable && std::env::var_os("PIP_INDEX_URL").is_none() {
+                eprintln!(
+                    "\n!!! SKIPPED: the MLflow client suite could not install mlflow-skinny: PyPI is unreachable\n"
+                );
+                return Outcome::Skipped(format!("cannot reach PyPI to install mlflow-skinny=={pinned} ({e})"));
+            }
+            return Outcome::Failed(format!("pip install -r {}: {e}", requirements.display()));
+        }
+    }
+    let cli = target_dir().join("debug").join("trackbench");
+    if !cli.exists() {
+        let mut build = cargo();
+        build.args(["build", "--locked", "-p", "trackbench-cli"]);
+        if let Outcome::Failed(e) = status(build) {
+            return Outcome::Failed(format!("building the trackbench CLI: {e}"));
+        }
+    }
+    let mut c = Command::new(&vpy);
+    c.current_dir(&suite)
+        .args(["-m", "pytest", ".", "-q", "-rs", "-p", "no:cacheprovider"])
+        .env("TRACKBENCH_BIN", &cli);
+    status(c)
+}
+
 fn status(mut c: Command) -> Outcome {
     eprintln!("$ {c:?}");
     match c.status() {
@@ -189,6 +250,7 @@ fn test(args: &[String]) -> ExitCode {
         status(c)
     });
     report.run("python SDK (maturin develop + pytest)", python_tests);
+    report.run("mlflow client against trackbench serve (pytest)", mlflow_client_tests);
     for (suite, folder, why) in [
         ("ui unit + browser end-to-end", "ui", "ui/ does not exist yet (UI issue)"),
         ("desktop smoke under Xvfb", "src-tauri", "src-tauri/ does not exist yet (desktop issue)"),

@@ -245,15 +245,27 @@ impl Store {
 
     /// Marks a run ended with `status` (not `running`/`crashed`), keeping `error` text.
     pub fn finish_run(&mut self, uid: &str, status: RunStatus, error: Option<&str>) -> Result<()> {
+        self.finish_run_at(uid, status, error, None)
+    }
+
+    /// [`Store::finish_run`] with the end time given by the caller (an MLflow client's
+    /// `end_time`, an importer's); the store's clock when `None`.
+    pub fn finish_run_at(
+        &mut self,
+        uid: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
+    ) -> Result<()> {
         if !matches!(status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed) {
             return Err(StoreError::invalid("status", format!("a run cannot be finished as `{status}`")));
         }
         let id = self.run_rowid(uid)?;
-        let now = self.now();
+        let ended = ended_ms.unwrap_or_else(|| self.now());
         self.conn.execute(
             "UPDATE runs SET status = ?2, ended_ms = ?3, heartbeat_ms = max(heartbeat_ms, ?3), error = coalesce(?4, error) \
              WHERE id = ?1",
-            params![id, status.as_str(), now, error],
+            params![id, status.as_str(), ended, error],
         )?;
         self.compact_run(uid)?;
         Ok(())
