@@ -228,11 +228,71 @@ pub(crate) struct HttpSink {
     pub client: HttpClient,
 }
 
+/// Points per request: a backlog flushed at once goes as several requests, each well under the
+/// server's body limit (about 20 bytes of JSON a point before compression).
+const PART_POINTS: usize = 200_000;
+/// Log lines per request.
+const PART_LINES: usize = 20_000;
+/// Parts one batch may be split into; batch number `n` sends its parts as `n * PARTS + i`.
+const PARTS: i64 = 1 << 20;
+
+/// Splits `batch` into requests of at most [`PART_POINTS`] points and [`PART_LINES`] lines,
+/// each numbered so a resent batch resends identical, individually deduplicated parts.
+fn split(batch: &Batch) -> Vec<Batch> {
+    if batch.point_count() <= PART_POINTS && batch.log_lines.len() <= PART_LINES {
+        let mut one = batch.clone();
+        one.mark = batch.mark.as_ref().map(|(w, n)| (w.clone(), n * PARTS));
+        return vec![one];
+    }
+    let mut parts = vec![Batch {
+        params: batch.params.clone(),
+        tags: batch.tags.clone(),
+        summary: batch.summary.clone(),
+        ..Batch::default()
+    }];
+    for s in &batch.series {
+        let mut start = 0;
+        while start < s.points.len() {
+            let room = PART_POINTS - parts.last().map_or(0, Batch::point_count).min(PART_POINTS);
+            if room == 0 {
+                parts.push(Batch::default());
+                continue;
+            }
+            let end = (start + room).min(s.points.len());
+            let mut points = trackbench_store::Points::with_capacity(end - start);
+            points.extend_from(&s.points, start..end);
+            let part = parts.last_mut().expect("one part at least");
+            part.series.push(trackbench_store::SeriesBatch { key: s.key.clone(), points });
+            start = end;
+        }
+    }
+    for lines in batch.log_lines.chunks(PART_LINES) {
+        parts.push(Batch { log_lines: lines.to_vec(), ..Batch::default() });
+    }
+    if let Some(last) = parts.last_mut() {
+        last.heartbeat_ms = batch.heartbeat_ms;
+    }
+    if let Some((w, n)) = &batch.mark {
+        for (i, p) in parts.iter_mut().enumerate() {
+            p.mark = Some((w.clone(), n * PARTS + i as i64));
+        }
+    }
+    parts
+}
+
 impl Sink for HttpSink {
     fn write(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError> {
-        let body = encode(batch)?;
-        let text = self.client.send("POST", &format!("/api/v1/runs/{run}/batch"), Body::GzJson(&body))?;
-        serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+        let mut total = IngestReport::default();
+        for part in split(batch) {
+            let body = encode(&part)?;
+            let text = self.client.send("POST", &format!("/api/v1/runs/{run}/batch"), Body::GzJson(&body))?;
+            let report: IngestReport = serde_json::from_str(&text)
+                .map_err(|e| to_store_error("reading the server's answer", e.to_string()))?;
+            total.points += report.points;
+            total.params += report.params;
+            total.rejected.extend(report.rejected);
+        }
+        Ok(total)
     }
 
     fn put_artifact(&mut self, run: &str, name: &str, source: &Path) -> Result<(), StoreError> {
@@ -300,6 +360,29 @@ pub(crate) fn writer_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn large_batches_split_into_numbered_parts() {
+        let mut b =
+            trackbench_store::Batch { mark: Some(("w".into(), 2)), heartbeat_ms: Some(9), ..Default::default() };
+        b.params.push(("lr".into(), serde_json::json!(1)));
+        for step in 0..(super::PART_POINTS as i64 * 2 + 10) {
+            b.push_metric("a", step, step, 1.0);
+        }
+        for step in 0..10 {
+            b.push_metric("b", step, step, 1.0);
+        }
+        let parts = super::split(&b);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.iter().map(|p| p.point_count()).sum::<usize>(), b.point_count());
+        assert!(parts.iter().all(|p| p.point_count() <= super::PART_POINTS));
+        assert_eq!(parts[0].params.len(), 1);
+        assert_eq!(parts[2].heartbeat_ms, Some(9));
+        let marks: Vec<i64> = parts.iter().map(|p| p.mark.as_ref().unwrap().1).collect();
+        assert_eq!(marks, [2 * super::PARTS, 2 * super::PARTS + 1, 2 * super::PARTS + 2]);
+        let small = super::split(&parts[2]);
+        assert_eq!(small.len(), 1);
+    }
+
     #[test]
     fn batches_encode_non_finite_values_as_strings() {
         let mut b = trackbench_store::Batch { mark: Some(("w".into(), 3)), ..Default::default() };

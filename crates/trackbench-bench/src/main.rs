@@ -8,12 +8,16 @@
 //! * `read`: reading that whole 1M-point series, and downsampling it to 2,000 buckets.
 //! * `list`: `list_runs` with a filter and an order over 10k runs x 50 params x 20 metrics, in
 //!   process and through the real `trackbench` CLI.
+//! * `server`: the real `trackbench serve`: downsampled and whole series over HTTP, live-update
+//!   latency, the SDK over HTTP (see [`server`]).
 //!
 //! Every benchmark checks its answer (no lost or altered points, the right runs in the right
 //! order), so a fast wrong answer fails instead of passing. Each prints a result line as it
 //! goes and the run ends with machine information and a Markdown table for `BENCHMARKS.md`.
 //! Misses are results, not errors: the exit status is non-zero only when a check fails.
 //! Temporary stores live in `tempfile` folders (under `$TMPDIR` or `/tmp`) and are deleted.
+
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -32,7 +36,7 @@ const KEYS: [&str; 10] = ["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", 
 /// Per-key factors of the ingest values (key `k` logs `base(step) * MULT[k]`).
 const MULT: [f64; 10] = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9];
 /// Benchmark names accepted by `--only`.
-const NAMES: [&str; 6] = ["ingest", "bytes", "read", "list", "compare", "report"];
+const NAMES: [&str; 7] = ["ingest", "bytes", "read", "list", "compare", "report", "server"];
 /// The filter and order of the listing benchmark.
 const FILTER: &str = "metrics.acc > 0.5 and params.lr = 0.01";
 const ORDER_BY: &str = "metrics.acc desc";
@@ -853,6 +857,7 @@ fn main() -> ExitCode {
             "list" => bench_list(&cfg, &mut table),
             "compare" => bench_compare(&cfg, &mut table),
             "report" => bench_report(&cfg, &mut table),
+            "server" => server::bench_server(&cfg, &mut table),
             _ => unreachable!("names come from NAMES"),
         };
         if let Err(e) = result {
