@@ -41,6 +41,9 @@ impl Remote {
     }
 }
 
+/// How long creating the run keeps retrying an unreachable server.
+const START_RETRY: Duration = Duration::from_secs(10);
+
 /// A client of one server.
 pub(crate) struct HttpClient {
     agent: ureq::Agent,
@@ -107,6 +110,10 @@ impl HttpClient {
 
     /// Sends until success, a final refusal, or `retry_for` has passed.
     fn send(&self, method: &str, path: &str, body: Body<'_>) -> Result<String, StoreError> {
+        self.send_within(method, path, body, self.remote.retry_for)
+    }
+
+    fn send_within(&self, method: &str, path: &str, body: Body<'_>, retry_for: Duration) -> Result<String, StoreError> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(50);
         let mut warned = false;
@@ -116,7 +123,7 @@ impl HttpClient {
                 Err(Failure::Final(404, msg)) => return Err(StoreError::RunNotFound(msg)),
                 Err(Failure::Final(_, msg)) => return Err(to_store_error("the server refused the request", msg)),
                 Err(Failure::Transient(msg)) => {
-                    if start.elapsed() >= self.remote.retry_for {
+                    if start.elapsed() >= retry_for {
                         return Err(to_store_error("the server could not be reached", msg));
                     }
                     if !warned {
@@ -137,7 +144,9 @@ impl HttpClient {
             body["id"] = serde_json::Value::String(id.to_string());
         }
         let bytes = serde_json::to_vec(&body).map_err(|e| to_store_error("encoding the run", e.to_string()))?;
-        let text = self.send("POST", "/api/v1/runs", Body::Json(&bytes))?;
+        // A server that is not there at the start is most likely a wrong URL: say so soon.
+        let text =
+            self.send_within("POST", "/api/v1/runs", Body::Json(&bytes), START_RETRY.min(self.remote.retry_for))?;
         serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))
     }
 }

@@ -159,9 +159,11 @@ def test_attach_via_env_and_url(tb, store, monkeypatch):
     first.log({"a": 1.0}, step=0)
     first.finish()
     monkeypatch.setenv("TRACKBENCH_RUN_ID", first.id)
-    monkeypatch.setenv("TRACKBENCH_URL", "http://127.0.0.1:5005/")
     again = tb.init(project="ignored")
     assert again.id == first.id and again.name == "launched"
+    assert again.url is None
+    # (TRACKBENCH_URL also switches the transport; see test_remote.py. Here only the link.)
+    monkeypatch.setenv("TRACKBENCH_URL", "http://127.0.0.1:5005/")
     assert again.url == f"http://127.0.0.1:5005/runs/{first.id}"
     again.log({"a": 2.0}, step=1)
     again.finish()
