@@ -1,0 +1,1 @@
+//! Throughput benchmarks. Placeholder until the backends land.
