@@ -10,6 +10,7 @@ mod cmd_demo;
 mod cmd_export;
 mod cmd_report;
 mod cmd_runs;
+mod cmd_train;
 mod output;
 mod selection;
 
@@ -54,6 +55,8 @@ enum Command {
     },
     /// Log a few example runs through the Rust SDK and list them
     Demo(cmd_demo::DemoArgs),
+    /// Train the reference MLP (CPU, wgpu or CUDA) as a tracked run
+    Train(cmd_train::TrainArgs),
 }
 
 /// What commands get: the resolved store location and options.
@@ -95,7 +98,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRACKBENCH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // wgpu's GL probe logs driver-loading failures as errors even when it then
+                // finds an adapter; `trackbench train`/`doctor` report what matters themselves.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,wgpu_hal=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd_report::report_cmd(&ctx, a),
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
+        Command::Train(a) => cmd_train::train(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

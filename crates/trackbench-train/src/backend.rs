@@ -115,15 +115,12 @@ pub fn open(
             };
             let wgpu_err = match gpu::WgpuBackend::new(device, true, spec, params, optim) {
                 Ok(b) => {
-                    let why = format!("auto: no CUDA ({cuda_err}); a hardware wgpu adapter was found");
+                    let why = format!("auto: {cuda_err}; a hardware wgpu adapter was found");
                     return Ok(Opened { backend: Box::new(b), why });
                 }
                 Err(e) => e.to_string(),
             };
-            Ok(Opened {
-                backend: cpu_backend(),
-                why: format!("auto: no CUDA ({cuda_err}); no hardware wgpu adapter ({wgpu_err})"),
-            })
+            Ok(Opened { backend: cpu_backend(), why: format!("auto: {cuda_err}; {wgpu_err}; using the CPU") })
         }
     }
 }

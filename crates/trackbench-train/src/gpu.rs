@@ -141,8 +141,12 @@ impl WgpuBackend {
             all.iter().filter(|a| !hardware_only || is_hardware(&a.get_info())).collect();
         let Some(adapter) = candidates.get(index) else {
             let names: Vec<String> = all.iter().map(|a| describe(&a.get_info())).collect();
-            let what = if hardware_only { "hardware wgpu adapter" } else { "wgpu adapter" };
-            return Err(unavailable(format!("no {what} number {index} (found: {})", names.join("; "))));
+            let found = names.join("; ");
+            return Err(unavailable(match (hardware_only, candidates.is_empty()) {
+                (true, true) => format!("no hardware wgpu adapter (only CPU implementations: {found})"),
+                (true, false) => format!("no hardware wgpu adapter number {index} (found: {found})"),
+                _ => format!("no wgpu adapter number {index} (found: {found})"),
+            }));
         };
         let info = adapter.get_info();
         let limits = adapter.limits();

@@ -10,6 +10,12 @@ use crate::TrainError;
 use crate::data::DataSpec;
 use crate::train::{self, Event, Outcome, TrainConfig};
 
+/// An `f32` as the `f64` with the same shortest decimal form (`0.01f32` logs as `0.01`, not
+/// `0.009999999776482582`).
+fn decimal(v: f32) -> Value {
+    v.to_string().parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+}
+
 /// The config as flat params (`hidden` as `"128,128"`, so it compares as one value).
 pub fn config_params(cfg: &TrainConfig) -> Vec<(&'static str, Value)> {
     let backend = match cfg.backend {
@@ -20,7 +26,7 @@ pub fn config_params(cfg: &TrainConfig) -> Vec<(&'static str, Value)> {
         ("backend", backend.into()),
         ("device_index", (cfg.device as u64).into()),
         ("hidden", cfg.hidden.iter().map(usize::to_string).collect::<Vec<_>>().join(",").into()),
-        ("lr", f64::from(cfg.optim.lr).into()),
+        ("lr", decimal(cfg.optim.lr)),
         ("optimizer", cfg.optim.kind.as_str().into()),
         ("batch_size", (cfg.batch_size as u64).into()),
         ("epochs", (cfg.epochs as u64).into()),
@@ -32,14 +38,14 @@ pub fn config_params(cfg: &TrainConfig) -> Vec<(&'static str, Value)> {
             p.push(("dataset", "spirals".into()));
             p.push(("dataset.samples", (samples as u64).into()));
             p.push(("dataset.classes", (classes as u64).into()));
-            p.push(("dataset.noise", f64::from(noise).into()));
+            p.push(("dataset.noise", decimal(noise)));
         }
         DataSpec::Blobs { samples, classes, dim, spread } => {
             p.push(("dataset", "blobs".into()));
             p.push(("dataset.samples", (samples as u64).into()));
             p.push(("dataset.classes", (classes as u64).into()));
             p.push(("dataset.dim", (dim as u64).into()));
-            p.push(("dataset.spread", f64::from(spread).into()));
+            p.push(("dataset.spread", decimal(spread)));
         }
     }
     p
