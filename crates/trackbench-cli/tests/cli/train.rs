@@ -103,3 +103,17 @@ fn train_on_a_missing_backend_is_a_clear_error_and_a_failed_run() {
     let bad = env.cmd(&["train", "--backend", "tpu"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn doctor_lists_wgpu_adapters_and_cuda_devices() {
+    let env = Env::new();
+    let h = env.ok(&["doctor", "--json"]).json();
+    let devices = &h["devices"];
+    assert!(devices["wgpu"].is_array() && devices["cuda"].is_array(), "{devices}");
+    if devices["cuda"].as_array().unwrap().is_empty() {
+        assert!(devices["cuda_missing"].is_string(), "says why there is no CUDA device: {devices}");
+    }
+    let table = env.ok(&["doctor"]).stdout;
+    assert!(table.contains("cuda device") || table.contains("cuda devices"), "{table}");
+    assert!(table.contains("wgpu adapter"), "{table}");
+}
