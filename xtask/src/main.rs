@@ -276,6 +276,15 @@ fn bench(args: &[String]) -> ExitCode {
         c.args(args);
         status(c)
     });
+    report.run("trainer throughput (trackbench-train-bench, release)", || {
+        // Side by side with PyTorch when TRACKBENCH_PYTHON (default python3) can import torch.
+        let mut c = cargo();
+        c.args(["run", "--release", "--locked", "-p", "trackbench-train", "--bin", "trackbench-train-bench"]);
+        if let Some(dir) = xdg_runtime_dir() {
+            c.env("XDG_RUNTIME_DIR", dir);
+        }
+        status(c)
+    });
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);

@@ -557,6 +557,45 @@ impl Backend for WgpuBackend {
 }
 
 impl WgpuBackend {
+    /// Seconds per `c = a b` (`m x k` times `k x n`, no transposes) with this backend's matmul
+    /// kernel, averaged over `reps` dispatches in one submission, after one warm-up.
+    pub fn time_matmul(&self, m: usize, k: usize, n: usize, reps: u32) -> Result<f64, TrainError> {
+        let buf = |len: usize| {
+            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("bench"),
+                contents: bytemuck::cast_slice(&vec![0.5f32; len]),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            })
+        };
+        let (a, b, c) = (buf(m * k), buf(k * n), buf(m * n));
+        let d = self.matmul(m, k, n, &a, false, &b, false, &c);
+        let run = |reps: u32| -> Result<f64, TrainError> {
+            let t = std::time::Instant::now();
+            let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            {
+                let mut pass =
+                    enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+                pass.set_pipeline(&self.pipelines[d.pipeline]);
+                pass.set_bind_group(0, &d.bind, &[]);
+                for _ in 0..reps {
+                    pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+                }
+            }
+            self.queue.submit([enc.finish()]);
+            self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(device_err)?;
+            Ok(t.elapsed().as_secs_f64())
+        };
+        run(1)?;
+        let secs = run(reps.max(1))?;
+        // Check the result once, so a broken kernel cannot report a fast time.
+        let out = self.read(&[(&c, 1)])?;
+        let want = 0.25 * k as f32;
+        if (out[0][0] - want).abs() > 1e-3 * want {
+            return Err(device_err(format!("matmul check failed: {} != {want}", out[0][0])));
+        }
+        Ok(secs / f64::from(reps.max(1)))
+    }
+
     fn read_params(&self, w: &[wgpu::Buffer], b: &[wgpu::Buffer]) -> Result<Params, TrainError> {
         let mut list = Vec::new();
         for l in 0..self.spec.layers() {
