@@ -7,8 +7,8 @@ struct Dims { m: u32, n: u32, k: u32, ta: u32, tb: u32, acc: u32, p0: u32, p1: u
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> As: array<f32, 1024>; // [k][row], 16 x 64
-var<workgroup> Bs: array<f32, 1024>; // [k][col], 16 x 64
+var<workgroup> As: array<vec4<f32>, 256>; // [k][row / 4], 16 x 64 floats
+var<workgroup> Bs: array<vec4<f32>, 256>; // [k][col / 4], 16 x 64 floats
 
 fn load_a(r: u32, k: u32) -> f32 {
     if (r >= d.m || k >= d.k) { return 0.0; }
@@ -27,39 +27,35 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let row0 = wg.y * 64u;
     let col0 = wg.x * 64u;
     let tid = lid.y * 16u + lid.x;
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+    var acc: array<vec4<f32>, 4>;
+    for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
     for (var t = 0u; t < d.k; t += 16u) {
         for (var i = 0u; i < 4u; i++) {
             let e = tid + i * 256u;
             // Transposed A is contiguous along rows, plain A along k: load along the contiguous axis.
             if (d.ta == 1u) {
                 let r = e % 64u; let kk = e / 64u;
-                As[kk * 64u + r] = load_a(row0 + r, t + kk);
+                As[kk * 16u + r / 4u][r % 4u] = load_a(row0 + r, t + kk);
             } else {
                 let kk = e % 16u; let r = e / 16u;
-                As[kk * 64u + r] = load_a(row0 + r, t + kk);
+                As[kk * 16u + r / 4u][r % 4u] = load_a(row0 + r, t + kk);
             }
             if (d.tb == 1u) {
                 let kk = e % 16u; let cc = e / 16u;
-                Bs[kk * 64u + cc] = load_b(t + kk, col0 + cc);
+                Bs[kk * 16u + cc / 4u][cc % 4u] = load_b(t + kk, col0 + cc);
             } else {
                 let cc = e % 64u; let kk = e / 64u;
-                Bs[kk * 64u + cc] = load_b(t + kk, col0 + cc);
+                Bs[kk * 16u + cc / 4u][cc % 4u] = load_b(t + kk, col0 + cc);
             }
         }
         workgroupBarrier();
         for (var kk = 0u; kk < 16u; kk++) {
-            let av = vec4<f32>(As[kk * 64u + lid.y * 4u], As[kk * 64u + lid.y * 4u + 1u],
-                               As[kk * 64u + lid.y * 4u + 2u], As[kk * 64u + lid.y * 4u + 3u]);
-            let bv = vec4<f32>(Bs[kk * 64u + lid.x * 4u], Bs[kk * 64u + lid.x * 4u + 1u],
-                               Bs[kk * 64u + lid.x * 4u + 2u], Bs[kk * 64u + lid.x * 4u + 3u]);
-            for (var i = 0u; i < 4u; i++) {
-                acc[i * 4u] = fma(av[i], bv.x, acc[i * 4u]);
-                acc[i * 4u + 1u] = fma(av[i], bv.y, acc[i * 4u + 1u]);
-                acc[i * 4u + 2u] = fma(av[i], bv.z, acc[i * 4u + 2u]);
-                acc[i * 4u + 3u] = fma(av[i], bv.w, acc[i * 4u + 3u]);
-            }
+            let av = As[kk * 16u + lid.y];
+            let bv = Bs[kk * 16u + lid.x];
+            acc[0] = fma(vec4<f32>(av.x), bv, acc[0]);
+            acc[1] = fma(vec4<f32>(av.y), bv, acc[1]);
+            acc[2] = fma(vec4<f32>(av.z), bv, acc[2]);
+            acc[3] = fma(vec4<f32>(av.w), bv, acc[3]);
         }
         workgroupBarrier();
     }
@@ -69,7 +65,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let col = col0 + lid.x * 4u + j;
             if (r < d.m && col < d.n) {
                 let idx = r * d.n + col;
-                var v = acc[i * 4u + j];
+                var v = acc[i][j];
                 if (d.acc == 1u) { v += c[idx]; }
                 c[idx] = v;
             }
