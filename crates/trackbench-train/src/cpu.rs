@@ -75,13 +75,29 @@ pub struct CpuBackend {
     stats: Vec<StepStat>,
     /// Activations after each layer (input excluded), reused between steps.
     acts: Vec<Vec<f32>>,
+    /// Gradients of the last backward pass.
+    grads: Params,
+    /// The two gradient-of-activation buffers backward alternates between.
+    scratch: [Vec<f32>; 2],
 }
 
 impl CpuBackend {
     pub fn new(spec: MlpSpec, params: Params, optim: Optim) -> CpuBackend {
         let m = params.zeros_like();
         let v = params.zeros_like();
-        CpuBackend { spec, params, optim, m, v, t: 0, stats: Vec::new(), acts: Vec::new() }
+        let grads = params.zeros_like();
+        CpuBackend {
+            spec,
+            params,
+            optim,
+            m,
+            v,
+            t: 0,
+            stats: Vec::new(),
+            acts: Vec::new(),
+            grads,
+            scratch: Default::default(),
+        }
     }
 
     fn check(&self, x: &[f32], y: &[u32]) -> Result<usize, TrainError> {
@@ -122,39 +138,46 @@ impl CpuBackend {
     }
 
     /// Forward and backward; returns (summed loss, correct, gradients of the mean loss).
-    fn backward(&mut self, x: &[f32], y: &[u32]) -> (f64, u32, Params) {
+    /// Forward and backward; returns (summed loss, correct) and leaves the gradients of the
+    /// mean loss in `self.grads`. Buffers are reused between steps (no allocation per step).
+    fn backward(&mut self, x: &[f32], y: &[u32]) -> (f64, u32) {
         let n = y.len();
         self.forward(x, n);
         let layers = self.spec.layers();
         let classes = self.spec.classes();
-        let mut dz = vec![0.0f32; n * classes];
+        let [mut dz, mut da] = std::mem::take(&mut self.scratch);
+        dz.resize(n * classes, 0.0);
         let (loss, correct) = softmax_xent(&self.acts[layers - 1], y, classes, Some(&mut dz));
-        let mut grads = self.params.zeros_like();
+        let grads = &mut self.grads;
         for l in (0..layers).rev() {
             let (i, o) = self.spec.shape(l);
             let input = if l == 0 { x } else { &self.acts[l - 1] };
             gemm(i, n, o, input, true, &dz, false, 0.0, &mut grads.layers[l].w);
             let db = &mut grads.layers[l].b;
+            db.fill(0.0);
             for r in 0..n {
                 for (d, g) in db.iter_mut().zip(&dz[r * o..(r + 1) * o]) {
                     *d += g;
                 }
             }
             if l > 0 {
-                let mut da = vec![0.0f32; n * i];
+                da.clear();
+                da.resize(n * i, 0.0);
                 gemm(n, o, i, &dz, false, &self.params.layers[l].w, true, 0.0, &mut da);
                 for (d, &a) in da.iter_mut().zip(&self.acts[l - 1]) {
                     if a <= 0.0 {
                         *d = 0.0;
                     }
                 }
-                dz = da;
+                std::mem::swap(&mut dz, &mut da);
             }
         }
-        (loss, correct, grads)
+        self.scratch = [dz, da];
+        (loss, correct)
     }
 
-    fn update(&mut self, grads: &Params) {
+    fn update(&mut self) {
+        let grads = &self.grads;
         self.t += 1;
         let o = self.optim;
         let (bc1, bc2) = o.bias_corrections(self.t);
@@ -192,8 +215,8 @@ impl Backend for CpuBackend {
 
     fn train_step(&mut self, x: &[f32], y: &[u32]) -> Result<(), TrainError> {
         let n = self.check(x, y)?;
-        let (loss, correct, grads) = self.backward(x, y);
-        self.update(&grads);
+        let (loss, correct) = self.backward(x, y);
+        self.update();
         self.stats.push(StepStat { loss: (loss / n as f64) as f32, correct, samples: n as u32 });
         Ok(())
     }
@@ -218,8 +241,8 @@ impl Backend for CpuBackend {
 
     fn gradients(&mut self, x: &[f32], y: &[u32]) -> Result<(f32, Params), TrainError> {
         let n = self.check(x, y)?;
-        let (loss, _, grads) = self.backward(x, y);
-        Ok(((loss / n as f64) as f32, grads))
+        let (loss, _) = self.backward(x, y);
+        Ok(((loss / n as f64) as f32, self.grads.clone()))
     }
 
     fn params(&mut self) -> Result<Params, TrainError> {
