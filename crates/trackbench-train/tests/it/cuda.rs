@@ -11,7 +11,7 @@ use crate::util::{assert_close, batch};
 #[test]
 fn cuda_without_a_driver_is_a_clear_error_and_auto_falls_back() {
     if libraries_present().is_ok() {
-        println!("SKIPPED: the no-driver path: this machine has a CUDA driver");
+        crate::util::skipped("the CUDA no-driver path: this machine has a CUDA driver");
         return;
     }
     let spec = MlpSpec::new(4, &[3], 2);
@@ -40,7 +40,7 @@ fn cuda_gradients_and_steps_match_cpu() {
         let mut gpu = match CudaBackend::new(0, &spec, &params, optim) {
             Ok(b) => b,
             Err(TrainError::Unavailable(why)) => {
-                println!("SKIPPED: CUDA numerical check: {why}");
+                crate::util::skipped(&format!("CUDA numerical check: {why}"));
                 return;
             }
             Err(e) => panic!("{e}"),

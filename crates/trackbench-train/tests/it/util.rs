@@ -1,6 +1,14 @@
 //! Shared helpers: a small fixed problem and tolerance checks.
 
+use std::io::Write;
+
 use trackbench_train::{Dataset, MlpSpec, Params};
+
+/// Says loudly that a test could not run here. Written to the process's stderr directly, past
+/// the test harness's output capture, so a skip shows in every `cargo test` log.
+pub fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***");
+}
 
 /// A small deterministic batch: `n` rows of `spec.sizes[0]` features.
 pub fn batch(spec: &MlpSpec, n: usize) -> Dataset {

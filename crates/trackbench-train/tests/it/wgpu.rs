@@ -15,8 +15,7 @@ fn open(spec: &MlpSpec, params: &Params, optim: Optim) -> Option<WgpuBackend> {
     match WgpuBackend::new(0, false, spec, params, optim) {
         Ok(b) => Some(b),
         Err(TrainError::Unavailable(why)) => {
-            eprintln!("\n*** SKIPPED: wgpu test: {why} ***\n");
-            println!("SKIPPED: wgpu test: {why}");
+            crate::util::skipped(&format!("wgpu test: {why}"));
             None
         }
         Err(e) => panic!("opening wgpu: {e}"),
