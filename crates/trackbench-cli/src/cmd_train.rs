@@ -16,8 +16,9 @@ pub struct TrainArgs {
     /// auto (CUDA, then a hardware wgpu adapter, then CPU), cpu, wgpu or cuda
     #[arg(long, default_value = "auto")]
     backend: BackendChoice,
-    /// wgpu adapter or CUDA device index (see `trackbench doctor`)
-    #[arg(long, default_value_t = 0)]
+    /// wgpu adapter or CUDA device index (see `trackbench doctor`); the launcher pins jobs
+    /// with TRACKBENCH_DEVICE
+    #[arg(long, env = "TRACKBENCH_DEVICE", default_value_t = 0)]
     device: usize,
     /// digits (8x8 handwritten digits, 1,438 train / 359 val), spirals or blobs
     #[arg(long, default_value = "digits", value_parser = ["digits", "spirals", "blobs"])]
