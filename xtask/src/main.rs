@@ -257,9 +257,13 @@ fn apt_install(packages: &[&str]) -> bool {
 
 /// Whether a Vulkan loader and Mesa's lavapipe (a CPU Vulkan driver) are installed.
 fn have_lavapipe() -> bool {
-    let loader = ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib/aarch64-linux-gnu/libvulkan.so.1", "/usr/lib/libvulkan.so.1"]
-        .iter()
-        .any(|p| Path::new(p).exists());
+    let loader = [
+        "/usr/lib/x86_64-linux-gnu/libvulkan.so.1",
+        "/usr/lib/aarch64-linux-gnu/libvulkan.so.1",
+        "/usr/lib/libvulkan.so.1",
+    ]
+    .iter()
+    .any(|p| Path::new(p).exists());
     let icd = std::fs::read_dir("/usr/share/vulkan/icd.d")
         .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("lvp_icd")))
         .unwrap_or(false);
@@ -278,7 +282,9 @@ fn ensure_lavapipe() {
             eprintln!("warning: installing lavapipe failed; the trainer's wgpu tests will be SKIPPED");
         }
     } else {
-        eprintln!("warning: no Vulkan driver and no root/apt-get to install lavapipe; the trainer's wgpu tests will be SKIPPED");
+        eprintln!(
+            "warning: no Vulkan driver and no root/apt-get to install lavapipe; the trainer's wgpu tests will be SKIPPED"
+        );
     }
 }
 
