@@ -8,6 +8,7 @@
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_export;
+mod cmd_gc;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
@@ -56,6 +57,8 @@ enum Command {
     },
     /// Log a few example runs through the Rust SDK and list them
     Demo(cmd_demo::DemoArgs),
+    /// Remove runs deleted long ago and artifact blobs nothing references (dry run by default)
+    Gc(cmd_gc::GcArgs),
     /// Serve the HTTP API (native, MLflow-compatible, live events) over the store
     Serve(cmd_serve::ServeArgs),
     /// Train the reference MLP (CPU, wgpu or CUDA) as a tracked run
@@ -124,6 +127,7 @@ fn main() -> ExitCode {
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
         Command::Serve(a) => cmd_serve::serve(&ctx, a),
+        Command::Gc(a) => cmd_gc::gc(&ctx, a),
         Command::Train(a) => cmd_train::train(&ctx, a),
     };
     match result {

@@ -20,6 +20,7 @@ pub mod artifacts;
 pub mod codec;
 mod error;
 pub mod filter;
+mod gc;
 mod ingest;
 pub mod migrate;
 mod model;
@@ -38,6 +39,7 @@ use rustc_hash::FxHashMap;
 
 pub use codec::Points;
 pub use error::{Result, StoreError};
+pub use gc::{GcOptions, GcReport};
 pub use model::*;
 pub use runs::{Health, new_run_id};
 pub use watch::{Change, ChangeCursor};

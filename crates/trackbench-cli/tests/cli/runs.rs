@@ -188,3 +188,28 @@ fn invalid_utf8_arguments_are_refused_cleanly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid UTF-8"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(env.ok(&["doctor", "--json"]).json()["runs"], 1, "nothing was harmed");
 }
+
+#[test]
+fn gc_is_a_dry_run_unless_applied() {
+    let env = Env::new();
+    let gone = env.log_run("p", "gone", 0.1, &[0.5]);
+    let kept = env.log_run("p", "kept", 0.1, &[0.6]);
+    env.ok(&["runs", "rm", &gone]);
+    let dry = env.ok(&["gc", "--older-than", "0", "--json"]).json();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["runs_purged"], serde_json::json!([gone]));
+    assert_eq!(env.ok(&["runs", "ls", "--deleted", "--json"]).json().as_array().unwrap().len(), 2, "nothing removed");
+    let text = env.ok(&["gc", "--older-than", "0", "--apply"]).stdout;
+    assert!(text.starts_with("removed: 1 run(s)"), "{text}");
+    let left: Vec<String> = env
+        .ok(&["runs", "ls", "--deleted", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, [kept]);
+    let bad = env.cmd(&["gc", "--older-than", "NaN"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod filter;
+mod gc;
 mod migrations;
 mod projects;
 mod series;
