@@ -29,6 +29,7 @@ mod http;
 mod options;
 mod run;
 mod sink;
+pub mod system;
 pub mod writer;
 
 pub use config::flatten_config;

@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub max_db_bytes: Option<u64>,
     /// Send to this Trackbench server instead of the local store (`TRACKBENCH_URL`).
     pub remote: Option<Remote>,
+    /// Sample system metrics (`sys/...` series) this often; `None`: off. Default 10 s, or
+    /// `TRACKBENCH_SYSTEM_METRICS` (seconds, `0` = off).
+    pub system_metrics: Option<Duration>,
 }
 
 impl RunOptions {
@@ -61,6 +64,7 @@ impl RunOptions {
             capture_context: true,
             max_db_bytes: None,
             remote: Remote::from_env(),
+            system_metrics: crate::system::interval_from_env(),
         }
     }
 

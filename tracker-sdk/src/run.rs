@@ -76,13 +76,13 @@ impl Run {
         };
         let shared = Arc::new(Shared::new(opts.flush_points, opts.max_queued_points));
         let (w_shared, w_id) = (shared.clone(), info.id.clone());
-        let (flush, beat) = (opts.flush_interval, opts.heartbeat_interval);
+        let (flush, beat, system) = (opts.flush_interval, opts.heartbeat_interval, opts.system_metrics);
         let writer = std::thread::Builder::new()
             .name("trackbench-writer".into())
             .spawn(move || {
                 let guard = w_shared.clone();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_writer(w_shared, sink, w_id, flush, beat)
+                    run_writer(w_shared, sink, w_id, flush, beat, system)
                 }));
                 if outcome.is_err() {
                     // A bug in the writer must not leave callers waiting forever: fail loudly.

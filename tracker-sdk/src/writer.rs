@@ -141,7 +141,9 @@ pub(crate) fn run_writer(
     run_id: String,
     flush_interval: Duration,
     heartbeat_interval: Duration,
+    system_metrics: Option<Duration>,
 ) {
+    let mut sampler = system_metrics.and_then(crate::system::Sampler::new);
     let mut names: Vec<Arc<str>> = Vec::new();
     // A batch whose write failed, to send again; and (marking sinks) newer data not yet sent.
     let mut retry: Option<(Batch, Vec<(String, PathBuf)>)> = None;
@@ -179,9 +181,18 @@ pub(crate) fn run_writer(
         drop(q);
 
         let due_heartbeat = last_write.elapsed() >= heartbeat_interval;
+        let sample = sampler.as_mut().and_then(|s| s.poll());
         let mut outcome: Result<(), String> = Ok(());
         let mut stored_points = 0;
-        if !nothing_new || retry.is_some() || carry.is_some() || due_heartbeat {
+        if !nothing_new || retry.is_some() || carry.is_some() || due_heartbeat || sample.is_some() {
+            let add_sample = |batch: &mut Batch| {
+                if let Some((step, values)) = &sample {
+                    let wall = trackbench_store::now_ms();
+                    for (key, value) in values {
+                        batch.push_metric(key, *step, wall, *value);
+                    }
+                }
+            };
             // What to send, in order. A marking sink gets a failed batch again unchanged (same
             // number) before anything newer; otherwise new data joins the failed batch.
             let mut queue: Vec<(Batch, Vec<(String, PathBuf)>)> = Vec::with_capacity(2);
@@ -189,12 +200,14 @@ pub(crate) fn run_writer(
                 queue.extend(retry.take());
                 let (mut batch, mut artifacts) = carry.take().unwrap_or_default();
                 merge_into(&mut batch, &mut artifacts, &mut taken, &names);
+                add_sample(&mut batch);
                 if !batch.is_empty() || !artifacts.is_empty() || queue.is_empty() {
                     queue.push((batch, artifacts));
                 }
             } else {
                 let (mut batch, mut artifacts) = retry.take().unwrap_or_default();
                 merge_into(&mut batch, &mut artifacts, &mut taken, &names);
+                add_sample(&mut batch);
                 queue.push((batch, artifacts));
             }
             let mut queue = queue.into_iter();

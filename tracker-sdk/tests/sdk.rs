@@ -308,3 +308,51 @@ fn records_with_changing_keys_are_stored_point_for_point() {
         assert!(got.wall_ms.iter().all(|w| (before_ms..=after_ms).contains(w)), "key {key}: wall times");
     }
 }
+
+#[test]
+fn system_metrics_are_sampled_as_sys_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new("sys").store_dir(dir.path());
+    opts.system_metrics = Some(Duration::from_millis(40));
+    opts.flush_interval = Duration::from_millis(10);
+    let run = Run::start(opts).unwrap();
+    let id = run.id().to_string();
+    let start = std::time::Instant::now();
+    let mut step = 0;
+    while start.elapsed() < Duration::from_millis(400) {
+        run.log_at(step, &[("work", step as f64)]).unwrap();
+        step += 1;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    run.finish().unwrap();
+    let mut s = open(dir.path());
+    let keys = s.metric_keys(&id).unwrap();
+    if !cfg!(target_os = "linux") {
+        eprintln!("SKIPPED: system metrics are sampled on Linux only");
+        assert_eq!(keys, ["work"]);
+        return;
+    }
+    for k in trackbench_sdk::system::KEYS {
+        assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
+    }
+    let rss = s.series(&id, "sys/rss_mb", StepRange::ALL).unwrap();
+    assert!(rss.len() >= 3, "sampled every 40 ms for 400 ms: {} samples", rss.len());
+    assert!(rss.values.iter().all(|v| (0.5..1e6).contains(v)), "{:?}", rss.values);
+    assert!(rss.steps.windows(2).all(|w| w[1] == w[0] + 1), "one step per sample");
+    let cpu = s.series(&id, "sys/cpu_percent", StepRange::ALL).unwrap();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    assert!(cpu.values.iter().all(|v| (0.0..=100.0 * cpus + 1.0).contains(v)), "{:?}", cpu.values);
+    let mem = s.series(&id, "sys/system_memory_percent", StepRange::ALL).unwrap();
+    assert!(mem.values.iter().all(|v| (0.0..=100.0).contains(v)));
+
+    // Off: no sys series at all.
+    let mut opts = RunOptions::new("sys").store_dir(dir.path());
+    opts.system_metrics = None;
+    opts.flush_interval = Duration::from_millis(10);
+    let run = Run::start(opts).unwrap();
+    let id = run.id().to_string();
+    run.log_at(0, &[("x", 1.0)]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    run.finish().unwrap();
+    assert_eq!(s.metric_keys(&id).unwrap(), ["x"]);
+}
