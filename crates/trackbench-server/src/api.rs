@@ -695,6 +695,18 @@ async fn upload_artifact(
     Path((id, path)): Path<(String, String)>,
     req: Request,
 ) -> ApiResult<Response> {
+    let checked = {
+        let (id, path) = (id.clone(), path.clone());
+        s.read(move |st| {
+            trackbench_store::validate::artifact_path(&path)?;
+            st.run(&id)?;
+            Ok(())
+        })
+        .await
+    };
+    if let Err(e) = checked {
+        return Err(crate::body::drain_then(req, e, crate::body::DRAIN_LIMIT).await);
+    }
     let info = store_upload(&s, id, path, req).await?;
     Ok((StatusCode::CREATED, axum::Json(info)).into_response())
 }

@@ -24,12 +24,12 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let headers = req.headers();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     if !state.allowed_hosts.is_empty() && !state.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
-        return ApiError::new(
+        let e = ApiError::new(
             StatusCode::FORBIDDEN,
             "PERMISSION_DENIED",
             format!("Host `{host}` is not this server's address (DNS rebinding protection)"),
-        )
-        .into_response();
+        );
+        return refuse(req, e).await;
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         && let Some(origin) = headers.get(header::ORIGIN)
@@ -37,12 +37,12 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         let origin = origin.to_str().unwrap_or("");
         let same = origin.strip_prefix("http://").is_some_and(|o| o.eq_ignore_ascii_case(host));
         if !same {
-            return ApiError::new(
+            let e = ApiError::new(
                 StatusCode::FORBIDDEN,
                 "PERMISSION_DENIED",
                 format!("cross-site request from Origin `{origin}` refused"),
-            )
-            .into_response();
+            );
+            return refuse(req, e).await;
         }
     }
     if is_public(req.uri().path()) {
@@ -57,14 +57,20 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         }
     }
     if !token_ok(req.headers(), &state.token) {
-        return ApiError::new(
+        let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
             "missing or wrong access token: send `Authorization: Bearer <token>` (the token `trackbench serve` printed, or TRACKBENCH_TOKEN)",
-        )
-        .into_response();
+        );
+        return refuse(req, e).await;
     }
     next.run(req).await
+}
+
+/// Answers a refused request after reading (a bounded part of) its body, so a client still
+/// sending sees the answer rather than a reset connection.
+async fn refuse(req: Request, e: ApiError) -> Response {
+    crate::body::drain_then(req, e, 1 << 20).await.into_response()
 }
 
 fn query_token(query: Option<&str>) -> Option<&str> {

@@ -63,6 +63,25 @@ pub async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ApiError>
     Ok(Bytes::from(buf))
 }
 
+/// Reads and discards a request's body (up to `limit` bytes), then gives back `err`: a
+/// handler that refuses a request before reading its body answers through this, so the client,
+/// still sending, receives the answer instead of a reset connection.
+pub async fn drain_then(req: Request, err: ApiError, limit: usize) -> ApiError {
+    use futures_util::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > limit {
+            break;
+        }
+    }
+    err
+}
+
+/// Most bytes of a refused upload read before answering.
+pub const DRAIN_LIMIT: usize = 64 << 20;
+
 /// How much of an oversized body is read and discarded before answering 413.
 const DRAIN_FACTOR: usize = 4;
 

@@ -113,9 +113,9 @@ pub async fn download(
     crate::api::serve_file(&file, &info.media_type, info.size, &headers).await
 }
 
-/// `PUT /api/2.0/mlflow-artifacts/artifacts/<path>`: stores the body as the run's artifact.
-pub async fn upload(State(s): State<Arc<AppState>>, Path(raw): Path<String>, req: Request) -> ApiResult<AppJson> {
-    let (exp, run, path) = split_proxy_path(&raw)?;
+/// Checks an upload's path and run before its body is read: (run id, path inside the run).
+async fn check_upload(s: &Arc<AppState>, raw: &str) -> ApiResult<(String, String)> {
+    let (exp, run, path) = split_proxy_path(raw)?;
     if path.is_empty() {
         return Err(ApiError::invalid("an upload needs a file path inside the run's artifacts"));
     }
@@ -132,6 +132,17 @@ pub async fn upload(State(s): State<Arc<AppState>>, Path(raw): Path<String>, req
         })
         .await?;
     }
+    Ok((run, path))
+}
+
+/// `PUT /api/2.0/mlflow-artifacts/artifacts/<path>`: stores the body as the run's artifact.
+pub async fn upload(State(s): State<Arc<AppState>>, Path(raw): Path<String>, req: Request) -> ApiResult<AppJson> {
+    let checked = check_upload(&s, &raw).await;
+    let (run, path) = match checked {
+        Ok(x) => x,
+        // Read the refused body, so the client gets this answer and not a reset connection.
+        Err(e) => return Err(crate::body::drain_then(req, e, crate::body::DRAIN_LIMIT).await),
+    };
     crate::api::store_upload(&s, run.clone(), path, req).await?;
     // An upload is a write to the run like any log call: it shows the run is alive.
     s.write(move |st| Ok(st.heartbeat(&run, trackbench_store::now_ms())?)).await?;
