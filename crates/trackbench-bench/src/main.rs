@@ -10,6 +10,7 @@
 //!   process and through the real `trackbench` CLI.
 //! * `server`: the real `trackbench serve`: downsampled and whole series over HTTP, live-update
 //!   latency, the SDK over HTTP (see [`server`]).
+//! * `import`: a 1M-scalar TensorBoard event file imported into a fresh store (see [`import`]).
 //!
 //! Every benchmark checks its answer (no lost or altered points, the right runs in the right
 //! order), so a fast wrong answer fails instead of passing. Each prints a result line as it
@@ -17,6 +18,7 @@
 //! Misses are results, not errors: the exit status is non-zero only when a check fails.
 //! Temporary stores live in `tempfile` folders (under `$TMPDIR` or `/tmp`) and are deleted.
 
+mod import;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -36,7 +38,7 @@ const KEYS: [&str; 10] = ["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", 
 /// Per-key factors of the ingest values (key `k` logs `base(step) * MULT[k]`).
 const MULT: [f64; 10] = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9];
 /// Benchmark names accepted by `--only`.
-const NAMES: [&str; 7] = ["ingest", "bytes", "read", "list", "compare", "report", "server"];
+const NAMES: [&str; 8] = ["ingest", "bytes", "read", "list", "compare", "report", "server", "import"];
 /// The filter and order of the listing benchmark.
 const FILTER: &str = "metrics.acc > 0.5 and params.lr = 0.01";
 const ORDER_BY: &str = "metrics.acc desc";
@@ -858,6 +860,7 @@ fn main() -> ExitCode {
             "compare" => bench_compare(&cfg, &mut table),
             "report" => bench_report(&cfg, &mut table),
             "server" => server::bench_server(&cfg, &mut table),
+            "import" => import::bench_import(&cfg, &mut table),
             _ => unreachable!("names come from NAMES"),
         };
         if let Err(e) = result {

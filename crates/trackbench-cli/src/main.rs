@@ -9,6 +9,7 @@ mod cmd_compare;
 mod cmd_demo;
 mod cmd_export;
 mod cmd_gc;
+mod cmd_import;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
@@ -57,6 +58,9 @@ enum Command {
     },
     /// Log a few example runs through the Rust SDK and list them
     Demo(cmd_demo::DemoArgs),
+    /// Import runs from other trackers' files
+    #[command(subcommand)]
+    Import(cmd_import::ImportCmd),
     /// Remove runs deleted long ago and artifact blobs nothing references (dry run by default)
     Gc(cmd_gc::GcArgs),
     /// Serve the HTTP API (native, MLflow-compatible, live events) over the store
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
         Command::Serve(a) => cmd_serve::serve(&ctx, a),
         Command::Gc(a) => cmd_gc::gc(&ctx, a),
+        Command::Import(c) => cmd_import::import(&ctx, c),
         Command::Train(a) => cmd_train::train(&ctx, a),
     };
     match result {

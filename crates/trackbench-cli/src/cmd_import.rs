@@ -1,0 +1,95 @@
+//! `trackbench import tensorboard DIR`: TensorBoard event files into the store, one run per
+//! folder of event files; `--watch` keeps following a job that is still writing (Ctrl-C stops).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Subcommand;
+use trackbench_import::tensorboard::{self, Follower};
+
+use crate::{Ctx, output};
+
+#[derive(Subcommand)]
+pub enum ImportCmd {
+    /// TensorBoard event files (tensorboardX, TensorFlow, PyTorch's SummaryWriter)
+    Tensorboard {
+        /// A log folder; every folder under it that holds event files becomes a run
+        dir: PathBuf,
+        /// Project to import into
+        #[arg(long, default_value = "tensorboard")]
+        project: String,
+        /// Keep following the folder and append new scalars as they are written (Ctrl-C stops)
+        #[arg(long)]
+        watch: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
+    match cmd {
+        ImportCmd::Tensorboard { dir, project, watch, json } => {
+            let mut store = ctx.open()?;
+            if watch {
+                return follow(&mut store, &dir, &project);
+            }
+            let reports = tensorboard::import(&mut store, &dir, &project)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = reports
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.folder.clone(),
+                        r.run.clone().unwrap_or_else(|| "-".into()),
+                        r.scalars.to_string(),
+                        r.params.to_string(),
+                        r.skipped.clone().unwrap_or_else(|| "imported".into()),
+                    ]
+                })
+                .collect();
+            print!("{}", output::table(&["FOLDER", "RUN", "SCALARS", "PARAMS", "RESULT"], &rows));
+            for r in &reports {
+                for p in &r.problems {
+                    eprintln!("warning: {p}");
+                }
+            }
+            let imported = reports.iter().filter(|r| r.skipped.is_none()).count();
+            eprintln!(
+                "{imported} run(s) imported, {} skipped, {} scalar(s)",
+                reports.len() - imported,
+                reports.iter().map(|r| r.scalars).sum::<usize>()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn follow(store: &mut trackbench_store::Store, dir: &std::path::Path, project: &str) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            rt.block_on(async {
+                let _ = tokio::signal::ctrl_c().await;
+            });
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let mut follower = Follower::new(dir, project)?;
+    eprintln!("following {} (Ctrl-C to stop)", dir.display());
+    while !stop.load(Ordering::SeqCst) {
+        let n = follower.poll(store)?;
+        if n > 0 {
+            eprintln!("+{n} scalar(s)");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    follower.finish(store)?;
+    eprintln!("stopped; the followed runs are marked finished");
+    Ok(())
+}

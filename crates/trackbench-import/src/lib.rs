@@ -1,0 +1,30 @@
+//! Importers: other trackers' files into the Trackbench store.
+//!
+//! - [`tensorboard`]: TensorBoard event files (TFRecord framing with CRC32C checks, `Event` and
+//!   `Summary` protobufs decoded by hand: scalars from `simple_value` and from rank-0 tensor
+//!   summaries, hparams plugin data as params), one run per folder of event files, idempotent,
+//!   with a follow mode for a job that is still writing.
+//!
+//! Importers write through the store's API only (runs, one `log_batch` per chunk of points) and
+//! keep where each run came from as an `import.source` tag, so importing twice adds nothing.
+
+pub mod protobuf;
+pub mod tensorboard;
+pub mod tfrecord;
+
+use std::path::Path;
+
+/// Why an import failed as a whole (problems inside a file are reported, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("reading {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] trackbench_store::StoreError),
+}
+
+impl ImportError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> ImportError {
+        ImportError::Io { path: path.display().to_string(), source }
+    }
+}
