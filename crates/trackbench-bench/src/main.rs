@@ -860,7 +860,9 @@ fn main() -> ExitCode {
             "compare" => bench_compare(&cfg, &mut table),
             "report" => bench_report(&cfg, &mut table),
             "server" => server::bench_server(&cfg, &mut table),
-            "import" => import::bench_import(&cfg, &mut table),
+            "import" => {
+                import::bench_import(&cfg, &mut table).and_then(|_| import::bench_mlflow_import(&cfg, &mut table))
+            }
             _ => unreachable!("names come from NAMES"),
         };
         if let Err(e) = result {

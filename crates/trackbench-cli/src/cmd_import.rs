@@ -1,3 +1,4 @@
+//! `trackbench import mlflow SOURCE`: an MLflow `mlruns/` folder or SQLite database.
 //! `trackbench import tensorboard DIR`: TensorBoard event files into the store, one run per
 //! folder of event files; `--watch` keeps following a job that is still writing (Ctrl-C stops).
 
@@ -13,6 +14,16 @@ use crate::{Ctx, output};
 
 #[derive(Subcommand)]
 pub enum ImportCmd {
+    /// An MLflow `mlruns/` folder or `sqlite:///path/mlflow.db` tracking database
+    Mlflow {
+        /// `mlruns/` folder, or `sqlite:///path.db`
+        source: String,
+        /// Rewrite the start of local artifact paths (a store copied from elsewhere): OLD=NEW
+        #[arg(long, value_name = "OLD=NEW")]
+        remap_artifacts: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// TensorBoard event files (tensorboardX, TensorFlow, PyTorch's SummaryWriter)
     Tensorboard {
         /// A log folder; every folder under it that holds event files becomes a run
@@ -30,6 +41,45 @@ pub enum ImportCmd {
 
 pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
+        ImportCmd::Mlflow { source, remap_artifacts, json } => {
+            let remap = match remap_artifacts.as_deref() {
+                Some(r) => Some(r.split_once('=').ok_or_else(|| {
+                    anyhow::Error::new(trackbench_store::StoreError::Invalid {
+                        what: "--remap-artifacts",
+                        why: format!("`{r}` is not OLD=NEW"),
+                    })
+                })?),
+                None => None,
+            };
+            let mut store = ctx.open()?;
+            let reports = trackbench_import::mlflow::import(&mut store, &source, remap)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = reports
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.run_id.clone(),
+                        r.project.clone(),
+                        r.name.clone(),
+                        r.points.to_string(),
+                        r.artifacts.to_string(),
+                        r.skipped.clone().unwrap_or_else(|| "imported".into()),
+                    ]
+                })
+                .collect();
+            print!("{}", output::table(&["RUN", "PROJECT", "NAME", "POINTS", "ARTIFACTS", "RESULT"], &rows));
+            for r in &reports {
+                for p in &r.problems {
+                    eprintln!("warning: run {}: {p}", r.run_id);
+                }
+            }
+            let imported = reports.iter().filter(|r| r.skipped.is_none()).count();
+            eprintln!("{imported} run(s) imported, {} skipped", reports.len() - imported);
+            Ok(())
+        }
         ImportCmd::Tensorboard { dir, project, watch, json } => {
             let mut store = ctx.open()?;
             if watch {

@@ -5,9 +5,13 @@
 //!   summaries, hparams plugin data as params), one run per folder of event files, idempotent,
 //!   with a follow mode for a job that is still writing.
 //!
+//! - [`mlflow`]: an MLflow `mlruns/` file store or SQLite tracking database: experiments,
+//!   runs (ids kept), params, tags, every metric point, statuses, deleted runs, local artifacts.
+//!
 //! Importers write through the store's API only (runs, one `log_batch` per chunk of points) and
 //! keep where each run came from as an `import.source` tag, so importing twice adds nothing.
 
+pub mod mlflow;
 pub mod protobuf;
 pub mod tensorboard;
 pub mod tfrecord;
@@ -21,6 +25,9 @@ pub enum ImportError {
     Io { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] trackbench_store::StoreError),
+    /// The source is not what it should be (an unreadable MLflow database, say).
+    #[error("{0}")]
+    Source(String),
 }
 
 impl ImportError {

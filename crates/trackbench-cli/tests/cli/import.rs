@@ -24,3 +24,21 @@ fn import_tensorboard_then_again_adds_nothing() {
     assert_eq!(missing.code, 1, "{}", missing.stderr);
     assert!(missing.stderr.contains("/nonexistent/folder"), "{}", missing.stderr);
 }
+
+#[test]
+fn import_mlflow_sqlite_and_mlruns() {
+    let env = Env::new();
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mlflow").canonicalize().unwrap();
+    let remap = format!("/work/main/fixtures/mlflow={}", fx.display());
+    let db = format!("sqlite:///{}", fx.join("mlflow.db").display());
+    let out = env.ok(&["import", "mlflow", &db, "--remap-artifacts", &remap, "--json"]).json();
+    assert_eq!(out.as_array().unwrap().len(), 3, "{out}");
+    let mlruns = fx.join("mlruns");
+    env.ok(&["import", "mlflow", mlruns.to_str().unwrap(), "--remap-artifacts", &remap]);
+    let runs = env.ok(&["runs", "ls", "--project", "vision", "--json"]).json();
+    assert_eq!(runs.as_array().unwrap().len(), 4, "two live runs from each source: {runs}");
+    let failed = env.ok(&["runs", "ls", "--filter", "attributes.status = 'failed'", "--json"]).json();
+    assert_eq!(failed.as_array().unwrap().len(), 2, "{failed}");
+    let bad = env.cmd(&["import", "mlflow", &db, "--remap-artifacts", "no-equals-sign"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
