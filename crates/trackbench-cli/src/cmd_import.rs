@@ -1,4 +1,5 @@
 //! `trackbench import mlflow SOURCE`: an MLflow `mlruns/` folder or SQLite database.
+//! `trackbench import trackio PROJECT.db`: a trackio project.
 //! `trackbench import tensorboard DIR`: TensorBoard event files into the store, one run per
 //! folder of event files; `--watch` keeps following a job that is still writing (Ctrl-C stops).
 
@@ -24,6 +25,15 @@ pub enum ImportCmd {
         #[arg(long)]
         json: bool,
     },
+    /// A trackio project database (`<project>.db` in trackio's folder)
+    Trackio {
+        db: PathBuf,
+        /// Project to import into (default: the database's name)
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// TensorBoard event files (tensorboardX, TensorFlow, PyTorch's SummaryWriter)
     Tensorboard {
         /// A log folder; every folder under it that holds event files becomes a run
@@ -41,6 +51,11 @@ pub enum ImportCmd {
 
 pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
+        ImportCmd::Trackio { db, project, json } => {
+            let mut store = ctx.open()?;
+            let reports = trackbench_import::trackio::import(&mut store, &db, project.as_deref())?;
+            print_runs(&reports, json)
+        }
         ImportCmd::Mlflow { source, remap_artifacts, json } => {
             let remap = match remap_artifacts.as_deref() {
                 Some(r) => Some(r.split_once('=').ok_or_else(|| {
@@ -53,32 +68,7 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
             };
             let mut store = ctx.open()?;
             let reports = trackbench_import::mlflow::import(&mut store, &source, remap)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&reports)?);
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = reports
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.run_id.clone(),
-                        r.project.clone(),
-                        r.name.clone(),
-                        r.points.to_string(),
-                        r.artifacts.to_string(),
-                        r.skipped.clone().unwrap_or_else(|| "imported".into()),
-                    ]
-                })
-                .collect();
-            print!("{}", output::table(&["RUN", "PROJECT", "NAME", "POINTS", "ARTIFACTS", "RESULT"], &rows));
-            for r in &reports {
-                for p in &r.problems {
-                    eprintln!("warning: run {}: {p}", r.run_id);
-                }
-            }
-            let imported = reports.iter().filter(|r| r.skipped.is_none()).count();
-            eprintln!("{imported} run(s) imported, {} skipped", reports.len() - imported);
-            Ok(())
+            print_runs(&reports, json)
         }
         ImportCmd::Tensorboard { dir, project, watch, json } => {
             let mut store = ctx.open()?;
@@ -141,5 +131,34 @@ fn follow(store: &mut trackbench_store::Store, dir: &std::path::Path, project: &
     }
     follower.finish(store)?;
     eprintln!("stopped; the followed runs are marked finished");
+    Ok(())
+}
+
+fn print_runs(reports: &[trackbench_import::mlflow::RunReport], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(reports)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.run_id.clone(),
+                r.project.clone(),
+                r.name.clone(),
+                r.points.to_string(),
+                r.artifacts.to_string(),
+                r.skipped.clone().unwrap_or_else(|| "imported".into()),
+            ]
+        })
+        .collect();
+    print!("{}", output::table(&["RUN", "PROJECT", "NAME", "POINTS", "ARTIFACTS", "RESULT"], &rows));
+    for r in reports {
+        for p in &r.problems {
+            eprintln!("warning: run {}: {p}", r.run_id);
+        }
+    }
+    let imported = reports.iter().filter(|r| r.skipped.is_none()).count();
+    eprintln!("{imported} run(s) imported, {} skipped", reports.len() - imported);
     Ok(())
 }

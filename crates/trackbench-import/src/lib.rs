@@ -15,6 +15,7 @@ pub mod mlflow;
 pub mod protobuf;
 pub mod tensorboard;
 pub mod tfrecord;
+pub mod trackio;
 
 use std::path::Path;
 

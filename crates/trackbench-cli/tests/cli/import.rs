@@ -42,3 +42,15 @@ fn import_mlflow_sqlite_and_mlruns() {
     let bad = env.cmd(&["import", "mlflow", &db, "--remap-artifacts", "no-equals-sign"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn import_trackio_project() {
+    let env = Env::new();
+    let db = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/trackio/trackio/fixture.db");
+    let out = env.ok(&["import", "trackio", db.to_str().unwrap(), "--json"]).json();
+    assert_eq!(out.as_array().unwrap().len(), 2, "{out}");
+    let runs = env.ok(&["runs", "ls", "--project", "fixture", "--filter", "params.lr = 0.1", "--json"]).json();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    let again = env.ok(&["import", "trackio", db.to_str().unwrap()]);
+    assert!(again.stderr.contains("0 run(s) imported, 2 skipped"), "{}", again.stderr);
+}
