@@ -1,5 +1,6 @@
 //! `trackbench import mlflow SOURCE`: an MLflow `mlruns/` folder or SQLite database.
 //! `trackbench import trackio PROJECT.db`: a trackio project.
+//! `trackbench import wandb PATH`: W&B offline runs.
 //! `trackbench import tensorboard DIR`: TensorBoard event files into the store, one run per
 //! folder of event files; `--watch` keeps following a job that is still writing (Ctrl-C stops).
 
@@ -22,6 +23,16 @@ pub enum ImportCmd {
         /// Rewrite the start of local artifact paths (a store copied from elsewhere): OLD=NEW
         #[arg(long, value_name = "OLD=NEW")]
         remap_artifacts: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// W&B offline runs (`wandb/offline-run-*`), which W&B itself shows only after syncing
+    Wandb {
+        /// A `wandb/` folder, one `offline-run-*` folder, or one `run-*.wandb` file
+        path: PathBuf,
+        /// Project to import into (default: the run's W&B project)
+        #[arg(long)]
+        project: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -51,6 +62,11 @@ pub enum ImportCmd {
 
 pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
+        ImportCmd::Wandb { path, project, json } => {
+            let mut store = ctx.open()?;
+            let reports = trackbench_import::wandb::import(&mut store, &path, project.as_deref())?;
+            print_runs(&reports, json)
+        }
         ImportCmd::Trackio { db, project, json } => {
             let mut store = ctx.open()?;
             let reports = trackbench_import::trackio::import(&mut store, &db, project.as_deref())?;

@@ -16,6 +16,7 @@ pub mod protobuf;
 pub mod tensorboard;
 pub mod tfrecord;
 pub mod trackio;
+pub mod wandb;
 
 use std::path::Path;
 

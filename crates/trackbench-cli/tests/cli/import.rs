@@ -54,3 +54,16 @@ fn import_trackio_project() {
     let again = env.ok(&["import", "trackio", db.to_str().unwrap()]);
     assert!(again.stderr.contains("0 run(s) imported, 2 skipped"), "{}", again.stderr);
 }
+
+#[test]
+fn import_wandb_offline_runs() {
+    let env = Env::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wandb/wandb");
+    let out = env.ok(&["import", "wandb", dir.to_str().unwrap(), "--json"]).json();
+    assert_eq!(out.as_array().unwrap().len(), 2, "{out}");
+    let runs = env.ok(&["runs", "ls", "--project", "fixture", "--filter", "params.lr = 0.01", "--json"]).json();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs[0]["group"], "sweep");
+    let again = env.ok(&["import", "wandb", dir.to_str().unwrap()]);
+    assert!(again.stderr.contains("0 run(s) imported, 2 skipped"), "{}", again.stderr);
+}
