@@ -4,7 +4,11 @@
 //! (one row per point; `value` printed so that it parses back to the same f64, with `NaN`,
 //! `inf`, `-inf`), `param`, `tag` or `summary` (`value` is the JSON text). JSON holds, per run,
 //! its attributes, params, tags, summary and each series as parallel arrays; NaN and infinities
-//! are the strings "NaN", "Infinity" and "-Infinity".
+//! are the strings "NaN", "Infinity" and "-Infinity". Parquet (needs `-o`) has one row per
+//! point, `run_id, run_name, key, step, wall_ms (timestamp), value` (NaN and infinities as
+//! themselves), one row group per run, Snappy-compressed; each run's attributes, params, tags
+//! and summary are in the file's key-value metadata under `trackbench.runs` (JSON), so
+//! `pandas.read_parquet`/`polars.read_parquet` get the points and `pyarrow` the rest.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +24,7 @@ use crate::Ctx;
 pub enum Format {
     Csv,
     Json,
+    Parquet,
 }
 
 #[derive(Args)]
@@ -62,6 +67,15 @@ fn json_num(v: f64) -> serde_json::Value {
 pub fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let mut store = ctx.open()?;
     let ids = args.runs.iter().map(|r| store.resolve_run(r)).collect::<Result<Vec<_>, _>>()?;
+    if let Format::Parquet = args.format {
+        let Some(path) = &args.output else {
+            anyhow::bail!(trackbench_store::StoreError::Invalid {
+                what: "--output",
+                why: "Parquet is a binary file format: give a file with -o/--output".into(),
+            });
+        };
+        return write_parquet(&mut store, &ids, path);
+    }
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -80,6 +94,7 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
                 write_csv(&mut store, id, &mut out, &bar)?;
             }
         }
+        Format::Parquet => unreachable!("handled above"),
         Format::Json => {
             let mut runs = Vec::new();
             for id in &ids {
@@ -136,4 +151,76 @@ fn run_json(store: &mut Store, id: &str, bar: &ProgressBar) -> anyhow::Result<se
     }
     v["metrics"] = metrics.into();
     Ok(v)
+}
+
+const PARQUET_SCHEMA: &str = "message trackbench_points {
+    REQUIRED BYTE_ARRAY run_id (UTF8);
+    REQUIRED BYTE_ARRAY run_name (UTF8);
+    REQUIRED BYTE_ARRAY key (UTF8);
+    REQUIRED INT64 step;
+    REQUIRED INT64 wall_ms (TIMESTAMP(MILLIS,true));
+    REQUIRED DOUBLE value;
+}";
+
+fn write_parquet(store: &mut Store, ids: &[String], path: &std::path::Path) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+
+    let bar = ProgressBar::new(ids.len() as u64);
+    let mut meta = Vec::new();
+    for id in ids {
+        let mut v = serde_json::to_value(store.run(id)?)?;
+        v["params"] = store.params(id)?.into_iter().collect::<serde_json::Map<_, _>>().into();
+        v["tags"] = store.tags(id)?.into_iter().map(|(k, v)| (k, v.into())).collect::<serde_json::Map<_, _>>().into();
+        v["summary"] = store.summary_values(id)?.into_iter().collect::<serde_json::Map<_, _>>().into();
+        meta.push(v);
+    }
+    let schema = Arc::new(parquet::schema::parser::parse_message_type(PARQUET_SCHEMA)?);
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_key_value_metadata(Some(vec![KeyValue::new("trackbench.runs".into(), serde_json::to_string(&meta)?)]))
+            .build(),
+    );
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut writer = SerializedFileWriter::new(file, schema, props)?;
+    for (id, m) in ids.iter().zip(&meta) {
+        let name = m["name"].as_str().unwrap_or("").to_string();
+        let (mut keys, mut steps, mut walls, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for key in store.metric_keys(id)? {
+            let p = store.series(id, &key, StepRange::ALL)?;
+            let k = ByteArray::from(key.as_str());
+            keys.extend(std::iter::repeat_n(k, p.len()));
+            steps.extend_from_slice(&p.steps);
+            walls.extend_from_slice(&p.wall_ms);
+            values.extend_from_slice(&p.values);
+        }
+        let n = steps.len();
+        let run_ids = vec![ByteArray::from(id.as_str()); n];
+        let names = vec![ByteArray::from(name.as_str()); n];
+        let mut rg = writer.next_row_group()?;
+        let mut i = 0;
+        while let Some(mut col) = rg.next_column()? {
+            match i {
+                0 => col.typed::<ByteArrayType>().write_batch(&run_ids, None, None)?,
+                1 => col.typed::<ByteArrayType>().write_batch(&names, None, None)?,
+                2 => col.typed::<ByteArrayType>().write_batch(&keys, None, None)?,
+                3 => col.typed::<Int64Type>().write_batch(&steps, None, None)?,
+                4 => col.typed::<Int64Type>().write_batch(&walls, None, None)?,
+                _ => col.typed::<DoubleType>().write_batch(&values, None, None)?,
+            };
+            col.close()?;
+            i += 1;
+        }
+        rg.close()?;
+        bar.inc(1);
+    }
+    writer.close()?;
+    bar.finish_and_clear();
+    Ok(())
 }

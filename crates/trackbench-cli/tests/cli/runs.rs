@@ -213,3 +213,40 @@ fn gc_is_a_dry_run_unless_applied() {
     let bad = env.cmd(&["gc", "--older-than", "NaN"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn export_parquet_holds_every_point_and_the_params() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+    let env = Env::new();
+    let a = env.log_run("p", "a", 0.01, &[0.5, f64::NAN, f64::INFINITY, 0.25]);
+    let b = env.log_run("p", "b", 0.1, &[0.75]);
+    let path = env.dir.path().join("out.parquet");
+    env.ok(&["export", &a, &b, "--format", "parquet", "-o", path.to_str().unwrap()]);
+    let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let meta = reader.metadata().file_metadata();
+    let kv = meta.key_value_metadata().unwrap();
+    let runs: serde_json::Value =
+        serde_json::from_str(kv.iter().find(|k| k.key == "trackbench.runs").unwrap().value.as_ref().unwrap()).unwrap();
+    assert_eq!(runs[0]["params"]["lr"], 0.01);
+    assert_eq!(runs[1]["name"], "b");
+    assert_eq!(meta.num_rows(), 5);
+    let rows: Vec<(String, String, i64, f64)> = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r.get_string(0).unwrap().clone(),
+                r.get_string(2).unwrap().clone(),
+                r.get_long(3).unwrap(),
+                r.get_double(5).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows[0], (a.clone(), "acc".to_string(), 0, 0.5));
+    assert!(rows[1].3.is_nan() && rows[2].3 == f64::INFINITY, "NaN and inf kept: {rows:?}");
+    assert_eq!(rows[4], (b, "acc".to_string(), 0, 0.75));
+    let no_file = env.cmd(&["export", &a, "--format", "parquet"]);
+    assert_eq!(no_file.code, 2, "{}", no_file.stderr);
+}
