@@ -26,6 +26,7 @@
 
 mod config;
 mod http;
+mod nvml;
 mod options;
 mod run;
 mod sink;

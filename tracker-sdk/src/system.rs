@@ -5,7 +5,9 @@
 //!
 //! Linux only (read from `/proc`, a few small files per sample, well under 0.1% of a core at
 //! the default interval); elsewhere nothing is sampled. Rates (CPU %, MB/s) need two samples, so
-//! the first sample (one interval after the start) records only levels. GPU metrics (NVML) are not sampled yet.
+//! the first sample (one interval after the start) records only levels. NVIDIA GPUs add
+//! `sys/gpu{i}/…` series through NVML loaded at run time ([`crate::nvml`]); no driver, no GPU
+//! series.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,7 @@ struct Counters {
 
 /// Samples at a fixed interval; `poll` returns a sample when one is due.
 pub(crate) struct Sampler {
+    gpus: Option<crate::nvml::Nvml>,
     interval: Duration,
     next: Instant,
     last: Option<(Instant, Counters)>,
@@ -58,18 +61,24 @@ pub fn interval_from_env() -> Option<Duration> {
 impl Sampler {
     pub fn new(interval: Duration) -> Option<Sampler> {
         // The first sample one interval in: a run shorter than that records none.
-        cfg!(target_os = "linux").then(|| Sampler { interval, next: Instant::now() + interval, last: None, step: 0 })
+        cfg!(target_os = "linux").then(|| Sampler {
+            gpus: crate::nvml::Nvml::open(),
+            interval,
+            next: Instant::now() + interval,
+            last: None,
+            step: 0,
+        })
     }
 
     /// `(step, [(key, value)])` when a sample is due.
-    pub fn poll(&mut self) -> Option<(i64, Vec<(&'static str, f64)>)> {
+    pub fn poll(&mut self) -> Option<(i64, Vec<(String, f64)>)> {
         let now = Instant::now();
         if now < self.next {
             return None;
         }
         self.next = now + self.interval;
         let c = read_counters();
-        let mut out = Vec::with_capacity(KEYS.len());
+        let mut out: Vec<(&'static str, f64)> = Vec::with_capacity(KEYS.len());
         if let Some(rss) = rss_mb() {
             out.push(("sys/rss_mb", rss));
         }
@@ -92,6 +101,10 @@ impl Sampler {
         self.last = Some((now, c));
         let step = self.step;
         self.step += 1;
+        let mut out: Vec<(String, f64)> = out.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        if let Some(g) = &self.gpus {
+            g.sample(&mut out);
+        }
         Some((step, out))
     }
 }
@@ -157,7 +170,12 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let (step0, first) = s.poll().unwrap();
         assert_eq!(step0, 0);
-        assert!(first.iter().all(|(k, _)| *k == "sys/rss_mb" || *k == "sys/system_memory_percent"), "levels only");
+        assert!(
+            first
+                .iter()
+                .all(|(k, _)| k == "sys/rss_mb" || k == "sys/system_memory_percent" || k.starts_with("sys/gpu")),
+            "levels only"
+        );
         // Burn a little CPU so the rate is not zero.
         let mut x = 0u64;
         let t = Instant::now();
@@ -168,12 +186,12 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let (step1, second) = s.poll().unwrap();
         assert_eq!(step1, 1);
-        let get = |k: &str| second.iter().find(|(n, _)| *n == k).map(|(_, v)| *v).unwrap();
+        let get = |k: &str| second.iter().find(|(n, _)| n == k).map(|(_, v)| *v).unwrap();
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         assert!((0.0..=100.0 * cpus + 1.0).contains(&get("sys/cpu_percent")));
         assert!((0.5..1e6).contains(&get("sys/rss_mb")));
         assert!((0.0..=100.0).contains(&get("sys/system_memory_percent")));
         assert!(get("sys/disk_read_mb_s") >= 0.0 && get("sys/net_rx_mb_s") >= 0.0);
-        assert!(second.iter().all(|(k, v)| KEYS.contains(k) && v.is_finite()));
+        assert!(second.iter().all(|(k, v)| (KEYS.contains(&k.as_str()) || k.starts_with("sys/gpu")) && v.is_finite()));
     }
 }

@@ -344,6 +344,13 @@ fn system_metrics_are_sampled_as_sys_series() {
     assert!(cpu.values.iter().all(|v| (0.0..=100.0 * cpus + 1.0).contains(v)), "{:?}", cpu.values);
     let mem = s.series(&id, "sys/system_memory_percent", StepRange::ALL).unwrap();
     assert!(mem.values.iter().all(|v| (0.0..=100.0).contains(v)));
+    // NVIDIA GPUs (NVML at run time): none without a driver; plausible values with one.
+    let gpu: Vec<&String> = keys.iter().filter(|k| k.starts_with("sys/gpu")).collect();
+    eprintln!("GPU metric series: {gpu:?} (none without an NVIDIA driver)");
+    for k in gpu.iter().filter(|k| k.ends_with("_percent")) {
+        let v = s.series(&id, k, StepRange::ALL).unwrap();
+        assert!(v.values.iter().all(|x| (0.0..=100.0).contains(x)), "{k}: {:?}", v.values);
+    }
 
     // Off: no sys series at all.
     let mut opts = RunOptions::new("sys").store_dir(dir.path());
