@@ -240,10 +240,72 @@ fn status(mut c: Command) -> Outcome {
     }
 }
 
+/// Installs Debian packages with apt-get (running `apt-get update` once if the first try fails).
+fn apt_install(packages: &[&str]) -> bool {
+    let install = || {
+        let mut c = Command::new("apt-get");
+        c.args(["install", "-y", "--no-install-recommends"]).args(packages).env("DEBIAN_FRONTEND", "noninteractive");
+        matches!(status(c), Outcome::Passed)
+    };
+    install() || {
+        let mut u = Command::new("apt-get");
+        u.arg("update");
+        let _ = status(u);
+        install()
+    }
+}
+
+/// Whether a Vulkan loader and Mesa's lavapipe (a CPU Vulkan driver) are installed.
+fn have_lavapipe() -> bool {
+    let loader = ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib/aarch64-linux-gnu/libvulkan.so.1", "/usr/lib/libvulkan.so.1"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    let icd = std::fs::read_dir("/usr/share/vulkan/icd.d")
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("lvp_icd")))
+        .unwrap_or(false);
+    loader && icd
+}
+
+/// The trainer's wgpu tests run on lavapipe where there is no GPU: install it when missing and
+/// we may (root with apt-get). Without it those tests print SKIPPED with the reason.
+fn ensure_lavapipe() {
+    if have_lavapipe() {
+        return;
+    }
+    if is_root() && which("apt-get").is_some() {
+        eprintln!("no Vulkan driver found; installing mesa-vulkan-drivers and libvulkan1 (lavapipe) with apt-get");
+        if !apt_install(&["mesa-vulkan-drivers", "libvulkan1"]) || !have_lavapipe() {
+            eprintln!("warning: installing lavapipe failed; the trainer's wgpu tests will be SKIPPED");
+        }
+    } else {
+        eprintln!("warning: no Vulkan driver and no root/apt-get to install lavapipe; the trainer's wgpu tests will be SKIPPED");
+    }
+}
+
+/// A private `XDG_RUNTIME_DIR` (Mesa complains without one) under the target dir.
+fn xdg_runtime_dir() -> Option<PathBuf> {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return None;
+    }
+    let dir = target_dir().join("xdg-runtime");
+    std::fs::create_dir_all(&dir).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).ok()?;
+    }
+    Some(dir)
+}
+
 fn test(args: &[String]) -> ExitCode {
     let mut report = Report(Vec::new());
+    ensure_lavapipe();
+    let xdg = xdg_runtime_dir();
     report.run("rust: build and test the workspace", || {
         let mut c = cargo();
+        if let Some(dir) = &xdg {
+            c.env("XDG_RUNTIME_DIR", dir);
+        }
         // The PyO3 extension only links inside a Python process: maturin builds it below.
         c.args(["test", "--workspace", "--locked", "--exclude", "trackbench-python"]);
         c.args(args);
@@ -278,6 +340,15 @@ fn bench(args: &[String]) -> ExitCode {
         let mut c = cargo();
         c.args(["run", "--release", "--locked", "-p", "trackbench-bench", "--"]);
         c.args(args);
+        status(c)
+    });
+    report.run("trainer throughput (trackbench-train-bench, release)", || {
+        // Side by side with PyTorch when TRACKBENCH_PYTHON (default python3) can import torch.
+        let mut c = cargo();
+        c.args(["run", "--release", "--locked", "-p", "trackbench-train", "--bin", "trackbench-train-bench"]);
+        if let Some(dir) = xdg_runtime_dir() {
+            c.env("XDG_RUNTIME_DIR", dir);
+        }
         status(c)
     });
     report.run("micro benchmarks (criterion: SDK log())", || {

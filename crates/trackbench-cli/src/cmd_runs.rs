@@ -1,4 +1,4 @@
-//! `trackbench runs …`, `projects ls` and `doctor`.
+//! `trackbench runs …`, `projects ls` and `doctor` (store health and the trainer's devices).
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -283,8 +283,11 @@ pub fn projects(ctx: &Ctx, cmd: ProjectsCmd) -> anyhow::Result<()> {
 pub fn doctor(ctx: &Ctx, json_out: bool) -> anyhow::Result<()> {
     let store = ctx.open()?;
     let h = store.health()?;
+    let devices = trackbench_train::devices::list();
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&json!(h))?);
+        let mut v = json!(h);
+        v["devices"] = devices.to_json();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let rows = vec![
             vec!["store".into(), h.path.clone()],
@@ -301,6 +304,7 @@ pub fn doctor(ctx: &Ctx, json_out: bool) -> anyhow::Result<()> {
             vec!["artifacts".into(), format!("{} ({} bytes of blobs)", h.artifacts, h.blob_bytes)],
             vec!["database bytes".into(), h.db_bytes.to_string()],
         ];
+        let rows: Vec<Vec<String>> = rows.into_iter().chain(devices.rows().into_iter().map(|(k, v)| vec![k, v])).collect();
         print!("{}", output::table(&["CHECK", ""], &rows));
     }
     if h.integrity != "ok" {

@@ -11,6 +11,7 @@ mod cmd_export;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
+mod cmd_train;
 mod output;
 mod selection;
 
@@ -57,6 +58,8 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Serve the HTTP API (native, MLflow-compatible, live events) over the store
     Serve(cmd_serve::ServeArgs),
+    /// Train the reference MLP (CPU, wgpu or CUDA) as a tracked run
+    Train(cmd_train::TrainArgs),
 }
 
 /// What commands get: the resolved store location and options.
@@ -98,7 +101,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRACKBENCH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // wgpu's GL probe logs driver-loading failures as errors even when it then
+                // finds an adapter; `trackbench train`/`doctor` report what matters themselves.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,wgpu_hal=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
         Command::Serve(a) => cmd_serve::serve(&ctx, a),
+        Command::Train(a) => cmd_train::train(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,4 +3,5 @@
 mod compare;
 mod report;
 mod runs;
+mod train;
 mod util;
