@@ -304,7 +304,8 @@ pub fn doctor(ctx: &Ctx, json_out: bool) -> anyhow::Result<()> {
             vec!["artifacts".into(), format!("{} ({} bytes of blobs)", h.artifacts, h.blob_bytes)],
             vec!["database bytes".into(), h.db_bytes.to_string()],
         ];
-        let rows: Vec<Vec<String>> = rows.into_iter().chain(devices.rows().into_iter().map(|(k, v)| vec![k, v])).collect();
+        let rows: Vec<Vec<String>> =
+            rows.into_iter().chain(devices.rows().into_iter().map(|(k, v)| vec![k, v])).collect();
         print!("{}", output::table(&["CHECK", ""], &rows));
     }
     if h.integrity != "ok" {

@@ -1,6 +1,7 @@
 //! Integration tests of the real `trackbench` binary against real store folders.
 
 mod compare;
+mod launch;
 mod report;
 mod runs;
 mod train;
