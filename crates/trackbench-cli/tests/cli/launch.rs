@@ -167,6 +167,33 @@ fn a_signal_to_the_launcher_cancels_its_job() {
     wait_for("the child to be gone", Duration::from_secs(5), || gone(&child));
 }
 
+/// A launcher killed outright cannot end its run; the next launch on the host does, and stops
+/// the orphaned child (found by the run id in its environment).
+#[test]
+fn the_next_launch_ends_the_runs_of_a_dead_launcher() {
+    let env = Env::new();
+    let mut launcher = spawn(&env, &["launch", "--project", "p", "--", "sleep", "300"]);
+    let store = open(&env);
+    wait_for("the run", Duration::from_secs(20), || {
+        store
+            .list_runs(&RunQuery::default())
+            .unwrap()
+            .first()
+            .is_some_and(|r| tag(&store, &r.id, "launch.pid").is_some())
+    });
+    let id = store.list_runs(&RunQuery::default()).unwrap()[0].id.clone();
+    let child = tag(&store, &id, "launch.pid").unwrap();
+    launcher.kill().unwrap(); // SIGKILL: no handler runs
+    launcher.wait().unwrap();
+    assert_eq!(store.run(&id).unwrap().status, RunStatus::Running, "nobody ended it yet");
+    let out = env.ok(&["launch", "--project", "p", "--", "true"]);
+    assert!(out.stderr.contains(&format!("run {id} had lost its launcher")), "{}", out.stderr);
+    let run = store.run(&id).unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.error.unwrap().contains("launcher"), "the reason is recorded");
+    wait_for("the orphaned child to be gone", Duration::from_secs(5), || gone(&child));
+}
+
 #[test]
 fn a_flood_of_output_is_captured_line_for_line() {
     let env = Env::new();
