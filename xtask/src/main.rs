@@ -400,7 +400,7 @@ fn demo(args: &[String]) -> ExitCode {
     };
     let exe_s = exe.display().to_string();
     eprintln!(
-        "\nA/B: is lr 0.01 better than lr 0.001 for the reference MLP (256-256) on 8x8 digits? \
+        "\nA/B: is lr 0.01 better than lr 0.001 for the reference MLP (512-512) on 8x8 digits? \
          {seeds} seeds each, {epochs} epochs, on the CPU, {slots} at a time\n"
     );
     let started = Instant::now();
@@ -409,7 +409,7 @@ fn demo(args: &[String]) -> ExitCode {
     ab.args(["--seeds", &seeds, "--a", "lr=0.001", "--b", "lr=0.01", "--base"]);
     ab.arg(format!("epochs={epochs}"));
     ab.args(["--device", "cpu", "--cpu-slots", &slots, "--"]);
-    ab.args([&exe_s, "train", "--backend", "cpu", "--dataset", "digits", "--hidden", "256,256"]);
+    ab.args([&exe_s, "train", "--backend", "cpu", "--dataset", "digits", "--hidden", "512,512"]);
     ab.args(["--epochs", "{epochs}", "--lr", "{lr}", "--seed", "{seed}"]);
     if !ab.status().is_ok_and(|s| s.success()) {
         eprintln!("the A/B did not finish (see above)");
