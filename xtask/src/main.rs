@@ -357,6 +357,11 @@ fn bench(args: &[String]) -> ExitCode {
         }
         status(c)
     });
+    report.run("launcher overhead and queue (trackbench-launch-bench, release)", || {
+        let mut c = cargo();
+        c.args(["run", "--release", "--locked", "-p", "trackbench-launch", "--bin", "trackbench-launch-bench"]);
+        status(c)
+    });
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);
@@ -365,15 +370,82 @@ fn bench(args: &[String]) -> ExitCode {
     report.finish()
 }
 
+/// The main job: an A/B of the reference trainer on the CPU (two learning rates, five seeds
+/// each, interleaved, launched by `trackbench ab`), its verdict, an HTML report, then
+/// `trackbench serve` to browse the store (only when a person is at a terminal; otherwise it
+/// says how to start it). `--seeds N`, `--epochs N` and `--slots N` make it smaller or faster.
 fn demo(args: &[String]) -> ExitCode {
-    let mut c = cargo();
-    c.args(["run", "--release", "--locked", "--bin", "trackbench", "--", "demo"]);
-    c.args(args);
-    match c.status() {
-        Ok(s) if s.success() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+    let opt = |name: &str, default: &str| -> String {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let (seeds, epochs) = (opt("--seeds", "5"), opt("--epochs", "30"));
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let slots = opt("--slots", &cores.min(4).to_string());
+    eprintln!("building trackbench (release)…");
+    let mut build = cargo();
+    build.args(["build", "--release", "--locked", "-p", "trackbench-cli"]);
+    if !build.status().is_ok_and(|s| s.success()) {
+        eprintln!("building the trackbench CLI failed");
+        return ExitCode::FAILURE;
+    }
+    let exe = target_dir().join("release").join("trackbench");
+    let tb = || {
+        let mut c = Command::new(&exe);
+        c.current_dir(root());
+        c
+    };
+    let exe_s = exe.display().to_string();
+    eprintln!(
+        "\nA/B: is lr 0.01 better than lr 0.001 for the reference MLP (512-512) on 8x8 digits? \
+         {seeds} seeds each, {epochs} epochs, on the CPU, {slots} at a time\n"
+    );
+    let started = Instant::now();
+    let mut ab = tb();
+    ab.args(["ab", "--project", "demo", "--name", "lr 0.001 vs 0.01", "--metric", "val/acc", "--maximize"]);
+    ab.args(["--seeds", &seeds, "--a", "lr=0.001", "--b", "lr=0.01", "--base"]);
+    ab.arg(format!("epochs={epochs}"));
+    ab.args(["--device", "cpu", "--cpu-slots", &slots, "--"]);
+    ab.args([&exe_s, "train", "--backend", "cpu", "--dataset", "digits", "--hidden", "512,512"]);
+    ab.args(["--epochs", "{epochs}", "--lr", "{lr}", "--seed", "{seed}"]);
+    if !ab.status().is_ok_and(|s| s.success()) {
+        eprintln!("the A/B did not finish (see above)");
+        return ExitCode::FAILURE;
+    }
+    eprintln!("(the A/B took {:.0}s)", started.elapsed().as_secs_f64());
+    let listed = tb().args(["ab", "ls", "--project", "demo", "--json"]).output();
+    let id = listed.ok().and_then(|o| {
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let start = text.find("\"id\": \"")? + 7;
+        Some(text[start..].split('"').next()?.to_string())
+    });
+    let Some(id) = id else {
+        eprintln!("could not read the A/B back");
+        return ExitCode::FAILURE;
+    };
+    let report = target_dir().join("trackbench-demo").join("ab-report.html");
+    let report_s = report.display().to_string();
+    if !tb().args(["report", "--ab", &id, "-o", &report_s]).status().is_ok_and(|s| s.success()) {
+        eprintln!("writing the report failed");
+        return ExitCode::FAILURE;
+    }
+    println!("\nReport (open in a browser): {report_s}");
+    println!("Again later: {exe_s} ab show {id}   |   {exe_s} report --ab {id} -o report.html");
+    use std::io::IsTerminal;
+    let interactive = std::io::stdin().is_terminal() && std::env::var_os("CI").is_none();
+    if !interactive {
+        println!("\nTo browse the store: {exe_s} serve   (prints the URL to open; Ctrl-C stops it)");
+        return ExitCode::SUCCESS;
+    }
+    // No desktop app yet: the browser UI over `trackbench serve` is the way to look around.
+    println!("\nStarting `trackbench serve` (Ctrl-C stops it)…");
+    match tb().arg("serve").status() {
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("could not run cargo: {e}");
+            eprintln!("could not start trackbench serve: {e}");
             ExitCode::FAILURE
         }
     }
@@ -388,7 +460,7 @@ fn main() -> ExitCode {
         "demo" => demo(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: log example runs and show them"
+                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report"
             );
             if cmd == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }

@@ -30,6 +30,9 @@ pub enum Format {
 pub struct ReportArgs {
     #[command(flatten)]
     select: RunSelection,
+    /// Report an A/B comparison (`trackbench ab`): its runs grouped by arm, its verdict
+    #[arg(long, value_name = "ID", conflicts_with_all = ["runs", "filter", "project", "group_by"])]
+    ab: Option<String>,
     /// Output file (Markdown writes its PNG charts into a folder next to it)
     #[arg(long, short)]
     output: PathBuf,
@@ -84,11 +87,34 @@ fn format_of(a: &ReportArgs) -> Format {
     })
 }
 
-pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
+pub fn report_cmd(ctx: &Ctx, mut a: ReportArgs) -> anyhow::Result<()> {
     let mut store = ctx.open()?;
-    let (selection, runs) = a.select.resolve(&store)?;
-    let direction = a.direction.map(Direction::from);
-    let group_by = a.group_by.as_deref().map(GroupBy::parse).transpose().map_err(lift)?;
+    let ab = match &a.ab {
+        Some(id) => Some(store.ab(&store.resolve_ab(id)?)?),
+        None => None,
+    };
+    let (selection, runs) = match &ab {
+        Some(ab) => {
+            let ids: Vec<String> = ab.runs.iter().map(|r| r.run_id.clone()).collect();
+            let selection = trackbench_compare::Selection::Ids(ids);
+            let runs = selection.resolve(&store).map_err(lift)?;
+            if a.metric.is_empty() {
+                a.metric = vec![ab.metric.clone()];
+            }
+            a.title.get_or_insert_with(|| format!("A/B {}: {}", ab.name, ab.metric));
+            (selection, runs)
+        }
+        None => a.select.resolve(&store)?,
+    };
+    let direction = match &ab {
+        Some(ab) => Some(crate::cmd_ab::direction_of(ab)),
+        None => a.direction.map(Direction::from),
+    };
+    // An A/B's arms are run groups when each arm shares one (as `ab` and `--from-groups` make them).
+    let group_by = match &ab {
+        Some(_) => Some(GroupBy::Group),
+        None => a.group_by.as_deref().map(GroupBy::parse).transpose().map_err(lift)?,
+    };
     let opts = ReportOptions {
         metrics: (!a.metric.is_empty()).then(|| a.metric.clone()),
         direction,
@@ -110,7 +136,10 @@ pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
         runs: run_rows(&store, &runs, &compared)?,
         param_diff: param_diff(&compared),
         charts,
-        stats: stats_section(&compared),
+        stats: match &ab {
+            Some(ab) => Some(ab_stats_section(&store, ab)?),
+            None => stats_section(&compared),
+        },
     };
     write(&input, format_of(&a), &a.output)?;
     eprintln!("wrote {}", a.output.display());
@@ -245,6 +274,32 @@ fn stats_section(r: &Report) -> Option<StatsSection> {
     };
     let (a, b) = (finals(&ga.runs), finals(&gb.runs));
     let c = trackbench_stats::compare(&a, &b, g.direction, 0.95, 0).ok()?;
+    Some(comparison_section(&c, &g.metric, &ga.label, &gb.label))
+}
+
+/// The statistics of an A/B, computed as `trackbench ab` computed its verdict (the same runs,
+/// values and seed); arms that cannot be compared say why.
+fn ab_stats_section(store: &Store, ab: &trackbench_store::AbInfo) -> anyhow::Result<StatsSection> {
+    let spec = |arm: &str| match &ab.spec[arm] {
+        serde_json::Value::Object(m) => {
+            m.iter().map(|(k, v)| format!("{k}={}", output::json_cell(v))).collect::<Vec<_>>().join(" ")
+        }
+        _ => arm.to_string(),
+    };
+    match crate::cmd_ab::comparison(store, ab) {
+        Ok((_, c)) => Ok(comparison_section(&c, &ab.metric, &spec("a"), &spec("b"))),
+        Err(e) => Ok(StatsSection {
+            metric: ab.metric.clone(),
+            direction: ab.direction.clone(),
+            rows: Vec::new(),
+            verdict: format!("no verdict: {e:#}"),
+        }),
+    }
+}
+
+/// A report's statistics table and verdict from one comparison of arms A and B.
+fn comparison_section(c: &trackbench_stats::Comparison, metric: &str, label_a: &str, label_b: &str) -> StatsSection {
+    let (ga_label, gb_label) = (label_a, label_b);
     let num = |v: f64| output::num(v);
     let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "–".into());
     let group_row = |label: &str, s: &trackbench_stats::Summary| {
@@ -259,8 +314,8 @@ fn stats_section(r: &Report) -> Option<StatsSection> {
         )
     };
     let rows = vec![
-        group_row(&format!("A: {}", ga.label), &c.a),
-        group_row(&format!("B: {}", gb.label), &c.b),
+        group_row(&format!("A: {ga_label}"), &c.a),
+        group_row(&format!("B: {gb_label}"), &c.b),
         (
             "Welch's t".to_string(),
             vec![
@@ -296,15 +351,15 @@ fn stats_section(r: &Report) -> Option<StatsSection> {
             ],
         ),
     ];
-    Some(StatsSection {
-        metric: g.metric.clone(),
-        direction: match g.direction {
+    StatsSection {
+        metric: metric.to_string(),
+        direction: match c.direction {
             Direction::Maximize => "maximize".into(),
             Direction::Minimize => "minimize".into(),
         },
         rows,
-        verdict: c.verdict,
-    })
+        verdict: c.verdict.clone(),
+    }
 }
 
 fn write(input: &ReportInput, format: Format, path: &Path) -> anyhow::Result<()> {

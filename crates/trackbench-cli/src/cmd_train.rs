@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 use trackbench_sdk::{Run, RunOptions, RunStatus};
 use trackbench_train::train::{Event, TrainConfig};
-use trackbench_train::{BackendChoice, DataSpec, Optim, OptimizerKind};
+use trackbench_train::{BackendChoice, BackendKind, DataSpec, Optim, OptimizerKind};
 
 use crate::{Ctx, output};
 
@@ -16,10 +16,11 @@ pub struct TrainArgs {
     /// auto (CUDA, then a hardware wgpu adapter, then CPU), cpu, wgpu or cuda
     #[arg(long, default_value = "auto")]
     backend: BackendChoice,
-    /// wgpu adapter or CUDA device index (see `trackbench doctor`); the launcher pins jobs
-    /// with TRACKBENCH_DEVICE
-    #[arg(long, env = "TRACKBENCH_DEVICE", default_value_t = 0)]
-    device: usize,
+    /// wgpu adapter or CUDA device index (see `trackbench doctor`), or a launcher device
+    /// (`cpu`, `cuda:N`, `wgpu:NAME`: the launcher pins jobs with TRACKBENCH_DEVICE, and with
+    /// `auto` it also picks the backend)
+    #[arg(long, env = "TRACKBENCH_DEVICE", default_value = "0", value_parser = parse_device)]
+    device: DeviceArg,
     /// digits (8x8 handwritten digits, 1,438 train / 359 val), spirals or blobs
     #[arg(long, default_value = "digits", value_parser = ["digits", "spirals", "blobs"])]
     dataset: String,
@@ -58,6 +59,31 @@ pub struct TrainArgs {
     json: bool,
 }
 
+/// `--device`: an index, or a launcher device that also names the backend.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceArg {
+    index: usize,
+    backend: Option<BackendKind>,
+}
+
+fn parse_device(s: &str) -> Result<DeviceArg, String> {
+    let s = s.trim();
+    if let Ok(index) = s.parse::<usize>() {
+        return Ok(DeviceArg { index, backend: None });
+    }
+    // Under the launcher a CUDA job sees only its pinned GPU (CUDA_VISIBLE_DEVICES): index 0.
+    let pinned = std::env::var_os("CUDA_VISIBLE_DEVICES").is_some();
+    match s.split_once(':') {
+        None if s == "cpu" => Ok(DeviceArg { index: 0, backend: Some(BackendKind::Cpu) }),
+        Some(("cuda", n)) => {
+            let n: usize = n.parse().map_err(|_| format!("`{s}`: expected cuda:N"))?;
+            Ok(DeviceArg { index: if pinned { 0 } else { n }, backend: Some(BackendKind::Cuda) })
+        }
+        Some(("wgpu", _)) => Ok(DeviceArg { index: 0, backend: Some(BackendKind::Wgpu) }),
+        _ => Err(format!("`{s}` is not a device: give an index, cpu, cuda:N or wgpu:NAME")),
+    }
+}
+
 impl TrainArgs {
     fn config(&self) -> TrainConfig {
         let data = match self.dataset.as_str() {
@@ -66,8 +92,11 @@ impl TrainArgs {
             _ => DataSpec::Digits,
         };
         TrainConfig {
-            backend: self.backend,
-            device: self.device,
+            backend: match (self.backend, self.device.backend) {
+                (BackendChoice::Auto, Some(kind)) => BackendChoice::Only(kind),
+                (explicit, _) => explicit,
+            },
+            device: self.device.index,
             data,
             hidden: self.hidden.clone(),
             optim: Optim::new(self.optimizer, self.lr),

@@ -3,16 +3,21 @@
 //! crates. Results go to stdout (tables, or JSON with `--json`), logs and progress to stderr.
 //!
 //! Exit codes: 0 success; 1 an operation failed; 2 bad usage or a bad filter expression;
-//! 4 a named run, project or metric was not found, or no run matched (`compare`).
+//! 4 a named run, project, A/B or metric was not found, or no run matched (`compare`).
+//! `launch`, `sweep` and `ab` exit 1 when a job did not finish, 2 for an unknown device, a
+//! malformed grid or a command that does not exist.
 
+mod cmd_ab;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_export;
 mod cmd_gc;
 mod cmd_import;
+mod cmd_launch;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
+mod cmd_sweep;
 mod cmd_train;
 mod output;
 mod selection;
@@ -67,6 +72,14 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Train the reference MLP (CPU, wgpu or CUDA) as a tracked run
     Train(cmd_train::TrainArgs),
+    /// Run a command as a tracked run on a device: trackbench launch [OPTIONS] -- CMD ARGS…
+    Launch(cmd_launch::LaunchArgs),
+    /// Cancel launched runs (SIGTERM to their process group, SIGKILL after the grace period)
+    Cancel(cmd_launch::CancelArgs),
+    /// Run a command over a grid of parameters: trackbench sweep --grid 'lr=1e-3,1e-2' -- CMD {lr}
+    Sweep(cmd_sweep::SweepArgs),
+    /// A/B comparison of two variants over seeds, with a statistical verdict (also `ab ls|show`)
+    Ab(cmd_ab::AbArgs),
 }
 
 /// What commands get: the resolved store location and options.
@@ -88,8 +101,18 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             return match s {
-                StoreError::RunNotFound(_) | StoreError::ProjectNotFound(_) | StoreError::ArtifactNotFound(_) => 4,
+                StoreError::RunNotFound(_)
+                | StoreError::ProjectNotFound(_)
+                | StoreError::ArtifactNotFound(_)
+                | StoreError::AbNotFound(_) => 4,
                 StoreError::Filter(_) | StoreError::Invalid { .. } | StoreError::AmbiguousRun(..) => 2,
+                _ => 1,
+            };
+        }
+        if let Some(l) = cause.downcast_ref::<trackbench_launch::LaunchError>() {
+            use trackbench_launch::LaunchError as L;
+            return match l {
+                L::CommandNotFound(_) | L::UnknownDevice { .. } | L::Invalid { .. } => 2,
                 _ => 1,
             };
         }
@@ -134,6 +157,10 @@ fn main() -> ExitCode {
         Command::Gc(a) => cmd_gc::gc(&ctx, a),
         Command::Import(c) => cmd_import::import(&ctx, c),
         Command::Train(a) => cmd_train::train(&ctx, a),
+        Command::Launch(a) => cmd_launch::launch(&ctx, a),
+        Command::Cancel(a) => cmd_launch::cancel(&ctx, a),
+        Command::Sweep(a) => cmd_sweep::sweep(&ctx, a),
+        Command::Ab(a) => cmd_ab::ab(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

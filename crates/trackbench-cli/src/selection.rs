@@ -11,7 +11,7 @@ use crate::output::LAST_FILTER;
 #[derive(Args)]
 pub struct RunSelection {
     /// Runs: ids, unique id prefixes (4+ characters) or unique names
-    #[arg(conflicts_with_all = ["filter", "project"], required_unless_present_any = ["filter", "project"])]
+    #[arg(conflicts_with_all = ["filter", "project"])]
     pub runs: Vec<String>,
     /// The runs matching a filter instead, e.g. "params.lr < 0.1 and status = 'finished'"
     #[arg(long, short)]
@@ -24,6 +24,12 @@ pub struct RunSelection {
 impl RunSelection {
     /// The selection and its runs; no run at all is an error.
     pub fn resolve(&self, store: &Store) -> anyhow::Result<(Selection, Vec<RunInfo>)> {
+        if self.runs.is_empty() && self.filter.is_none() && self.project.is_none() {
+            return Err(anyhow::Error::new(trackbench_store::StoreError::Invalid {
+                what: "selection",
+                why: "name runs, or give --filter or --project".into(),
+            }));
+        }
         let selection = if self.runs.is_empty() {
             LAST_FILTER.with(|f| *f.borrow_mut() = self.filter.clone());
             Selection::Filter { project: self.project.clone(), filter: self.filter.clone() }

@@ -13,6 +13,8 @@ pub enum StoreError {
     ProjectNotFound(String),
     #[error("a project named `{0}` already exists")]
     ProjectExists(String),
+    #[error("A/B comparison not found: {0}")]
+    AbNotFound(String),
     #[error("artifact not found: {0}")]
     ArtifactNotFound(String),
     #[error("invalid {what}: {why}")]

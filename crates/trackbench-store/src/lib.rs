@@ -14,8 +14,10 @@
 //! Decisions this crate enforces: no point is dropped or overwritten (the same key at the same
 //! step twice keeps both); NaN and ±inf round-trip bit-exactly; params are write-once; a
 //! running run whose heartbeat is older than [`StoreOptions::heartbeat_timeout_ms`] reads as
-//! `crashed`. The store knows nothing about HTTP, SDK queues or UIs.
+//! `crashed`. A/B comparisons ([`AbInfo`]) name two arms of runs, a metric and a direction,
+//! and keep the verdict their maker computed. The store knows nothing about HTTP, SDK queues or UIs.
 
+mod ab;
 pub mod artifacts;
 pub mod codec;
 mod error;
@@ -37,6 +39,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
+pub use ab::{AbInfo, AbRun, Arm, NewAb};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};

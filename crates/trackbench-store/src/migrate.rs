@@ -138,6 +138,31 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, writer)
     ) WITHOUT ROWID;
     "#,
+    // 4: A/B comparisons (the launcher's `ab`): the object, its spec and verdict, its runs by arm.
+    r#"
+    CREATE TABLE ab_tests (
+        id           INTEGER PRIMARY KEY,
+        uid          TEXT NOT NULL UNIQUE,
+        project_id   INTEGER NOT NULL REFERENCES projects(id),
+        name         TEXT NOT NULL,
+        metric       TEXT NOT NULL,
+        direction    TEXT NOT NULL CHECK (direction IN ('maximize','minimize')),
+        status       TEXT NOT NULL CHECK (status IN ('running','finished','failed','killed')),
+        spec_json    TEXT NOT NULL,
+        result_json  TEXT,
+        error        TEXT,
+        created_ms   INTEGER NOT NULL,
+        ended_ms     INTEGER
+    );
+    CREATE INDEX ab_tests_project ON ab_tests(project_id, created_ms);
+    CREATE TABLE ab_runs (
+        ab_id   INTEGER NOT NULL REFERENCES ab_tests(id) ON DELETE CASCADE,
+        run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        arm     TEXT NOT NULL CHECK (arm IN ('a','b')),
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (ab_id, run_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,7 @@
 
 mod compare;
 mod import;
+mod launch;
 mod report;
 mod runs;
 mod train;

@@ -1,5 +1,6 @@
 //! Integration tests of the store against real SQLite files in temp folders.
 
+mod ab;
 mod artifacts;
 mod filter;
 mod gc;

@@ -10,6 +10,7 @@ const SHIPPED: &[&str] = &[
     "a10dd9ed055d155910c653e0a3bfc1ced95bd02ad96fd64589723272292a02b6",
     "3e0f7c770f3ceb3ed8cf01196ec9c1772eeee7e108fe58e16af8234537c6ab35",
     "67f28fdec7c2ae67805bbddee179ab345b36c4b17e9f243cfe89b0ca2ba5d95d",
+    "858367f9492efefaa311d144de79c92a7a1f2cf26c0f250e51b05dfb8bc78240",
 ];
 
 #[test]

@@ -1,0 +1,420 @@
+//! `trackbench ab`: is variant B really better than A? Runs both arms of a command interleaved
+//! (A1 B1 A2 B2 …, seeds 1..N as `{seed}`) through the launcher, or takes two existing run
+//! groups (`--from-groups`), stores the A/B object (arms, runs, metric, direction, status) and
+//! the verdict of `trackbench-stats` on each run's final metric value. `ab ls` and `ab show`
+//! read them back; `trackbench report --ab ID` renders one.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use trackbench_compare::Direction;
+use trackbench_launch::grid;
+use trackbench_store::{AbInfo, Arm, NewAb, RunQuery, RunStatus, Store};
+
+use crate::cmd_launch::{JobArgs, prepare, run_with_progress};
+use crate::{Ctx, output};
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AbArgs {
+    #[command(subcommand)]
+    sub: Option<AbSub>,
+    #[command(flatten)]
+    run: AbRunArgs,
+}
+
+#[derive(Subcommand)]
+enum AbSub {
+    /// List A/B comparisons, newest first
+    Ls {
+        #[arg(long, short)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one A/B comparison: its runs, values and verdict
+    Show {
+        /// A/B id or a unique prefix of 4+ characters
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct AbRunArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// The metric to judge on (each run's last value)
+    #[arg(long, required = true)]
+    metric: Option<String>,
+    /// Higher is better
+    #[arg(long, conflicts_with = "minimize")]
+    maximize: bool,
+    /// Lower is better
+    #[arg(long)]
+    minimize: bool,
+    /// Seeds per arm (runs 1..=N, substituted as `{seed}`)
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// Arm A's parameters, NAME=VALUE[,NAME=VALUE…]
+    #[arg(long = "a", value_name = "NAME=VALUE", requires = "b_arm", id = "a_arm")]
+    a: Option<String>,
+    /// Arm B's parameters
+    #[arg(long = "b", value_name = "NAME=VALUE", id = "b_arm")]
+    b: Option<String>,
+    /// Parameters both arms share
+    #[arg(long, value_name = "NAME=VALUE")]
+    base: Option<String>,
+    /// Build the A/B from two existing run groups instead (runs nothing)
+    #[arg(long, num_args = 2, value_names = ["A_GROUP", "B_GROUP"], conflicts_with_all = ["a_arm", "command"])]
+    from_groups: Option<Vec<String>>,
+    /// Name of the A/B [default: "A vs B" from the arms]
+    #[arg(long, short)]
+    name: Option<String>,
+    /// Print the A/B object, every number of its verdict included, as JSON
+    #[arg(long)]
+    json: bool,
+    /// The command; `{NAME}` is replaced by the arm's parameters and `{seed}` by the seed
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+pub fn ab(ctx: &Ctx, a: AbArgs) -> anyhow::Result<()> {
+    match a.sub {
+        Some(AbSub::Ls { project, json }) => ls(ctx, project.as_deref(), json),
+        Some(AbSub::Show { id, json }) => {
+            let store = ctx.open()?;
+            let ab = store.ab(&store.resolve_ab(&id)?)?;
+            print_ab(&store, &ab, json)
+        }
+        None => run(ctx, a.run),
+    }
+}
+
+fn usage(why: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(trackbench_store::StoreError::Invalid { what: "ab arguments", why: why.into() })
+}
+
+fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
+    let metric = a.metric.clone().context("--metric is required")?;
+    if !a.maximize && !a.minimize {
+        return Err(usage("say which way is better: --maximize or --minimize"));
+    }
+    let direction = if a.minimize { "minimize" } else { "maximize" };
+    if let Some(groups) = &a.from_groups {
+        return from_groups(ctx, &a, &metric, direction, &groups[0], &groups[1]);
+    }
+    let (Some(a_spec), Some(b_spec)) = (&a.a, &a.b) else {
+        return Err(usage("give --a and --b with a command after `--`, or --from-groups A_GROUP B_GROUP"));
+    };
+    if a.command.is_empty() {
+        return Err(usage("no command given (after `--`)"));
+    }
+    if a.seeds < 2 {
+        return Err(usage("--seeds must be at least 2 (the statistics need two values per arm)"));
+    }
+    let arm_a = grid::parse_assignments(a_spec)?;
+    let arm_b = grid::parse_assignments(b_spec)?;
+    let base = a.base.as_deref().map(grid::parse_assignments).transpose()?.unwrap_or_default();
+    let template = a.job.job(&a.command)?;
+    for (k, _) in arm_a.iter().chain(&arm_b) {
+        let used = a.command.iter().any(|x| x.contains(&format!("{{{k}}}")));
+        if !used {
+            eprintln!(
+                "warning: `{{{k}}}` does not appear in the command; it reaches it only as an environment variable"
+            );
+        }
+    }
+    let mut store = ctx.open()?;
+    prepare(&mut store)?;
+    let name = a.name.clone().unwrap_or_else(|| format!("{} vs {}", grid::describe(&arm_a), grid::describe(&arm_b)));
+    let spec = json!({
+        "source": "launch",
+        "a": to_map(&arm_a),
+        "b": to_map(&arm_b),
+        "base": to_map(&base),
+        "seeds": a.seeds,
+        "command": template.command_line(),
+        "device": template.device.to_string(),
+    });
+    let project = a.job.project();
+    let id = store.create_ab(&NewAb {
+        project: project.clone(),
+        name: name.clone(),
+        metric: metric.clone(),
+        direction: direction.into(),
+        spec,
+    })?;
+    eprintln!("A/B {id} ({name}): {} runs, {metric} ({direction})", 2 * a.seeds);
+    let short = &id[..8];
+    let mut queue = trackbench_launch::Queue::new(a.job.limits());
+    let mut labels = Vec::new();
+    let mut arms = Vec::new();
+    for seed in 1..=a.seeds {
+        for (arm, params) in [(Arm::A, &arm_a), (Arm::B, &arm_b)] {
+            let mut p = base.clone();
+            p.retain(|(k, _)| !params.iter().any(|(x, _)| x == k));
+            p.extend(params.iter().cloned());
+            p.push(("seed".into(), seed.to_string()));
+            let mut job = template.clone();
+            job.args = template.args.iter().map(|x| grid::substitute(x, &p)).collect();
+            job.program = grid::substitute(&template.program, &p);
+            job.env.extend(grid::env(&p));
+            let label = format!("{}{seed}", if arm == Arm::A { "A" } else { "B" });
+            job.name = Some(format!("{label} {}", grid::describe(params)));
+            job.group = Some(format!("ab-{short}-{}", arm.as_str()));
+            job.tags.extend([("ab.id".to_string(), id.clone()), ("ab.arm".into(), arm.as_str().into())]);
+            job.tags.push(("ab.seed".into(), seed.to_string()));
+            labels.push(label);
+            arms.push(arm);
+            queue.push(job);
+        }
+    }
+    let mut add_err = None;
+    let results = run_with_progress(queue, &a.job.options(ctx), &labels, |i, r| {
+        if let Some(run) = &r.run_id
+            && let Err(e) = store.add_ab_run(&id, arms[i], run, i as i64 + 1)
+        {
+            add_err = Some(e);
+        }
+    });
+    if let Some(e) = add_err {
+        return Err(anyhow::Error::new(e).context("recording the A/B's runs"));
+    }
+    let interrupted = trackbench_launch::signals::interrupted();
+    let not_started = results.iter().filter(|r| r.run_id.is_none()).count();
+    if not_started > 0 {
+        eprintln!("{not_started} runs never started");
+    }
+    finish(&mut store, &id, interrupted)?;
+    let ab = store.ab(&id)?;
+    print_ab(&store, &ab, a.json)?;
+    match ab.status {
+        RunStatus::Finished => Ok(()),
+        _ => Err(crate::cmd_launch::JobFailed(format!("A/B {id} {}", ab.status)).into()),
+    }
+}
+
+fn to_map(p: &grid::Params) -> Value {
+    Value::Object(p.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect())
+}
+
+fn from_groups(ctx: &Ctx, a: &AbRunArgs, metric: &str, direction: &str, ga: &str, gb: &str) -> anyhow::Result<()> {
+    let mut store = ctx.open()?;
+    let group_runs = |g: &str| -> anyhow::Result<Vec<trackbench_store::RunInfo>> {
+        let q = RunQuery {
+            project: a.job.project.clone(),
+            filter: Some(format!("attributes.group = '{}'", g.replace('\'', "''"))),
+            ..RunQuery::default()
+        };
+        let mut runs = store.list_runs(&q)?;
+        runs.reverse(); // oldest first
+        if runs.is_empty() {
+            return Err(anyhow::Error::new(trackbench_store::StoreError::RunNotFound(format!(
+                "no run in group `{g}`"
+            ))));
+        }
+        Ok(runs)
+    };
+    let (ra, rb) = (group_runs(ga)?, group_runs(gb)?);
+    let project = a.job.project.clone().unwrap_or_else(|| ra[0].project.clone());
+    let id = store.create_ab(&NewAb {
+        project,
+        name: a.name.clone().unwrap_or_else(|| format!("{ga} vs {gb}")),
+        metric: metric.into(),
+        direction: direction.into(),
+        spec: json!({"source": "groups", "a": {"group": ga}, "b": {"group": gb}}),
+    })?;
+    let mut seq = 0;
+    for (arm, runs) in [(Arm::A, &ra), (Arm::B, &rb)] {
+        for r in runs {
+            seq += 1;
+            store.add_ab_run(&id, arm, &r.id, seq)?;
+        }
+    }
+    finish(&mut store, &id, false)?;
+    let ab = store.ab(&id)?;
+    print_ab(&store, &ab, a.json)?;
+    match ab.status {
+        RunStatus::Finished => Ok(()),
+        _ => Err(crate::cmd_launch::JobFailed(format!("A/B {id} {}", ab.status)).into()),
+    }
+}
+
+/// One run of an A/B with its value of the metric.
+pub struct ArmValue {
+    pub arm: Arm,
+    pub run: trackbench_store::RunInfo,
+    /// Last value of the metric; `None` when the run did not finish or never logged it.
+    pub value: Option<f64>,
+}
+
+/// The runs of `ab` with their final metric values; only finished runs count.
+pub fn values(store: &Store, ab: &AbInfo) -> anyhow::Result<Vec<ArmValue>> {
+    ab.runs
+        .iter()
+        .map(|r| {
+            let run = store.run(&r.run_id)?;
+            let value = if run.status == RunStatus::Finished {
+                store.metric_summaries(&r.run_id)?.into_iter().find(|s| s.key == ab.metric).map(|s| s.last)
+            } else {
+                None
+            };
+            Ok(ArmValue { arm: r.arm, run, value })
+        })
+        .collect()
+}
+
+pub fn direction_of(ab: &AbInfo) -> Direction {
+    if ab.direction == "minimize" { Direction::Minimize } else { Direction::Maximize }
+}
+
+/// The statistics on A/B `ab`'s runs as they are in the store now.
+pub fn comparison(store: &Store, ab: &AbInfo) -> anyhow::Result<(Vec<ArmValue>, trackbench_stats::Comparison)> {
+    let vals = values(store, ab)?;
+    let pick = |arm| vals.iter().filter(|v| v.arm == arm).filter_map(|v| v.value).collect::<Vec<f64>>();
+    let c = trackbench_stats::compare(&pick(Arm::A), &pick(Arm::B), direction_of(ab), 0.95, 0)?;
+    Ok((vals, c))
+}
+
+/// Computes and stores the verdict; the A/B ends `finished`, `failed` (too few values for
+/// statistics) or `killed` (interrupted).
+fn finish(store: &mut Store, id: &str, interrupted: bool) -> anyhow::Result<()> {
+    let ab = store.ab(id)?;
+    let vals = values(store, &ab)?;
+    let runs: Vec<Value> = vals
+        .iter()
+        .map(|v| {
+            json!({"arm": v.arm, "run": v.run.id, "name": v.run.name, "status": v.run.status,
+                   "value": v.value, "error": v.run.error})
+        })
+        .collect();
+    let failed = vals.iter().filter(|v| v.value.is_none()).count();
+    match comparison(store, &ab) {
+        Ok((_, c)) => {
+            let result = json!({"comparison": c, "runs": runs, "failed_runs": failed});
+            let status = if interrupted { RunStatus::Killed } else { RunStatus::Finished };
+            store.finish_ab(id, status, Some(&result), interrupted.then_some("interrupted"))?;
+        }
+        Err(e) => {
+            let why = format!("no verdict: {e:#}");
+            let result = json!({"runs": runs, "failed_runs": failed});
+            let status = if interrupted { RunStatus::Killed } else { RunStatus::Failed };
+            store.finish_ab(id, status, Some(&result), Some(&why))?;
+        }
+    }
+    Ok(())
+}
+
+fn ls(ctx: &Ctx, project: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let store = ctx.open()?;
+    let abs = store.list_abs(project)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&abs)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = abs
+        .iter()
+        .map(|ab| {
+            let count = |arm| ab.runs.iter().filter(|r| r.arm == arm).count();
+            let outcome = ab
+                .result
+                .as_ref()
+                .and_then(|r| r["comparison"]["outcome"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "-".into());
+            vec![
+                ab.id.clone(),
+                ab.name.clone(),
+                ab.project.clone(),
+                format!("{} ({})", ab.metric, &ab.direction[..3]),
+                ab.status.to_string(),
+                format!("{}/{}", count(Arm::A), count(Arm::B)),
+                outcome,
+                output::time(ab.created_ms),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(&["ID", "NAME", "PROJECT", "METRIC", "STATUS", "RUNS A/B", "OUTCOME", "CREATED"], &rows)
+    );
+    Ok(())
+}
+
+/// Prints an A/B: its runs and values, then the verdict with every number (or JSON).
+fn print_ab(store: &Store, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(ab)?);
+        return Ok(());
+    }
+    println!("A/B {}  {}  [{}]", ab.id, ab.name, ab.status);
+    println!("project {}, metric {} ({})", ab.project, ab.metric, ab.direction);
+    if ab.spec["source"] == "launch" {
+        println!("A: {}   B: {}   base: {}   seeds: {}", ab.spec["a"], ab.spec["b"], ab.spec["base"], ab.spec["seeds"]);
+        println!("command: {}", ab.spec["command"].as_str().unwrap_or(""));
+    }
+    let vals = values(store, ab)?;
+    let rows: Vec<Vec<String>> = vals
+        .iter()
+        .map(|v| {
+            vec![
+                v.arm.as_str().to_ascii_uppercase(),
+                v.run.id.clone(),
+                v.run.name.clone(),
+                v.run.status.to_string(),
+                v.value.map(output::num).unwrap_or_else(|| "-".into()),
+                v.run.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    println!();
+    print!("{}", output::table(&["ARM", "RUN", "NAME", "STATUS", &ab.metric.to_uppercase(), "ERROR"], &rows));
+    let failed = vals.iter().filter(|v| v.value.is_none()).count();
+    if failed > 0 {
+        println!(
+            "{failed} of {} runs have no value (failed, killed or never logged {}); left out",
+            vals.len(),
+            ab.metric
+        );
+    }
+    println!();
+    let c = ab.result.as_ref().map(|r| &r["comparison"]).filter(|c| c.is_object());
+    match c {
+        Some(c) => {
+            let n = |v: &Value| v.as_f64().map(output::num).unwrap_or_else(|| "-".into());
+            for arm in ["a", "b"] {
+                let s = &c[arm];
+                println!(
+                    "{}: n = {}, mean {}, std {}, median {}",
+                    arm.to_uppercase(),
+                    s["n"],
+                    n(&s["mean"]),
+                    n(&s["std"]),
+                    n(&s["median"])
+                );
+            }
+            let w = &c["welch"];
+            println!(
+                "B - A = {} (95% CI {} to {}), Welch p = {}",
+                n(&w["diff"]),
+                n(&w["ci_low"]),
+                n(&w["ci_high"]),
+                n(&w["p_two_sided"])
+            );
+            println!("bootstrap 95% CI {} to {}", n(&c["bootstrap"]["low"]), n(&c["bootstrap"]["high"]));
+            println!("Mann-Whitney U = {}, p = {}", n(&c["mann_whitney"]["u"]), n(&c["mann_whitney"]["p_two_sided"]));
+            println!(
+                "Hedges' g = {}, seeds per arm for 80% power: {}",
+                n(&c["hedges_g"]),
+                c["seeds_needed"].as_u64().map(|s| s.to_string()).unwrap_or_else(|| "-".into())
+            );
+            for note in c["notes"].as_array().into_iter().flatten() {
+                println!("note: {}", note.as_str().unwrap_or_default());
+            }
+            println!("\nverdict: {}", c["verdict"].as_str().unwrap_or_default());
+        }
+        None => println!("no verdict: {}", ab.error.as_deref().unwrap_or("not finished")),
+    }
+    Ok(())
+}
