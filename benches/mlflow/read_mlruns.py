@@ -35,7 +35,7 @@ for r in range(a.runs):
         os.makedirs(os.path.join(d, sub))
     with open(os.path.join(d, "meta.yaml"), "w") as f:
         f.write(f"artifact_uri: file://{d}/artifacts\nend_time: 1700000100000\nentry_point_name: ''\n"
-                f"experiment_id: '1'\nlifecycle_stage: active\nrun_id: {rid}\nrun_name: run-{r}\nrun_uuid: {rid}\n"
+                f"experiment_id: '1'\nlifecycle_stage: active\nrun_id: '{rid}'\nrun_name: run-{r}\nrun_uuid: '{rid}'\n"
                 "source_name: ''\nsource_type: 4\nsource_version: ''\nstart_time: 1700000000000\nstatus: 3\n"
                 "tags: []\nuser_id: bench\n")
     with open(os.path.join(d, "params", "lr"), "w") as f:
