@@ -195,3 +195,25 @@ mod tests {
         assert!(second.iter().all(|(k, v)| (KEYS.contains(&k.as_str()) || k.starts_with("sys/gpu")) && v.is_finite()));
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod cost {
+    use super::*;
+
+    /// Prints what one sample costs (recorded in BENCHMARKS.md; not asserted).
+    #[test]
+    fn one_sample_costs_microseconds() {
+        let mut s = Sampler::new(Duration::ZERO).unwrap();
+        s.poll();
+        let n = 200;
+        let t = Instant::now();
+        for _ in 0..n {
+            s.poll().unwrap();
+        }
+        let per = t.elapsed() / n;
+        eprintln!(
+            "system metrics: one sample takes {per:?}; at the default 10 s interval that is {:.4}% of one core",
+            per.as_secs_f64() / 10.0 * 100.0
+        );
+    }
+}
