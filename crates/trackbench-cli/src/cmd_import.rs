@@ -64,12 +64,15 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
         ImportCmd::Wandb { path, project, json } => {
             let mut store = ctx.open()?;
-            let reports = trackbench_import::wandb::import(&mut store, &path, project.as_deref())?;
+            let reports = with_bar("run files", |p| {
+                trackbench_import::wandb::import_with(&mut store, &path, project.as_deref(), p)
+            })?;
             print_runs(&reports, json)
         }
         ImportCmd::Trackio { db, project, json } => {
             let mut store = ctx.open()?;
-            let reports = trackbench_import::trackio::import(&mut store, &db, project.as_deref())?;
+            let reports =
+                with_bar("runs", |p| trackbench_import::trackio::import_with(&mut store, &db, project.as_deref(), p))?;
             print_runs(&reports, json)
         }
         ImportCmd::Mlflow { source, remap_artifacts, json } => {
@@ -83,7 +86,7 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
                 None => None,
             };
             let mut store = ctx.open()?;
-            let reports = trackbench_import::mlflow::import(&mut store, &source, remap)?;
+            let reports = with_bar("runs", |p| trackbench_import::mlflow::import_with(&mut store, &source, remap, p))?;
             print_runs(&reports, json)
         }
         ImportCmd::Tensorboard { dir, project, watch, json } => {
@@ -91,7 +94,7 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
             if watch {
                 return follow(&mut store, &dir, &project);
             }
-            let reports = tensorboard::import(&mut store, &dir, &project)?;
+            let reports = with_bar("folders", |p| tensorboard::import_with(&mut store, &dir, &project, p))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
                 return Ok(());
@@ -137,14 +140,33 @@ fn follow(store: &mut trackbench_store::Store, dir: &std::path::Path, project: &
         }
     });
     let mut follower = Follower::new(dir, project)?;
+    // File events wake the loop at once; a timer covers file systems without events.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok() {
+            let _ = tx.send(());
+        }
+    })
+    .and_then(|mut w| {
+        use notify::Watcher;
+        w.watch(dir, notify::RecursiveMode::Recursive)?;
+        Ok(w)
+    });
+    if let Err(e) = &watcher {
+        eprintln!("warning: cannot watch {} ({e}); checking every second instead", dir.display());
+    }
     eprintln!("following {} (Ctrl-C to stop)", dir.display());
     while !stop.load(Ordering::SeqCst) {
         let n = follower.poll(store)?;
         if n > 0 {
             eprintln!("+{n} scalar(s)");
         }
-        std::thread::sleep(Duration::from_millis(500));
+        let _ = rx.recv_timeout(Duration::from_secs(1));
+        // Let a burst of writes settle into one read.
+        std::thread::sleep(Duration::from_millis(50));
+        while rx.try_recv().is_ok() {}
     }
+    drop(watcher);
     follower.finish(store)?;
     eprintln!("stopped; the followed runs are marked finished");
     Ok(())
@@ -177,4 +199,21 @@ fn print_runs(reports: &[trackbench_import::mlflow::RunReport], json: bool) -> a
     let imported = reports.iter().filter(|r| r.skipped.is_none()).count();
     eprintln!("{imported} run(s) imported, {} skipped", reports.len() - imported);
     Ok(())
+}
+
+/// Runs `f` with a progress bar on stderr (shown on a terminal only) fed by its callback.
+fn with_bar<T>(what: &str, f: impl FnOnce(&mut dyn FnMut(usize, usize)) -> T) -> T {
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} importing {{pos}}/{{len}} {what} {{wide_bar}} {{eta}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut update = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let out = f(&mut update);
+    bar.finish_and_clear();
+    out
 }

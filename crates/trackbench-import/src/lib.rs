@@ -20,6 +20,9 @@ pub mod wandb;
 
 use std::path::Path;
 
+/// A progress callback: `(items done, items in all)`, called before each item.
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+
 /// Why an import failed as a whole (problems inside a file are reported, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

@@ -245,9 +245,11 @@ pub fn store_runs(
     store: &mut Store,
     runs: &[MlflowRun],
     remap: Option<(&str, &str)>,
+    progress: crate::Progress<'_>,
 ) -> Result<Vec<RunReport>, ImportError> {
     let mut out = Vec::new();
-    for r in runs {
+    for (i, r) in runs.iter().enumerate() {
+        progress(i, runs.len());
         let name = r
             .name
             .clone()
@@ -324,10 +326,20 @@ pub fn store_runs(
 
 /// Imports an `mlruns/` folder or a `sqlite:///path.db` database.
 pub fn import(store: &mut Store, source: &str, remap: Option<(&str, &str)>) -> Result<Vec<RunReport>, ImportError> {
+    import_with(store, source, remap, &mut |_, _| {})
+}
+
+/// [`import`], calling `progress(done, total)` before each run.
+pub fn import_with(
+    store: &mut Store,
+    source: &str,
+    remap: Option<(&str, &str)>,
+    progress: crate::Progress<'_>,
+) -> Result<Vec<RunReport>, ImportError> {
     let runs = match source.strip_prefix("sqlite:///").or_else(|| source.strip_prefix("sqlite://")) {
         Some(path) => read_sqlite(Path::new(&format!("/{}", path.trim_start_matches('/'))))?,
         None if source.ends_with(".db") || source.ends_with(".sqlite") => read_sqlite(Path::new(source))?,
         None => read_file_store(Path::new(source))?,
     };
-    store_runs(store, &runs, remap)
+    store_runs(store, &runs, remap, progress)
 }

@@ -321,9 +321,22 @@ pub fn store_parsed(store: &mut Store, run: &str, parsed: &Parsed) -> trackbench
 
 /// Imports every event-file folder under `root` into `project`.
 pub fn import(store: &mut Store, root: &Path, project: &str) -> Result<Vec<FolderReport>, crate::ImportError> {
+    import_with(store, root, project, &mut |_, _| {})
+}
+
+/// [`import`], calling `progress(done, total)` before each folder.
+pub fn import_with(
+    store: &mut Store,
+    root: &Path,
+    project: &str,
+    progress: crate::Progress<'_>,
+) -> Result<Vec<FolderReport>, crate::ImportError> {
     let root = root.canonicalize().map_err(|e| crate::ImportError::io(root, e))?;
     let mut out = Vec::new();
-    for (dir, files) in discover(&root).map_err(|e| crate::ImportError::io(&root, e))? {
+    let folders = discover(&root).map_err(|e| crate::ImportError::io(&root, e))?;
+    let total = folders.len();
+    for (i, (dir, files)) in folders.into_iter().enumerate() {
+        progress(i, total);
         let source = format!("tensorboard:{}", dir.display());
         let name = run_name(&root, &dir);
         let mut report = FolderReport {

@@ -88,6 +88,16 @@ struct Run {
 
 /// Imports one trackio project database into project `project` (default: the file's name).
 pub fn import(store: &mut Store, db: &Path, project: Option<&str>) -> Result<Vec<RunReport>, ImportError> {
+    import_with(store, db, project, &mut |_, _| {})
+}
+
+/// [`import`], calling `progress(done, total)` before each run.
+pub fn import_with(
+    store: &mut Store,
+    db: &Path,
+    project: Option<&str>,
+    progress: crate::Progress<'_>,
+) -> Result<Vec<RunReport>, ImportError> {
     use rusqlite::{Connection, OpenFlags};
     let sql_err = |e: rusqlite::Error| ImportError::Source(format!("reading trackio database {}: {e}", db.display()));
     if !db.is_file() {
@@ -159,7 +169,9 @@ pub fn import(store: &mut Store, db: &Path, project: Option<&str>) -> Result<Vec
         }
     }
     let mut out = Vec::new();
-    for (id, run) in runs {
+    let total = runs.len();
+    for (i, (id, run)) in runs.into_iter().enumerate() {
+        progress(i, total);
         let mut report = RunReport {
             run_id: id.clone(),
             project: project.clone(),

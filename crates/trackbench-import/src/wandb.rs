@@ -298,8 +298,21 @@ pub fn discover(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Imports every offline run under `root`.
 pub fn import(store: &mut Store, root: &Path, project: Option<&str>) -> Result<Vec<RunReport>, ImportError> {
+    import_with(store, root, project, &mut |_, _| {})
+}
+
+/// [`import`], calling `progress(done, total)` before each run file.
+pub fn import_with(
+    store: &mut Store,
+    root: &Path,
+    project: Option<&str>,
+    progress: crate::Progress<'_>,
+) -> Result<Vec<RunReport>, ImportError> {
     let mut out = Vec::new();
-    for file in discover(root).map_err(|e| ImportError::io(root, e))? {
+    let files = discover(root).map_err(|e| ImportError::io(root, e))?;
+    let total = files.len();
+    for (i, file) in files.into_iter().enumerate() {
+        progress(i, total);
         let data = std::fs::read(&file).map_err(|e| ImportError::io(&file, e))?;
         let (recs, stop) = records(&data);
         let mut run = WbRun::default();

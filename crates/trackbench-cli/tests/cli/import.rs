@@ -67,3 +67,53 @@ fn import_wandb_offline_runs() {
     let again = env.ok(&["import", "wandb", dir.to_str().unwrap()]);
     assert!(again.stderr.contains("0 run(s) imported, 2 skipped"), "{}", again.stderr);
 }
+
+#[test]
+fn import_tensorboard_watch_follows_a_growing_file_until_ctrl_c() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let env = Env::new();
+    let src_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tensorboard/logs/baseline");
+    let src = std::fs::read_dir(&src_dir).unwrap().next().unwrap().unwrap().path();
+    let data = std::fs::read(&src).unwrap();
+    let logs = env.dir.path().join("live-logs/job");
+    std::fs::create_dir_all(&logs).unwrap();
+    let file = logs.join(src.file_name().unwrap());
+    std::fs::write(&file, &data[..data.len() / 2]).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
+        .arg("--store")
+        .arg(env.store())
+        .args(["import", "tensorboard", env.dir.path().join("live-logs").to_str().unwrap(), "--watch"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = || -> u64 {
+        let out = env.cmd(&["runs", "ls", "--project", "tensorboard", "--json"]);
+        if out.code != 0 {
+            return 0;
+        }
+        out.json()
+            .as_array()
+            .map_or(0, |runs| runs.iter().map(|r| r["metrics"]["train/loss"]["count"].as_u64().unwrap_or(0)).sum())
+    };
+    let wait_for = |pred: &dyn Fn(u64) -> bool| {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            let n = count();
+            if pred(n) {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the follower did not catch up (last count {})", count());
+    };
+    let first = wait_for(&|n| n > 0);
+    assert!(first < 200);
+    std::fs::write(&file, &data).unwrap();
+    assert_eq!(wait_for(&|n| n == 200), 200, "the rest of the file, each point once");
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends the follower cleanly: {status}");
+    let runs = env.ok(&["runs", "ls", "--project", "tensorboard", "--json"]).json();
+    assert_eq!(runs[0]["status"], "finished");
+}
