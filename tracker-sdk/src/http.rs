@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde::ser::SerializeSeq;
+use trackbench_store::json_f64::Floats;
 use trackbench_store::{Batch, IngestReport, LogLine, NewRun, RunInfo, RunStatus, StoreError};
 
 use crate::sink::Sink;
@@ -163,23 +163,6 @@ fn server_message(text: &str) -> String {
         .ok()
         .and_then(|v| v["message"].as_str().map(String::from))
         .unwrap_or_else(|| text.chars().take(500).collect())
-}
-
-/// Floats with the non-finite ones as strings.
-struct Floats<'a>(&'a [f64]);
-
-impl Serialize for Floats<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for v in self.0 {
-            if v.is_finite() {
-                seq.serialize_element(v)?;
-            } else {
-                seq.serialize_element(trackbench_store::json_f64::text(*v))?;
-            }
-        }
-        seq.end()
-    }
 }
 
 #[derive(Serialize)]

@@ -40,3 +40,50 @@ impl ImportError {
         ImportError::Io { path: path.display().to_string(), source }
     }
 }
+
+/// True (and the report says so) when run `id` is already in the store: importers keep source
+/// run ids, so this is what makes a second import add nothing.
+pub(crate) fn already_imported(
+    store: &trackbench_store::Store,
+    id: &str,
+    report: &mut mlflow::RunReport,
+) -> Result<bool, ImportError> {
+    match store.run(id) {
+        Ok(_) => {
+            report.skipped = Some("already imported (a run with this id exists)".into());
+            Ok(true)
+        }
+        Err(trackbench_store::StoreError::RunNotFound(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A JSON value as a metric value: numbers, booleans, and the non-finite spellings
+/// Python writes ("NaN", "Infinity", "-Infinity"); anything else is not a metric.
+pub(crate) fn metric_value(v: &serde_json::Value) -> Option<f64> {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::String(s) => match s.as_str() {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Nested config objects flattened to dotted keys, values keeping their JSON type.
+pub(crate) fn flatten_into(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, c) in m {
+                flatten_into(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, c, out);
+            }
+        }
+        leaf if !prefix.is_empty() => out.push((prefix.to_string(), leaf.clone())),
+        _ => {}
+    }
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
-use trackbench_store::{Batch, NewRun, Points, RunStatus, SeriesBatch, Store, StoreError};
+use trackbench_store::{Batch, NewRun, Points, RunStatus, SeriesBatch, Store};
 
 use crate::ImportError;
 
@@ -265,14 +265,9 @@ pub fn store_runs(
             skipped: None,
             problems: Vec::new(),
         };
-        match store.run(&r.run_id) {
-            Ok(_) => {
-                report.skipped = Some("already imported (a run with this id exists)".into());
-                out.push(report);
-                continue;
-            }
-            Err(StoreError::RunNotFound(_)) => {}
-            Err(e) => return Err(e.into()),
+        if crate::already_imported(store, &r.run_id, &mut report)? {
+            out.push(report);
+            continue;
         }
         let mut tags: Vec<(String, String)> = r.tags.iter().filter(|(k, _)| k != "mlflow.runName").cloned().collect();
         tags.push((crate::tensorboard::SOURCE_TAG.to_string(), format!("mlflow:{}", r.run_id)));

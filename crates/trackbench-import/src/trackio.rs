@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use trackbench_store::{Batch, NewRun, Points, RunStatus, SeriesBatch, Store, StoreError};
+use trackbench_store::{Batch, NewRun, Points, RunStatus, SeriesBatch, Store};
 
 use crate::ImportError;
 use crate::mlflow::RunReport;
@@ -48,32 +48,6 @@ pub fn iso_ms(s: &str) -> Option<i64> {
     let days = era * 146_097 + doe - 719_468;
     let ms = (days * 86_400 + h * 3600 + mi * 60) * 1000 + (sec * 1000.0).round() as i64;
     Some(ms - offset_min * 60_000)
-}
-
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::String(s) => match s.as_str() {
-            "NaN" | "nan" => Some(f64::NAN),
-            "Infinity" | "inf" => Some(f64::INFINITY),
-            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, c, out);
-            }
-        }
-        leaf if !prefix.is_empty() => out.push((prefix.to_string(), leaf.clone())),
-        _ => {}
-    }
 }
 
 #[derive(Default)]
@@ -129,7 +103,7 @@ pub fn import_with(
         if let Value::Object(m) = &config {
             let user: serde_json::Map<String, Value> =
                 m.iter().filter(|(k, _)| !k.starts_with('_')).map(|(k, v)| (k.clone(), v.clone())).collect();
-            flatten("", &Value::Object(user), &mut run.params);
+            crate::flatten_into("", &Value::Object(user), &mut run.params);
         }
     }
     for (table, sys) in [("metrics", false), ("system_metrics", true)] {
@@ -158,7 +132,7 @@ pub fn import_with(
             };
             let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&metrics) else { continue };
             for (k, v) in m {
-                match number(&v) {
+                match crate::metric_value(&v) {
                     Some(x) => {
                         let key = if sys { format!("sys/{k}") } else { k };
                         run.series.entry(key).or_default().push(step, wall, x);
@@ -182,14 +156,9 @@ pub fn import_with(
             skipped: None,
             problems: Vec::new(),
         };
-        match store.run(&id) {
-            Ok(_) => {
-                report.skipped = Some("already imported (a run with this id exists)".into());
-                out.push(report);
-                continue;
-            }
-            Err(StoreError::RunNotFound(_)) => {}
-            Err(e) => return Err(e.into()),
+        if crate::already_imported(store, &id, &mut report)? {
+            out.push(report);
+            continue;
         }
         let new = NewRun {
             project: project.clone(),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use trackbench_store::{Batch, NewRun, Points, RunStatus, SeriesBatch, Store, StoreError};
+use trackbench_store::{Batch, NewRun, Points, RunStatus, SeriesBatch, Store};
 
 use crate::ImportError;
 use crate::mlflow::RunReport;
@@ -141,34 +141,6 @@ fn items(b: &[u8], field: u32) -> Result<Vec<(String, Value)>, Malformed> {
     Ok(out)
 }
 
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::String(s) => match s.as_str() {
-            "NaN" | "nan" => Some(f64::NAN),
-            "Infinity" | "inf" => Some(f64::INFINITY),
-            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, c, out);
-            }
-        }
-        leaf if !prefix.is_empty() => {
-            out.insert(prefix.to_string(), leaf.clone());
-        }
-        _ => {}
-    }
-}
-
 fn apply(rec: &[u8], run: &mut WbRun) -> Result<(), Malformed> {
     for f in fields(rec) {
         match f? {
@@ -198,14 +170,14 @@ fn apply(rec: &[u8], run: &mut WbRun) -> Result<(), Malformed> {
             }
             (2, Wire::Bytes(h)) => {
                 let row = items(h, 1)?;
-                let get = |k: &str| row.iter().find(|(n, _)| n == k).and_then(|(_, v)| number(v));
+                let get = |k: &str| row.iter().find(|(n, _)| n == k).and_then(|(_, v)| crate::metric_value(v));
                 let step = get("_step").map(|s| s as i64).unwrap_or(0);
                 let wall = get("_timestamp").map(|t| (t * 1000.0).round() as i64).unwrap_or(0);
                 for (k, v) in &row {
                     if k.starts_with('_') {
                         continue;
                     }
-                    match number(v) {
+                    match crate::metric_value(v) {
                         Some(x) => run.series.entry(k.clone()).or_default().push(step, wall, x),
                         None => run.skipped_values += 1,
                     }
@@ -219,7 +191,7 @@ fn apply(rec: &[u8], run: &mut WbRun) -> Result<(), Malformed> {
                     }
                 }
                 for (k, v) in items(s, 3)? {
-                    if let Some(x) = number(&v) {
+                    if let Some(x) = crate::metric_value(&v) {
                         let series = run.series.entry(format!("sys/{k}")).or_default();
                         let step = series.len() as i64;
                         series.push(step, wall, x);
@@ -264,11 +236,11 @@ fn config(c: &[u8], run: &mut WbRun) -> Result<(), Malformed> {
             Value::Object(mut m) if m.len() <= 2 && m.contains_key("value") => m.remove("value").unwrap_or(Value::Null),
             v => v,
         };
-        let mut flat = BTreeMap::new();
+        let mut flat = Vec::new();
         if v.is_object() {
-            flatten(&k, &v, &mut flat);
+            crate::flatten_into(&k, &v, &mut flat);
         } else {
-            flat.insert(k, v);
+            flat.push((k, v));
         }
         run.config.extend(flat);
     }
@@ -351,14 +323,9 @@ pub fn import_with(
             skipped: None,
             problems,
         };
-        match store.run(&run.id) {
-            Ok(_) => {
-                report.skipped = Some("already imported (a run with this id exists)".into());
-                out.push(report);
-                continue;
-            }
-            Err(StoreError::RunNotFound(_)) => {}
-            Err(e) => return Err(e.into()),
+        if crate::already_imported(store, &run.id, &mut report)? {
+            out.push(report);
+            continue;
         }
         let mut tags: Vec<(String, String)> = run.tags.iter().map(|t| (t.clone(), String::new())).collect();
         tags.push((crate::tensorboard::SOURCE_TAG.to_string(), format!("wandb:{}", file.display())));

@@ -16,9 +16,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::TryStreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use trackbench_store::json_f64::Floats;
 use trackbench_store::{
     Batch, LogLine, MetricSummary, NewRun, Points, RunInfo, RunQuery, RunStatus, SeriesBatch, StepRange, Store,
 };
@@ -425,24 +426,6 @@ struct SeriesQuery {
     since: Option<i64>,
     min_step: Option<i64>,
     max_step: Option<i64>,
-}
-
-/// Column-wise f64s with the non-finite ones as strings.
-struct Floats<'a>(&'a [f64]);
-
-impl Serialize for Floats<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for v in self.0 {
-            if v.is_finite() {
-                seq.serialize_element(v)?;
-            } else {
-                seq.serialize_element(trackbench_store::json_f64::text(*v))?;
-            }
-        }
-        seq.end()
-    }
 }
 
 fn opt_floats(v: &[Option<f64>]) -> Vec<Value> {

@@ -300,6 +300,25 @@ pub struct RunQuery {
 pub mod json_f64 {
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Serializes a slice of f64 as a JSON array, the non-finite values as their strings
+    /// (column-wise series on the wire: the server's answers, the remote SDK's batches).
+    pub struct Floats<'a>(pub &'a [f64]);
+
+    impl serde::Serialize for Floats<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for v in self.0 {
+                if v.is_finite() {
+                    seq.serialize_element(v)?;
+                } else {
+                    seq.serialize_element(text(*v))?;
+                }
+            }
+            seq.end()
+        }
+    }
+
     /// The JSON text of a non-finite value: "NaN", "Infinity" or "-Infinity".
     pub fn text(v: f64) -> &'static str {
         if v.is_nan() {

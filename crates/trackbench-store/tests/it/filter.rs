@@ -11,9 +11,12 @@ use crate::util::{T0, TestStore, store};
 /// c     0.1        "adam"   0.95             [NaN]     -
 /// d     1          "Adam"   -                -         team=x
 /// e     -          -        0.3              [0.1]     (finished, group g)
+/// (name, lr, optimizer, acc points, loss points, team tag)
+type Row<'a> = (&'a str, Option<serde_json::Value>, Option<&'a str>, &'a [f64], &'a [f64], Option<&'a str>);
+
 fn fixture() -> TestStore {
     let mut t = store();
-    let rows: [(&str, Option<serde_json::Value>, Option<&str>, &[f64], &[f64], Option<&str>); 5] = [
+    let rows: [Row; 5] = [
         ("a", Some(serde_json::json!(0.01)), Some("adam"), &[0.5, 0.9], &[1.0, 0.2], Some("x")),
         ("b", Some(serde_json::json!("0.01")), Some("sgd"), &[0.7], &[2.0, 0.5], Some("y")),
         ("c", Some(serde_json::json!(0.1)), Some("adam"), &[0.95], &[f64::NAN], None),

@@ -83,7 +83,7 @@ fn small_flushes_merge_into_full_chunks() {
     assert_eq!(s.steps, (0..2000).collect::<Vec<_>>());
     t.store.finish_run(&run, trackbench_store::RunStatus::Finished, None).unwrap();
     assert_eq!(t.store.health().unwrap().metric_chunks, 1, "finishing compacts into full chunks");
-    assert_eq!(t.store.series(&run, "loss", StepRange::ALL).unwrap().bit_eq(&s), true);
+    assert!(t.store.series(&run, "loss", StepRange::ALL).unwrap().bit_eq(&s));
     // A big flush spills into several chunks.
     let big: Vec<(i64, f64)> = (2000..20_000).map(|i| (i, i as f64)).collect();
     t.store.log_metric_points(&run, "loss", pts(&big)).unwrap();
