@@ -116,6 +116,10 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
         .env("TRACKBENCH_RUN_ID", &id)
         .env("TRACKBENCH_DIR", &opts.store_dir)
         .env("TRACKBENCH_PROJECT", &job.project)
+        // The run lives in this store: a TRACKBENCH_URL inherited from the launcher's shell
+        // would send the child's SDK to a server that does not have it.
+        .env_remove("TRACKBENCH_URL")
+        .env_remove("TRACKBENCH_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -358,3 +358,22 @@ fn an_ab_of_the_reference_trainer_stores_the_verdict_of_the_statistics() {
     assert_eq!(again["result"]["comparison"], ab["result"]["comparison"]);
     assert_eq!(again["spec"]["source"], "groups");
 }
+
+#[test]
+fn a_launched_child_logs_to_the_launchers_store_even_with_trackbench_url_set() {
+    let env = Env::new();
+    let s = script(&env, "url.sh", "echo \"url=[$TRACKBENCH_URL] token=[$TRACKBENCH_TOKEN] dir=[$TRACKBENCH_DIR]\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_trackbench"))
+        .args(["launch", "--project", "p", "--json", "--", "sh", s.to_str().unwrap()])
+        .env("TRACKBENCH_DIR", env.store())
+        .env("TRACKBENCH_URL", "http://127.0.0.1:9/")
+        .env("TRACKBENCH_TOKEN", "secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let store = open(&env);
+    let got = lines(&store, r["run_id"].as_str().unwrap());
+    let want = format!("url=[] token=[] dir=[{}]", env.store().display());
+    assert!(got.iter().any(|(_, l)| *l == want), "{got:?}");
+}
