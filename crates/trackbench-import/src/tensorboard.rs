@@ -273,19 +273,18 @@ fn describe(f: &Path, stop: &Stop, len: u64) -> String {
     }
 }
 
-/// The run already imported from `source`, if any.
+/// The run already imported from `source`, if any (one indexed query through the filter
+/// language, not a scan of the project's tags).
 pub fn find_imported(store: &Store, project: &str, source: &str) -> trackbench_store::Result<Option<String>> {
-    let runs = store.list_runs(&RunQuery {
+    let filter = format!("tags.`{SOURCE_TAG}` = '{}'", source.replace('\'', "''"));
+    let q = RunQuery {
         project: Some(project.to_string()),
+        filter: Some(filter),
         include_deleted: true,
+        limit: Some(1),
         ..RunQuery::default()
-    })?;
-    for r in runs {
-        if store.tags(&r.id)?.iter().any(|(k, v)| k == SOURCE_TAG && v == source) {
-            return Ok(Some(r.id));
-        }
-    }
-    Ok(None)
+    };
+    Ok(store.list_runs(&q)?.into_iter().next().map(|r| r.id))
 }
 
 /// Points per `log_batch` when importing.

@@ -188,9 +188,8 @@ async fn create_run(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Crea
         .write(move |st| {
             Ok(match &req.id {
                 Some(id) => match st.run(id) {
-                    Ok(existing) => {
+                    Ok(_) => {
                         st.resume_run(id)?;
-                        let _ = existing;
                         st.run(id)?
                     }
                     Err(trackbench_store::StoreError::RunNotFound(_)) => st.create_run_with_id(id, &req.new)?,
@@ -635,9 +634,7 @@ pub async fn store_upload(
     let stream = req.into_body().into_data_stream().map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream);
     let reader = tokio_util::io::SyncIoBridge::new(reader);
-    let state = s.clone();
-    crate::state::blocking(move || {
-        let mut store = Store::open(&state.root, state.opts.clone())?;
+    s.read(move |store| {
         let limited = LimitedReader { inner: reader, left: max };
         store.put_artifact_from(&id, &path, limited, "upload").map_err(|e| match e {
             trackbench_store::StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {

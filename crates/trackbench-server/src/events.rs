@@ -26,13 +26,15 @@ use crate::state::AppState;
 
 /// How often `data_version` is checked when no file event arrives.
 const SAFETY_POLL: Duration = Duration::from_millis(100);
+/// Polled this often even when nothing was written (a silent run turns crashed).
+const STALE_POLL: Duration = Duration::from_secs(5);
 /// Events arriving this close together are handled as one.
 const COALESCE: Duration = Duration::from_millis(15);
 
 /// Starts the watcher thread; it ends when the server state is dropped.
 pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
     let weak = Arc::downgrade(state);
-    let mut store = Store::open(&state.root, trackbench_store::StoreOptions { read_only: true, ..state.opts.clone() })
+    let store = Store::open(&state.root, trackbench_store::StoreOptions { read_only: true, ..state.opts.clone() })
         .map_err(std::io::Error::other)?;
     let mut cursor = store.change_cursor().map_err(std::io::Error::other)?;
     std::thread::Builder::new().name("trackbench-watch".into()).spawn(move || {
@@ -50,6 +52,7 @@ pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
             tracing::warn!(error = %e, "file watching unavailable; polling the store instead");
         }
         let mut version = store.data_version().unwrap_or(0);
+        let mut last_poll = std::time::Instant::now();
         loop {
             match rx.recv_timeout(SAFETY_POLL) {
                 Ok(()) => {
@@ -68,10 +71,11 @@ pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
                 }
             };
             // Crash detection is time-based: poll anyway every few seconds.
-            if v == version && !stale_check_due(&mut store) {
+            if v == version && last_poll.elapsed() < STALE_POLL {
                 continue;
             }
             version = v;
+            last_poll = std::time::Instant::now();
             match store.poll_changes(&mut cursor) {
                 Ok(changes) => publish(&state, changes),
                 Err(e) => tracing::warn!(error = %e, "watcher could not poll changes"),
@@ -81,18 +85,6 @@ pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
         drop(watcher);
     })?;
     Ok(())
-}
-
-fn stale_check_due(_store: &mut Store) -> bool {
-    thread_local!(static LAST: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) });
-    LAST.with(|last| {
-        let now = std::time::Instant::now();
-        let due = last.get().is_none_or(|t| now.duration_since(t) > Duration::from_secs(5));
-        if due {
-            last.set(Some(now));
-        }
-        due
-    })
 }
 
 fn publish(state: &AppState, changes: Vec<Change>) {
