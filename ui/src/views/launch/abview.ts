@@ -194,3 +194,15 @@ export function jitter(i: number, n: number): number {
   if (n <= 1) return 0
   return (i / (n - 1)) * 2 - 1
 }
+
+/** Arm A's runs take shades of blue, arm B's shades of orange, so the arms read apart at a glance. */
+export const ARM_COLOURS: Record<ArmKey, string[]> = {
+  a: ['#2563eb', '#1e40af', '#3b82f6', '#1d4ed8', '#60a5fa', '#1e3a8a', '#93c5fd'],
+  b: ['#e4572e', '#b8400f', '#f97316', '#c2410c', '#fb923c', '#9a3412', '#fdba74'],
+}
+
+/** The i-th run of an arm's colour. */
+export function armColour(arm: ArmKey, i: number): string {
+  const f = ARM_COLOURS[arm]
+  return f[((i % f.length) + f.length) % f.length]
+}
