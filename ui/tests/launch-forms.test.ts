@@ -24,7 +24,7 @@ describe('jobRequest', () => {
         project: 'mlp',
         name: 'first',
         group: 'g',
-        tags: { a: '1', b: 'two' },
+        tags: ['a=1', 'b=two'],
         device: 'cpu',
         trainer: { dataset: 'digits', optimizer: 'sgd', lr: 0.01, epochs: 20, batch_size: 64, seed: 1, hidden: [128, 128] },
       },
@@ -130,5 +130,14 @@ describe('abRequest', () => {
     expect(r).toEqual({ ok: true, warnings: [], body: { project: 'mlp', metric: 'val/acc', goal: 'max', from_groups: ['base', 'new'] } })
     const bad = abRequest(commonForm(), defaultCommand(), { ...defaultAb(), source: 'groups', group_a: 'x', group_b: 'x' })
     expect(!bad.ok && bad.errors.group_b).toMatch(/same group/)
+  })
+})
+
+describe('limits', () => {
+  it('refuses sweeps beyond the server limit unless sampled', () => {
+    const rows = [{ name: 'a', values: Array.from({ length: 40 }, (_, i) => i).join(',') }, { name: 'b', values: Array.from({ length: 30 }, (_, i) => i).join(',') }]
+    const r = sweepRequest(commonForm(), commandForm({ line: 'x {a} {b}' }), { rows, random: '', seed: '0' })
+    expect(!r.ok && r.errors.grid).toMatch(/1200 jobs; at most 1000/)
+    expect(sweepRequest(commonForm(), commandForm({ line: 'x {a} {b}' }), { rows, random: '50', seed: '0' }).ok).toBe(true)
   })
 })

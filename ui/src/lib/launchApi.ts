@@ -14,14 +14,15 @@ export interface Device {
 export type JobState = 'queued' | 'running' | 'finished' | 'failed' | 'killed' | 'cancelled'
 
 export interface Job {
-  id: string
+  /** The server numbers its jobs. */
+  id: number | string
   run_id: string | null
   project: string
   name: string | null
   command: string
   device: string
   state: JobState
-  /** Milliseconds since the epoch (or an RFC 3339 string: see `toMs`). */
+  /** Unix seconds (see `toMs`). */
   queued_at: number | string | null
   started_at: number | string | null
   ended_at: number | string | null
@@ -53,7 +54,8 @@ export interface Common {
   project: string
   name?: string
   group?: string
-  tags?: Record<string, string>
+  /** `KEY=VALUE` each. */
+  tags?: string[]
   env?: Record<string, string>
   device: string
 }
@@ -74,7 +76,7 @@ export interface AbRequest {
   project: string
   name?: string
   group?: string
-  tags?: Record<string, string>
+  tags?: string[]
   env?: Record<string, string>
   /** Omitted with `from_groups` (nothing runs). */
   device?: string
@@ -174,27 +176,33 @@ function list<T>(r: unknown, key: string): T[] {
   return Array.isArray(v) ? (v as T[]) : []
 }
 
-const enc = encodeURIComponent
+const enc = (v: string | number) => encodeURIComponent(String(v))
 
 export const launchApi = {
   devices: () => get<unknown>('/api/v1/devices').then((r) => list<Device>(r, 'devices')),
   jobs: () => get<unknown>('/api/v1/jobs').then((r) => list<Job>(r, 'jobs')),
   launch: (body: JobRequest) => post<Job>('/api/v1/jobs', body),
-  cancel: (id: string) => post<Job>(`/api/v1/jobs/${enc(id)}/cancel`),
+  cancel: (id: Job['id']) => post<Job>(`/api/v1/jobs/${enc(id)}/cancel`),
   sweep: (body: SweepRequest) => post<{ sweep_id: string; jobs: Job[] }>('/api/v1/sweeps', body),
-  startAb: (body: AbRequest) => post<{ ab_id: string; jobs: Job[] }>('/api/v1/ab', body),
+  startAb: (body: AbRequest) => post<{ ab_id: string; jobs: Job[]; ab?: Ab }>('/api/v1/ab', body),
   abs: (p: { project?: string } = {}) => get<unknown>('/api/v1/ab', p).then((r) => list<Ab>(r, 'ab')),
   ab: (id: string) => get<Ab>(`/api/v1/ab/${enc(id)}`),
   abReportUrl: (id: string) => url(`/api/v1/ab/${enc(id)}/report`),
 }
 
-/** A job time from the wire as milliseconds (numbers pass through; strings are parsed). */
+/**
+ * A job time from the wire as milliseconds: the server sends Unix seconds (fractional); a number
+ * too large to be seconds is taken as milliseconds already, a string is parsed as a date.
+ */
 export function toMs(v: number | string | null | undefined): number | null {
   if (v === null || v === undefined) return null
-  if (typeof v === 'number') return v
+  if (typeof v === 'number') return v < 1e11 ? v * 1000 : v
   const n = Date.parse(v)
   return Number.isNaN(n) ? null : n
 }
+
+/** The most jobs one sweep or A/B may start (the server's `MAX_JOBS`). */
+export const MAX_JOBS = 1000
 
 export const activeStates: JobState[] = ['queued', 'running']
 export const isActive = (j: Pick<Job, 'state'>) => activeStates.includes(j.state)

@@ -32,7 +32,12 @@ export function t975(df: number): number {
 export interface ArmSummary {
   n: number
   mean: number
-  std: number
+  /** Sample standard deviation; null with one value. */
+  std: number | null
+  sem: number | null
+  median: number
+  min: number
+  max: number
   low: number
   high: number
 }
@@ -43,10 +48,14 @@ export function summarize(values: (number | null)[]): ArmSummary | null {
   const n = v.length
   if (!n) return null
   const mean = v.reduce((s, x) => s + x, 0) / n
-  if (n < 2) return { n, mean, std: NaN, low: mean, high: mean }
+  const sorted = [...v].sort((a, b) => a - b)
+  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+  const base = { n, mean, median, min: sorted[0], max: sorted[n - 1] }
+  if (n < 2) return { ...base, std: null, sem: null, low: mean, high: mean }
   const std = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1))
-  const h = (t975(n - 1) * std) / Math.sqrt(n)
-  return { n, mean, std, low: mean - h, high: mean + h }
+  const sem = std / Math.sqrt(n)
+  const h = t975(n - 1) * sem
+  return { ...base, std, sem, low: mean - h, high: mean + h }
 }
 
 function wireNum(v: unknown): number | null {

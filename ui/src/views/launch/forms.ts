@@ -1,8 +1,8 @@
 // The launch, sweep and A/B forms' state and its mapping to request bodies. Pure functions, so
 // the validation messages and the exact JSON sent are unit-tested without a browser.
 
-import type { AbRequest, JobRequest, SweepRequest, TrainerSpec } from '../../lib/launchApi'
-import { parseAssignments, parseGrid, placeholders, type GridRow, type Params } from './grid'
+import { MAX_JOBS, type AbRequest, type JobRequest, type SweepRequest, type TrainerSpec } from '../../lib/launchApi'
+import { jobCount, parseAssignments, parseGrid, placeholders, type GridRow, type Params } from './grid'
 import { ShellError, parseKeyValues, splitArgs } from './shell'
 
 export interface TrainerForm {
@@ -146,7 +146,7 @@ export function trainerSpec(f: TrainerForm, errors: Errors, skip: Set<string> = 
 }
 
 function common(c: CommonForm, errors: Errors, withName: boolean) {
-  const out: { project: string; name?: string; group?: string; tags?: Record<string, string>; device: string } = {
+  const out: { project: string; name?: string; group?: string; tags?: string[]; device: string } = {
     project: c.project.trim(),
     device: c.device,
   }
@@ -157,7 +157,7 @@ function common(c: CommonForm, errors: Errors, withName: boolean) {
   if (c.group.trim()) out.group = c.group.trim()
   const tags = parseKeyValues(c.tags.replaceAll(',', '\n'), 'tag', /^[^\s=]+$/)
   if (tags.errors.length) errors.tags = tags.errors.join('; ').replaceAll(/line \d+: /g, '')
-  else if (Object.keys(tags.values).length) out.tags = tags.values
+  else if (Object.keys(tags.values).length) out.tags = Object.entries(tags.values).map(([k, v]) => `${k}=${v}`)
   return out
 }
 
@@ -222,6 +222,8 @@ export function sweepRequest(c: CommonForm, cmd: CommandForm, s: SweepForm): Map
     if (seed === null) errors.seed = 'the seed is a whole number, 0 or more'
     else body.seed = seed
   }
+  if (!grid.errors.length && !errors.random && jobCount(grid.axes, body.random) > MAX_JOBS)
+    errors.grid = `the grid makes ${jobCount(grid.axes, body.random)} jobs; at most ${MAX_JOBS} per sweep (set a random sample)`
   if (cmd.mode === 'command' && w.args) {
     const used = placeholders([w.program ?? '', ...w.args])
     const unused = names.filter((n) => !used.has(n))
@@ -254,6 +256,7 @@ export function abRequest(c: CommonForm, cmd: CommandForm, f: AbForm): Mapped<Ab
   const names = [...a.params, ...b.params, ...base.params].map(([k]) => k)
   const seeds = int(f.seeds, 2)
   if (seeds === null) errors.seeds = 'seeds per arm: a whole number, at least 2 (5 or more for a useful verdict)'
+  else if (seeds * 2 > MAX_JOBS) errors.seeds = `${seeds} seeds make more than ${MAX_JOBS} runs`
   const metric = f.metric.trim()
   if (!metric) errors.metric = 'name the metric to judge on, e.g. val/acc'
   const skip = new Set([...names.map((n) => n.replaceAll('-', '_')), 'seed'])

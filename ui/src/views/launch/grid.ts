@@ -53,6 +53,14 @@ export function parseGrid(rows: GridRow[]): { axes: Axes; errors: string[] } {
   return { axes, errors }
 }
 
+/**
+ * The axes in the order the server expands them: sorted by name (it reads the grid into a
+ * sorted map), so the preview lists the jobs in the order they start.
+ */
+export function serverOrder(axes: Axes): Axes {
+  return [...axes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
 /** How many combinations the axes make. */
 export function gridSize(axes: Axes): number {
   return axes.reduce((n, [, vs]) => n * vs.length, axes.length ? 1 : 0)

@@ -3,7 +3,7 @@
 
 import { ApiError } from '../../lib/api.svelte'
 import { onChange } from '../../lib/events.svelte'
-import { isActive, launchApi, type Job } from '../../lib/launchApi'
+import { isActive, launchApi, toMs, type Job } from '../../lib/launchApi'
 
 export const queue = $state({
   jobs: [] as Job[],
@@ -44,8 +44,7 @@ export function loadJobs(): Promise<void> {
 }
 
 function key(j: Job): number {
-  const t = j.queued_at
-  return typeof t === 'number' ? t : t ? Date.parse(t) || 0 : 0
+  return toMs(j.queued_at) ?? 0
 }
 
 /** Puts a job the server just returned into the list at once (before the next load). */
@@ -88,7 +87,7 @@ export function watchJobs(): () => void {
   }
 }
 
-export async function cancelJob(id: string): Promise<void> {
+export async function cancelJob(id: Job['id']): Promise<void> {
   const j = await launchApi.cancel(id)
   if (j && typeof j === 'object' && 'id' in j) upsertJobs([j])
   await loadJobs()
