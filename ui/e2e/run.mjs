@@ -169,7 +169,7 @@ const tests = [
   ['live: a run still logging appears, its points arrive and its status updates without reload', async () => {
     await openRuns('live')
       .catch(() => page.goto(`${server.base}/p/live`))
-    const child = spawn(bin, ['--store', store, 'train', '--backend', 'cpu', '--project', 'live', '--dataset', 'spirals', '--samples', '20000', '--epochs', '40', '--name', 'still-logging'], { stdio: 'ignore' })
+    const child = spawn(bin, ['--store', store, 'train', '--backend', 'cpu', '--project', 'live', '--dataset', 'spirals', '--samples', '20000', '--epochs', '25', '--name', 'still-logging'], { stdio: 'ignore' })
     try {
       await page.waitForSelector('[data-testid="run-row"] >> text=still-logging', { timeout: 20_000 })
       await page.click('[data-testid="run-row"] [data-testid="run-link"]')
