@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// non-loopback address; on loopback launching is always on
     #[arg(long)]
     allow_launch: bool,
+    /// Launched jobs at once on the CPU [default: half the cores, at least 1]
+    #[arg(long, value_name = "N")]
+    cpu_slots: Option<usize>,
+    /// Launched jobs at once per GPU
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    gpu_slots: usize,
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
@@ -40,6 +46,10 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     cfg.allow_launch = args.allow_launch;
+    if let Some(n) = args.cpu_slots {
+        cfg.launch.limits.cpu = n.max(1);
+    }
+    cfg.launch.limits.per_gpu = args.gpu_slots.max(1);
     if args.allow_launch && !args.host.is_loopback() {
         eprintln!(
             "warning: --allow-launch on {}: anyone who can reach this machine and knows the token can run \

@@ -372,6 +372,7 @@ struct JobSpec {
     project: Option<String>,
     name: Option<String>,
     group: Option<String>,
+    /// `key=value` or a bare `key`.
     #[serde(default)]
     tags: Vec<String>,
     device: Option<String>,
@@ -484,9 +485,10 @@ fn template(s: &AppState, spec: &JobSpec, placeholders: &[String]) -> ApiResult<
         return Err(ApiError::invalid(format!("`dir` {} is not a folder", d.display())));
     }
     for t in &spec.tags {
-        let (k, v) = t.split_once('=').ok_or_else(|| ApiError::invalid(format!("tag `{t}`: expected KEY=VALUE")))?;
-        if k.trim().is_empty() {
-            return Err(ApiError::invalid(format!("tag `{t}`: empty key")));
+        // `key=value`, or a bare `key` (a label: empty value).
+        let (k, v) = t.split_once('=').unwrap_or((t.as_str(), ""));
+        if k.trim().is_empty() || t.contains('\0') {
+            return Err(ApiError::invalid(format!("tag `{t}`: expected KEY=VALUE or a bare KEY")));
         }
         job.tags.push((k.trim().to_string(), v.to_string()));
     }

@@ -45,7 +45,7 @@ fn a_command_runs_as_a_job_through_its_states() {
     let job = post_job(
         &s,
         json!({"project": "p", "name": "hello", "device": "cpu", "program": "sh",
-               "args": ["-c", "echo hi from the job; sleep 0.5"], "env": {"X": "1"}, "tags": ["k=v"]}),
+               "args": ["-c", "echo hi from the job; sleep 0.5"], "env": {"X": "1"}, "tags": ["k=v", "label"]}),
     );
     assert_eq!(job["state"], "queued");
     assert_eq!(job["device"], "cpu");
@@ -59,6 +59,7 @@ fn a_command_runs_as_a_job_through_its_states() {
     let (_, detail) = s.get(&format!("/api/v1/runs/{run}"));
     assert_eq!(detail["run"]["status"], "finished", "{detail}");
     assert_eq!(detail["run"]["name"], "hello");
+    assert_eq!((detail["tags"]["k"].as_str(), detail["tags"]["label"].as_str()), (Some("v"), Some("")), "{detail}");
     let (_, logs) = s.get(&format!("/api/v1/runs/{run}/logs"));
     assert!(logs.to_string().contains("hi from the job"), "{logs}");
     // A failing command is a failed job with its exit code.
@@ -83,6 +84,25 @@ fn a_running_job_is_cancelled() {
     assert_eq!(run["run"]["status"], "killed");
     assert_eq!(s.post("/api/v1/jobs/999/cancel", "").0, 404);
     assert_eq!(s.post("/api/v1/jobs/abc/cancel", "").0, 400);
+}
+
+#[test]
+fn a_queued_job_cancelled_never_starts() {
+    let s = Server::start_with(&["--cpu-slots", "1"]);
+    let first = post_job(&s, json!({"project": "p", "program": "sleep", "args": ["30"]}));
+    let second = post_job(&s, json!({"project": "p", "program": "sleep", "args": ["30"]}));
+    let (a, b) = (first["id"].as_u64().unwrap(), second["id"].as_u64().unwrap());
+    wait_job(&s, a, |j| j["state"] == "running");
+    let (_, jobs) = s.get("/api/v1/jobs");
+    assert_eq!(jobs[1]["state"], "queued", "one CPU slot: {jobs}");
+    assert_eq!(s.post(&format!("/api/v1/jobs/{b}/cancel"), "").0, 200);
+    let (b_done, _) = wait_job(&s, b, ended);
+    assert_eq!(b_done["state"], "cancelled");
+    assert!(b_done["run_id"].is_null(), "it never made a run: {b_done}");
+    s.post(&format!("/api/v1/jobs/{a}/cancel"), "");
+    let (a_done, _) = wait_job(&s, a, ended);
+    assert_eq!(a_done["state"], "killed");
+    assert_eq!(s.get("/api/v1/runs").1["runs"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -188,6 +208,8 @@ fn bad_launch_bodies_are_400s_that_create_nothing() {
         ("/api/v1/jobs", json!({"program": "sh", "trainer": {"lr": 1}}), "not both"),
         ("/api/v1/jobs", json!({"trainer": {"nonsense": 1}}), "unknown trainer parameter"),
         ("/api/v1/jobs", json!({"program": "sh", "args": "not a list"}), ""),
+        ("/api/v1/jobs", json!({"program": "sh", "tags": ["=v"]}), "tag"),
+        ("/api/v1/jobs", json!({"program": "sh", "env": {"A=B": "1"}}), "environment variable"),
         ("/api/v1/sweeps", json!({"program": "sh", "grid": {}}), "grid"),
         ("/api/v1/sweeps", json!({"program": "sh", "grid": {"lr": []}}), "no values"),
         ("/api/v1/sweeps", json!({"program": "sh", "grid": {"bad name": [1]}}), "name"),
