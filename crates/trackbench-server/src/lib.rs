@@ -7,6 +7,7 @@
 //! - [`mlflow`]: the MLflow tracking REST API, so unchanged `mlflow` client code logs here.
 //! - [`events`]: server-sent events of store changes, including writes by other processes.
 //! - [`auth`]: Host/Origin checks and the access token, in front of everything.
+//! - [`ui`]: the web UI, embedded at build time, for every other GET.
 //!
 //! Store calls are blocking; handlers run them on tokio's blocking pool ([`state`]).
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod mlflow;
 pub mod state;
+pub mod ui;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -128,6 +130,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(mlflow::routes())
+        .fallback(ui::fallback)
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .with_state(state)

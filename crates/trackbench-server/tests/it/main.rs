@@ -5,4 +5,5 @@ mod live;
 mod load;
 mod native;
 mod security;
+mod ui;
 mod util;
