@@ -52,10 +52,13 @@ describe('highlight', () => {
 })
 
 describe('metric sections', () => {
-  it('groups by prefix, no-prefix keys last, natural order', () => {
-    expect(sections(['val/acc', 'epoch', 'train/loss', 'train/acc', 'lr'])).toEqual([
+  it('groups by prefix: train and val first, others by name, no-prefix keys last', () => {
+    expect(sections(['val/acc', 'epoch', 'perf/sps', 'train/loss', 'train/acc', 'lr', 'grad/l2', 'test/acc'])).toEqual([
       { name: 'train', keys: ['train/acc', 'train/loss'] },
       { name: 'val', keys: ['val/acc'] },
+      { name: 'test', keys: ['test/acc'] },
+      { name: 'grad', keys: ['grad/l2'] },
+      { name: 'perf', keys: ['perf/sps'] },
       { name: '', keys: ['epoch', 'lr'] },
     ])
   })

@@ -9,6 +9,9 @@ export interface MetricSection {
 
 export const isSystem = (key: string) => key.startsWith('sys/')
 
+/** Sections shown first, in this order (what one opens a run to see); the rest alphabetically. */
+const FIRST = ['train', 'val', 'valid', 'validation', 'eval', 'test']
+
 /** Sections of `keys` by the part before the first "/" (after `strip`); no-prefix keys last. */
 export function sections(keys: readonly string[], strip = ''): MetricSection[] {
   const map = new Map<string, string[]>()
@@ -21,7 +24,8 @@ export function sections(keys: readonly string[], strip = ''): MetricSection[] {
     list.push(k)
   }
   const out = [...map.entries()].map(([name, ks]) => ({ name, keys: ks.sort(natural) }))
-  out.sort((a, b) => (a.name === '' ? 1 : b.name === '' ? -1 : natural(a.name, b.name)))
+  const rank = (n: string) => (n === '' ? 99 : FIRST.includes(n.toLowerCase()) ? FIRST.indexOf(n.toLowerCase()) : 50)
+  out.sort((a, b) => rank(a.name) - rank(b.name) || natural(a.name, b.name))
   return out
 }
 
