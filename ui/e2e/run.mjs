@@ -176,9 +176,10 @@ const tests = [
       await page.waitForSelector('[data-testid="run-detail"] [data-testid="run-status"].running, [data-testid="run-detail"] [data-testid="run-status"]:has-text("running")')
       const loss = '[data-testid="run-charts"] [data-testid="chart"][data-metric="train/loss"][data-ready="true"]'
       await page.waitForSelector(loss, { timeout: 15_000 })
-      const points = () => page.evaluate(() => Math.max(0, ...(window.__trackbenchCharts ?? []).map((u) => u.data?.[0]?.length ?? 0)))
+      // The furthest step drawn on any chart (a downsampled chart keeps its point count).
+      const points = () => page.evaluate(() => Math.max(0, ...(window.__trackbenchCharts ?? []).map((u) => { const x = u.data?.[0] ?? []; return x.length ? x[x.length - 1] : 0 })))
       const before = await points()
-      await until(async () => (await points()) > before, `more points than ${before} without reload`, 20_000, 250)
+      await until(async () => (await points()) > before, `points past step ${before} without reload`, 20_000, 250)
       await page.waitForSelector('[data-testid="run-status"]:has-text("finished")', { timeout: 60_000 })
       await shot('run-live')
     } finally {
