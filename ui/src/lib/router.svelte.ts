@@ -2,25 +2,9 @@
 // `route` is reactive; `navigate` pushes (or replaces) an entry; links to "/…" are intercepted in
 // `interceptLinks` so they do not reload the page.
 
-export interface Route {
-  path: string
-  query: URLSearchParams
-  /** The matched view and its path parameters. */
-  view: 'projects' | 'runs' | 'run' | 'compare' | 'launch' | 'ab-list' | 'ab' | 'not-found'
-  params: Record<string, string>
-}
+import { match, type Route } from './routes'
 
-export function match(path: string): Pick<Route, 'view' | 'params'> {
-  const parts = path.split('/').filter(Boolean).map((p) => decodeURIComponent(p))
-  if (parts.length === 0) return { view: 'projects', params: {} }
-  if (parts[0] === 'p' && parts.length === 2) return { view: 'runs', params: { project: parts[1] } }
-  if (parts[0] === 'runs' && parts.length === 2) return { view: 'run', params: { id: parts[1] } }
-  if (parts[0] === 'compare' && parts.length === 1) return { view: 'compare', params: {} }
-  if (parts[0] === 'launch' && parts.length === 1) return { view: 'launch', params: {} }
-  if (parts[0] === 'ab' && parts.length === 1) return { view: 'ab-list', params: {} }
-  if (parts[0] === 'ab' && parts.length === 2) return { view: 'ab', params: { id: parts[1] } }
-  return { view: 'not-found', params: {} }
-}
+export { match, type Route }
 
 function current(): Route {
   return { path: location.pathname, query: new URLSearchParams(location.search), ...match(location.pathname) }
