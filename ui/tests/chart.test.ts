@@ -4,7 +4,7 @@ import { align, interpolate, place, unionX } from '../src/lib/chart/align'
 import { groupStats } from '../src/lib/chart/group'
 import { appendRaw, fromWire, positiveOnly, stepRange } from '../src/lib/chart/series'
 import { ema } from '../src/lib/chart/smooth'
-import { fmtSeconds, withAlpha } from '../src/lib/chart/style'
+import { fmtSeconds, fmtTick, withAlpha } from '../src/lib/chart/style'
 import { limited } from '../src/lib/chart/fetch'
 import type { Series } from '../src/lib/api.svelte'
 
@@ -193,6 +193,15 @@ describe('helpers', () => {
     expect(withAlpha('#2563eb', 0.5)).toBe('rgba(37, 99, 235, 0.5)')
     expect(withAlpha('#fff', 1)).toBe('rgba(255, 255, 255, 1)')
     expect(withAlpha('red', 0.5)).toBe('red')
+  })
+
+  it('fmtTick keeps axis labels short', () => {
+    expect(fmtTick(0)).toBe('0')
+    expect(fmtTick(0.0001)).toBe('1e-4')
+    expect(fmtTick(2500000)).toBe('2.5e6')
+    expect(fmtTick(0.25)).toBe('0.25')
+    expect(fmtTick(800000)).toBe('800000')
+    expect(fmtTick(0.1 + 0.2)).toBe('0.3')
   })
 
   it('fmtSeconds', () => {
