@@ -99,10 +99,11 @@ describe('align', () => {
       { x: [2, 3, 6], ys: [[20, null, 60], [0, 0, 0]] },
     ])
     expect(a.x).toEqual([1, 2, 3, 5, 6])
-    expect(a.ys[0]).toEqual([[10, null, 30, 50, null]])
+    // undefined: no point at that x (uPlot draws across it); null: the run's own gap (kept)
+    expect(a.ys[0]).toEqual([[10, undefined, 30, 50, undefined]])
     expect(a.ys[1]).toEqual([
-      [null, 20, null, null, 60],
-      [null, 0, 0, null, 0],
+      [undefined, 20, null, undefined, 60],
+      [undefined, 0, 0, undefined, 0],
     ])
   })
 
@@ -126,6 +127,7 @@ describe('align', () => {
 
   it('interpolates inside a series span only', () => {
     expect(interpolate([0, 1, 2, 3, 4], [null, 0, null, 4, null])).toEqual([null, 0, 2, 4, null])
+    expect(interpolate([0, 1, 2, 3], [undefined, 0, undefined, 4])).toEqual([null, 0, 2, 4])
   })
 })
 
@@ -176,7 +178,7 @@ describe('groupStats', () => {
   })
 
   it('interpolates runs logged at other x and ignores runs outside their span', () => {
-    const g = groupStats([0, 1, 2, 3], [[0, null, 2, null], [null, 10, null, null]], 'minmax')
+    const g = groupStats([0, 1, 2, 3], [[0, undefined, 2, undefined], [undefined, 10, undefined, undefined]], 'minmax')
     expect(g.mean).toEqual([0, 5.5, 2, null])
     expect(g.n).toEqual([1, 2, 1, 0])
   })
@@ -187,6 +189,7 @@ describe('helpers', () => {
     const a = [1, 2]
     expect(positiveOnly(a)).toBe(a)
     expect(positiveOnly([1, 0, -1, null, 2])).toEqual([1, null, null, null, 2])
+    expect(positiveOnly([undefined, -1])).toEqual([undefined, null])
   })
 
   it('withAlpha turns hex into rgba', () => {
