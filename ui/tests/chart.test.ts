@@ -5,7 +5,7 @@ import { groupStats } from '../src/lib/chart/group'
 import { appendRaw, fromWire, positiveOnly, stepRange } from '../src/lib/chart/series'
 import { ema } from '../src/lib/chart/smooth'
 import { fmtSeconds, fmtTick, withAlpha } from '../src/lib/chart/style'
-import { limited } from '../src/lib/chart/fetch'
+import { limited, Lru } from '../src/lib/chart/fetch'
 import type { Series } from '../src/lib/api.svelte'
 
 const raw = (steps: number[], values: (number | string)[], x: number[] | null = null): Series => ({
@@ -211,6 +211,18 @@ describe('helpers', () => {
     expect(fmtSeconds(42)).toBe('42s')
     expect(fmtSeconds(200)).toBe('3m 20s')
     expect(fmtSeconds(7500)).toBe('2h 5m')
+  })
+
+  it('Lru keeps the most recently used entries', () => {
+    const c = new Lru<number>(2)
+    c.set('a', 1)
+    c.set('b', 2)
+    expect(c.get('a')).toBe(1)
+    c.set('c', 3) // evicts b, the least recently used
+    expect(c.get('b')).toBeUndefined()
+    expect(c.get('a')).toBe(1)
+    expect(c.get('c')).toBe(3)
+    expect(c.size).toBe(2)
   })
 
   it('limited runs at most 8 at once', async () => {
