@@ -4,8 +4,8 @@ import { align, interpolate, place, unionX } from '../src/lib/chart/align'
 import { groupStats } from '../src/lib/chart/group'
 import { appendRaw, fromWire, positiveOnly, stepRange } from '../src/lib/chart/series'
 import { ema } from '../src/lib/chart/smooth'
-import { fmtSeconds, withAlpha } from '../src/lib/chart/style'
-import { limited } from '../src/lib/chart/fetch'
+import { fmtSeconds, fmtTick, withAlpha } from '../src/lib/chart/style'
+import { limited, Lru } from '../src/lib/chart/fetch'
 import type { Series } from '../src/lib/api.svelte'
 
 const raw = (steps: number[], values: (number | string)[], x: number[] | null = null): Series => ({
@@ -99,10 +99,11 @@ describe('align', () => {
       { x: [2, 3, 6], ys: [[20, null, 60], [0, 0, 0]] },
     ])
     expect(a.x).toEqual([1, 2, 3, 5, 6])
-    expect(a.ys[0]).toEqual([[10, null, 30, 50, null]])
+    // undefined: no point at that x (uPlot draws across it); null: the run's own gap (kept)
+    expect(a.ys[0]).toEqual([[10, undefined, 30, 50, undefined]])
     expect(a.ys[1]).toEqual([
-      [null, 20, null, null, 60],
-      [null, 0, 0, null, 0],
+      [undefined, 20, null, undefined, 60],
+      [undefined, 0, 0, undefined, 0],
     ])
   })
 
@@ -126,6 +127,7 @@ describe('align', () => {
 
   it('interpolates inside a series span only', () => {
     expect(interpolate([0, 1, 2, 3, 4], [null, 0, null, 4, null])).toEqual([null, 0, 2, 4, null])
+    expect(interpolate([0, 1, 2, 3], [undefined, 0, undefined, 4])).toEqual([null, 0, 2, 4])
   })
 })
 
@@ -176,7 +178,7 @@ describe('groupStats', () => {
   })
 
   it('interpolates runs logged at other x and ignores runs outside their span', () => {
-    const g = groupStats([0, 1, 2, 3], [[0, null, 2, null], [null, 10, null, null]], 'minmax')
+    const g = groupStats([0, 1, 2, 3], [[0, undefined, 2, undefined], [undefined, 10, undefined, undefined]], 'minmax')
     expect(g.mean).toEqual([0, 5.5, 2, null])
     expect(g.n).toEqual([1, 2, 1, 0])
   })
@@ -187,6 +189,7 @@ describe('helpers', () => {
     const a = [1, 2]
     expect(positiveOnly(a)).toBe(a)
     expect(positiveOnly([1, 0, -1, null, 2])).toEqual([1, null, null, null, 2])
+    expect(positiveOnly([undefined, -1])).toEqual([undefined, null])
   })
 
   it('withAlpha turns hex into rgba', () => {
@@ -195,10 +198,31 @@ describe('helpers', () => {
     expect(withAlpha('red', 0.5)).toBe('red')
   })
 
+  it('fmtTick keeps axis labels short', () => {
+    expect(fmtTick(0)).toBe('0')
+    expect(fmtTick(0.0001)).toBe('1e-4')
+    expect(fmtTick(2500000)).toBe('2.5e6')
+    expect(fmtTick(0.25)).toBe('0.25')
+    expect(fmtTick(800000)).toBe('800000')
+    expect(fmtTick(0.1 + 0.2)).toBe('0.3')
+  })
+
   it('fmtSeconds', () => {
     expect(fmtSeconds(42)).toBe('42s')
     expect(fmtSeconds(200)).toBe('3m 20s')
     expect(fmtSeconds(7500)).toBe('2h 5m')
+  })
+
+  it('Lru keeps the most recently used entries', () => {
+    const c = new Lru<number>(2)
+    c.set('a', 1)
+    c.set('b', 2)
+    expect(c.get('a')).toBe(1)
+    c.set('c', 3) // evicts b, the least recently used
+    expect(c.get('b')).toBeUndefined()
+    expect(c.get('a')).toBe(1)
+    expect(c.get('c')).toBe(3)
+    expect(c.size).toBe(2)
   })
 
   it('limited runs at most 8 at once', async () => {

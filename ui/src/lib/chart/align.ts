@@ -1,6 +1,11 @@
 // Aligns several runs' series onto one x array for uPlot: the sorted union of their x values, each
-// series holding null where it has no point (drawn across with `spanGaps`). Every input x array is
-// ascending, so the union is a linear merge and each series is placed with one two-pointer walk.
+// series holding `undefined` where it has no point. uPlot draws across `undefined` but breaks the
+// line at `null`, so a run's own gaps (NaN, ±inf) stay visible while other runs' x values do not
+// cut its line. Every input x array is ascending, so the union is a linear merge and each series
+// is placed with one two-pointer walk.
+
+/** A value on the aligned x: a number, null (a gap in the run's own data) or undefined (no point there). */
+export type Cell = number | null | undefined
 
 /** The sorted union (without duplicates) of ascending arrays. */
 export function unionX(xs: readonly (readonly number[])[]): number[] {
@@ -44,12 +49,12 @@ function merge(a: readonly number[], b: readonly number[]): number[] {
 }
 
 /**
- * Places `y` (values at ascending `x`) onto `union` (which contains every x): null where the series
- * has no point. Where a series has several points at one x, the last one wins.
+ * Places `y` (values at ascending `x`) onto `union` (which contains every x): undefined where the
+ * series has no point. Where a series has several points at one x, the last one wins.
  */
-export function place(union: readonly number[], x: readonly number[], y: readonly (number | null)[]): (number | null)[] {
+export function place(union: readonly number[], x: readonly number[], y: readonly Cell[]): Cell[] {
   if (sameArray(union, x)) return y.slice()
-  const out = new Array<number | null>(union.length).fill(null)
+  const out = new Array<Cell>(union.length).fill(undefined)
   let j = 0
   for (let i = 0; i < x.length; i++) {
     while (j < union.length && union[j] < x[i]) j++
@@ -59,31 +64,26 @@ export function place(union: readonly number[], x: readonly number[], y: readonl
   return out
 }
 
-export interface Aligned {
-  x: number[]
-  /** One array per input series, aligned on x. */
-  ys: (number | null)[][]
-}
-
 /** Aligns `series` (each with its own ascending x) onto the union of their x values. */
-export function align(series: readonly { x: readonly number[]; ys: readonly (readonly (number | null)[])[] }[]): {
+export function align(series: readonly { x: readonly number[]; ys: readonly (readonly Cell[])[] }[]): {
   x: number[]
-  ys: (number | null)[][][]
+  ys: Cell[][][]
 } {
   const x = unionX(series.map((s) => s.x))
   return { x, ys: series.map((s) => s.ys.map((y) => place(x, s.x, y))) }
 }
 
 /**
- * Fills nulls strictly inside a series' first and last value by linear interpolation in x (used
- * before averaging runs whose points fall at different x). Outside that span stays null.
+ * Fills missing values (null or undefined) strictly inside a series' first and last value by
+ * linear interpolation in x (used before averaging runs whose points fall at different x).
+ * Outside that span they become null.
  */
-export function interpolate(x: readonly number[], y: readonly (number | null)[]): (number | null)[] {
-  const out = y.slice()
+export function interpolate(x: readonly number[], y: readonly Cell[]): (number | null)[] {
+  const out: (number | null)[] = y.map((v) => (v === undefined ? null : v))
   let prev = -1
   for (let i = 0; i < y.length; i++) {
     const v = y[i]
-    if (v === null) continue
+    if (v === null || v === undefined) continue
     if (prev >= 0 && i - prev > 1) {
       const pv = y[prev] as number
       const x0 = x[prev]

@@ -17,3 +17,31 @@ export async function limited<T>(f: () => Promise<T>): Promise<T> {
     else active--
   }
 }
+
+/**
+ * A small least-recently-used cache of finished runs' chart data, so a chart that is unmounted and
+ * mounted again (metric filter, collapsed section, navigation back) draws at once.
+ */
+export class Lru<V> {
+  private map = new Map<string, V>()
+  constructor(private readonly cap: number) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) {
+      this.map.delete(key)
+      this.map.set(key, v)
+    }
+    return v
+  }
+
+  set(key: string, v: V) {
+    this.map.delete(key)
+    this.map.set(key, v)
+    while (this.map.size > this.cap) this.map.delete(this.map.keys().next().value as string)
+  }
+
+  get size(): number {
+    return this.map.size
+  }
+}

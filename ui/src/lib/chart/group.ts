@@ -1,7 +1,7 @@
 // Grouped lines: the mean of a group's runs at each aligned x, with a band (min–max or ±1 std).
 // Runs are first interpolated across their own gaps so a group's mean does not jump where runs
 // log at different x; outside a run's span it simply does not count.
-import { interpolate } from './align'
+import { interpolate, type Cell } from './align'
 
 export type BandKind = 'minmax' | 'std'
 
@@ -13,7 +13,7 @@ export interface GroupLine {
   n: number[]
 }
 
-export function groupStats(x: readonly number[], ys: readonly (readonly (number | null)[])[], band: BandKind): GroupLine {
+export function groupStats(x: readonly number[], ys: readonly (readonly Cell[])[], band: BandKind): GroupLine {
   const len = x.length
   const filled = ys.map((y) => interpolate(x, y))
   const mean = new Array<number | null>(len).fill(null)

@@ -153,10 +153,10 @@ export function upperBound(a: readonly number[], v: number): number {
   return lo
 }
 
-/** For a log y axis: values ≤ 0 (and nulls) become gaps. Returns the same array when nothing changes. */
-export function positiveOnly(a: (number | null)[]): (number | null)[] {
+/** For a log y axis: values ≤ 0 become gaps (null); null/undefined stay. Same array when nothing changes. */
+export function positiveOnly<T extends number | null | undefined>(a: T[]): (T | null)[] {
   let ok = true
-  for (const v of a) if (v !== null && v <= 0) ok = false
+  for (const v of a) if (typeof v === 'number' && v <= 0) ok = false
   if (ok) return a
-  return a.map((v) => (v !== null && v > 0 ? v : null))
+  return a.map((v) => (typeof v === 'number' && v <= 0 ? null : v))
 }

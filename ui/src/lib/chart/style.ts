@@ -25,3 +25,15 @@ export function fmtSeconds(s: number): string {
   const m = Math.round((a - h * 3600) / 60)
   return `${sign}${h}h${m ? ` ${m}m` : ''}`
 }
+
+/** A compact axis tick label: 0.25, 1200, 1.5e6, 1e-4 (never wider than about 7 characters). */
+export function fmtTick(v: number): string {
+  if (!Number.isFinite(v)) return ''
+  if (v === 0) return '0'
+  const a = Math.abs(v)
+  if (a >= 1e6 || a < 1e-3) {
+    const [m, e] = v.toExponential(2).split('e')
+    return `${Number(m)}e${Number(e)}`
+  }
+  return String(Number(v.toPrecision(4)))
+}
