@@ -1,6 +1,6 @@
 // The A/B view's derived numbers: per-arm CIs, per-seed values, progress and the verdict text.
 import { describe, expect, it } from 'vitest'
-import type { Ab } from '../src/lib/launchApi'
+import { toMs, type Ab } from '../src/lib/launchApi'
 import { armLabel, progress, seedValues, summarize, t975, ticks, verdict, yRange } from '../src/views/launch/abview'
 
 const ab = (over: Partial<Ab> = {}): Ab => ({
@@ -97,8 +97,7 @@ describe('scales', () => {
 })
 
 describe('wire times', () => {
-  it('reads the server’s Unix seconds as milliseconds', async () => {
-    const { toMs } = await import('../src/lib/launchApi')
+  it('reads the server’s Unix seconds as milliseconds', () => {
     expect(toMs(1795950000.25)).toBe(1795950000250)
     expect(toMs(1795950000250)).toBe(1795950000250)
     expect(toMs('2026-11-29T11:00:00Z')).toBe(Date.parse('2026-11-29T11:00:00Z'))
