@@ -1,17 +1,21 @@
 //! `trackbench ab`: is variant B really better than A? Runs both arms of a command interleaved
 //! (A1 B1 A2 B2 …, seeds 1..N as `{seed}`) through the launcher, or takes two existing run
 //! groups (`--from-groups`), stores the A/B object (arms, runs, metric, direction, status) and
-//! the verdict of `trackbench-stats` on each run's final metric value. `ab ls` and `ab show`
+//! the verdict on each run's final metric value. The jobs come from `trackbench-launch`'s
+//! `plan::AbPlan`, the verdict from `trackbench-compare`'s `finish_ab`; the server's A/B
+//! endpoints use the same two. `ab ls` and `ab show`
 //! read them back; `trackbench report --ab ID` renders one.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
-use trackbench_compare::Direction;
+use serde_json::Value;
+use trackbench_compare::{Direction, ab_from_groups, ab_values, finish_ab};
 use trackbench_launch::grid;
-use trackbench_store::{AbInfo, Arm, NewAb, RunQuery, RunStatus, Store};
+use trackbench_launch::plan::AbPlan;
+use trackbench_store::{AbInfo, Arm, NewAb, RunStatus, Store};
 
 use crate::cmd_launch::{JobArgs, prepare, run_with_progress};
+use crate::selection::lift;
 use crate::{Ctx, output};
 
 #[derive(Args)]
@@ -111,14 +115,15 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
     if a.command.is_empty() {
         return Err(usage("no command given (after `--`)"));
     }
-    if a.seeds < 2 {
-        return Err(usage("--seeds must be at least 2 (the statistics need two values per arm)"));
-    }
-    let arm_a = grid::parse_assignments(a_spec)?;
-    let arm_b = grid::parse_assignments(b_spec)?;
-    let base = a.base.as_deref().map(grid::parse_assignments).transpose()?.unwrap_or_default();
+    let plan = AbPlan {
+        a: grid::parse_assignments(a_spec)?,
+        b: grid::parse_assignments(b_spec)?,
+        base: a.base.as_deref().map(grid::parse_assignments).transpose()?.unwrap_or_default(),
+        seeds: a.seeds,
+    };
+    plan.check()?;
     let template = a.job.job(&a.command)?;
-    for (k, _) in arm_a.iter().chain(&arm_b) {
+    for (k, _) in plan.a.iter().chain(&plan.b) {
         let used = a.command.iter().any(|x| x.contains(&format!("{{{k}}}")));
         if !used {
             eprintln!(
@@ -128,48 +133,23 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
     }
     let mut store = ctx.open()?;
     prepare(&mut store)?;
-    let name = a.name.clone().unwrap_or_else(|| format!("{} vs {}", grid::describe(&arm_a), grid::describe(&arm_b)));
-    let spec = json!({
-        "source": "launch",
-        "a": to_map(&arm_a),
-        "b": to_map(&arm_b),
-        "base": to_map(&base),
-        "seeds": a.seeds,
-        "command": template.command_line(),
-        "device": template.device.to_string(),
-    });
+    let name = a.name.clone().unwrap_or_else(|| plan.default_name());
     let project = a.job.project();
     let id = store.create_ab(&NewAb {
         project: project.clone(),
         name: name.clone(),
         metric: metric.clone(),
         direction: direction.into(),
-        spec,
+        spec: plan.spec(&template),
     })?;
     eprintln!("A/B {id} ({name}): {} runs, {metric} ({direction})", 2 * a.seeds);
-    let short = &id[..8];
     let mut queue = trackbench_launch::Queue::new(a.job.limits());
     let mut labels = Vec::new();
     let mut arms = Vec::new();
-    for seed in 1..=a.seeds {
-        for (arm, params) in [(Arm::A, &arm_a), (Arm::B, &arm_b)] {
-            let mut p = base.clone();
-            p.retain(|(k, _)| !params.iter().any(|(x, _)| x == k));
-            p.extend(params.iter().cloned());
-            p.push(("seed".into(), seed.to_string()));
-            let mut job = template.clone();
-            job.args = template.args.iter().map(|x| grid::substitute(x, &p)).collect();
-            job.program = grid::substitute(&template.program, &p);
-            job.env.extend(grid::env(&p));
-            let label = format!("{}{seed}", if arm == Arm::A { "A" } else { "B" });
-            job.name = Some(format!("{label} {}", grid::describe(params)));
-            job.group = Some(format!("ab-{short}-{}", arm.as_str()));
-            job.tags.extend([("ab.id".to_string(), id.clone()), ("ab.arm".into(), arm.as_str().into())]);
-            job.tags.push(("ab.seed".into(), seed.to_string()));
-            labels.push(label);
-            arms.push(arm);
-            queue.push(job);
-        }
+    for j in plan.jobs(&template, &id) {
+        labels.push(j.label);
+        arms.push(j.arm);
+        queue.push(j.job);
     }
     let mut add_err = None;
     let results = run_with_progress(queue, &a.job.options(ctx), &labels, |i, r| {
@@ -187,124 +167,25 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
     if not_started > 0 {
         eprintln!("{not_started} runs never started");
     }
-    finish(&mut store, &id, interrupted)?;
+    finish_ab(&mut store, &id, interrupted).map_err(lift)?;
     let ab = store.ab(&id)?;
     print_ab(&store, &ab, a.json)?;
     match ab.status {
         RunStatus::Finished => Ok(()),
         _ => Err(crate::cmd_launch::JobFailed(format!("A/B {id} {}", ab.status)).into()),
     }
-}
-
-fn to_map(p: &grid::Params) -> Value {
-    Value::Object(p.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect())
 }
 
 fn from_groups(ctx: &Ctx, a: &AbRunArgs, metric: &str, direction: &str, ga: &str, gb: &str) -> anyhow::Result<()> {
     let mut store = ctx.open()?;
-    let group_runs = |g: &str| -> anyhow::Result<Vec<trackbench_store::RunInfo>> {
-        let q = RunQuery {
-            project: a.job.project.clone(),
-            filter: Some(format!("attributes.group = '{}'", g.replace('\'', "''"))),
-            ..RunQuery::default()
-        };
-        let mut runs = store.list_runs(&q)?;
-        runs.reverse(); // oldest first
-        if runs.is_empty() {
-            return Err(anyhow::Error::new(trackbench_store::StoreError::RunNotFound(format!(
-                "no run in group `{g}`"
-            ))));
-        }
-        Ok(runs)
-    };
-    let (ra, rb) = (group_runs(ga)?, group_runs(gb)?);
-    let project = a.job.project.clone().unwrap_or_else(|| ra[0].project.clone());
-    let id = store.create_ab(&NewAb {
-        project,
-        name: a.name.clone().unwrap_or_else(|| format!("{ga} vs {gb}")),
-        metric: metric.into(),
-        direction: direction.into(),
-        spec: json!({"source": "groups", "a": {"group": ga}, "b": {"group": gb}}),
-    })?;
-    let mut seq = 0;
-    for (arm, runs) in [(Arm::A, &ra), (Arm::B, &rb)] {
-        for r in runs {
-            seq += 1;
-            store.add_ab_run(&id, arm, &r.id, seq)?;
-        }
-    }
-    finish(&mut store, &id, false)?;
-    let ab = store.ab(&id)?;
+    let dir = if direction == "minimize" { Direction::Minimize } else { Direction::Maximize };
+    let ab =
+        ab_from_groups(&mut store, a.job.project.as_deref(), a.name.as_deref(), metric, dir, ga, gb).map_err(lift)?;
     print_ab(&store, &ab, a.json)?;
     match ab.status {
         RunStatus::Finished => Ok(()),
-        _ => Err(crate::cmd_launch::JobFailed(format!("A/B {id} {}", ab.status)).into()),
+        _ => Err(crate::cmd_launch::JobFailed(format!("A/B {} {}", ab.id, ab.status)).into()),
     }
-}
-
-/// One run of an A/B with its value of the metric.
-pub struct ArmValue {
-    pub arm: Arm,
-    pub run: trackbench_store::RunInfo,
-    /// Last value of the metric; `None` when the run did not finish or never logged it.
-    pub value: Option<f64>,
-}
-
-/// The runs of `ab` with their final metric values; only finished runs count.
-pub fn values(store: &Store, ab: &AbInfo) -> anyhow::Result<Vec<ArmValue>> {
-    ab.runs
-        .iter()
-        .map(|r| {
-            let run = store.run(&r.run_id)?;
-            let value = if run.status == RunStatus::Finished {
-                store.metric_summaries(&r.run_id)?.into_iter().find(|s| s.key == ab.metric).map(|s| s.last)
-            } else {
-                None
-            };
-            Ok(ArmValue { arm: r.arm, run, value })
-        })
-        .collect()
-}
-
-pub fn direction_of(ab: &AbInfo) -> Direction {
-    if ab.direction == "minimize" { Direction::Minimize } else { Direction::Maximize }
-}
-
-/// The statistics on A/B `ab`'s runs as they are in the store now.
-pub fn comparison(store: &Store, ab: &AbInfo) -> anyhow::Result<(Vec<ArmValue>, trackbench_stats::Comparison)> {
-    let vals = values(store, ab)?;
-    let pick = |arm| vals.iter().filter(|v| v.arm == arm).filter_map(|v| v.value).collect::<Vec<f64>>();
-    let c = trackbench_stats::compare(&pick(Arm::A), &pick(Arm::B), direction_of(ab), 0.95, 0)?;
-    Ok((vals, c))
-}
-
-/// Computes and stores the verdict; the A/B ends `finished`, `failed` (too few values for
-/// statistics) or `killed` (interrupted).
-fn finish(store: &mut Store, id: &str, interrupted: bool) -> anyhow::Result<()> {
-    let ab = store.ab(id)?;
-    let vals = values(store, &ab)?;
-    let runs: Vec<Value> = vals
-        .iter()
-        .map(|v| {
-            json!({"arm": v.arm, "run": v.run.id, "name": v.run.name, "status": v.run.status,
-                   "value": v.value, "error": v.run.error})
-        })
-        .collect();
-    let failed = vals.iter().filter(|v| v.value.is_none()).count();
-    match comparison(store, &ab) {
-        Ok((_, c)) => {
-            let result = json!({"comparison": c, "runs": runs, "failed_runs": failed});
-            let status = if interrupted { RunStatus::Killed } else { RunStatus::Finished };
-            store.finish_ab(id, status, Some(&result), interrupted.then_some("interrupted"))?;
-        }
-        Err(e) => {
-            let why = format!("no verdict: {e:#}");
-            let result = json!({"runs": runs, "failed_runs": failed});
-            let status = if interrupted { RunStatus::Killed } else { RunStatus::Failed };
-            store.finish_ab(id, status, Some(&result), Some(&why))?;
-        }
-    }
-    Ok(())
 }
 
 fn ls(ctx: &Ctx, project: Option<&str>, json: bool) -> anyhow::Result<()> {
@@ -354,7 +235,7 @@ fn print_ab(store: &Store, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
         println!("A: {}   B: {}   base: {}   seeds: {}", ab.spec["a"], ab.spec["b"], ab.spec["base"], ab.spec["seeds"]);
         println!("command: {}", ab.spec["command"].as_str().unwrap_or(""));
     }
-    let vals = values(store, ab)?;
+    let vals = ab_values(store, ab).map_err(lift)?;
     let rows: Vec<Vec<String>> = vals
         .iter()
         .map(|v| {

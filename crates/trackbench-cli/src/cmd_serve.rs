@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use clap::Args;
 use trackbench_server::ServerConfig;
+use trackbench_server::launch::DeviceInfo;
 
 use crate::Ctx;
 
@@ -18,6 +19,16 @@ pub struct ServeArgs {
     /// Largest JSON request body, in MiB
     #[arg(long, default_value_t = 32)]
     max_body_mib: usize,
+    /// Let clients launch jobs (any command, on this machine) even when listening on a
+    /// non-loopback address; on loopback launching is always on
+    #[arg(long)]
+    allow_launch: bool,
+    /// Launched jobs at once on the CPU [default: half the cores, at least 1]
+    #[arg(long, value_name = "N")]
+    cpu_slots: Option<usize>,
+    /// Launched jobs at once per GPU
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    gpu_slots: usize,
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
@@ -34,6 +45,22 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
             args.host
         );
     }
+    cfg.allow_launch = args.allow_launch;
+    if let Some(n) = args.cpu_slots {
+        cfg.launch.limits.cpu = n.max(1);
+    }
+    cfg.launch.limits.per_gpu = args.gpu_slots.max(1);
+    if args.allow_launch && !args.host.is_loopback() {
+        eprintln!(
+            "warning: --allow-launch on {}: anyone who can reach this machine and knows the token can run \
+             any command on it as you",
+            args.host
+        );
+    }
+    // Trainer jobs run this executable's `train`; the device list is the trainer's probe (wgpu
+    // adapters and CUDA devices), as `trackbench doctor` shows it.
+    cfg.launch.trainer = std::env::current_exe().ok();
+    cfg.launch.probe = Some(std::sync::Arc::new(device_list));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let server = trackbench_server::bind(cfg).await?;
@@ -50,4 +77,36 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(())
     })
+}
+
+/// The launcher's devices with the names the trainer's probe knows.
+fn device_list() -> Vec<DeviceInfo> {
+    let d = trackbench_train::devices::list();
+    let mut out: Vec<DeviceInfo> =
+        trackbench_server::launch::default_devices().into_iter().filter(|x| x.kind == "cpu").collect();
+    for c in &d.cuda {
+        out.push(DeviceInfo {
+            id: format!("cuda:{}", c.index),
+            kind: "cuda".into(),
+            name: c.name.clone(),
+            detail: format!("{} MiB", c.memory_bytes >> 20),
+        });
+    }
+    if d.cuda.is_empty() {
+        // The driver may list GPUs the CUDA libraries cannot open; say why next to them.
+        for mut x in trackbench_server::launch::default_devices().into_iter().filter(|x| x.kind == "cuda") {
+            x.detail = d.cuda_missing.clone().unwrap_or(x.detail);
+            out.push(x);
+        }
+    }
+    for a in &d.wgpu {
+        let cpu = if a.hardware { "" } else { ", CPU implementation" };
+        out.push(DeviceInfo {
+            id: format!("wgpu:{}", a.name),
+            kind: "wgpu".into(),
+            name: a.name.clone(),
+            detail: format!("{}, {}{cpu} {}", a.api, a.kind, a.driver).trim_end().to_string(),
+        });
+    }
+    out
 }

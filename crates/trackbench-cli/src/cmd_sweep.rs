@@ -3,7 +3,7 @@
 //! `TRACKBENCH_PARAM_<NAME>`; all runs in one group, queued per device, then a summary table.
 
 use clap::Args;
-use trackbench_launch::grid;
+use trackbench_launch::{grid, plan};
 use trackbench_store::RunStatus;
 
 use crate::cmd_launch::{JobArgs, JobFailed, prepare, run_with_progress};
@@ -44,15 +44,8 @@ pub fn sweep(ctx: &Ctx, a: SweepArgs) -> anyhow::Result<()> {
     prepare(&mut store)?;
     let group = a.job.group.clone().unwrap_or_else(|| format!("sweep-{}", trackbench_store::new_run_id()));
     let mut queue = trackbench_launch::Queue::new(a.job.limits());
-    let mut labels = Vec::new();
-    for params in &combos {
-        let mut job = base.clone();
-        job.args = base.args.iter().map(|x| grid::substitute(x, params)).collect();
-        job.env.extend(grid::env(params));
-        job.group = Some(group.clone());
-        job.name = Some(grid::describe(params));
-        job.tags.extend(params.iter().map(|(k, v)| (format!("sweep.{k}"), v.clone())));
-        labels.push(grid::describe(params));
+    let labels: Vec<String> = combos.iter().map(grid::describe).collect();
+    for job in plan::sweep_jobs(&base, &combos, &group) {
         queue.push(job);
     }
     eprintln!("sweep: {} runs in group {group}", combos.len());

@@ -56,28 +56,7 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
-/// A metric value for a table: 6 significant digits, NaN/inf spelled out.
-pub fn num(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
-    } else if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
-        format!("{v:.4e}")
-    } else {
-        let s = format!("{v:.6}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
-    }
-}
-
-/// A JSON param value for a table: strings bare, others as JSON.
-pub fn json_cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+pub use trackbench_compare::{format_num as num, json_cell};
 
 #[cfg(test)]
 mod tests {

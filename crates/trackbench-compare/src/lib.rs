@@ -15,13 +15,18 @@
 //!   variant): per step mean/std/min/max across the group's runs, and per metric n, mean ±
 //!   std and a 95% Student t interval of the runs' final and best values ([`MeanCi`]).
 //! - [`report`] -> [`Report`]: all of the above as `trackbench compare` shows it.
+//! - [`document`] -> `trackbench-report`'s `ReportInput`: a report document of runs or of an
+//!   A/B, the same for the CLI and the server.
+//! - [`finish_ab`]: an A/B's verdict from its runs' final values ([`ab_comparison`]), stored.
 //!
 //! Every result is `Serialize`, ordered deterministically (runs in selection order, keys
 //! sorted, groups by value), and NaN-safe: NaN never makes a statistic silently NaN (it is
 //! excluded and noted), and floats that can be NaN serialize as `"NaN"` like the store's.
 //! Statistics come from `trackbench-stats`; `Direction` is its type.
 
+mod ab;
 mod align;
+mod document;
 mod error;
 mod group;
 mod json;
@@ -34,7 +39,11 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
+pub use ab::{
+    AB_BOOTSTRAP_SEED, AB_CONFIDENCE, ArmValue, ab_comparison, ab_direction, ab_from_groups, ab_values, finish_ab,
+};
 pub use align::{AlignedSeries, AxisKind, MAX_POINTS, aligned};
+pub use document::{DocumentOptions, ab_selection, document, format_num, json_cell};
 pub use error::{CompareError, Result};
 pub use group::{CONFIDENCE, GroupAggregate, GroupBy, GroupSeries, MeanCi, grouped, mean_ci};
 pub use params::{ParamDiff, ParamRow, diff_params, json_eq, param_diff};

@@ -18,6 +18,16 @@ fn check_name(spec: &str, name: &str) -> Result<(), LaunchError> {
     Ok(())
 }
 
+/// One assignment given as a name and a value (from JSON, say): the name checked as a spec's.
+pub fn param(name: &str, value: &str) -> Result<(String, String), LaunchError> {
+    let spec = format!("{name}={value}");
+    check_name(&spec, name)?;
+    if value.is_empty() {
+        return Err(invalid(&spec, "empty value"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
 /// Parses `name=v1,v2,…` (at least one value, none empty).
 pub fn parse_axis(spec: &str) -> Result<(String, Vec<String>), LaunchError> {
     let (name, values) = spec.split_once('=').ok_or_else(|| invalid(spec, "no `=`"))?;

@@ -86,6 +86,9 @@ impl CancelToken {
 /// Called with every captured line: run id, stream, text (for a live display).
 pub type LineSink = Arc<dyn Fn(&str, Stream, &str) + Send + Sync>;
 
+/// Called with a job's run id as soon as the run is created.
+pub type RunSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How the launcher runs jobs.
 #[derive(Clone)]
 pub struct LaunchOptions {
@@ -104,6 +107,8 @@ pub struct LaunchOptions {
     pub poll: Duration,
     /// Every captured line, as it arrives.
     pub echo: Option<LineSink>,
+    /// Called with the run's id once the run exists, before its process starts.
+    pub on_run: Option<RunSink>,
 }
 
 impl LaunchOptions {
@@ -117,6 +122,7 @@ impl LaunchOptions {
             flush_lines: 2000,
             poll: Duration::from_millis(100),
             echo: None,
+            on_run: None,
         }
     }
 }

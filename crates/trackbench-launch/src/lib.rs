@@ -15,21 +15,24 @@
 //! [`Queue`] runs many jobs with a concurrency limit per device (default 1 per GPU, N for the
 //! CPU), in submission order per device; a queued job can be cancelled before it starts.
 //! [`reap_orphans`] ends runs whose launcher died (on this host) so they are not left
-//! `running`. [`grid`] expands sweep grids and substitutes `{name}` into arguments.
+//! `running`. [`grid`] expands sweep grids and substitutes `{name}` into arguments; [`plan`]
+//! makes a sweep's and an A/B's jobs (arms × seeds, interleaved). [`Scheduler`] is a queue that
+//! stays open: jobs are submitted while others run (the server's).
 
 mod device;
 pub mod grid;
 mod job;
 mod orphan;
+pub mod plan;
 mod process;
 mod queue;
 pub mod signals;
 
 pub use device::{Device, Devices};
-pub use job::{CancelToken, Job, JobResult, LaunchOptions, Timings};
+pub use job::{CancelToken, Job, JobResult, LaunchOptions, LineSink, RunSink, Timings};
 pub use orphan::reap_orphans;
 pub use process::launch;
-pub use queue::{Event, Limits, Queue};
+pub use queue::{Event, Limits, Queue, Scheduler, SchedulerEvent};
 
 /// What can stop a job from being launched at all (nothing half-created is left behind).
 #[derive(Debug, thiserror::Error)]

@@ -102,6 +102,9 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     };
     let run = retry(|| store.create_run(&new))?;
     let id = run.id.clone();
+    if let Some(on_run) = &opts.on_run {
+        on_run(&id);
+    }
     if let Some(diff) = &git.diff
         && let Err(e) = store.put_artifact_from(&id, "launch/git.diff", &diff[..], "git diff")
     {

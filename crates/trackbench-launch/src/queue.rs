@@ -133,3 +133,146 @@ impl Queue {
             .collect()
     }
 }
+
+/// What a [`Scheduler`] reports about job `id`.
+#[derive(Debug, Clone)]
+pub enum SchedulerEvent {
+    /// The job got a slot on its device and is being launched.
+    Started,
+    /// Its run exists (the process starts next).
+    RunCreated(String),
+    /// It ended, or never started (cancelled while queued, refused).
+    Done(JobResult),
+}
+
+enum Msg {
+    Submit(u64, Job, CancelToken),
+    Created(u64, String),
+    Done(u64, JobResult),
+}
+
+/// A queue that stays open: jobs are submitted while others run (a server's launcher). Jobs
+/// start in submission order as their device has a free slot under [`Limits`]; a job whose
+/// token is cancelled while queued never starts. One thread schedules and calls `on_event`
+/// (in order per job: `Started`, `RunCreated`, `Done`); each running job has its own
+/// supervising thread ([`crate::launch`]). Dropping the scheduler lets it finish the jobs it
+/// has and stop.
+pub struct Scheduler {
+    tx: mpsc::Sender<Msg>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Scheduler {
+    pub fn start(
+        opts: LaunchOptions,
+        limits: Limits,
+        mut on_event: impl FnMut(u64, SchedulerEvent) + Send + 'static,
+    ) -> Scheduler {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let inner_tx = tx.clone();
+        let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let closed_flag = closed.clone();
+        std::thread::Builder::new()
+            .name("trackbench-scheduler".into())
+            .spawn(move || {
+                let tx = inner_tx;
+                let mut pending: Vec<(u64, Job, CancelToken)> = Vec::new();
+                let mut running: HashMap<u64, Device> = HashMap::new();
+                let mut open = true;
+                loop {
+                    pending.retain(|(id, _, token)| {
+                        if token.is_cancelled() {
+                            let r = JobResult::not_started(RunStatus::Killed, "cancelled before it started".into());
+                            on_event(*id, SchedulerEvent::Done(r));
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                    let mut k = 0;
+                    while k < pending.len() {
+                        let device = pending[k].1.device.clone();
+                        let busy = running.values().filter(|d| **d == device).count();
+                        if busy < limits.of(&device) {
+                            let (id, job, token) = pending.remove(k);
+                            running.insert(id, device);
+                            on_event(id, SchedulerEvent::Started);
+                            let mut opts = opts.clone();
+                            let created = tx.clone();
+                            opts.on_run = Some(std::sync::Arc::new(move |run: &str| {
+                                let _ = created.send(Msg::Created(id, run.to_string()));
+                            }));
+                            let done = tx.clone();
+                            std::thread::spawn(move || {
+                                let result = crate::launch(&job, &opts, &token)
+                                    .unwrap_or_else(|e| JobResult::not_started(RunStatus::Failed, e.to_string()));
+                                let _ = done.send(Msg::Done(id, result));
+                            });
+                        } else {
+                            k += 1;
+                        }
+                    }
+                    if !open && pending.is_empty() && running.is_empty() {
+                        return;
+                    }
+                    match rx.recv_timeout(Duration::from_millis(50)) {
+                        Ok(Msg::Submit(id, job, token)) => pending.push((id, job, token)),
+                        Ok(Msg::Created(id, run)) => on_event(id, SchedulerEvent::RunCreated(run)),
+                        Ok(Msg::Done(id, result)) => {
+                            running.remove(&id);
+                            on_event(id, SchedulerEvent::Done(result));
+                        }
+                        Err(_) => {}
+                    }
+                    // This thread holds a sender too, so the owner's drop shows as the flag.
+                    if closed_flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        open = false;
+                    }
+                }
+            })
+            .expect("spawning the scheduler thread");
+        Scheduler { tx, closed }
+    }
+
+    /// Queues job `id` (ids are the caller's; they only name the job in events).
+    pub fn submit(&self, id: u64, job: Job, token: CancelToken) {
+        let _ = self.tx.send(Msg::Submit(id, job, token));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheduler_runs_jobs_as_submitted_and_drops_cancelled_queued_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let sched = Scheduler::start(LaunchOptions::new(dir.path()), Limits { cpu: 1, per_gpu: 1 }, move |id, ev| {
+            let _ = tx.send((id, ev));
+        });
+        let slow = Job::new("p", "sleep", vec!["0.3".into()]);
+        let queued = CancelToken::new();
+        sched.submit(1, slow.clone(), CancelToken::new());
+        sched.submit(2, slow, queued.clone());
+        queued.cancel();
+        let mut events: Vec<(u64, SchedulerEvent)> = Vec::new();
+        while events.iter().filter(|(_, e)| matches!(e, SchedulerEvent::Done(_))).count() < 2 {
+            events.push(rx.recv_timeout(Duration::from_secs(30)).expect("an event"));
+        }
+        let of = |id: u64| events.iter().filter(|(i, _)| *i == id).map(|(_, e)| e.clone()).collect::<Vec<_>>();
+        let first = of(1);
+        assert!(matches!(first[0], SchedulerEvent::Started));
+        assert!(matches!(&first[1], SchedulerEvent::RunCreated(run) if !run.is_empty()));
+        assert!(matches!(&first[2], SchedulerEvent::Done(r) if r.status == RunStatus::Finished));
+        let second = of(2);
+        assert_eq!(second.len(), 1, "a job cancelled while queued never starts: {second:?}");
+        assert!(matches!(&second[0], SchedulerEvent::Done(r) if r.run_id.is_none() && r.status == RunStatus::Killed));
+    }
+}

@@ -1,6 +1,7 @@
 //! The guard in front of every route: `Host` check (DNS rebinding), `Origin` check on writes
 //! (CSRF), then the access token (`Authorization: Bearer …`, or the `trackbench_token` cookie
-//! the UI gets by opening the printed URL with `?token=`).
+//! the UI gets by opening the printed URL with `?token=`). The UI's static files (every path
+//! outside `/api/` and `/ajax-api/`) pass the Host check and need no token.
 
 use std::sync::Arc;
 
@@ -15,7 +16,8 @@ use crate::state::AppState;
 /// Name of the cookie that carries the token for the UI.
 pub const COOKIE: &str = "trackbench_token";
 
-/// Paths that need no token (they reveal nothing stored).
+/// API paths that need no token (they reveal nothing stored). The UI's files (every path
+/// outside the APIs) need none either: they hold no data.
 fn is_public(path: &str) -> bool {
     path == "/api/v1/health"
 }
@@ -45,16 +47,26 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
             return refuse(req, e).await;
         }
     }
-    if is_public(req.uri().path()) {
-        return next.run(req).await;
+    let path = req.uri().path();
+    let ui = !crate::ui::is_api_path(path);
+    if ui
+        && req.method() == Method::GET
+        && let Some(t) = query_token(req.uri().query())
+        && constant_time_eq(t.as_bytes(), state.token.as_bytes())
+    {
+        // Opening the printed URL: keep the token in a cookie and drop it from the address
+        // bar (and history) by sending the browser to the same URL without it. A wrong token
+        // sets nothing: the page loads and the UI finds itself signed out.
+        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", state.token);
+        let location = without_token(path, req.uri().query());
+        let mut resp =
+            (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, location)]).into_response();
+        resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        crate::ui::security_headers(resp.headers_mut());
+        return resp;
     }
-    if let Some(t) = query_token(req.uri().query()) {
-        // Opening the printed URL: check it, then keep it in a cookie and drop it from the URL.
-        if req.method() == Method::GET && constant_time_eq(t.as_bytes(), state.token.as_bytes()) {
-            let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", state.token);
-            let path = req.uri().path().to_string();
-            return (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, path)]).into_response();
-        }
+    if is_public(path) || ui {
+        return next.run(req).await;
     }
     if !token_ok(req.headers(), &state.token) {
         let e = ApiError::new(
@@ -71,6 +83,16 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
 /// sending sees the answer rather than a reset connection.
 async fn refuse(req: Request, e: ApiError) -> Response {
     crate::body::drain_then(req, e, 1 << 20).await.into_response()
+}
+
+/// `path?query` with every `token=` parameter removed (the others kept, in order).
+fn without_token(path: &str, query: Option<&str>) -> String {
+    let rest: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("token=") && *kv != "token")
+        .collect();
+    if rest.is_empty() { path.to_string() } else { format!("{path}?{}", rest.join("&")) }
 }
 
 fn query_token(query: Option<&str>) -> Option<&str> {
@@ -123,5 +145,8 @@ mod tests {
         assert!(token_ok(&h, &a));
         assert!(!token_ok(&h, &b));
         assert_eq!(query_token(Some("a=1&token=zz")), Some("zz"));
+        assert_eq!(without_token("/", Some("token=zz")), "/");
+        assert_eq!(without_token("/compare", Some("runs=a,b&token=zz&x=1")), "/compare?runs=a,b&x=1");
+        assert_eq!(without_token("/p/x", None), "/p/x");
     }
 }

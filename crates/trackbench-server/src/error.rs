@@ -42,9 +42,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         let message = e.to_string();
         match &e {
-            StoreError::RunNotFound(_) | StoreError::ProjectNotFound(_) | StoreError::ArtifactNotFound(_) => {
-                ApiError::not_found(message)
-            }
+            StoreError::RunNotFound(_)
+            | StoreError::ProjectNotFound(_)
+            | StoreError::ArtifactNotFound(_)
+            | StoreError::AbNotFound(_) => ApiError::not_found(message),
             StoreError::ProjectExists(_) => ApiError::new(StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS", message),
             StoreError::Invalid { .. } | StoreError::Filter(_) | StoreError::AmbiguousRun(..) => {
                 ApiError::invalid(message)

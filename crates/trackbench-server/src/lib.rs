@@ -6,7 +6,10 @@
 //!   `/api/v1/openapi.json`.
 //! - [`mlflow`]: the MLflow tracking REST API, so unchanged `mlflow` client code logs here.
 //! - [`events`]: server-sent events of store changes, including writes by other processes.
+//! - [`launch`]: devices, jobs, sweeps and A/B comparisons run by this server (loopback only,
+//!   unless `allow_launch`); [`report`]: report documents as downloads.
 //! - [`auth`]: Host/Origin checks and the access token, in front of everything.
+//! - [`ui`]: the web UI, embedded at build time, for every other GET.
 //!
 //! Store calls are blocking; handlers run them on tokio's blocking pool ([`state`]).
 
@@ -16,8 +19,11 @@ pub mod body;
 pub mod downsample;
 pub mod error;
 pub mod events;
+pub mod launch;
 pub mod mlflow;
+pub mod report;
 pub mod state;
+pub mod ui;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -45,6 +51,10 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// Largest artifact upload, in bytes.
     pub max_upload: u64,
+    /// Allow launching jobs when bound to a non-loopback address (always allowed on loopback).
+    pub allow_launch: bool,
+    /// How jobs are launched; `enabled` is set by [`bind`] from the address and `allow_launch`.
+    pub launch: launch::LaunchConfig,
 }
 
 impl ServerConfig {
@@ -57,6 +67,8 @@ impl ServerConfig {
             token: None,
             max_body: 32 << 20,
             max_upload: 64 << 30,
+            allow_launch: false,
+            launch: launch::LaunchConfig::default(),
         }
     }
 }
@@ -117,6 +129,7 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
         allowed_hosts,
         cfg.max_body,
         cfg.max_upload,
+        launch::LaunchConfig { enabled: addr.ip().is_loopback() || cfg.allow_launch, ..cfg.launch.clone() },
     ));
     events::spawn_watcher(&state)?;
     let app = router(state.clone());
@@ -127,7 +140,10 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api::routes())
+        .merge(launch::routes())
+        .merge(report::routes())
         .merge(mlflow::routes())
+        .fallback(ui::fallback)
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .with_state(state)

@@ -24,6 +24,8 @@ pub struct AppState {
     /// Largest accepted artifact upload, in bytes.
     pub max_upload: u64,
     pub events: broadcast::Sender<Arc<Change>>,
+    /// Jobs, sweeps and A/Bs launched by this server.
+    pub launcher: crate::launch::Launcher,
     readers: Mutex<Vec<Store>>,
     writer: Mutex<Option<Store>>,
 }
@@ -39,6 +41,7 @@ impl AppState {
         allowed_hosts: Vec<String>,
         max_body: usize,
         max_upload: u64,
+        launch: crate::launch::LaunchConfig,
     ) -> AppState {
         let (events, _) = broadcast::channel(1024);
         AppState {
@@ -49,6 +52,7 @@ impl AppState {
             max_body,
             max_upload,
             events,
+            launcher: crate::launch::Launcher::new(launch),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
         }

@@ -1,8 +1,10 @@
 //! Integration tests of the server: each spawns the real `trackbench serve` binary on a free
 //! loopback port over a real store in a temp folder and talks HTTP to it.
 
+mod launch;
 mod live;
 mod load;
 mod native;
 mod security;
+mod ui;
 mod util;
