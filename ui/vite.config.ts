@@ -10,6 +10,10 @@ const proxy = {
   target,
   changeOrigin: true,
   headers: token ? { Authorization: `Bearer ${token}` } : {},
+  // The page's Origin is the dev server's, which the API refuses on writes (CSRF guard); the
+  // proxy speaks for the page, so it drops the header.
+  configure: (p: { on(ev: 'proxyReq', f: (r: { removeHeader(h: string): void }) => void): void }) =>
+    p.on('proxyReq', (r) => r.removeHeader('origin')),
 }
 
 export default defineConfig({

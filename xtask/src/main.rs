@@ -4,6 +4,8 @@
 //! (`cargo xtask demo`, `cargo xtask test`) work on a fresh clone. Each suite prints what it
 //! ran; a suite that cannot run here says so and why, and the run ends with a summary.
 
+mod ui;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -307,6 +309,16 @@ fn test(args: &[String]) -> ExitCode {
     let mut report = Report(Vec::new());
     ensure_lavapipe();
     let xdg = xdg_runtime_dir();
+    // The server embeds ui/dist at compile time: build the UI before cargo builds the server.
+    let mut ui_built = ui::Built::Unavailable("not built".into());
+    report.run("ui: npm ci + build (embedded by the server)", || {
+        ui_built = ui::build();
+        match &ui_built {
+            ui::Built::Ready => Outcome::Passed,
+            ui::Built::Unavailable(why) => Outcome::Skipped(why.clone()),
+            ui::Built::Failed(why) => Outcome::Failed(why.clone()),
+        }
+    });
     report.run("rust: build and test the workspace", || {
         let mut c = cargo();
         if let Some(dir) = &xdg {
@@ -319,8 +331,16 @@ fn test(args: &[String]) -> ExitCode {
     });
     report.run("python SDK (maturin develop + pytest)", python_tests);
     report.run("mlflow client against trackbench serve (pytest)", mlflow_client_tests);
+    report.run("ui unit (vitest) + browser end-to-end (Playwright, Chromium)", || {
+        // `cargo test` above built the debug CLI; make sure it embeds the current UI.
+        let mut build = cargo();
+        build.args(["build", "--locked", "-p", "trackbench-cli"]);
+        if let Outcome::Failed(e) = status(build) {
+            return Outcome::Failed(format!("building the trackbench CLI: {e}"));
+        }
+        ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"))
+    });
     for (suite, folder, why) in [
-        ("ui unit + browser end-to-end", "ui", "ui/ does not exist yet (UI issue)"),
         ("desktop smoke under Xvfb", "src-tauri", "src-tauri/ does not exist yet (desktop issue)"),
     ] {
         report.run(suite, || {
@@ -336,6 +356,7 @@ fn test(args: &[String]) -> ExitCode {
 
 fn bench(args: &[String]) -> ExitCode {
     let mut report = Report(Vec::new());
+    let ui_built = ui::build();
     report.run("macro benchmarks (trackbench-bench, release)", || {
         // The listing benchmark times the real CLI end to end.
         let mut build = cargo();
@@ -362,6 +383,15 @@ fn bench(args: &[String]) -> ExitCode {
         c.args(["run", "--release", "--locked", "-p", "trackbench-launch", "--bin", "trackbench-launch-bench"]);
         status(c)
     });
+    report.run("web UI (Playwright, Chromium: runs table and compare timings)", || {
+        let mut build = cargo();
+        build.args(["build", "--release", "--locked", "-p", "trackbench-cli", "-p", "trackbench-bench"]);
+        if let Outcome::Failed(e) = status(build) {
+            return Outcome::Failed(format!("building the CLI and trackbench-ui-fill: {e}"));
+        }
+        let release = target_dir().join("release");
+        ui::bench(&ui_built, &release.join("trackbench"), &release.join("trackbench-ui-fill"))
+    });
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);
@@ -385,6 +415,9 @@ fn demo(args: &[String]) -> ExitCode {
     let (seeds, epochs) = (opt("--seeds", "5"), opt("--epochs", "30"));
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let slots = opt("--slots", &cores.min(4).to_string());
+    if let ui::Built::Unavailable(why) | ui::Built::Failed(why) = ui::build() {
+        eprintln!("warning: the web UI was not built ({why}); `trackbench serve` will say how to build it");
+    }
     eprintln!("building trackbench (release)…");
     let mut build = cargo();
     build.args(["build", "--release", "--locked", "-p", "trackbench-cli"]);
@@ -458,9 +491,10 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "bench" => bench(rest),
         "demo" => demo(rest),
+        "ui" => ui::build_command(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report"
+                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)"
             );
             if cmd == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }

@@ -1,0 +1,230 @@
+// The UI's end-to-end tests: real `trackbench serve`, a store filled by the real SDK, headless
+// Chromium. `node e2e/run.mjs` (xtask runs it after building the UI and the CLI). Screenshots of
+// the main views go to $CARGO_TARGET_DIR/ui-e2e/screenshots (the README's come from there).
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { assert, assertEq, bin, browser, cleanup, cli, newPage, outDir, runTests, serve, tempStore, until } from './harness.mjs'
+
+const shots = join(outDir, 'screenshots')
+mkdirSync(shots, { recursive: true })
+
+console.log(`trackbench: ${bin}`)
+const store = tempStore('ui')
+// The real SDK writes everything: the demo's six runs (params lr/seed, four curves), a trained
+// MLP (step metrics, a safetensors artifact), and a launched command (stdout/stderr log lines).
+cli(store, ['demo'])
+cli(store, ['train', '--backend', 'cpu', '--project', 'mlp', '--dataset', 'digits', '--epochs', '2', '--name', 'digits-mlp'])
+cli(store, ['launch', '--project', 'shell', '--name', 'echo', '--', 'sh', '-c', 'echo hello from stdout; echo warning on stderr >&2'])
+
+const demoRuns = JSON.parse(cli(store, ['runs', 'ls', '--project', 'demo', '--json']))
+const mlpRun = JSON.parse(cli(store, ['runs', 'ls', '--project', 'mlp', '--json']))[0]
+const token = 'e2e-' + Math.random().toString(36).slice(2)
+let server = await serve(store, { token })
+const b = await browser()
+const page = await newPage(b)
+const ctx = { page }
+// Sign in once for every test (the first test checks what the login URL did).
+await page.goto(server.login)
+
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) })
+const rows = () => page.locator('[data-testid="run-row"]')
+const names = () => page.locator('[data-testid="run-row"] [data-testid="run-link"]').allTextContents()
+
+async function openRuns(project, query = '', row = 'run-row') {
+  await page.goto(`${server.base}/p/${encodeURIComponent(project)}${query}`)
+  await page.waitForSelector(`[data-testid="runs-table"] [data-testid="${row}"]`)
+}
+
+const tests = [
+  ['login URL sets the cookie and leaves the address bar', async () => {
+    await page.goto(server.login)
+    await page.waitForSelector('[data-testid="projects"] [data-testid="project-link"]')
+    assert(!page.url().includes('token='), `token still in the URL: ${page.url()}`)
+    const links = await page.locator('[data-testid="project-link"]').allTextContents()
+    for (const p of ['demo', 'mlp', 'shell']) assert(links.includes(p), `project ${p} listed (got ${links})`)
+    await shot('projects')
+  }],
+
+  ['runs table lists every run with its columns', async () => {
+    await page.locator('[data-testid="project-link"]', { hasText: 'demo' }).click()
+    await page.waitForSelector('[data-testid="run-row"]')
+    assertEq((await names()).sort(), demoRuns.map((r) => r.name).sort(), 'the demo runs')
+    assertEq(await page.locator('[data-testid="status-badge"]').first().textContent(), 'finished', 'status badge')
+    assert(await page.locator('[data-testid="sort-metrics.val/acc"]').count() === 1, 'a val/acc column')
+  }],
+
+  ['sort by a metric column, both directions', async () => {
+    await openRuns('demo')
+    const accOf = Object.fromEntries(
+      JSON.parse(cli(store, ['runs', 'ls', '--project', 'demo', '--json', '--columns', 'metrics.val/acc'])).map((r) => [r.name, r.metrics?.['val/acc']?.last]),
+    )
+    for (const desc of [true, false]) {
+      await page.click('[data-testid="sort-metrics.val/acc"]')
+      await until(async () => page.url().includes(`sort=metrics.val%2Facc%3A${desc ? 'desc' : 'asc'}`) || page.url().includes(`sort=metrics.val/acc:${desc ? 'desc' : 'asc'}`), 'sort in the URL')
+      await until(async () => {
+        const n = await names()
+        const v = n.map((x) => accOf[x])
+        return n.length === demoRuns.length && v.every((x, i) => i === 0 || (desc ? v[i - 1] >= x : v[i - 1] <= x))
+      }, `rows ordered by val/acc ${desc ? 'desc' : 'asc'}`)
+    }
+  }],
+
+  ['filter with the query language; errors inline with position; history', async () => {
+    await openRuns('demo')
+    await page.keyboard.press('/')
+    assert(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'filter'), '/ focuses the filter')
+    await page.keyboard.type('params.lr > 0.02')
+    await page.keyboard.press('Enter')
+    const want = demoRuns.filter((r) => r.name.startsWith('lr0.03')).map((r) => r.name).sort()
+    await until(async () => JSON.stringify((await names()).sort()) === JSON.stringify(want), `only ${want}`)
+    assert(page.url().includes('filter='), 'filter kept in the URL')
+    await shot('runs-filtered')
+    // A malformed filter: the message names the position and nothing else changes.
+    await page.fill('[data-testid="filter"]', 'params.lr >')
+    await page.keyboard.press('Enter')
+    const err = await page.waitForSelector('[data-testid="filter-error"]')
+    const text = await err.textContent()
+    assert(/position \d+/.test(text) && text.includes('^'), `error with position and caret: ${text}`)
+    // The rejected filter changed nothing: same rows, and the URL keeps the last good filter.
+    assertEq((await names()).sort(), want, 'rows after a rejected filter')
+    await page.reload()
+    await until(async () => JSON.stringify((await names()).sort()) === JSON.stringify(want), 'the good filter after reload')
+    await page.click('[data-testid="filter"]')
+    await page.waitForSelector('[data-testid="filter-history"] >> text=params.lr > 0.02')
+  }],
+
+  ['group by a param shows aggregated rows', async () => {
+    await openRuns('demo', '?group=params.lr', 'group-row')
+    await page.waitForSelector('[data-testid="group-row"]')
+    assertEq(await page.locator('[data-testid="group-row"]').count(), 2, 'two lr groups')
+    await page.locator('[data-testid="group-row"]').first().click()
+    await until(async () => (await rows().count()) === 3, 'an open group shows its 3 runs')
+    await shot('runs-grouped')
+  }],
+
+  ['keyboard: arrows move, Enter opens a run, back returns', async () => {
+    await openRuns('demo')
+    await page.locator('body').click({ position: { x: 5, y: 5 } })
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('Enter')
+    await page.waitForSelector('[data-testid="run-detail"]')
+    const id = await page.getAttribute('[data-testid="run-detail"]', 'data-run-id')
+    const second = (await rows().nth(0).count()) >= 0
+    assert(second && demoRuns.some((r) => r.id === id), `opened a demo run (${id})`)
+    await page.goBack()
+    await page.waitForSelector('[data-testid="runs-table"]')
+  }],
+
+  ['run detail: overview, one chart per metric with one series', async () => {
+    await openRuns('mlp')
+    await page.click(`[data-testid="run-row"][data-run-id="${mlpRun.id}"] [data-testid="run-link"]`)
+    await page.waitForSelector(`[data-testid="run-detail"][data-run-id="${mlpRun.id}"]`)
+    const detail = await (await fetch(`${server.base}/api/v1/runs/${mlpRun.id}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).json()
+    const keys = detail.metrics.map((m) => m.key).filter((k) => !k.startsWith('sys/'))
+    await until(async () => (await page.locator('[data-testid="run-charts"] [data-testid="chart"][data-ready="true"]').count()) === keys.length, `${keys.length} charts ready`, 15_000)
+    const counts = await page.locator('[data-testid="run-charts"] [data-testid="chart"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-series-count')))
+    assert(counts.every((c) => c === '1'), `every chart has one series: ${counts}`)
+    const metrics = await page.locator('[data-testid="run-charts"] [data-testid="chart"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-metric')))
+    assertEq(metrics.sort(), keys.sort(), 'a chart per metric')
+    await shot('run-detail')
+  }],
+
+  ['run detail: artifacts and logs', async () => {
+    await page.goto(`${server.base}/runs/${mlpRun.id}?tab=artifacts`)
+    await page.waitForSelector('[data-testid="artifacts"] >> text=model.safetensors')
+    const shell = JSON.parse(cli(store, ['runs', 'ls', '--project', 'shell', '--json']))[0]
+    await page.goto(`${server.base}/runs/${shell.id}?tab=logs`)
+    await page.waitForSelector('[data-testid="logs"] >> text=hello from stdout')
+    await page.waitForSelector('[data-testid="logs"] >> text=warning on stderr')
+  }],
+
+  ['compare two runs: overlaid charts, param diff', async () => {
+    await openRuns('demo')
+    await page.evaluate(() => sessionStorage.clear())
+    await page.reload()
+    await page.waitForSelector('[data-testid="run-row"]')
+    const [a, c] = [demoRuns.find((r) => r.name === 'lr0.01-seed1'), demoRuns.find((r) => r.name === 'lr0.03-seed1')]
+    for (const r of [a, c]) await page.check(`[data-testid="run-row"][data-run-id="${r.id}"] input[type="checkbox"]`)
+    await page.locator('body').click({ position: { x: 5, y: 5 } })
+    await page.keyboard.press('c')
+    await page.waitForSelector('[data-testid="compare"][data-painted="true"]', { timeout: 15_000 })
+    const counts = await page.locator('[data-testid="compare"] [data-testid="chart"]').evaluateAll((els) => els.filter((e) => !e.closest('details:not([open])')).map((e) => [e.getAttribute('data-metric'), e.getAttribute('data-series-count')]))
+    assert(counts.length >= 4, `a chart per metric (${counts.length})`)
+    for (const [m, n] of counts) if (!m.startsWith('sys/')) assertEq(n, '2', `two series in ${m}`)
+    const diff = await page.locator('[data-testid="param-diff"]').textContent()
+    assert(diff.includes('lr'), 'lr differs and is shown')
+    assert(!/model\.hidden|hidden/.test(diff), 'identical params are hidden by default')
+    await shot('compare')
+  }],
+
+  ['export a report of the selection', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button', { hasText: 'Export report' }).first().click()])
+    const file = await download.path()
+    const html = readFileSync(file, 'utf8')
+    assert(html.startsWith('<!') || html.includes('<html'), 'an HTML file')
+    for (const n of ['lr0.01-seed1', 'lr0.03-seed1']) assert(html.includes(n), `report names ${n}`)
+  }],
+
+  ['live: a run still logging appears, its points arrive and its status updates without reload', async () => {
+    await openRuns('live')
+      .catch(() => page.goto(`${server.base}/p/live`))
+    const child = spawn(bin, ['--store', store, 'train', '--backend', 'cpu', '--project', 'live', '--dataset', 'spirals', '--samples', '20000', '--epochs', '25', '--name', 'still-logging'], { stdio: 'ignore' })
+    try {
+      await page.waitForSelector('[data-testid="run-row"] >> text=still-logging', { timeout: 20_000 })
+      await page.click('[data-testid="run-row"] [data-testid="run-link"]')
+      await page.waitForSelector('[data-testid="run-detail"] [data-testid="run-status"].running, [data-testid="run-detail"] [data-testid="run-status"]:has-text("running")')
+      const loss = '[data-testid="run-charts"] [data-testid="chart"][data-metric="train/loss"][data-ready="true"]'
+      await page.waitForSelector(loss, { timeout: 15_000 })
+      // The furthest step drawn on any chart (a downsampled chart keeps its point count).
+      const points = () => page.evaluate(() => Math.max(0, ...(window.__trackbenchCharts ?? []).map((u) => { const x = u.data?.[0] ?? []; return x.length ? x[x.length - 1] : 0 })))
+      const before = await points()
+      await until(async () => (await points()) > before, `points past step ${before} without reload`, 20_000, 250)
+      await page.waitForSelector('[data-testid="run-status"]:has-text("finished")', { timeout: 60_000 })
+      await shot('run-live')
+    } finally {
+      child.kill('SIGKILL')
+    }
+  }],
+
+  ['errors are messages, not blank pages', async () => {
+    await page.goto(`${server.base}/runs/no-such-run`)
+    await until(async () => /not found|no run|unknown/i.test(await page.locator('main').textContent()), 'a not-found message')
+    await page.goto(`${server.base}/nowhere/at/all`)
+    await page.waitForSelector('text=Not found')
+  }],
+
+  ['a lost server shows a banner and the page reconnects', async () => {
+    await openRuns('demo')
+    const port = server.port
+    await server.stop()
+    await page.waitForSelector('[data-testid="offline"]', { timeout: 15_000 })
+    server = await serve(store, { token, port })
+    await page.waitForSelector('[data-testid="offline"]', { state: 'detached', timeout: 20_000 })
+    await page.waitForSelector('[data-testid="run-row"]')
+  }],
+
+  ['dark theme', async () => {
+    await openRuns('demo')
+    await page.click('button[aria-label="Switch theme"]')
+    assertEq(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'theme attribute')
+    await shot('runs-dark')
+    await page.click('button[aria-label="Switch theme"]')
+  }],
+
+  ['no console errors', async () => {
+    const errors = page.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|net::ERR|EventSource/.test(e))
+    assertEq(errors, [], 'console and page errors')
+  }],
+]
+
+let failures = []
+try {
+  failures = await runTests(tests, ctx)
+} finally {
+  await b.close()
+  await server.stop()
+  cleanup(store)
+}
+console.log(`screenshots: ${shots}`)
+process.exit(failures.length ? 1 : 0)

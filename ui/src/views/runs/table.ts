@@ -1,0 +1,181 @@
+// The runs table's data logic, kept out of the component so it is unit-tested: column ids and
+// their values, sort specs as the query language's `order_by`, filter error positions, recent
+// filter history, grouping with aggregated rows, and the flat row list the virtual scroller draws.
+import type { MetricSummary, Run } from '../../lib/api.svelte'
+import { num } from '../../lib/api.svelte'
+import { runDuration } from '../../lib/format'
+
+/** A column: a run attribute, `params.KEY` or `metrics.KEY` (the metric's last value). */
+export type ColumnId = string
+
+export const ATTRIBUTE_COLUMNS: { id: ColumnId; label: string; order: string }[] = [
+  { id: 'status', label: 'Status', order: 'status' },
+  { id: 'name', label: 'Name', order: 'run_name' },
+  { id: 'created', label: 'Created', order: 'created' },
+  { id: 'duration', label: 'Duration', order: 'duration' },
+  { id: 'group', label: 'Group', order: 'group' },
+  { id: 'host', label: 'Host', order: 'host' },
+]
+
+/** `foo/bar` → `` `foo/bar` `` : keys are always quoted so any character is safe. */
+export function quoteKey(key: string): string {
+  return '`' + key.replaceAll('`', '') + '`'
+}
+
+export function columnLabel(id: ColumnId): string {
+  const a = ATTRIBUTE_COLUMNS.find((c) => c.id === id)
+  if (a) return a.label
+  return id.replace(/^(params|metrics)\./, '')
+}
+
+export function columnKind(id: ColumnId): 'attribute' | 'param' | 'metric' {
+  if (id.startsWith('params.')) return 'param'
+  if (id.startsWith('metrics.')) return 'metric'
+  return 'attribute'
+}
+
+/** The query language's order-by term for a column. */
+export function orderTerm(id: ColumnId, descending: boolean): string {
+  const a = ATTRIBUTE_COLUMNS.find((c) => c.id === id)
+  const field = a ? a.order : id.replace(/^(params|metrics)\.(.*)$/, (_, kind, key) => `${kind}.${quoteKey(key)}`)
+  return `${field} ${descending ? 'desc' : 'asc'}`
+}
+
+/** Parses `?sort=col:desc`; unknown shapes give null. */
+export function parseSort(s: string | null): { col: ColumnId; desc: boolean } | null {
+  if (!s) return null
+  const i = s.lastIndexOf(':')
+  if (i <= 0) return { col: s, desc: false }
+  return { col: s.slice(0, i), desc: s.slice(i + 1) === 'desc' }
+}
+
+/** The raw value of a column for one run (numbers for sorting/aggregation, else strings). */
+export function cellValue(run: Run, id: ColumnId, now = Date.now()): unknown {
+  switch (id) {
+    case 'status':
+      return run.status
+    case 'name':
+      return run.name
+    case 'created':
+      return run.created_ms
+    case 'duration':
+      return runDuration(run, now)
+    case 'group':
+      return run.group
+    case 'host':
+      return run.host
+  }
+  const v = run.columns?.[id]
+  if (columnKind(id) === 'metric') {
+    const m = v as MetricSummary | undefined
+    return m ? num(m.last) : null
+  }
+  return v ?? null
+}
+
+/** Where the server's filter error points: "… at position 13" → 13 (byte offset → char index). */
+export function errorPosition(message: string, input: string): number | null {
+  const m = /at position (\d+)/.exec(message)
+  if (!m) return null
+  const byte = Number(m[1])
+  // The server counts UTF-8 bytes; map back to a JS string index.
+  const bytes = new TextEncoder().encode(input)
+  return new TextDecoder().decode(bytes.slice(0, Math.min(byte, bytes.length))).length
+}
+
+/** Most recent first, no duplicates, at most `max`. */
+export function pushHistory(history: string[], filter: string, max = 12): string[] {
+  const f = filter.trim()
+  if (!f) return history
+  return [f, ...history.filter((h) => h !== f)].slice(0, max)
+}
+
+export interface GroupAgg {
+  key: string
+  runs: Run[]
+  /** Per numeric column: mean, min, max over the group's runs that have a value. */
+  stats: Record<ColumnId, { mean: number; min: number; max: number; std: number; n: number }>
+  /** Per non-numeric column: the value when every run shares it, else how many distinct values. */
+  shared: Record<ColumnId, { value: unknown } | { distinct: number }>
+  statuses: Record<string, number>
+}
+
+/** The value runs are grouped by: `group` or a param (`params.KEY`). Missing → "(none)". */
+export function groupKey(run: Run, by: string): string {
+  const v = by === 'group' ? run.group : run.columns?.[by]
+  if (v === null || v === undefined || v === '') return '(none)'
+  return typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
+export function groupRuns(runs: Run[], by: string, columns: ColumnId[], now = Date.now()): GroupAgg[] {
+  const groups = new Map<string, Run[]>()
+  for (const r of runs) {
+    const k = groupKey(r, by)
+    let g = groups.get(k)
+    if (!g) groups.set(k, (g = []))
+    g.push(r)
+  }
+  const out: GroupAgg[] = []
+  for (const [key, members] of groups) {
+    const stats: GroupAgg['stats'] = {}
+    const shared: GroupAgg['shared'] = {}
+    for (const c of columns) {
+      if (c === 'status' || c === 'name') continue
+      const values = members.map((r) => cellValue(r, c, now))
+      const nums = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+      if (nums.length > 0 && nums.length === values.filter((v) => v !== null && v !== undefined).length) {
+        const n = nums.length
+        const mean = nums.reduce((a, b) => a + b, 0) / n
+        const std = n > 1 ? Math.sqrt(nums.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0
+        stats[c] = { mean, min: Math.min(...nums), max: Math.max(...nums), std, n }
+      } else {
+        const distinct = new Set(values.map((v) => JSON.stringify(v ?? null)))
+        shared[c] = distinct.size === 1 ? { value: values[0] } : { distinct: distinct.size }
+      }
+    }
+    const statuses: Record<string, number> = {}
+    for (const r of members) statuses[r.status] = (statuses[r.status] ?? 0) + 1
+    out.push({ key, runs: members, stats, shared, statuses })
+  }
+  return out
+}
+
+export type DisplayRow = { kind: 'run'; run: Run; depth: number } | { kind: 'group'; group: GroupAgg; open: boolean }
+
+/** The rows the virtual list draws: runs, or group headers each followed by its runs when open. */
+export function displayRows(runs: Run[], groups: GroupAgg[] | null, open: Set<string>): DisplayRow[] {
+  if (!groups) return runs.map((run) => ({ kind: 'run', run, depth: 0 }))
+  const rows: DisplayRow[] = []
+  for (const g of groups) {
+    const isOpen = open.has(g.key)
+    rows.push({ kind: 'group', group: g, open: isOpen })
+    if (isOpen) for (const run of g.runs) rows.push({ kind: 'run', run, depth: 1 })
+  }
+  return rows
+}
+
+/** The slice of rows to render for a scroll position (with `overscan` rows either side). */
+export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, total: number, overscan = 8) {
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan)
+  const last = Math.min(total, Math.ceil((scrollTop + viewport) / rowHeight) + overscan)
+  return { first, last }
+}
+
+/** Keys of params and metrics seen in a sample of runs fetched with `columns=params.*,metrics.*`. */
+export function discoverColumns(sample: Run[]): { params: string[]; metrics: string[] } {
+  const params = new Set<string>()
+  const metrics = new Set<string>()
+  for (const r of sample) {
+    for (const k of Object.keys(r.columns ?? {})) {
+      if (k.startsWith('params.')) params.add(k)
+      else if (k.startsWith('metrics.')) metrics.add(k)
+    }
+  }
+  return { params: [...params].sort(), metrics: [...metrics].sort() }
+}
+
+/** Default visible columns: a few params, then non-system metrics. */
+export function defaultColumns(found: { params: string[]; metrics: string[] }): ColumnId[] {
+  const metrics = found.metrics.filter((m) => !m.startsWith('metrics.sys/'))
+  return ['status', 'name', 'created', 'duration', 'group', ...found.params.slice(0, 6), ...metrics.slice(0, 6)]
+}

@@ -1,0 +1,98 @@
+// Unit tests of the runs table's data logic (views/runs/table.ts).
+import { describe, expect, it } from 'vitest'
+import type { Run } from '../src/lib/api.svelte'
+import {
+  cellValue,
+  defaultColumns,
+  discoverColumns,
+  displayRows,
+  errorPosition,
+  groupRuns,
+  orderTerm,
+  parseSort,
+  pushHistory,
+  visibleRange,
+} from '../src/views/runs/table'
+
+function run(id: string, over: Partial<Run> = {}): Run {
+  return {
+    id, name: id, project: 'p', status: 'finished', group: null, notes: null, command: null, host: null, pid: null,
+    git_commit: null, git_dirty: null, env: null, error: null, created_ms: 1000, started_ms: 1000, ended_ms: 5000,
+    heartbeat_ms: null, deleted: false, ...over,
+  }
+}
+
+const summary = (last: number | string) => ({ key: 'k', count: 1, last, last_step: 0, last_wall_ms: 0, min: last, max: last, mean: last, sum: last, nan_count: 0 })
+
+describe('columns and sorting', () => {
+  it('quotes metric and param keys in order terms', () => {
+    expect(orderTerm('metrics.val/acc', true)).toBe('metrics.`val/acc` desc')
+    expect(orderTerm('params.lr', false)).toBe('params.`lr` asc')
+    expect(orderTerm('name', false)).toBe('run_name asc')
+    expect(orderTerm('metrics.we`ird', true)).toBe('metrics.`weird` desc')
+  })
+  it('parses sort specs', () => {
+    expect(parseSort('metrics.a:b:desc')).toEqual({ col: 'metrics.a:b', desc: true })
+    expect(parseSort('name')).toEqual({ col: 'name', desc: false })
+    expect(parseSort(null)).toBeNull()
+  })
+  it('reads cell values, metrics as their last value with NaN from the wire', () => {
+    const r = run('a', { columns: { 'metrics.loss': summary('NaN'), 'params.lr': 0.1 } })
+    expect(cellValue(r, 'metrics.loss')).toBeNaN()
+    expect(cellValue(r, 'params.lr')).toBe(0.1)
+    expect(cellValue(r, 'params.missing')).toBeNull()
+    expect(cellValue(r, 'duration')).toBe(4000)
+  })
+  it('discovers columns and picks defaults without system metrics', () => {
+    const found = discoverColumns([run('a', { columns: { 'params.lr': 1, 'metrics.sys/cpu': summary(1), 'metrics.loss': summary(2) } })])
+    expect(found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss', 'metrics.sys/cpu'] })
+    expect(defaultColumns(found)).toContain('metrics.loss')
+    expect(defaultColumns(found)).not.toContain('metrics.sys/cpu')
+  })
+})
+
+describe('filter errors and history', () => {
+  it('maps the server byte offset to a string index', () => {
+    expect(errorPosition('invalid filter: … at position 12', 'params.lr >')).toBe(11)
+    expect(errorPosition('x at position 9', 'tags.é = ')).toBe(8)
+    expect(errorPosition('no position here', 'x')).toBeNull()
+  })
+  it('keeps recent filters unique, newest first, bounded', () => {
+    let h: string[] = []
+    for (const f of ['a', 'b', 'a', ' ', 'c']) h = pushHistory(h, f, 2)
+    expect(h).toEqual(['c', 'a'])
+  })
+})
+
+describe('grouping', () => {
+  const runs = [
+    run('a', { columns: { 'params.lr': 0.1, 'metrics.acc': summary(0.5), 'params.opt': 'sgd' } }),
+    run('b', { columns: { 'params.lr': 0.1, 'metrics.acc': summary(0.7), 'params.opt': 'adam' } }),
+    run('c', { columns: { 'params.lr': 0.2, 'metrics.acc': summary(0.9), 'params.opt': 'sgd' }, status: 'failed' }),
+    run('d', { group: 'g' }),
+  ]
+  it('aggregates numeric columns with mean and sample std', () => {
+    const g = groupRuns(runs, 'params.lr', ['name', 'metrics.acc', 'params.opt'])
+    expect(g.map((x) => x.key)).toEqual(['0.1', '0.2', '(none)'])
+    expect(g[0].stats['metrics.acc'].mean).toBeCloseTo(0.6)
+    expect(g[0].stats['metrics.acc'].std).toBeCloseTo(Math.sqrt(0.02))
+    expect(g[0].shared['params.opt']).toEqual({ distinct: 2 })
+    expect(g[1].shared['params.opt']).toEqual({ value: 'sgd' })
+    expect(g[1].statuses).toEqual({ failed: 1 })
+  })
+  it('flattens open groups into display rows', () => {
+    const g = groupRuns(runs, 'group', [])
+    const rows = displayRows(runs, g, new Set(['(none)']))
+    expect(rows.map((r) => (r.kind === 'group' ? `g:${r.group.key}` : r.run.id))).toEqual(['g:(none)', 'a', 'b', 'c', 'g:g'])
+    expect(displayRows(runs, null, new Set()).length).toBe(4)
+  })
+})
+
+describe('virtual scrolling', () => {
+  it('renders only the visible rows plus overscan', () => {
+    expect(visibleRange(0, 300, 30, 10_000, 5)).toEqual({ first: 0, last: 15 })
+    expect(visibleRange(30_000, 300, 30, 10_000, 5)).toEqual({ first: 995, last: 1015 })
+    expect(visibleRange(299_000, 300, 30, 10_000, 5)).toEqual({ first: 9961, last: 9982 })
+    expect(visibleRange(299_700, 300, 30, 10_000, 5)).toEqual({ first: 9985, last: 10_000 })
+  })
+})
