@@ -1,6 +1,6 @@
 // The A/B view's derived numbers: per-arm CIs, per-seed values, progress and the verdict text.
 import { describe, expect, it } from 'vitest'
-import type { Ab } from '../src/lib/launchApi'
+import { toMs, uniqueDevices, type Ab } from '../src/lib/launchApi'
 import { armLabel, progress, seedValues, summarize, t975, ticks, verdict, yRange } from '../src/views/launch/abview'
 
 const ab = (over: Partial<Ab> = {}): Ab => ({
@@ -97,11 +97,20 @@ describe('scales', () => {
 })
 
 describe('wire times', () => {
-  it('reads the server’s Unix seconds as milliseconds', async () => {
-    const { toMs } = await import('../src/lib/launchApi')
+  it('reads the server’s Unix seconds as milliseconds', () => {
     expect(toMs(1795950000.25)).toBe(1795950000250)
     expect(toMs(1795950000250)).toBe(1795950000250)
     expect(toMs('2026-11-29T11:00:00Z')).toBe(Date.parse('2026-11-29T11:00:00Z'))
     expect(toMs(null)).toBeNull()
+  })
+})
+
+describe('devices', () => {
+  it('merges entries that share an id', () => {
+    const w = (detail: string) => ({ id: 'wgpu:llvmpipe', kind: 'wgpu', name: 'llvmpipe', detail })
+    expect(uniqueDevices([{ id: 'cpu', kind: 'cpu', name: 'CPU', detail: '2 cores' }, w('Vulkan'), w('Gl')])).toEqual([
+      { id: 'cpu', kind: 'cpu', name: 'CPU', detail: '2 cores' },
+      { ...w('Vulkan; Gl') },
+    ])
   })
 })

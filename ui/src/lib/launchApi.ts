@@ -179,7 +179,7 @@ function list<T>(r: unknown, key: string): T[] {
 const enc = (v: string | number) => encodeURIComponent(String(v))
 
 export const launchApi = {
-  devices: () => get<unknown>('/api/v1/devices').then((r) => list<Device>(r, 'devices')),
+  devices: () => get<unknown>('/api/v1/devices').then((r) => uniqueDevices(list<Device>(r, 'devices'))),
   jobs: () => get<unknown>('/api/v1/jobs').then((r) => list<Job>(r, 'jobs')),
   launch: (body: JobRequest) => post<Job>('/api/v1/jobs', body),
   cancel: (id: Job['id']) => post<Job>(`/api/v1/jobs/${enc(id)}/cancel`),
@@ -188,6 +188,20 @@ export const launchApi = {
   abs: (p: { project?: string } = {}) => get<unknown>('/api/v1/ab', p).then((r) => list<Ab>(r, 'ab')),
   ab: (id: string) => get<Ab>(`/api/v1/ab/${enc(id)}`),
   abReportUrl: (id: string) => url(`/api/v1/ab/${enc(id)}/report`),
+}
+
+/**
+ * One entry per device id: a wgpu adapter seen through two APIs (Vulkan and GL) is listed twice
+ * with the same id, and a job names only the id, so the entries merge (their details joined).
+ */
+export function uniqueDevices(list: Device[]): Device[] {
+  const out: Device[] = []
+  for (const d of list) {
+    const same = out.find((x) => x.id === d.id)
+    if (!same) out.push({ ...d })
+    else if (d.detail && d.detail !== same.detail) same.detail = same.detail ? `${same.detail}; ${d.detail}` : d.detail
+  }
+  return out
 }
 
 /**

@@ -86,7 +86,7 @@ export const defaultSweep = (): SweepForm => ({
 export const defaultAb = (): AbForm => ({ source: 'launch', group_a: '', group_b: '', a: 'lr=0.001', b: 'lr=0.01', base: '', seeds: '5', metric: 'val/acc', goal: 'max' })
 
 /** Options of `trackbench train` a grid or an arm may set. */
-export const TRAINER_KEYS = ['dataset', 'lr', 'epochs', 'seed', 'optimizer', 'hidden', 'batch_size', 'samples', 'classes', 'dim']
+export const TRAINER_KEYS = ['dataset', 'lr', 'epochs', 'seed', 'optimizer', 'hidden', 'batch_size', 'samples', 'classes', 'dim', 'backend']
 
 const PROJECT = /^[^\s/\\][^/\\]*$/
 
