@@ -187,6 +187,45 @@ const tests = [
     }
   }],
 
+  ['launch a command from the UI: queued, finished, its output in the run', async () => {
+    await page.goto(`${server.base}/launch`)
+    await page.waitForSelector('[data-testid="launch"]')
+    await page.click('[data-testid="launch-tab-run"]')
+    await page.check('[data-testid="mode-command"]')
+    await page.fill('[data-testid="launch-project"]', 'e2e-launch')
+    await page.fill('[data-testid="launch-command"]', "sh -c 'echo launched from the browser'")
+    await page.click('[data-testid="launch-submit"]')
+    await page.waitForSelector('[data-testid="job-row"][data-state="finished"]', { timeout: 30_000 })
+    await shot('launch')
+    await page.locator('[data-testid="job-row"][data-state="finished"] [data-testid="job-run"]').first().click()
+    await page.waitForSelector('[data-testid="run-detail"]')
+    const id = await page.getAttribute('[data-testid="run-detail"]', 'data-run-id')
+    await page.goto(`${server.base}/runs/${id}?tab=logs`)
+    await page.waitForSelector('[data-testid="logs"] >> text=launched from the browser')
+  }],
+
+  ['an A/B of the reference trainer from the UI reaches a verdict', async () => {
+    await page.goto(`${server.base}/launch?tab=ab`)
+    await page.waitForSelector('[data-testid="ab-arm-a"]')
+    await page.fill('[data-testid="launch-project"]', 'e2e-ab')
+    await page.selectOption('[data-testid="trainer-dataset"]', 'spirals')
+    await page.fill('[data-testid="trainer-samples"]', '300')
+    await page.fill('[data-testid="trainer-epochs"]', '2')
+    await page.fill('[data-testid="ab-arm-a"]', 'lr=0.001')
+    await page.fill('[data-testid="ab-arm-b"]', 'lr=0.05')
+    await page.fill('[data-testid="ab-seeds"]', '3')
+    await page.fill('[data-testid="ab-metric"]', 'val/acc')
+    await page.click('[data-testid="launch-submit"]')
+    await page.waitForSelector('[data-testid="ab-result"]', { timeout: 15_000 })
+    const verdict = await page.waitForSelector('[data-testid="ab-verdict"][data-outcome]:not([data-outcome=""])', { timeout: 60_000 })
+    assert((await verdict.textContent()).trim().length > 10, 'a verdict in words')
+    await page.waitForSelector('[data-testid="ab-stats"]')
+    await page.waitForSelector('[data-testid="ab-strip"]')
+    await shot('ab-result')
+    await page.goto(`${server.base}/ab`)
+    await page.waitForSelector('[data-testid="ab-list"] [data-testid="ab-row"]')
+  }],
+
   ['errors are messages, not blank pages', async () => {
     await page.goto(`${server.base}/runs/no-such-run`)
     await until(async () => /not found|no run|unknown/i.test(await page.locator('main').textContent()), 'a not-found message')
