@@ -19,6 +19,7 @@ mod cmd_runs;
 mod cmd_serve;
 mod cmd_sweep;
 mod cmd_train;
+mod cmd_ui;
 mod output;
 mod selection;
 
@@ -70,6 +71,8 @@ enum Command {
     Gc(cmd_gc::GcArgs),
     /// Serve the HTTP API (native, MLflow-compatible, live events) over the store
     Serve(cmd_serve::ServeArgs),
+    /// Open the store in the desktop app, or serve the UI and open a browser without it
+    Ui(cmd_ui::UiArgs),
     /// Train the reference MLP (CPU, wgpu or CUDA) as a tracked run
     Train(cmd_train::TrainArgs),
     /// Run a command as a tracked run on a device: trackbench launch [OPTIONS] -- CMD ARGS…
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
         Command::Doctor { json } => cmd_runs::doctor(&ctx, json),
         Command::Demo(a) => cmd_demo::demo(&ctx, a),
         Command::Serve(a) => cmd_serve::serve(&ctx, a),
+        Command::Ui(a) => cmd_ui::ui(&ctx, a),
         Command::Gc(a) => cmd_gc::gc(&ctx, a),
         Command::Import(c) => cmd_import::import(&ctx, c),
         Command::Train(a) => cmd_train::train(&ctx, a),

@@ -6,4 +6,5 @@ mod launch;
 mod report;
 mod runs;
 mod train;
+mod ui;
 mod util;
