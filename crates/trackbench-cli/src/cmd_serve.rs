@@ -100,6 +100,11 @@ fn device_list() -> Vec<DeviceInfo> {
         }
     }
     for a in &d.wgpu {
+        // The same adapter through a second API (lavapipe under Vulkan, llvmpipe under GL) has
+        // the same name: `wgpu:NAME` selects the first (primary API), so list only that one.
+        if out.iter().any(|x| x.id == format!("wgpu:{}", a.name)) {
+            continue;
+        }
         let cpu = if a.hardware { "" } else { ", CPU implementation" };
         out.push(DeviceInfo {
             id: format!("wgpu:{}", a.name),
