@@ -130,6 +130,20 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
+/// `trackbench runs ls | head`: when the reader leaves, `println!` panics with "Broken pipe".
+/// The reader leaving is not an error: exit quietly (0, as for `export`) instead of printing a
+/// panic. Everything else still goes to the default hook.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload_as_str().unwrap_or_default();
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -140,6 +154,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let ctx = Ctx {
         store_dir: cli.store.clone().unwrap_or_else(trackbench_sdk::default_store_dir),

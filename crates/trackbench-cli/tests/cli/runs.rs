@@ -250,3 +250,26 @@ fn export_parquet_holds_every_point_and_the_params() {
     let no_file = env.cmd(&["export", &a, "--format", "parquet"]);
     assert_eq!(no_file.code, 2, "{}", no_file.stderr);
 }
+
+#[test]
+fn a_reader_that_leaves_early_is_not_an_error() {
+    // `trackbench runs ls | head -1`: the pipe's read end is gone before anything is written,
+    // so the first write fails with EPIPE, every time.
+    let env = Env::new();
+    env.log_run("p", "a", 0.1, &[0.5]);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    for args in [&["runs", "ls", "--project", "p", "--json"][..], &["runs", "ls", "--project", "p"], &["projects", "ls"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trackbench"))
+            .args(args)
+            .env_clear()
+            .env("TRACKBENCH_DIR", env.store())
+            .env("HOME", env.store())
+            .stdout(writer.try_clone().unwrap())
+            .output()
+            .expect("spawn trackbench");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
