@@ -70,10 +70,10 @@ pub fn ui(ctx: &Ctx, args: UiArgs) -> anyhow::Result<()> {
         println!("  (Ctrl-C stops it)");
         use std::io::Write;
         std::io::stdout().flush()?;
-        if !args.no_open {
-            if let Err(e) = open_browser(&url) {
-                eprintln!("could not open a browser ({e}); open the URL above yourself");
-            }
+        if !args.no_open
+            && let Err(e) = open_browser(&url)
+        {
+            eprintln!("could not open a browser ({e}); open the URL above yourself");
         }
         server
             .serve(async {

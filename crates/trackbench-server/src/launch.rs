@@ -137,6 +137,9 @@ fn now_s() -> f64 {
     trackbench_store::now_ms() as f64 / 1000.0
 }
 
+/// A job to queue: the job, its sweep id, and its A/B arm (A/B id, arm, seed).
+type QueuedJob = (Job, Option<String>, Option<(String, Arm, i64)>);
+
 impl Launcher {
     pub fn new(config: LaunchConfig) -> Launcher {
         Launcher {
@@ -168,7 +171,7 @@ impl Launcher {
         &self,
         root: &std::path::Path,
         opts: &StoreOptions,
-        jobs: Vec<(Job, Option<String>, Option<(String, Arm, i64)>)>,
+        jobs: Vec<QueuedJob>,
     ) -> Vec<JobView> {
         let mut sched = self.scheduler.lock().unwrap_or_else(|p| p.into_inner());
         if sched.is_none() {
@@ -633,7 +636,7 @@ async fn create_ab(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody<AbBo
         let (ga, gb) = (ga.clone(), gb.clone());
         let ab = s
             .write(move |st| {
-                Ok(ab_from_groups(
+                ab_from_groups(
                     st,
                     body.job.project.as_deref(),
                     body.job.name.as_deref(),
@@ -642,7 +645,7 @@ async fn create_ab(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody<AbBo
                     &ga,
                     &gb,
                 )
-                .map_err(compare_error)?)
+                .map_err(compare_error)
             })
             .await?;
         let out = json!({ "ab_id": ab.id, "jobs": [], "ab": ab });

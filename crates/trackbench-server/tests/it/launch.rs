@@ -147,7 +147,7 @@ fn an_ab_with_the_trainer_ends_with_a_verdict_and_reports() {
     assert_eq!(st, 201, "{out}");
     let ab = out["ab_id"].as_str().unwrap().to_string();
     assert_eq!(out["jobs"].as_array().unwrap().len(), 4);
-    assert!(out["jobs"][0]["command"].as_str().unwrap().contains("--lr '{lr}'") == false);
+    assert!(!out["jobs"][0]["command"].as_str().unwrap().contains("--lr '{lr}'"));
     let deadline = Instant::now() + Duration::from_secs(120);
     let detail = loop {
         let (st, d) = s.get(&format!("/api/v1/ab/{ab}"));
