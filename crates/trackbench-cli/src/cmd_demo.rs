@@ -52,7 +52,7 @@ pub fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
                 let t = step as f64 / args.steps as f64;
                 let loss = floor + (1.0 - floor) * (-6.0 * t * lr / 0.02).exp() + 0.02 * (rng.next() - 0.5);
                 run.log_at(step, &[("train/loss", loss), ("lr", lr * (1.0 - 0.5 * t))])?;
-                if step % 100 == 99 {
+                if step % 100 == 99 || step + 1 == args.steps {
                     let acc = (1.0 - loss).clamp(0.0, 1.0) - 0.01 * rng.next();
                     best = best.max(acc);
                     run.log_at(step, &[("val/acc", acc), ("val/loss", loss * 1.1)])?;
