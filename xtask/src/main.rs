@@ -1,9 +1,10 @@
-//! `cargo xtask`: the repository's build and test driver (`test`, `bench`, `demo`).
+//! `cargo xtask`: the repository's build and test driver (`test`, `bench`, `demo`, `ui`, `bundle`).
 //!
 //! Everything a new machine needs is set up from here, so that the README's two commands
 //! (`cargo xtask demo`, `cargo xtask test`) work on a fresh clone. Each suite prints what it
 //! ran; a suite that cannot run here says so and why, and the run ends with a summary.
 
+mod desktop;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -340,17 +341,9 @@ fn test(args: &[String]) -> ExitCode {
         }
         ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"))
     });
-    for (suite, folder, why) in [
-        ("desktop smoke under Xvfb", "src-tauri", "src-tauri/ does not exist yet (desktop issue)"),
-    ] {
-        report.run(suite, || {
-            if root().join(folder).exists() {
-                Outcome::Failed(format!("{folder} exists but xtask has no runner for it yet"))
-            } else {
-                Outcome::Skipped(why.to_string())
-            }
-        });
-    }
+    report.run("desktop smoke under Xvfb (tauri-driver + WebKitWebDriver)", || {
+        desktop::tests(&target_dir().join("debug").join("trackbench"))
+    });
     report.finish()
 }
 
@@ -392,6 +385,7 @@ fn bench(args: &[String]) -> ExitCode {
         let release = target_dir().join("release");
         ui::bench(&ui_built, &release.join("trackbench"), &release.join("trackbench-ui-fill"))
     });
+    report.run("desktop app (release: cold start on 10k runs, idle memory, .deb size)", desktop::bench);
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);
@@ -402,8 +396,8 @@ fn bench(args: &[String]) -> ExitCode {
 
 /// The main job: an A/B of the reference trainer on the CPU (two learning rates, five seeds
 /// each, interleaved, launched by `trackbench ab`), its verdict, an HTML report, then
-/// `trackbench serve` to browse the store (only when a person is at a terminal; otherwise it
-/// says how to start it). `--seeds N`, `--epochs N` and `--slots N` make it smaller or faster.
+/// `trackbench ui` to browse the store (the desktop app when one was built, else the browser;
+/// only when a person is at a terminal; otherwise it says how to start it). `--seeds N`, `--epochs N` and `--slots N` make it smaller or faster.
 fn demo(args: &[String]) -> ExitCode {
     let opt = |name: &str, default: &str| -> String {
         args.iter()
@@ -470,15 +464,25 @@ fn demo(args: &[String]) -> ExitCode {
     use std::io::IsTerminal;
     let interactive = std::io::stdin().is_terminal() && std::env::var_os("CI").is_none();
     if !interactive {
-        println!("\nTo browse the store: {exe_s} serve   (prints the URL to open; Ctrl-C stops it)");
+        println!("\nTo browse the store: {exe_s} ui   (the desktop app if built, else prints a URL to open)");
         return ExitCode::SUCCESS;
     }
-    // No desktop app yet: the browser UI over `trackbench serve` is the way to look around.
-    println!("\nStarting `trackbench serve` (Ctrl-C stops it)…");
-    match tb().arg("serve").status() {
-        Ok(_) => ExitCode::SUCCESS,
+    // `trackbench ui`: the desktop app when one was built (`cargo xtask bundle`, or the smoke
+    // test's debug build), else the UI in a browser.
+    let mut ui = tb();
+    ui.arg("ui");
+    if let Some(app) = desktop::built_app() {
+        ui.env("TRACKBENCH_DESKTOP", app);
+    }
+    println!("\nStarting `trackbench ui` (close the window, or Ctrl-C, to stop)…");
+    match ui.status() {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("trackbench ui exited with {s}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
-            eprintln!("could not start trackbench serve: {e}");
+            eprintln!("could not start trackbench ui: {e}");
             ExitCode::FAILURE
         }
     }
@@ -492,9 +496,10 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         "demo" => demo(rest),
         "ui" => ui::build_command(),
+        "bundle" => desktop::bundle(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)"
+                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installers (.deb, AppImage; args pick: deb appimage)"
             );
             if cmd == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }

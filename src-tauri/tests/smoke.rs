@@ -1,0 +1,548 @@
+//! Desktop smoke test: the real `trackbench-desktop` binary under Xvfb, driven over WebDriver
+//! (tauri-driver in front of WebKitWebDriver), on a real store logged by the real `trackbench`
+//! CLI. It opens the project's runs table, follows a run to its detail page, saves a download
+//! through the app's download hook, makes an edit through the API, closes the window, and then
+//! checks that the app exited and the store is intact (run count, point count, the edit,
+//! `PRAGMA integrity_check`). Screenshots go to `TRACKBENCH_SCREENSHOTS` (`cargo xtask test`
+//! sets `docs/screenshots`).
+//!
+//! `bench_cold_start_to_runs_table` (ignored; `src-tauri/bench-desktop.sh`) measures start-up
+//! and idle memory over a 10k-run store.
+//!
+//! Needs: `TRACKBENCH_BIN` (the CLI), `tauri-driver` (`TAURI_DRIVER` or `PATH`),
+//! `WebKitWebDriver`, and a display (`DISPLAY`, else `Xvfb` is started on a free one). Without
+//! them the test prints SKIPPED with the reason and passes; `cargo xtask test` provides them.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+const PROJECT: &str = "demo";
+const STEPS: u64 = 300;
+const SEEDS: u64 = 2;
+/// `trackbench demo` logs two learning rates per seed.
+const RUNS: usize = 2 * SEEDS as usize;
+
+/// Kills and reaps a child we started when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn skip(why: &str) {
+    println!("SKIPPED: desktop smoke: {why}");
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `Xvfb` on the first free display from :90.
+fn start_xvfb() -> Result<(Guard, String), String> {
+    let xvfb = which("Xvfb").ok_or("Xvfb not found (Debian: apt-get install xvfb xauth)")?;
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X{n}-lock")).exists() || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+            continue;
+        }
+        let child = Command::new(&xvfb)
+            .args([&format!(":{n}"), "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting Xvfb: {e}"))?;
+        let mut guard = Guard(child);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return Ok((guard, format!(":{n}")));
+            }
+            if let Ok(Some(_)) = guard.0.try_wait() {
+                break; // lost a race for this display: try the next
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Err("no free X display for Xvfb".into())
+}
+
+/// Runs the CLI against the test's store, returning stdout.
+fn tb(bin: &Path, store: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args(args)
+        .env("TRACKBENCH_DIR", store)
+        .env("HOME", store.parent().unwrap())
+        .output()
+        .unwrap_or_else(|e| panic!("spawning {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "trackbench {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A WebDriver session over one keep-alive HTTP agent (tauri-driver resets connections that
+/// are opened and closed per request).
+struct Driver {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Driver {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base);
+        let resp = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            (_, b) => self.agent.post(&url).send_json(b.unwrap_or(json!({}))),
+        };
+        let mut resp = resp.map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = resp.status();
+        let v: Value = resp.body_mut().read_json().map_err(|e| format!("{method} {path}: bad JSON: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("{method} {path}: {status}: {}", v["value"]));
+        }
+        Ok(v)
+    }
+}
+
+struct Session<'a> {
+    d: &'a Driver,
+    id: String,
+}
+
+impl Session<'_> {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        self.d.call(method, &format!("/session/{}{path}", self.id), body).map(|v| v["value"].clone())
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None).unwrap().as_str().unwrap_or_default().to_string()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url }))).unwrap();
+    }
+
+    fn find_all(&self, css: &str) -> Vec<String> {
+        let v = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css}))).unwrap_or_default();
+        v.as_array()
+            .map(|a| a.iter().filter_map(|e| e.as_object()?.values().next()?.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    }
+
+    fn wait_for(&self, css: &str, at_least: usize, timeout: Duration) -> Vec<String> {
+        let t = Instant::now();
+        loop {
+            let found = self.find_all(css);
+            if found.len() >= at_least {
+                return found;
+            }
+            if t.elapsed() > timeout {
+                let body = self.script("return document.body ? document.body.innerText.slice(0, 500) : ''", json!([]));
+                panic!("`{css}`: found {} of {at_least} after {timeout:?}; page at {} shows: {body}", found.len(), self.url());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn text(&self, el: &str) -> String {
+        self.call("GET", &format!("/element/{el}/text"), None).unwrap().as_str().unwrap_or_default().to_string()
+    }
+
+    fn attr(&self, el: &str, name: &str) -> String {
+        self.call("GET", &format!("/element/{el}/attribute/{name}"), None).unwrap().as_str().unwrap_or_default().to_string()
+    }
+
+    fn script(&self, body: &str, args: Value) -> Value {
+        self.call("POST", "/execute/sync", Some(json!({ "script": body, "args": args }))).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn script_async(&self, body: &str, args: Value) -> Value {
+        self.call("POST", "/execute/async", Some(json!({ "script": body, "args": args }))).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn screenshot(&self, dir: &Path, name: &str) {
+        std::thread::sleep(Duration::from_secs(1)); // let the frame land
+        let b64 = self.call("GET", "/screenshot", None).unwrap();
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+        println!("screenshot: {}", dir.join(name).display());
+    }
+}
+
+/// Processes whose executable is `exe` (the app, started by WebKitWebDriver).
+fn pids_of(exe: &Path) -> Vec<u32> {
+    let exe = exe.canonicalize().unwrap_or_else(|_| exe.to_path_buf());
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `pid` still runs (a zombie waiting for its parent to reap it has exited).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// What every desktop test needs: the CLI, tauri-driver on a free port in front of
+/// WebKitWebDriver, a display, and a hermetic home. `None` (after printing SKIPPED) when
+/// something is missing.
+struct Harness {
+    cli: PathBuf,
+    app: PathBuf,
+    tmp: tempfile::TempDir,
+    driver: Driver,
+    _guards: Vec<Guard>,
+}
+
+impl Harness {
+    fn store(&self) -> PathBuf {
+        self.tmp.path().join("store")
+    }
+
+    fn saves(&self) -> PathBuf {
+        self.tmp.path().join("saves")
+    }
+
+    fn start() -> Option<Harness> {
+        // `TRACKBENCH_DESKTOP_APP`: another build of the app (the benchmark uses the release one).
+        let app = std::env::var_os("TRACKBENCH_DESKTOP_APP")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_trackbench-desktop")));
+        let Some(cli) = std::env::var_os("TRACKBENCH_BIN").map(PathBuf::from).filter(|p| p.is_file()) else {
+            skip("TRACKBENCH_BIN (the trackbench CLI to log the runs with) is not set; `cargo xtask test` sets it");
+            return None;
+        };
+        let Some(driver_bin) = std::env::var_os("TAURI_DRIVER").map(PathBuf::from).or_else(|| which("tauri-driver"))
+        else {
+            skip("tauri-driver not found (cargo install tauri-driver --version '^2' --locked)");
+            return None;
+        };
+        if which("WebKitWebDriver").is_none() {
+            skip("WebKitWebDriver not found (Debian: apt-get install webkit2gtk-driver)");
+            return None;
+        }
+        let mut guards = Vec::new();
+        let display = match std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()) {
+            Some(d) => d,
+            None => match start_xvfb() {
+                Ok((g, d)) => {
+                    guards.push(g);
+                    d
+                }
+                Err(e) => {
+                    skip(&e);
+                    return None;
+                }
+            },
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        for d in [home.clone(), tmp.path().join("saves"), home.join("runtime")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(home.join("runtime"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        // tauri-driver -> WebKitWebDriver -> the app, on the display, in a hermetic home.
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new(&driver_bin)
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display)
+            .env("LANG", "en_US.UTF-8")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_RUNTIME_DIR", home.join("runtime"))
+            .env("TRACKBENCH_DIR", tmp.path().join("store"))
+            .env("TRACKBENCH_DESKTOP_SAVE_DIR", tmp.path().join("saves"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting tauri-driver");
+        guards.push(Guard(driver));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let driver = Driver { agent, base: format!("http://127.0.0.1:{port}") };
+        let t = Instant::now();
+        while driver.call("GET", "/status", None).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(20), "tauri-driver did not answer on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Harness { cli, app, tmp, driver, _guards: guards })
+    }
+
+    /// Starts the app (a WebDriver session) with `args`, runs `f`, and always ends the session.
+    fn with_app(&self, args: &[&str], f: impl FnOnce(&Session)) {
+        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
+            "application": self.app, "args": args
+        }}}});
+        let created =
+            self.driver.call("POST", "/session", Some(caps)).unwrap_or_else(|e| panic!("creating the session: {e}"));
+        let s = Session { d: &self.driver, id: created["value"]["sessionId"].as_str().expect("a session id").to_string() };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&s)));
+        // One session at a time: a leftover one blocks the next.
+        let _ = self.driver.call("DELETE", &format!("/session/{}", s.id), None);
+        if let Err(p) = result {
+            std::panic::resume_unwind(p);
+        }
+    }
+}
+
+/// The base URL (`http://127.0.0.1:PORT`) once the app has left its login URL.
+fn wait_for_ui(s: &Session) -> String {
+    let t = Instant::now();
+    let mut url = s.url();
+    while !url.starts_with("http://127.0.0.1:") || url.contains("token=") {
+        assert!(t.elapsed() < Duration::from_secs(30), "the app never reached its UI (at {url:?})");
+        std::thread::sleep(Duration::from_millis(50));
+        url = s.url();
+    }
+    url.split('/').take(3).collect::<Vec<_>>().join("/")
+}
+
+#[test]
+fn desktop_smoke() {
+    let Some(h) = Harness::start() else { return };
+    let shots = std::env::var_os("TRACKBENCH_SCREENSHOTS").map(PathBuf::from);
+    let store = h.store();
+    // A real store, logged by the real CLI through the SDK.
+    tb(&h.cli, &store, &["demo", "--steps", &STEPS.to_string(), "--seeds", &SEEDS.to_string()]);
+    let logged: Value = serde_json::from_str(&tb(&h.cli, &store, &["runs", "ls", "--project", PROJECT, "--json"])).unwrap();
+    let logged = logged.as_array().unwrap().clone();
+    assert_eq!(logged.len(), RUNS);
+
+    let store_arg = store.display().to_string();
+    h.with_app(&["--store", &store_arg], |s| drive(s, &h, &logged, shots.as_deref()));
+
+    // The store the app served is intact, with everything that was written, by the app and by
+    // the CLI that wrote while it was open.
+    let listed: Value = serde_json::from_str(&tb(&h.cli, &store, &["runs", "ls", "--project", PROJECT, "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), RUNS + MORE, "run count after the app closed");
+    let first = logged[0]["id"].as_str().unwrap();
+    let shown: Value = serde_json::from_str(&tb(&h.cli, &store, &["runs", "show", first, "--json"])).unwrap();
+    assert_eq!(shown["metrics"]["train/loss"]["count"], json!(STEPS), "points of train/loss");
+    assert_eq!(shown["notes"], json!(NOTE), "the edit made just before closing");
+    let doctor: Value = serde_json::from_str(&tb(&h.cli, &store, &["doctor", "--json"])).unwrap();
+    assert_eq!(doctor["integrity"], json!("ok"), "PRAGMA integrity_check");
+    assert_eq!(doctor["runs"], json!(RUNS + MORE));
+    std::io::stdout().flush().unwrap();
+}
+
+const NOTE: &str = "edited in the desktop smoke test";
+
+/// Runs another process logs while the app is open (`demo --seeds 1`: two).
+const MORE: usize = 2;
+
+fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
+    let (app, saves) = (&h.app, &h.saves());
+    // The window opens at the login URL, which sets the cookie and redirects to the UI.
+    let base = wait_for_ui(s);
+    println!("app UI at {base}");
+    s.go(&format!("{base}/p/{PROJECT}"));
+    let rows = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, logged.len(), Duration::from_secs(30));
+    assert_eq!(rows.len(), logged.len(), "one row per logged run");
+    for row in &rows {
+        let id = s.attr(row, "data-run-id");
+        let run = logged.iter().find(|r| r["id"] == json!(id)).unwrap_or_else(|| panic!("row for unknown run {id:?}"));
+        let name = run["name"].as_str().unwrap();
+        assert!(s.text(row).contains(name), "row {id} shows its name {name:?}");
+    }
+    if let Some(dir) = shots {
+        s.screenshot(dir, "desktop-runs.png");
+    }
+
+    // Another process writes to the store while the app has it open: its runs appear in the
+    // table live, without a reload.
+    tb(&h.cli, &h.store(), &["demo", "--steps", "50", "--seeds", "1"]);
+    let rows_now = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, logged.len() + MORE, Duration::from_secs(30));
+    assert_eq!(rows_now.len(), logged.len() + MORE, "rows after another process logged {MORE} runs");
+    let rows: Vec<String> = rows_now
+        .into_iter()
+        .filter(|r| logged.iter().any(|l| l["id"] == json!(s.attr(r, "data-run-id"))))
+        .collect();
+
+    // Follow the first row's link to the run's page.
+    let first_id = logged[0]["id"].as_str().unwrap();
+    let row = rows.iter().find(|r| s.attr(r, "data-run-id") == first_id).unwrap();
+    let link = s.call("POST", &format!("/element/{row}/element"), Some(json!({"using": "css selector", "value": "a"})));
+    match link.ok().and_then(|l| l.as_object()?.values().next()?.as_str().map(String::from)) {
+        Some(a) => {
+            s.call("POST", &format!("/element/{a}/click"), Some(json!({}))).unwrap();
+        }
+        None => s.go(&format!("{base}/runs/{first_id}")),
+    }
+    let detail = s.wait_for(r#"[data-testid="run-detail"]"#, 1, Duration::from_secs(30));
+    let name = logged[0]["name"].as_str().unwrap();
+    assert!(s.text(&detail[0]).contains(name), "the detail page shows the run's name {name:?}");
+    assert!(s.url().ends_with(&format!("/runs/{first_id}")), "detail URL: {}", s.url());
+    if let Some(dir) = shots {
+        s.screenshot(dir, "desktop-run-detail.png");
+    }
+
+    // A download goes through the app's hook (the save dialog is skipped by
+    // TRACKBENCH_DESKTOP_SAVE_DIR) and lands complete.
+    s.script(
+        "const a = document.createElement('a'); \
+         a.href = URL.createObjectURL(new Blob([arguments[0]], {type: 'text/html'})); \
+         a.download = 'smoke-report.html'; document.body.appendChild(a); a.click(); a.remove();",
+        json!(["<p>saved by the desktop smoke test</p>"]),
+    );
+    let saved = saves.join("smoke-report.html");
+    let t = Instant::now();
+    while std::fs::read_to_string(&saved).ok().as_deref() != Some("<p>saved by the desktop smoke test</p>") {
+        assert!(t.elapsed() < Duration::from_secs(20), "the download never reached {}", saved.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // An edit through the API, acknowledged, right before closing: it must survive shutdown.
+    let edited = s.script_async(
+        "const done = arguments[arguments.length - 1]; \
+         fetch('/api/v1/runs/' + arguments[0], {method: 'PATCH', headers: {'content-type': 'application/json'}, \
+           body: JSON.stringify({notes: arguments[1]})}).then(r => done(r.status), e => done(String(e)));",
+        json!([first_id, NOTE]),
+    );
+    assert_eq!(edited, json!(200), "PATCH of the run's notes");
+
+    // Close the window: the app stops its server and exits.
+    let pids = pids_of(app);
+    assert!(!pids.is_empty(), "the app process was not found");
+    let _ = s.call("DELETE", "/window", None);
+    let t = Instant::now();
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after its window closed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("app exited {:.2} s after its window was closed", t.elapsed().as_secs_f64());
+}
+
+/// The processes under `pid` (WebKit's web and network processes), `pid` included.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(|p| {
+                    let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+                    let ppid = stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()?;
+                    Some((p, ppid))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    tree
+}
+
+/// `(RSS, PSS)` in KiB of one process (`VmRSS`, `smaps_rollup`'s `Pss`).
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    (field(&status, "VmRSS:"), field(&rollup, "Pss:"))
+}
+
+/// Logs `runs` finished runs into project `bench` through the SDK (params and a short loss
+/// curve each), the way training code would.
+fn make_bench_store(store: &Path, runs: usize) {
+    for i in 0..runs {
+        let opts = trackbench_sdk::RunOptions::new("bench").store_dir(store).name(format!("run-{i:05}"));
+        let run = trackbench_sdk::Run::start(opts).expect("start run");
+        run.log_params(&[("lr", (1e-4 * (1 + i % 7) as f64).into()), ("seed", (i as i64).into())]).unwrap();
+        for step in 0..10 {
+            run.log_at(step, &[("loss", 1.0 / (1.0 + step as f64 + (i % 13) as f64))]).unwrap();
+        }
+        run.finish().unwrap();
+    }
+}
+
+/// Benchmark, not a check (`#[ignore]`; `src-tauri/bench-desktop.sh` runs it on a release
+/// build): cold start, from asking WebDriver for the app to the runs table of a 10k-run store
+/// on screen, and the idle memory of the app and its WebKit processes. Prints `BENCH` lines.
+#[test]
+#[ignore]
+fn bench_cold_start_to_runs_table() {
+    let Some(h) = Harness::start() else { return };
+    let runs: usize = std::env::var("TRACKBENCH_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(10_000);
+    let store = h.store();
+    let t = Instant::now();
+    make_bench_store(&store, runs);
+    println!("BENCH store: {runs} runs logged through the SDK in {:.1} s", t.elapsed().as_secs_f64());
+    let store_arg = store.display().to_string();
+    let mut times = Vec::new();
+    for round in 1..=5 {
+        let t0 = Instant::now();
+        h.with_app(&["--store", &store_arg, "--page", "/p/bench"], |s| {
+            s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, 1, Duration::from_secs(120));
+            let first_paint = t0.elapsed().as_secs_f64();
+            times.push(first_paint);
+            println!("BENCH round {round}: runs table on screen {first_paint:.3} s after the app was requested");
+            if round == 1 {
+                std::thread::sleep(Duration::from_secs(10)); // idle
+                let pids = pids_of(&h.app);
+                let tree: Vec<u32> = pids.iter().flat_map(|p| process_tree(*p)).collect();
+                let (mut rss, mut pss) = (0, 0);
+                for p in &tree {
+                    let (r, s) = memory_kib(*p);
+                    let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+                    println!("BENCH idle memory: pid {p} {}: RSS {:.1} MiB, PSS {:.1} MiB", name.trim(), r as f64 / 1024.0, s as f64 / 1024.0);
+                    rss += r;
+                    pss += s;
+                }
+                println!(
+                    "BENCH idle memory total ({} processes): RSS {:.1} MiB, PSS {:.1} MiB",
+                    tree.len(),
+                    rss as f64 / 1024.0,
+                    pss as f64 / 1024.0
+                );
+            }
+            let pids = pids_of(&h.app);
+            let _ = s.call("DELETE", "/window", None);
+            let t = Instant::now();
+            while pids.iter().any(|p| alive(*p)) && t.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+    }
+    times.sort_by(f64::total_cmp);
+    println!("BENCH cold start to runs table ({runs} runs): median {:.3} s, min {:.3} s, max {:.3} s", times[times.len() / 2], times[0], times[times.len() - 1]);
+}
