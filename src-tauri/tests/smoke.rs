@@ -33,7 +33,13 @@ struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // With its descendants: tauri-driver's WebKitWebDriver outlives a killed tauri-driver,
+        // and an orphan holding the test's stdout keeps whoever reads it waiting for ever.
+        let pids = process_tree(self.0.id());
         let _ = self.0.kill();
+        for pid in pids.iter().skip(1) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+        }
         let _ = self.0.wait();
     }
 }
@@ -215,7 +221,29 @@ struct Harness {
     app: PathBuf,
     tmp: tempfile::TempDir,
     driver: Driver,
+    /// The environment the app runs in (display, hermetic home, session bus, store).
+    app_env: Vec<(String, String)>,
+    /// Whether the app has a D-Bus session bus (single-instance needs one on Linux).
+    session_bus: bool,
     _guards: Vec<Guard>,
+}
+
+/// A private D-Bus session bus (`dbus-daemon --session`), as a desktop session has one: the
+/// single-instance plugin finds the first instance through it. `None` without dbus-daemon.
+fn start_session_bus() -> Option<(Guard, String)> {
+    use std::io::BufRead;
+    let daemon = which("dbus-daemon")?;
+    let mut child = Command::new(daemon)
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take()?).read_line(&mut line).ok()?;
+    let address = line.trim().to_string();
+    let guard = Guard(child);
+    (!address.is_empty()).then_some((guard, address))
 }
 
 impl Harness {
@@ -271,16 +299,31 @@ impl Harness {
         }
         // tauri-driver -> WebKitWebDriver -> the app, on the display, in a hermetic home.
         let (port, native_port) = (free_port(), free_port());
+        let path = |p: PathBuf| p.display().to_string();
+        let mut app_env: Vec<(String, String)> = vec![
+            ("DISPLAY".into(), display.clone()),
+            ("LANG".into(), "en_US.UTF-8".into()),
+            ("HOME".into(), path(home.clone())),
+            ("XDG_CONFIG_HOME".into(), path(home.join("config"))),
+            ("XDG_DATA_HOME".into(), path(home.join("data"))),
+            ("XDG_RUNTIME_DIR".into(), path(home.join("runtime"))),
+            ("TRACKBENCH_DIR".into(), path(tmp.path().join("store"))),
+            ("TRACKBENCH_DESKTOP_SAVE_DIR".into(), path(tmp.path().join("saves"))),
+        ];
+        let session_bus = match start_session_bus() {
+            Some((g, address)) => {
+                guards.push(g);
+                app_env.push(("DBUS_SESSION_BUS_ADDRESS".into(), address));
+                true
+            }
+            None => {
+                println!("note: no dbus-daemon: the single-instance check is skipped (the app runs without a session bus)");
+                false
+            }
+        };
         let driver = Command::new(&driver_bin)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display)
-            .env("LANG", "en_US.UTF-8")
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_RUNTIME_DIR", home.join("runtime"))
-            .env("TRACKBENCH_DIR", tmp.path().join("store"))
-            .env("TRACKBENCH_DESKTOP_SAVE_DIR", tmp.path().join("saves"))
+            .envs(app_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -297,7 +340,7 @@ impl Harness {
             assert!(t.elapsed() < Duration::from_secs(20), "tauri-driver did not answer on port {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(Harness { cli, app, tmp, driver, _guards: guards })
+        Some(Harness { cli, app, tmp, driver, app_env, session_bus, _guards: guards })
     }
 
     /// Starts the app (a WebDriver session) with `args`, runs `f`, and always ends the session.
@@ -406,6 +449,35 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
     assert!(s.url().ends_with(&format!("/runs/{first_id}")), "detail URL: {}", s.url());
     if let Some(dir) = shots {
         s.screenshot(dir, "desktop-run-detail.png");
+    }
+
+    // A second launch hands over to the first (single instance) and exits; the first stays.
+    if h.session_bus {
+        let first = pids_of(app);
+        let t = Instant::now();
+        let mut second = Command::new(app)
+            .arg("--store")
+            .arg(h.store())
+            .envs(h.app_env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("launching the app a second time");
+        let status = loop {
+            if let Some(st) = second.try_wait().unwrap() {
+                break st;
+            }
+            if t.elapsed() > Duration::from_secs(20) {
+                let _ = second.kill();
+                let _ = second.wait();
+                panic!("a second launch was still running after 20 s: it did not hand over to the first (single instance)");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(status.success(), "the second launch exited with {status}");
+        assert!(first.iter().all(|p| alive(*p)), "the first instance still runs after the second launch");
+        assert!(s.url().ends_with(&format!("/runs/{first_id}")), "the first window keeps its page: {}", s.url());
+        println!("a second launch handed over to the first and exited after {:.2} s", t.elapsed().as_secs_f64());
     }
 
     // A download goes through the app's hook (the save dialog is skipped by

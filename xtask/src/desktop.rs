@@ -26,8 +26,9 @@ const BUILD_PACKAGES: &[&str] = &[
     "pkg-config",
 ];
 
-/// ...and its smoke test needs to run (a virtual display, WebKit's WebDriver, screenshots).
-const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "imagemagick", "x11-apps", "xdotool", "webkit2gtk-driver"];
+/// ...and its smoke test needs to run (a virtual display, WebKit's WebDriver, screenshots, a
+/// session bus for the single-instance check).
+const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "imagemagick", "x11-apps", "xdotool", "webkit2gtk-driver", "dbus"];
 
 /// The desktop app's own target dir: `TRACKBENCH_DESKTOP_TARGET_DIR`, else
 /// `/var/tmp/trackbench-desktop-target`, kept between runs (a cold Tauri build takes minutes).
@@ -115,6 +116,7 @@ pub fn tests(cli: &std::path::Path) -> Outcome {
         Ok(d) => d,
         Err(e) => return Outcome::Failed(e),
     };
+    let log = target_dir().join("desktop-smoke.log");
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root())
         .args(["test", "--locked", "--manifest-path", "src-tauri/Cargo.toml", "--", "--nocapture", "--test-threads", "1"])
@@ -126,16 +128,21 @@ pub fn tests(cli: &std::path::Path) -> Outcome {
         // The test starts its own Xvfb, so a developer's display stays untouched.
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
-        .stdout(Stdio::piped());
-    eprintln!("$ {c:?}");
-    let out = match c.output() {
-        Ok(o) => o,
+        // To a file, not a pipe: a process the test leaked holding a pipe open would keep us
+        // waiting for its end after cargo exited.
+        .stdout(match std::fs::File::create(&log) {
+            Ok(f) => Stdio::from(f),
+            Err(e) => return Outcome::Failed(format!("creating {}: {e}", log.display())),
+        });
+    eprintln!("$ {c:?} > {}", log.display());
+    let status = match c.status() {
+        Ok(s) => s,
         Err(e) => return Outcome::Failed(format!("could not start cargo: {e}")),
     };
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = std::fs::read_to_string(&log).unwrap_or_default();
     print!("{stdout}");
-    if !out.status.success() {
-        return Outcome::Failed(format!("exited with {}", out.status));
+    if !status.success() {
+        return Outcome::Failed(format!("exited with {status}"));
     }
     match stdout.lines().find_map(|l| l.trim().strip_prefix("SKIPPED: desktop smoke: ")) {
         Some(why) => Outcome::Skipped(why.to_string()),
