@@ -499,7 +499,7 @@ fn main() -> ExitCode {
         "bundle" => desktop::bundle(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installers (.deb, AppImage; args pick: deb appimage)"
+                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installer (.deb; `bundle appimage` for an AppImage)"
             );
             if cmd == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
