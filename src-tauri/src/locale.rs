@@ -18,7 +18,10 @@ fn is_c_locale(value: Option<&str>) -> bool {
 /// Call first in `main`, before any thread starts.
 pub fn fix_c_locale() {
     let get = |k: &str| std::env::var(k).ok();
-    if is_c_locale(get("LC_ALL").as_deref()) && is_c_locale(get("LC_MESSAGES").as_deref()) && is_c_locale(get("LANG").as_deref()) {
+    if is_c_locale(get("LC_ALL").as_deref())
+        && is_c_locale(get("LC_MESSAGES").as_deref())
+        && is_c_locale(get("LANG").as_deref())
+    {
         // SAFETY: called at the top of `main`, before any other thread exists.
         unsafe {
             std::env::remove_var("LC_ALL");

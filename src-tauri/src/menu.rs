@@ -2,7 +2,9 @@
 //! server or the page: opening another store restarts the in-process server on it, Export
 //! asks the UI (`window.trackbench.exportReport()`), whose download lands in [`crate::download`].
 
-use tauri::menu::{AboutMetadataBuilder, Menu, MenuBuilder, MenuEvent, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder};
+use tauri::menu::{
+    AboutMetadataBuilder, Menu, MenuBuilder, MenuEvent, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
+};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
 use tauri_plugin_opener::OpenerExt;
@@ -66,8 +68,8 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         }
         "export-report" => {
             let _ = window.eval(
-                "if (window.trackbench && window.trackbench.exportReport) { window.trackbench.exportReport() } \
-                 else { alert('Select runs to export first (this page has no report to export).') }",
+                "if (!(window.trackbench && window.trackbench.exportReport && window.trackbench.exportReport())) { \
+                 alert('Select the runs to export first (tick them in the runs table, or \"select for compare\" on a run).') }",
             );
         }
         "quit" => app.exit(0),

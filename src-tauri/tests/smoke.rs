@@ -145,7 +145,8 @@ impl Session<'_> {
     }
 
     fn find_all(&self, css: &str) -> Vec<String> {
-        let v = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css}))).unwrap_or_default();
+        let v =
+            self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css}))).unwrap_or_default();
         v.as_array()
             .map(|a| a.iter().filter_map(|e| e.as_object()?.values().next()?.as_str().map(String::from)).collect())
             .unwrap_or_default()
@@ -160,7 +161,11 @@ impl Session<'_> {
             }
             if t.elapsed() > timeout {
                 let body = self.script("return document.body ? document.body.innerText.slice(0, 500) : ''", json!([]));
-                panic!("`{css}`: found {} of {at_least} after {timeout:?}; page at {} shows: {body}", found.len(), self.url());
+                panic!(
+                    "`{css}`: found {} of {at_least} after {timeout:?}; page at {} shows: {body}",
+                    found.len(),
+                    self.url()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -171,15 +176,21 @@ impl Session<'_> {
     }
 
     fn attr(&self, el: &str, name: &str) -> String {
-        self.call("GET", &format!("/element/{el}/attribute/{name}"), None).unwrap().as_str().unwrap_or_default().to_string()
+        self.call("GET", &format!("/element/{el}/attribute/{name}"), None)
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     fn script(&self, body: &str, args: Value) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({ "script": body, "args": args }))).unwrap_or_else(|e| panic!("{e}"))
+        self.call("POST", "/execute/sync", Some(json!({ "script": body, "args": args })))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn script_async(&self, body: &str, args: Value) -> Value {
-        self.call("POST", "/execute/async", Some(json!({ "script": body, "args": args }))).unwrap_or_else(|e| panic!("{e}"))
+        self.call("POST", "/execute/async", Some(json!({ "script": body, "args": args })))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn screenshot(&self, dir: &Path, name: &str) {
@@ -317,7 +328,9 @@ impl Harness {
                 true
             }
             None => {
-                println!("note: no dbus-daemon: the single-instance check is skipped (the app runs without a session bus)");
+                println!(
+                    "note: no dbus-daemon: the single-instance check is skipped (the app runs without a session bus)"
+                );
                 false
             }
         };
@@ -350,7 +363,8 @@ impl Harness {
         }}}});
         let created =
             self.driver.call("POST", "/session", Some(caps)).unwrap_or_else(|e| panic!("creating the session: {e}"));
-        let s = Session { d: &self.driver, id: created["value"]["sessionId"].as_str().expect("a session id").to_string() };
+        let s =
+            Session { d: &self.driver, id: created["value"]["sessionId"].as_str().expect("a session id").to_string() };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&s)));
         // One session at a time: a leftover one blocks the next.
         let _ = self.driver.call("DELETE", &format!("/session/{}", s.id), None);
@@ -379,7 +393,8 @@ fn desktop_smoke() {
     let store = h.store();
     // A real store, logged by the real CLI through the SDK.
     tb(&h.cli, &store, &["demo", "--steps", &STEPS.to_string(), "--seeds", &SEEDS.to_string()]);
-    let logged: Value = serde_json::from_str(&tb(&h.cli, &store, &["runs", "ls", "--project", PROJECT, "--json"])).unwrap();
+    let logged: Value =
+        serde_json::from_str(&tb(&h.cli, &store, &["runs", "ls", "--project", PROJECT, "--json"])).unwrap();
     let logged = logged.as_array().unwrap().clone();
     assert_eq!(logged.len(), RUNS);
 
@@ -388,7 +403,8 @@ fn desktop_smoke() {
 
     // The store the app served is intact, with everything that was written, by the app and by
     // the CLI that wrote while it was open.
-    let listed: Value = serde_json::from_str(&tb(&h.cli, &store, &["runs", "ls", "--project", PROJECT, "--json"])).unwrap();
+    let listed: Value =
+        serde_json::from_str(&tb(&h.cli, &store, &["runs", "ls", "--project", PROJECT, "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), RUNS + MORE, "run count after the app closed");
     let first = logged[0]["id"].as_str().unwrap();
     let shown: Value = serde_json::from_str(&tb(&h.cli, &store, &["runs", "show", first, "--json"])).unwrap();
@@ -411,7 +427,8 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
     let base = wait_for_ui(s);
     println!("app UI at {base}");
     s.go(&format!("{base}/p/{PROJECT}"));
-    let rows = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, logged.len(), Duration::from_secs(30));
+    let rows =
+        s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, logged.len(), Duration::from_secs(30));
     assert_eq!(rows.len(), logged.len(), "one row per logged run");
     for row in &rows {
         let id = s.attr(row, "data-run-id");
@@ -426,12 +443,63 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
     // Another process writes to the store while the app has it open: its runs appear in the
     // table live, without a reload.
     tb(&h.cli, &h.store(), &["demo", "--steps", "50", "--seeds", "1"]);
-    let rows_now = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, logged.len() + MORE, Duration::from_secs(30));
+    let rows_now = s.wait_for(
+        r#"[data-testid="runs-table"] [data-testid="run-row"]"#,
+        logged.len() + MORE,
+        Duration::from_secs(30),
+    );
     assert_eq!(rows_now.len(), logged.len() + MORE, "rows after another process logged {MORE} runs");
-    let rows: Vec<String> = rows_now
-        .into_iter()
-        .filter(|r| logged.iter().any(|l| l["id"] == json!(s.attr(r, "data-run-id"))))
+    let rows: Vec<String> =
+        rows_now.into_iter().filter(|r| logged.iter().any(|l| l["id"] == json!(s.attr(r, "data-run-id")))).collect();
+
+    // Export Report (the menu item runs `window.trackbench.exportReport()`): select two runs,
+    // export, and the server's HTML report of exactly those runs lands through the download hook.
+    for row in rows.iter().take(2) {
+        let cb = s
+            .call(
+                "POST",
+                &format!("/element/{row}/element"),
+                Some(json!({"using": "css selector", "value": "input[type=checkbox]"})),
+            )
+            .unwrap_or_else(|e| panic!("the row's checkbox: {e}"));
+        let cb =
+            cb.as_object().and_then(|o| o.values().next()?.as_str().map(String::from)).expect("a checkbox element");
+        s.call("POST", &format!("/element/{cb}/click"), Some(json!({}))).unwrap();
+    }
+    let selected = s.script("return window.trackbench.selection()", json!([]));
+    assert_eq!(selected.as_array().map(Vec::len), Some(2), "selection after two clicks: {selected}");
+    assert_eq!(
+        s.script("return window.trackbench.exportReport()", json!([])),
+        json!(true),
+        "exportReport with a selection"
+    );
+    let names: Vec<String> = selected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            logged.iter().find(|r| &r["id"] == id).expect("a selected run is a logged one")["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
+    let t = Instant::now();
+    let report = loop {
+        let found = std::fs::read_dir(saves).unwrap().flatten().map(|e| e.path()).find(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("trackbench-report"))
+                && std::fs::read_to_string(p).is_ok_and(|t| t.trim_end().ends_with("</html>"))
+        });
+        if let Some(p) = found {
+            break std::fs::read_to_string(p).unwrap();
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "the exported report never reached {}", saves.display());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for name in &names {
+        assert!(report.contains(name.as_str()), "the report names the selected run {name}");
+    }
+    println!("exported a report of {} runs ({} bytes)", names.len(), report.len());
 
     // Follow the first row's link to the run's page.
     let first_id = logged[0]["id"].as_str().unwrap();
@@ -470,7 +538,9 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
             if t.elapsed() > Duration::from_secs(20) {
                 let _ = second.kill();
                 let _ = second.wait();
-                panic!("a second launch was still running after 20 s: it did not hand over to the first (single instance)");
+                panic!(
+                    "a second launch was still running after 20 s: it did not hand over to the first (single instance)"
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         };
@@ -596,7 +666,12 @@ fn bench_cold_start_to_runs_table() {
                 for p in &tree {
                     let (r, s) = memory_kib(*p);
                     let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-                    println!("BENCH idle memory: pid {p} {}: RSS {:.1} MiB, PSS {:.1} MiB", name.trim(), r as f64 / 1024.0, s as f64 / 1024.0);
+                    println!(
+                        "BENCH idle memory: pid {p} {}: RSS {:.1} MiB, PSS {:.1} MiB",
+                        name.trim(),
+                        r as f64 / 1024.0,
+                        s as f64 / 1024.0
+                    );
                     rss += r;
                     pss += s;
                 }
@@ -616,5 +691,10 @@ fn bench_cold_start_to_runs_table() {
         });
     }
     times.sort_by(f64::total_cmp);
-    println!("BENCH cold start to runs table ({runs} runs): median {:.3} s, min {:.3} s, max {:.3} s", times[times.len() / 2], times[0], times[times.len() - 1]);
+    println!(
+        "BENCH cold start to runs table ({runs} runs): median {:.3} s, min {:.3} s, max {:.3} s",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    );
 }
