@@ -109,7 +109,8 @@ pub fn tests(cli: &std::path::Path) -> Outcome {
     }
     if !root().join("ui/dist/index.html").exists() {
         return Outcome::Failed(
-            "ui/dist/index.html is missing: the app shows the UI the server embeds from ui/dist (cargo xtask ui)".into(),
+            "ui/dist/index.html is missing: the app shows the UI the server embeds from ui/dist (cargo xtask ui)"
+                .into(),
         );
     }
     let driver = match tauri_driver() {
@@ -119,7 +120,16 @@ pub fn tests(cli: &std::path::Path) -> Outcome {
     let log = target_dir().join("desktop-smoke.log");
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root())
-        .args(["test", "--locked", "--manifest-path", "src-tauri/Cargo.toml", "--", "--nocapture", "--test-threads", "1"])
+        .args([
+            "test",
+            "--locked",
+            "--manifest-path",
+            "src-tauri/Cargo.toml",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env("CARGO_TARGET_DIR", target())
         .env("TRACKBENCH_BIN", cli)
         .env("TAURI_DRIVER", &driver)

@@ -58,7 +58,9 @@ fn stamp_matches(stamp: &Path, hash: u64) -> bool {
 
 /// npm output that means the registry could not be reached (no network), not a broken build.
 fn offline(text: &str) -> bool {
-    ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "network request"].iter().any(|s| text.contains(s))
+    ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "network request"]
+        .iter()
+        .any(|s| text.contains(s))
 }
 
 /// `npm ci` when needed, then `npm run build` when the sources changed since the last build.
@@ -93,10 +95,19 @@ pub fn build() -> Built {
             Err(e) => return Built::Failed(format!("could not run npm ci: {e}")),
         }
     }
-    let sources: Vec<PathBuf> = ["src", "public", "index.html", "package-lock.json", "vite.config.ts", "svelte.config.js", "tsconfig.json", "tsconfig.app.json"]
-        .iter()
-        .map(|p| ui.join(p))
-        .collect();
+    let sources: Vec<PathBuf> = [
+        "src",
+        "public",
+        "index.html",
+        "package-lock.json",
+        "vite.config.ts",
+        "svelte.config.js",
+        "tsconfig.json",
+        "tsconfig.app.json",
+    ]
+    .iter()
+    .map(|p| ui.join(p))
+    .collect();
     let src_hash = hash_sources(&sources);
     let build_stamp = stamps.join("dist.hash");
     if ui.join("dist/index.html").exists() && stamp_matches(&build_stamp, src_hash) {
@@ -171,7 +182,11 @@ pub fn tests(built: &Built, cli: &Path) -> Outcome {
         }
     };
     let mut e2e = Command::new("node");
-    e2e.arg("e2e/run.mjs").current_dir(&ui).env("TRACKBENCH_BIN", cli).env("CHROMIUM", &browser).env("CARGO_TARGET_DIR", target_dir());
+    e2e.arg("e2e/run.mjs")
+        .current_dir(&ui)
+        .env("TRACKBENCH_BIN", cli)
+        .env("CHROMIUM", &browser)
+        .env("CARGO_TARGET_DIR", target_dir());
     match status(e2e) {
         Outcome::Passed => Outcome::Passed,
         Outcome::Failed(e) | Outcome::Skipped(e) => Outcome::Failed(format!("browser end-to-end tests: {e}")),

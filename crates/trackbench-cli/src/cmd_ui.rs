@@ -95,6 +95,9 @@ fn open_browser(url: &str) -> std::io::Result<()> {
     } else {
         Command::new("xdg-open")
     };
-    c.arg(url).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    c.arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     c.spawn().map(drop)
 }

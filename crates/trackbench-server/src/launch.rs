@@ -167,12 +167,7 @@ impl Launcher {
     }
 
     /// Queues jobs (checked already), starting the scheduler on first use.
-    fn submit(
-        &self,
-        root: &std::path::Path,
-        opts: &StoreOptions,
-        jobs: Vec<QueuedJob>,
-    ) -> Vec<JobView> {
+    fn submit(&self, root: &std::path::Path, opts: &StoreOptions, jobs: Vec<QueuedJob>) -> Vec<JobView> {
         let mut sched = self.scheduler.lock().unwrap_or_else(|p| p.into_inner());
         if sched.is_none() {
             *sched = Some(self.start_scheduler(root, opts));

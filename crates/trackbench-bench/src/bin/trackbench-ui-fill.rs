@@ -18,7 +18,10 @@ fn main() -> anyhow::Result<()> {
     let (mut runs, mut compare_runs, mut points) = (10_000usize, 20usize, 1_000_000usize);
     while let Some(a) = args.next() {
         let mut num = |name: &str| -> anyhow::Result<usize> {
-            args.next().with_context(|| format!("{name} needs a number"))?.parse().with_context(|| format!("{name} needs a number"))
+            args.next()
+                .with_context(|| format!("{name} needs a number"))?
+                .parse()
+                .with_context(|| format!("{name} needs a number"))
         };
         match a.as_str() {
             "--runs" => runs = num("--runs")?,
@@ -121,10 +124,7 @@ fn main() -> anyhow::Result<()> {
         store.finish_run(&id, RunStatus::Finished, None)?;
         compare_ids.push(id);
     }
-    eprintln!(
-        "bench-compare: {compare_runs} runs x 4 metrics x {points} points in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    eprintln!("bench-compare: {compare_runs} runs x 4 metrics x {points} points in {:.1} s", t.elapsed().as_secs_f64());
     println!("{}", serde_json::json!({ "compare_runs": compare_ids }));
     Ok(())
 }

@@ -259,7 +259,9 @@ fn a_reader_that_leaves_early_is_not_an_error() {
     env.log_run("p", "a", 0.1, &[0.5]);
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    for args in [&["runs", "ls", "--project", "p", "--json"][..], &["runs", "ls", "--project", "p"], &["projects", "ls"]] {
+    for args in
+        [&["runs", "ls", "--project", "p", "--json"][..], &["runs", "ls", "--project", "p"], &["projects", "ls"]]
+    {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_trackbench"))
             .args(args)
             .env_clear()
