@@ -16,6 +16,7 @@ const store = tempStore('ui')
 cli(store, ['demo'])
 cli(store, ['train', '--backend', 'cpu', '--project', 'mlp', '--dataset', 'digits', '--epochs', '2', '--name', 'digits-mlp'])
 cli(store, ['launch', '--project', 'shell', '--name', 'echo', '--', 'sh', '-c', 'echo hello from stdout; echo warning on stderr >&2'])
+for (const n of ['bulk-a', 'bulk-b', 'bulk-c']) cli(store, ['launch', '--project', 'bulk', '--name', n, '--', 'true'])
 
 const demoRuns = JSON.parse(cli(store, ['runs', 'ls', '--project', 'demo', '--json']))
 const mlpRun = JSON.parse(cli(store, ['runs', 'ls', '--project', 'mlp', '--json']))[0]
@@ -249,6 +250,37 @@ const tests = [
     assertEq(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'theme attribute')
     await shot('runs-dark')
     await page.click('button[aria-label="Switch theme"]')
+  }],
+
+  ['bulk tag and delete of the selection, with confirmation', async () => {
+    const listed = () => JSON.parse(cli(store, ['runs', 'ls', '--project', 'bulk', '--json']))
+    await openRuns('bulk')
+    await until(async () => (await rows().count()) === 3, 'three runs in project bulk')
+    const tick = (name) => page.locator('[data-testid="run-row"]', { hasText: name }).locator('input[type=checkbox]').check()
+    await tick('bulk-a')
+    await tick('bulk-b')
+    // Tag: the prompt's key=value goes on every selected run, and only on them.
+    page.once('dialog', (d) => d.accept('team=vision'))
+    await page.locator('button', { hasText: 'Tag…' }).click()
+    await until(() => listed().filter((r) => r.tags?.team === 'vision').length === 2, 'two runs tagged team=vision')
+    const tagged = listed().filter((r) => r.tags?.team === 'vision').map((r) => r.name).sort()
+    assertEq(tagged, ['bulk-a', 'bulk-b'], 'the tagged runs')
+    // Delete, dismissed: nothing happens.
+    page.once('dialog', (d) => d.dismiss())
+    await page.click('[data-testid="delete-button"]')
+    await page.waitForTimeout(300)
+    assertEq(listed().length, 3, 'runs after a dismissed delete')
+    assertEq(await rows().count(), 3, 'rows after a dismissed delete')
+    // Delete, confirmed: the two selected runs go (restorable), the third stays.
+    let asked = ''
+    page.once('dialog', (d) => {
+      asked = d.message()
+      d.accept()
+    })
+    await page.click('[data-testid="delete-button"]')
+    await until(async () => (await rows().count()) === 1, 'one row left after the delete')
+    assert(asked.includes('Delete 2 run'), `the confirmation says what it deletes: ${asked}`)
+    assertEq(listed().map((r) => r.name), ['bulk-c'], 'runs left in the store')
   }],
 
   ['no console errors', async () => {
