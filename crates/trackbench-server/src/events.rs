@@ -131,5 +131,11 @@ pub async fn events(
             Some(Ok(Event::default().event("resync").data(format!("{{\"missed\":{n}}}"))))
         }
     });
-    Sse::new(hello.chain(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    // Ends when the server shuts down (the client's EventSource reconnects to whatever comes next).
+    let mut stopping = state.stopping.subscribe();
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    let stream = futures_util::StreamExt::take_until(hello.chain(stream), stopped);
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

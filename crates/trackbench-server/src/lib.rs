@@ -95,7 +95,14 @@ impl BoundServer {
     }
 
     /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes; then requests in flight finish and live event streams
+    /// end, so a graceful stop does not wait on clients that never hang up.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            state.stopping.send_replace(true);
+        };
         axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await
     }
 }

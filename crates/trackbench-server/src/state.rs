@@ -24,6 +24,9 @@ pub struct AppState {
     /// Largest accepted artifact upload, in bytes.
     pub max_upload: u64,
     pub events: broadcast::Sender<Arc<Change>>,
+    /// Turns true when the server starts its graceful shutdown: endless responses (the live
+    /// events stream) end then, instead of holding the shutdown until its grace runs out.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     /// Jobs, sweeps and A/Bs launched by this server.
     pub launcher: crate::launch::Launcher,
     readers: Mutex<Vec<Store>>,
@@ -52,6 +55,7 @@ impl AppState {
             max_body,
             max_upload,
             events,
+            stopping: tokio::sync::watch::channel(false).0,
             launcher: crate::launch::Launcher::new(launch),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(None),

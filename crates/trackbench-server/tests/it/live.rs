@@ -1,7 +1,7 @@
 //! Live updates: another process writes straight into the SQLite file; an SSE client of the
 //! server sees the new run and its points.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 use trackbench_store::{Batch, NewRun, Store, StoreOptions};
@@ -68,4 +68,44 @@ fn writes_by_another_process_reach_sse_clients() {
     let (_, kind, data) = next("run_status");
     assert_eq!(kind, "run_status", "{data}");
     assert!(data.contains("finished"), "{data}");
+}
+
+#[test]
+fn ctrl_c_stops_the_server_while_a_live_stream_is_open() {
+    // A browser tab keeps /api/v1/events open for ever: a graceful stop must end that stream
+    // instead of waiting on it.
+    let mut server = Server::start();
+    let authority = server.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&authority).expect("connect");
+    write!(
+        conn,
+        "GET /api/v1/events HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {}\r\n\r\n",
+        server.token
+    )
+    .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("event: hello") {
+        let n = conn.read(&mut buf).expect("reading the event stream");
+        assert!(n > 0, "the stream ended before its hello: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    // SIGINT, as Ctrl-C in the terminal.
+    let status = std::process::Command::new("kill").args(["-INT", &server.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let t = std::time::Instant::now();
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "trackbench serve still runs 30 s after Ctrl-C with a live stream open");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "serve exited with {exit}");
+    // The stream ended cleanly (the chunked body's last chunk), not by a reset.
+    let mut rest = Vec::new();
+    let _ = conn.read_to_end(&mut rest);
+    seen.push_str(&String::from_utf8_lossy(&rest));
+    assert!(seen.ends_with("0\r\n\r\n"), "the event stream ends with its last chunk: {:?}", &seen[seen.len().saturating_sub(80)..]);
 }
