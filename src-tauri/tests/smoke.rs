@@ -1,17 +1,23 @@
 //! Desktop smoke test: the real `trackbench-desktop` binary under Xvfb, driven over WebDriver
 //! (tauri-driver in front of WebKitWebDriver), on a real store logged by the real `trackbench`
-//! CLI. It opens the project's runs table, follows a run to its detail page, saves a download
-//! through the app's download hook, makes an edit through the API, closes the window, and then
-//! checks that the app exited and the store is intact (run count, point count, the edit,
-//! `PRAGMA integrity_check`). Screenshots go to `TRACKBENCH_SCREENSHOTS` (`cargo xtask test`
-//! sets `docs/screenshots`).
+//! CLI. It opens the project's runs table; another process logs runs meanwhile and they appear
+//! live; it selects two runs and exports their report (what File > Export Report does) through
+//! the app's download hook; follows a run to its page; launches the app a second time (single
+//! instance: the second hands over and exits); saves a download; makes an edit through the API;
+//! resizes the window and quits with Ctrl+Q (the app's own exit path: graceful server stop,
+//! window state saved). Then it starts the app again (same window size, same runs) and checks
+//! the store is intact (run count, point count, the edit, `PRAGMA integrity_check`).
+//! Screenshots go to `TRACKBENCH_SCREENSHOTS` (`cargo xtask test`: the target dir's
+//! `desktop-screenshots`; the README's come from there).
 //!
 //! `bench_cold_start_to_runs_table` (ignored; `src-tauri/bench-desktop.sh`) measures start-up
 //! and idle memory over a 10k-run store.
 //!
 //! Needs: `TRACKBENCH_BIN` (the CLI), `tauri-driver` (`TAURI_DRIVER` or `PATH`),
-//! `WebKitWebDriver`, and a display (`DISPLAY`, else `Xvfb` is started on a free one). Without
-//! them the test prints SKIPPED with the reason and passes; `cargo xtask test` provides them.
+//! `WebKitWebDriver`, `xdotool`, and a display (`DISPLAY`, else `Xvfb` is started on a free
+//! one); a private `dbus-daemon` session bus for the single-instance check. Without the CLI,
+//! the drivers or Xvfb the test prints SKIPPED with the reason and passes; `cargo xtask test`
+//! installs and provides them all.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -401,6 +407,22 @@ fn desktop_smoke() {
     let store_arg = store.display().to_string();
     h.with_app(&["--store", &store_arg], |s| drive(s, &h, &logged, shots.as_deref()));
 
+    // Started again, the app remembers its window size and shows the store as it was left.
+    h.with_app(&["--store", &store_arg], |s| {
+        let base = wait_for_ui(s);
+        assert_eq!(window_size(s), WINDOW, "window size after a restart");
+        s.go(&format!("{base}/p/{PROJECT}"));
+        let rows = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, RUNS + MORE, Duration::from_secs(30));
+        assert_eq!(rows.len(), RUNS + MORE, "rows after a restart");
+        let pids = pids_of(&h.app);
+        quit_by_keyboard(&h, pids[0]);
+        let t = Instant::now();
+        while pids.iter().any(|p| alive(*p)) {
+            assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after Ctrl+Q");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+
     // The store the app served is intact, with everything that was written, by the app and by
     // the CLI that wrote while it was open.
     let listed: Value =
@@ -417,6 +439,15 @@ fn desktop_smoke() {
 }
 
 const NOTE: &str = "edited in the desktop smoke test";
+
+/// The size the test gives the window, expected back after a restart.
+const WINDOW: (u64, u64) = (1000, 700);
+
+/// The window's outer size as WebDriver reports it.
+fn window_size(s: &Session) -> (u64, u64) {
+    let r = s.call("GET", "/window/rect", None).unwrap_or_default();
+    (r["width"].as_u64().unwrap_or(0), r["height"].as_u64().unwrap_or(0))
+}
 
 /// Runs another process logs while the app is open (`demo --seeds 1`: two).
 const MORE: usize = 2;
@@ -574,16 +605,47 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
     );
     assert_eq!(edited, json!(200), "PATCH of the run's notes");
 
-    // Close the window: the app stops its server and exits.
-    let pids = pids_of(app);
-    assert!(!pids.is_empty(), "the app process was not found");
-    let _ = s.call("DELETE", "/window", None);
+    // Resize the window: the next start must come back at this size (window state).
+    s.call("POST", "/window/rect", Some(json!({"width": WINDOW.0, "height": WINDOW.1}))).unwrap();
     let t = Instant::now();
-    while pids.iter().any(|p| alive(*p)) {
-        assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after its window closed");
+    while window_size(s) != WINDOW {
+        assert!(t.elapsed() < Duration::from_secs(10), "the window did not take {WINDOW:?}: {:?}", window_size(s));
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("app exited {:.2} s after its window was closed", t.elapsed().as_secs_f64());
+
+    // Quit as a person does (Ctrl+Q, File > Quit): the app's own exit path stops the server
+    // gracefully and saves the window state. (WebDriver's "close window" is no test of that:
+    // WebKitWebDriver kills the process once its window is gone.)
+    let pids = pids_of(app);
+    assert_eq!(pids.len(), 1, "one app process");
+    quit_by_keyboard(h, pids[0]);
+    let t = Instant::now();
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after Ctrl+Q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("app exited {:.2} s after Ctrl+Q", t.elapsed().as_secs_f64());
+    let state = h.tmp.path().join("home/config/dev.trackbench.desktop/.window-state.json");
+    let saved = std::fs::read_to_string(&state).unwrap_or_else(|e| panic!("no window state at {} after quitting: {e}", state.display()));
+    assert!(saved.contains(&format!("\"width\": {}", WINDOW.0)), "saved window state: {saved}");
+}
+
+/// Types Ctrl+Q into the app's window (xdotool: find the window by pid, give it the input
+/// focus, then the keys through XTEST).
+fn quit_by_keyboard(h: &Harness, pid: u32) {
+    let xdotool = |args: &[&str]| {
+        let out = Command::new("xdotool")
+            .args(args)
+            .envs(h.app_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap_or_else(|e| panic!("xdotool (Debian: apt-get install xdotool): {e}"));
+        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let windows = xdotool(&["search", "--onlyvisible", "--pid", &pid.to_string()]);
+    let window = windows.lines().next().unwrap_or_else(|| panic!("no visible window of pid {pid}")).trim().to_string();
+    xdotool(&["windowfocus", "--sync", &window]);
+    xdotool(&["key", "--clearmodifiers", "ctrl+q"]);
 }
 
 /// The processes under `pid` (WebKit's web and network processes), `pid` included.
@@ -698,3 +760,4 @@ fn bench_cold_start_to_runs_table() {
         times[times.len() - 1]
     );
 }
+
