@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 
 use clap::Args;
-use trackbench_server::ServerConfig;
 use trackbench_server::launch::DeviceInfo;
+use trackbench_server::{BoundServer, ServerConfig};
 
 use crate::Ctx;
 
@@ -57,17 +57,34 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
             args.host
         );
     }
-    // Trainer jobs run this executable's `train`; the device list is the trainer's probe (wgpu
-    // adapters and CUDA devices), as `trackbench doctor` shows it.
-    cfg.launch.trainer = std::env::current_exe().ok();
-    cfg.launch.probe = Some(std::sync::Arc::new(device_list));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async move {
-        let server = trackbench_server::bind(cfg).await?;
+    with_trainer(&mut cfg);
+    run_until_ctrl_c(cfg, |server| {
         println!("Trackbench server for {}", ctx.store_dir.display());
         println!("  open:  {}", server.login_url());
         println!("  API:   {}/api/v1  (Authorization: Bearer {})", server.base_url(), server.token);
         println!("  MLflow: MLFLOW_TRACKING_URI={} MLFLOW_TRACKING_TOKEN={}", server.base_url(), server.token);
+        Ok(())
+    })
+}
+
+/// What a server this CLI starts launches with: trainer jobs run this executable's `train`,
+/// and the device list is the trainer's probe (wgpu adapters and CUDA devices), as
+/// `trackbench doctor` shows it.
+pub fn with_trainer(cfg: &mut ServerConfig) {
+    cfg.launch.trainer = std::env::current_exe().ok();
+    cfg.launch.probe = Some(std::sync::Arc::new(device_list));
+}
+
+/// Binds `cfg`, calls `started` (which prints what the user needs), flushes stdout and serves
+/// until Ctrl-C (a graceful stop).
+pub fn run_until_ctrl_c(
+    cfg: ServerConfig,
+    started: impl FnOnce(&BoundServer) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let server = trackbench_server::bind(cfg).await?;
+        started(&server)?;
         use std::io::Write;
         std::io::stdout().flush()?;
         server

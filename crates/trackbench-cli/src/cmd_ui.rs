@@ -10,7 +10,7 @@ use std::process::Command;
 use clap::Args;
 use trackbench_server::ServerConfig;
 
-use crate::Ctx;
+use crate::{Ctx, cmd_serve};
 
 #[derive(Args)]
 pub struct UiArgs {
@@ -50,6 +50,8 @@ pub fn ui(ctx: &Ctx, args: UiArgs) -> anyhow::Result<()> {
                 .arg("--store")
                 .arg(&ctx.store_dir)
                 .env("TRACKBENCH_DIR", &ctx.store_dir)
+                // Trainer jobs launched from the app run this executable's `train`.
+                .env("TRACKBENCH_CLI", std::env::current_exe()?)
                 .status()
                 .map_err(|e| anyhow::anyhow!("starting {}: {e}", app.display()))?;
             anyhow::ensure!(status.success(), "{} exited with {status}", app.display());
@@ -61,26 +63,18 @@ pub fn ui(ctx: &Ctx, args: UiArgs) -> anyhow::Result<()> {
     cfg.opts = ctx.opts.clone();
     cfg.host = IpAddr::from([127, 0, 0, 1]);
     cfg.port = args.port;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async move {
-        let server = trackbench_server::bind(cfg).await?;
+    cmd_serve::with_trainer(&mut cfg);
+    cmd_serve::run_until_ctrl_c(cfg, |server| {
         let url = server.login_url();
         println!("Trackbench UI for {}", ctx.store_dir.display());
         println!("  open:  {url}");
         println!("  (Ctrl-C stops it)");
-        use std::io::Write;
-        std::io::stdout().flush()?;
         if !args.no_open
             && let Err(e) = open_browser(&url)
         {
             eprintln!("could not open a browser ({e}); open the URL above yourself");
         }
-        server
-            .serve(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        anyhow::Ok(())
+        Ok(())
     })
 }
 

@@ -33,6 +33,20 @@ fn ui_without_the_desktop_app_serves_the_ui_and_prints_its_url() {
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Set up like `trackbench serve`: trainer jobs run this CLI (a bad trainer parameter is
+    // refused by name, not because there is no trainer).
+    let token = url.split("token=").nth(1).unwrap();
+    let body = r#"{"project": "p", "device": "cpu", "trainer": {"bogus": 1}}"#;
+    let mut conn = std::net::TcpStream::connect(&authority).expect("connect to the served UI");
+    write!(
+        conn,
+        "POST /api/v1/jobs HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("unknown trainer parameter `bogus`"), "{answer}");
     let _ = child.kill();
     let _ = child.wait();
     let mut stderr = String::new();
@@ -47,8 +61,17 @@ fn ui_hands_the_store_to_the_desktop_app_on_path() {
     let bin = env.store().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let record = env.store().join("started-with.txt");
+    let started_cli = env.store().join("started-cli.txt");
     let app = bin.join("trackbench-desktop");
-    std::fs::write(&app, format!("#!/bin/sh\necho \"$@\" \"$TRACKBENCH_DIR\" > '{}'\n", record.display())).unwrap();
+    std::fs::write(
+        &app,
+        format!(
+            "#!/bin/sh\necho \"$@\" \"$TRACKBENCH_DIR\" > '{}'\necho \"$TRACKBENCH_CLI\" > '{}'\n",
+            record.display(),
+            started_cli.display()
+        ),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -67,4 +90,6 @@ fn ui_hands_the_store_to_the_desktop_app_on_path() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = store.display().to_string();
     assert_eq!(std::fs::read_to_string(&record).unwrap().trim(), format!("--store {s} {s}"));
+    let cli = std::fs::read_to_string(&started_cli).unwrap();
+    assert_eq!(cli.trim(), env!("CARGO_BIN_EXE_trackbench"), "the app is told which CLI runs trainer jobs");
 }

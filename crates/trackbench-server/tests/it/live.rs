@@ -77,12 +77,8 @@ fn ctrl_c_stops_the_server_while_a_live_stream_is_open() {
     let mut server = Server::start();
     let authority = server.base.trim_start_matches("http://").to_string();
     let mut conn = std::net::TcpStream::connect(&authority).expect("connect");
-    write!(
-        conn,
-        "GET /api/v1/events HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {}\r\n\r\n",
-        server.token
-    )
-    .unwrap();
+    write!(conn, "GET /api/v1/events HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {}\r\n\r\n", server.token)
+        .unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
@@ -99,7 +95,10 @@ fn ctrl_c_stops_the_server_while_a_live_stream_is_open() {
         if let Some(s) = server.child.try_wait().unwrap() {
             break s;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "trackbench serve still runs 30 s after Ctrl-C with a live stream open");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "trackbench serve still runs 30 s after Ctrl-C with a live stream open"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "serve exited with {exit}");
@@ -107,5 +106,9 @@ fn ctrl_c_stops_the_server_while_a_live_stream_is_open() {
     let mut rest = Vec::new();
     let _ = conn.read_to_end(&mut rest);
     seen.push_str(&String::from_utf8_lossy(&rest));
-    assert!(seen.ends_with("0\r\n\r\n"), "the event stream ends with its last chunk: {:?}", &seen[seen.len().saturating_sub(80)..]);
+    assert!(
+        seen.ends_with("0\r\n\r\n"),
+        "the event stream ends with its last chunk: {:?}",
+        &seen[seen.len().saturating_sub(80)..]
+    );
 }
