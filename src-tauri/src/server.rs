@@ -2,7 +2,7 @@
 //! fresh token per start. [`Embedded::stop`] shuts it down gracefully (in-flight requests and
 //! their store writes finish) before the app exits or moves to another store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -24,6 +24,20 @@ pub struct Embedded {
     token: String,
 }
 
+/// The `trackbench` CLI: `TRACKBENCH_CLI` (set by `trackbench ui`), else `trackbench` next to
+/// this executable, else on `PATH`.
+fn trackbench_cli() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TRACKBENCH_CLI").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let name = format!("trackbench{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join(&name)));
+    beside.filter(|p| p.is_file()).or_else(|| {
+        std::env::var_os("PATH")
+            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(&name)).find(|p| p.is_file()))
+    })
+}
+
 impl Embedded {
     /// Opens (creating or migrating) the store at `store_dir` and starts serving it.
     pub fn start(store_dir: &Path) -> std::io::Result<Embedded> {
@@ -34,6 +48,9 @@ impl Embedded {
             .build()?;
         let mut cfg = ServerConfig::new(store_dir.to_path_buf());
         cfg.port = 0;
+        // Trainer jobs from the Launch view run the CLI's `train` (the app has no trainer of its
+        // own); the device list is then the CPU and the GPUs the driver lists.
+        cfg.launch.trainer = trackbench_cli();
         let server = rt.block_on(trackbench_server::bind(cfg))?;
         let (login_url, base_url, token) = (server.login_url(), server.base_url(), server.token.clone());
         let (tx, rx) = oneshot::channel::<()>();

@@ -326,6 +326,8 @@ impl Harness {
             ("XDG_RUNTIME_DIR".into(), path(home.join("runtime"))),
             ("TRACKBENCH_DIR".into(), path(tmp.path().join("store"))),
             ("TRACKBENCH_DESKTOP_SAVE_DIR".into(), path(tmp.path().join("saves"))),
+            // As `trackbench ui` sets it: the CLI that runs trainer jobs.
+            ("TRACKBENCH_CLI".into(), path(cli.clone())),
         ];
         let session_bus = match start_session_bus() {
             Some((g, address)) => {
@@ -412,15 +414,10 @@ fn desktop_smoke() {
         let base = wait_for_ui(s);
         assert_eq!(window_size(s), WINDOW, "window size after a restart");
         s.go(&format!("{base}/p/{PROJECT}"));
-        let rows = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, RUNS + MORE, Duration::from_secs(30));
+        let rows =
+            s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, RUNS + MORE, Duration::from_secs(30));
         assert_eq!(rows.len(), RUNS + MORE, "rows after a restart");
-        let pids = pids_of(&h.app);
-        quit_by_keyboard(&h, pids[0]);
-        let t = Instant::now();
-        while pids.iter().any(|p| alive(*p)) {
-            assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after Ctrl+Q");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        quit_by_keyboard(&h);
     });
 
     // The store the app served is intact, with everything that was written, by the app and by
@@ -596,6 +593,18 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // The Launch view's reference trainer is there: a bad trainer parameter is refused by name
+    // (nothing is launched), not because the app's server has no trainer.
+    let refused = s.script_async(
+        "const done = arguments[arguments.length - 1]; \
+         fetch('/api/v1/jobs', {method: 'POST', headers: {'content-type': 'application/json'}, \
+           body: JSON.stringify({project: 'p', device: 'cpu', trainer: {bogus: 1}})}) \
+           .then(r => r.text().then(t => done([r.status, t])), e => done(String(e)));",
+        json!([]),
+    );
+    assert_eq!(refused[0], json!(400), "trainer job with a bad parameter: {refused}");
+    assert!(refused[1].as_str().unwrap_or_default().contains("unknown trainer parameter"), "{refused}");
+
     // An edit through the API, acknowledged, right before closing: it must survive shutdown.
     let edited = s.script_async(
         "const done = arguments[arguments.length - 1]; \
@@ -616,23 +625,21 @@ fn drive(s: &Session, h: &Harness, logged: &[Value], shots: Option<&Path>) {
     // Quit as a person does (Ctrl+Q, File > Quit): the app's own exit path stops the server
     // gracefully and saves the window state. (WebDriver's "close window" is no test of that:
     // WebKitWebDriver kills the process once its window is gone.)
-    let pids = pids_of(app);
-    assert_eq!(pids.len(), 1, "one app process");
-    quit_by_keyboard(h, pids[0]);
-    let t = Instant::now();
-    while pids.iter().any(|p| alive(*p)) {
-        assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after Ctrl+Q");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    println!("app exited {:.2} s after Ctrl+Q", t.elapsed().as_secs_f64());
+    let secs = quit_by_keyboard(h);
+    println!("app exited {secs:.2} s after Ctrl+Q");
     let state = h.tmp.path().join("home/config/dev.trackbench.desktop/.window-state.json");
-    let saved = std::fs::read_to_string(&state).unwrap_or_else(|e| panic!("no window state at {} after quitting: {e}", state.display()));
+    let saved = std::fs::read_to_string(&state)
+        .unwrap_or_else(|e| panic!("no window state at {} after quitting: {e}", state.display()));
     assert!(saved.contains(&format!("\"width\": {}", WINDOW.0)), "saved window state: {saved}");
 }
 
 /// Types Ctrl+Q into the app's window (xdotool: find the window by pid, give it the input
-/// focus, then the keys through XTEST).
-fn quit_by_keyboard(h: &Harness, pid: u32) {
+/// focus, then the keys through XTEST) and waits for the app to exit; returns the seconds that
+/// took.
+fn quit_by_keyboard(h: &Harness) -> f64 {
+    let pids = pids_of(&h.app);
+    assert_eq!(pids.len(), 1, "one app process");
+    let pid = pids[0];
     let xdotool = |args: &[&str]| {
         let out = Command::new("xdotool")
             .args(args)
@@ -646,6 +653,12 @@ fn quit_by_keyboard(h: &Harness, pid: u32) {
     let window = windows.lines().next().unwrap_or_else(|| panic!("no visible window of pid {pid}")).trim().to_string();
     xdotool(&["windowfocus", "--sync", &window]);
     xdotool(&["key", "--clearmodifiers", "ctrl+q"]);
+    let t = Instant::now();
+    while alive(pid) {
+        assert!(t.elapsed() < Duration::from_secs(20), "the app did not exit after Ctrl+Q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.elapsed().as_secs_f64()
 }
 
 /// The processes under `pid` (WebKit's web and network processes), `pid` included.
@@ -760,4 +773,3 @@ fn bench_cold_start_to_runs_table() {
         times[times.len() - 1]
     );
 }
-

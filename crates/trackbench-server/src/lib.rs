@@ -94,7 +94,6 @@ impl BoundServer {
         format!("{}/?token={}", self.base_url(), self.token)
     }
 
-    /// Serves until `shutdown` completes.
     /// Serves until `shutdown` completes; then requests in flight finish and live event streams
     /// end, so a graceful stop does not wait on clients that never hang up.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
