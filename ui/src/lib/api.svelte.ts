@@ -125,13 +125,21 @@ export function url(path: string, params: Params = {}): string {
   return s ? `${path}?${s}` : path
 }
 
+/** Headers of a request: every write (anything but GET/HEAD, with a body or not, DELETE too)
+ * says `Content-Type: application/json`, which the server requires of writes (a cross-site form
+ * cannot send it without a CORS preflight, so it is part of the CSRF barrier). */
+export function requestHeaders(method: string): Record<string, string> {
+  const m = method.toUpperCase()
+  return m === 'GET' || m === 'HEAD' ? {} : { 'Content-Type': 'application/json' }
+}
+
 export async function request<T>(method: string, path: string, params: Params = {}, body?: unknown): Promise<T> {
   let res: Response
   try {
     res = await fetch(url(path, params), {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: requestHeaders(method),
       body: body === undefined ? undefined : JSON.stringify(body),
     })
   } catch (e) {
