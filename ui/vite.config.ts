@@ -20,5 +20,6 @@ export default defineConfig({
   plugins: [svelte()],
   server: { proxy: { '/api': proxy } },
   build: { target: 'es2022', chunkSizeWarningLimit: 800 },
-  test: { include: ['tests/**/*.test.ts'], environment: 'node' },
+  // Timings live in tests/*.bench.ts (`npx vitest bench --run`, run by e2e/bench.mjs), never in tests.
+  test: { include: ['tests/**/*.test.ts'], environment: 'node', benchmark: { include: ['tests/**/*.bench.ts'] } },
 })

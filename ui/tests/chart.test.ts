@@ -116,13 +116,15 @@ describe('align', () => {
     expect(place([1, 2], [1, 1, 2], [5, 6, 7])).toEqual([6, 7])
   })
 
-  it('is linear for big inputs', () => {
+  // Its speed on big inputs is measured in tests/logic.bench.ts.
+  it('interleaves big inputs into one sorted axis', () => {
     const n = 200_000
     const xs = Array.from({ length: 4 }, (_, k) => Array.from({ length: n }, (_, i) => i * 4 + k))
-    const t = performance.now()
     const a = align(xs.map((x) => ({ x, ys: [x] })))
     expect(a.x.length).toBe(4 * n)
-    expect(performance.now() - t).toBeLessThan(2000)
+    expect(a.x.every((x, i) => x === i)).toBe(true)
+    // Each series has its own values at its own x and a hole elsewhere.
+    expect(a.ys[1][0].slice(0, 8)).toEqual([undefined, 1, undefined, undefined, undefined, 5, undefined, undefined])
   })
 
   it('interpolates inside a series span only', () => {

@@ -22,11 +22,11 @@ describe('log search', () => {
     const lines = L('err 1', 'ok', 'err 2')
     expect(appendMatches([0], lines, 1, 'ERR')).toEqual([0, 2])
   })
-  it('handles 100k lines quickly', () => {
+  // Its speed on 100k lines is measured in tests/logic.bench.ts.
+  it('finds the matches among 100k lines', () => {
     const lines = Array.from({ length: 100_000 }, (_, i) => ({ line: `step ${i} loss ${Math.sin(i)}` }))
-    const t = performance.now()
-    expect(matchingLines(lines, 'step 9999').length).toBe(11)
-    expect(performance.now() - t).toBeLessThan(500)
+    const found = matchingLines(lines, 'step 9999')
+    expect(found).toEqual([9999, 99990, 99991, 99992, 99993, 99994, 99995, 99996, 99997, 99998, 99999])
   })
 })
 
