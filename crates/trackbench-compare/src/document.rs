@@ -3,13 +3,14 @@
 //! and the server's report endpoints write the same bytes for the same runs.
 //!
 //! Charts: each group's mean with its min–max band when grouping on the step axis, else each
-//! run's line (optionally EMA-smoothed). Statistics: with exactly two groups, the comparison of
-//! their runs' final values on the first metric; for an A/B, its verdict recomputed as
-//! [`crate::finish_ab`] computes it.
+//! run's line (optionally EMA-smoothed); an A/B's groups are named for its arms (`A: lr=0.001`,
+//! from its spec), not for the run groups the launcher made up. Statistics: with exactly two
+//! groups, the comparison of their runs' final values on the first metric; for an A/B, its
+//! verdict recomputed as [`crate::finish_ab`] computes it.
 
 use trackbench_report::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
 use trackbench_stats::{Comparison, Direction, Summary};
-use trackbench_store::{AbInfo, RunInfo, Store};
+use trackbench_store::{AbInfo, Arm, RunInfo, Store};
 
 use crate::{
     AxisKind, GroupBy, Report, ReportOptions, Result, Selection, ab_comparison, ab_direction, aligned, report,
@@ -97,7 +98,7 @@ pub fn document(
         done += n;
         progress(done, total);
     };
-    let charts = charts(store, runs, &compared, &opts, &mut tick)?;
+    let charts = charts(store, runs, &compared, &opts, ab, &mut tick)?;
     Ok(ReportInput {
         title: opts.title.clone().unwrap_or_else(|| format!("Trackbench report: {}", selection.describe())),
         generated_at: trackbench_store::format_utc(opts.generated_at_ms) + " UTC",
@@ -198,13 +199,39 @@ fn x_label(axis: AxisKind) -> &'static str {
     }
 }
 
-/// One chart per metric: each group's mean with its min–max band when grouping, else each
-/// run's line (optionally EMA-smoothed).
+/// What arm `arm` of `ab` is: the parameters it was launched with (`lr=0.001`, the ones that
+/// differ between the arms), the run group it was made from, else `arm A`.
+fn arm_description(ab: &AbInfo, arm: Arm) -> String {
+    let fallback = || format!("arm {}", arm.as_str().to_uppercase());
+    match &ab.spec[arm.as_str()] {
+        serde_json::Value::Object(m) if ab.spec["source"] == "groups" => {
+            m.get("group").map(json_cell).unwrap_or_else(fallback)
+        }
+        serde_json::Value::Object(m) if !m.is_empty() => {
+            m.iter().map(|(k, v)| format!("{k}={}", json_cell(v))).collect::<Vec<_>>().join(" ")
+        }
+        _ => fallback(),
+    }
+}
+
+/// An arm as a report names it: `A: lr=0.001`.
+fn arm_label(ab: &AbInfo, arm: Arm) -> String {
+    format!("{}: {}", arm.as_str().to_uppercase(), arm_description(ab, arm))
+}
+
+/// The arm a group of `ab`'s runs belongs to (its runs' arm), if any.
+fn group_arm(ab: &AbInfo, group_runs: &[String]) -> Option<Arm> {
+    group_runs.iter().find_map(|id| ab.runs.iter().find(|r| &r.run_id == id).map(|r| r.arm))
+}
+
+/// One chart per metric: each group's mean with its min–max band when grouping (an A/B's
+/// groups named for their arms), else each run's line (optionally EMA-smoothed).
 fn charts(
     store: &mut Store,
     runs: &[RunInfo],
     r: &Report,
     a: &DocumentOptions,
+    ab: Option<&AbInfo>,
     tick: &mut dyn FnMut(u64),
 ) -> Result<Vec<Chart>> {
     let axis = a.axis;
@@ -218,7 +245,10 @@ fn charts(
                     .groups
                     .iter()
                     .map(|grp| ChartSeries {
-                        label: format!("{} = {} ({} runs)", g.group_by.label(), grp.label, grp.runs.len()),
+                        label: match ab.and_then(|ab| group_arm(ab, &grp.runs).map(|arm| arm_label(ab, arm))) {
+                            Some(arm) => format!("{arm} ({} runs)", grp.runs.len()),
+                            None => format!("{} = {} ({} runs)", g.group_by.label(), grp.label, grp.runs.len()),
+                        },
                         x: grp.series.steps.iter().map(|s| *s as f64).collect(),
                         y: grp.series.mean.clone(),
                         band: Some(Band { low: grp.series.min.clone(), high: grp.series.max.clone() }),
@@ -269,14 +299,8 @@ fn stats_section(r: &Report) -> Option<StatsSection> {
 /// The statistics of an A/B, computed as its verdict was (the same runs, values and seed);
 /// arms that cannot be compared say why.
 fn ab_stats_section(store: &Store, ab: &AbInfo) -> Result<StatsSection> {
-    let spec = |arm: &str| match &ab.spec[arm] {
-        serde_json::Value::Object(m) => {
-            m.iter().map(|(k, v)| format!("{k}={}", json_cell(v))).collect::<Vec<_>>().join(" ")
-        }
-        _ => arm.to_string(),
-    };
     Ok(match ab_comparison(store, ab)?.1 {
-        Ok(c) => comparison_section(&c, &ab.metric, &spec("a"), &spec("b")),
+        Ok(c) => comparison_section(&c, &ab.metric, &arm_description(ab, Arm::A), &arm_description(ab, Arm::B)),
         Err(e) => StatsSection {
             metric: ab.metric.clone(),
             direction: ab.direction.clone(),
@@ -347,5 +371,97 @@ fn comparison_section(c: &Comparison, metric: &str, label_a: &str, label_b: &str
         },
         rows,
         verdict: c.verdict.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use trackbench_store::{Batch, NewAb, NewRun, RunStatus, StoreOptions};
+
+    use super::*;
+
+    /// An A/B as the launcher makes it: runs grouped `ab-<id8>-a`/`-b`, two seeds per arm.
+    fn launched_ab(spec: serde_json::Value) -> (tempfile::TempDir, Store, AbInfo) {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions { clock: Arc::new(|| 1_000_000), ..StoreOptions::default() };
+        let mut store = Store::open(dir.path(), opts).unwrap();
+        let id = store
+            .create_ab(&NewAb {
+                project: "p".into(),
+                name: "lr".into(),
+                metric: "acc".into(),
+                direction: "maximize".into(),
+                spec,
+            })
+            .unwrap();
+        let mut seq = 0;
+        for (arm, lr, finals) in [(Arm::A, 0.001, [0.70, 0.72]), (Arm::B, 0.01, [0.80, 0.83])] {
+            for (seed, last) in finals.into_iter().enumerate() {
+                let new = NewRun {
+                    project: "p".into(),
+                    name: Some(format!("{}{} lr={lr}", arm.as_str().to_uppercase(), seed + 1)),
+                    group: Some(format!("ab-{}-{}", &id[..8], arm.as_str())),
+                    ..NewRun::default()
+                };
+                let run = store.create_run(&new).unwrap();
+                let mut batch = Batch { params: vec![("lr".into(), json!(lr))], ..Batch::default() };
+                for step in 0..3 {
+                    batch.push_metric("acc", step, 1_000 + step, last - 0.1 * (2 - step) as f64);
+                }
+                store.log_batch(&run.id, &batch).unwrap();
+                store.finish_run(&run.id, RunStatus::Finished, None).unwrap();
+                seq += 1;
+                store.add_ab_run(&id, arm, &run.id, seq).unwrap();
+            }
+        }
+        let ab = store.ab(&id).unwrap();
+        (dir, store, ab)
+    }
+
+    fn doc(store: &mut Store, ab: &AbInfo) -> ReportInput {
+        let (selection, runs) = ab_selection(store, ab).unwrap();
+        document(store, &selection, &runs, Some(ab), &DocumentOptions::default(), &mut |_, _| {}).unwrap()
+    }
+
+    fn legend(input: &ReportInput) -> Vec<&str> {
+        input.charts[0].series.iter().map(|s| s.label.as_str()).collect()
+    }
+
+    #[test]
+    fn an_ab_legend_names_its_arms_not_its_run_groups() {
+        let (_dir, mut store, ab) = launched_ab(json!({
+            "source": "launch",
+            "a": {"lr": "0.001"},
+            "b": {"lr": "0.01"},
+            "base": {"epochs": "2"},
+            "seeds": 2,
+        }));
+        let input = doc(&mut store, &ab);
+        assert_eq!(input.charts.len(), 1);
+        assert_eq!(legend(&input), ["A: lr=0.001 (2 runs)", "B: lr=0.01 (2 runs)"]);
+        let stats = input.stats.unwrap();
+        assert_eq!(stats.rows[0].0, "A: lr=0.001");
+        assert_eq!(stats.rows[1].0, "B: lr=0.01");
+    }
+
+    #[test]
+    fn an_ab_of_run_groups_is_named_for_the_groups() {
+        let (_dir, mut store, ab) =
+            launched_ab(json!({"source": "groups", "a": {"group": "baseline"}, "b": {"group": "wide"}}));
+        assert_eq!(legend(&doc(&mut store, &ab)), ["A: baseline (2 runs)", "B: wide (2 runs)"]);
+        let (_dir, mut store, ab) = launched_ab(json!({}));
+        assert_eq!(legend(&doc(&mut store, &ab)), ["A: arm A (2 runs)", "B: arm B (2 runs)"]);
+    }
+
+    #[test]
+    fn groups_outside_an_ab_keep_their_values() {
+        let (_dir, mut store, ab) = launched_ab(json!({"source": "launch", "a": {"lr": "0.001"}, "b": {"lr": "0.01"}}));
+        let (selection, runs) = ab_selection(&store, &ab).unwrap();
+        let opts = DocumentOptions { group_by: Some(GroupBy::Param("lr".into())), ..DocumentOptions::default() };
+        let input = document(&mut store, &selection, &runs, None, &opts, &mut |_, _| {}).unwrap();
+        assert_eq!(legend(&input), ["params.lr = 0.001 (2 runs)", "params.lr = 0.01 (2 runs)"]);
     }
 }
