@@ -138,6 +138,11 @@ const tests = [
     await page.goto(`${server.base}/runs/${shell.id}?tab=logs`)
     await page.waitForSelector('[data-testid="logs"] >> text=hello from stdout')
     await page.waitForSelector('[data-testid="logs"] >> text=warning on stderr')
+    // The launcher's bookkeeping tags (launch.*) are folded behind a toggle in the header.
+    const launchTags = page.locator('[data-testid="run-tag"][data-key^="launch."]')
+    assertEq(await launchTags.count(), 0, 'launch.* tags folded on the run page')
+    await page.click('[data-testid="run-tags"] [data-testid="system-tags-toggle"]')
+    await until(async () => (await launchTags.count()) > 0, 'launch.* tags shown once unfolded')
   }],
 
   ['compare two runs: overlaid charts, param diff', async () => {
@@ -265,6 +270,15 @@ const tests = [
     await until(() => listed().filter((r) => r.tags?.team === 'vision').length === 2, 'two runs tagged team=vision')
     const tagged = listed().filter((r) => r.tags?.team === 'vision').map((r) => r.name).sort()
     assertEq(tagged, ['bulk-a', 'bulk-b'], 'the tagged runs')
+    // The tags column shows the user's tag; the launcher's bookkeeping is folded behind a toggle.
+    const cell = page.locator('[data-testid="run-row"]', { hasText: 'bulk-a' }).locator('[data-testid="run-tags-cell"]')
+    await until(async () => (await cell.locator('[data-testid="tag-chip"]').allTextContents()).includes('team=vision'), 'team=vision in the tags column')
+    assertEq(await cell.locator('[data-testid="system-tag-chip"]').count(), 0, 'launch.* tags folded in the table')
+    const fold = cell.locator('[data-testid="system-tags-toggle"]')
+    assert(/^\+\d+ system tags?$/.test((await fold.textContent()).trim()), `a +N system tags toggle: ${await fold.textContent()}`)
+    await fold.click()
+    await until(async () => (await cell.locator('[data-testid="system-tag-chip"]').allTextContents()).some((t) => t.startsWith('launch.')), 'launch.* tags shown once unfolded')
+    await fold.click()
     // Delete, dismissed: nothing happens.
     page.once('dialog', (d) => d.dismiss())
     await page.click('[data-testid="delete-button"]')

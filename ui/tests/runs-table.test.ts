@@ -7,10 +7,16 @@ import {
   discoverColumns,
   displayRows,
   errorPosition,
+  foldTags,
   groupRuns,
   orderTerm,
   parseSort,
   pushHistory,
+  runTags,
+  sortable,
+  systemTagsLabel,
+  tagText,
+  TAGS_COLUMN,
   visibleRange,
 } from '../src/views/runs/table'
 
@@ -94,5 +100,56 @@ describe('virtual scrolling', () => {
     expect(visibleRange(30_000, 300, 30, 10_000, 5)).toEqual({ first: 995, last: 1015 })
     expect(visibleRange(299_000, 300, 30, 10_000, 5)).toEqual({ first: 9961, last: 9982 })
     expect(visibleRange(299_700, 300, 30, 10_000, 5)).toEqual({ first: 9985, last: 10_000 })
+  })
+})
+
+describe('tags: bookkeeping folded', () => {
+  const launched = run('a', {
+    columns: {
+      'params.lr': 0.01,
+      'tags.owner': 'ana',
+      'tags.launch.device': 'cpu',
+      'tags.launch.pid': '4242',
+      'tags.ab.arm': 'a',
+      'tags.ab.id': '0123456789abcdef',
+      'tags.abc': 'user tag that only starts like ab',
+      'tags.baseline': '',
+    },
+  })
+
+  it('reads the tags from the runs list columns', () => {
+    expect(runTags(launched)).toEqual({
+      owner: 'ana', 'launch.device': 'cpu', 'launch.pid': '4242', 'ab.arm': 'a', 'ab.id': '0123456789abcdef',
+      abc: 'user tag that only starts like ab', baseline: '',
+    })
+    expect(runTags(run('b'))).toEqual({})
+  })
+
+  it('shows the user tags and folds launch.* and ab.*, each sorted', () => {
+    const t = foldTags(runTags(launched))
+    expect(t.user).toEqual([['abc', 'user tag that only starts like ab'], ['baseline', ''], ['owner', 'ana']])
+    expect(t.system.map(([k]) => k)).toEqual(['ab.arm', 'ab.id', 'launch.device', 'launch.pid'])
+    expect(t.user.map(tagText)).toEqual(['abc=user tag that only starts like ab', 'baseline', 'owner=ana'])
+    expect(foldTags({ 'launch.exit_code': '0' })).toEqual({ user: [], system: [['launch.exit_code', '0']] })
+  })
+
+  it('says how many are folded', () => {
+    expect(systemTagsLabel(4, false)).toBe('+4 system tags')
+    expect(systemTagsLabel(1, false)).toBe('+1 system tag')
+    expect(systemTagsLabel(4, true)).toBe('hide system tags')
+  })
+
+  it('is a default column holding only the user tags, not sortable', () => {
+    expect(defaultColumns({ params: [], metrics: [] })).toContain(TAGS_COLUMN)
+    expect(cellValue(launched, TAGS_COLUMN)).toBe('abc=user tag that only starts like ab, baseline, owner=ana')
+    expect(cellValue(run('b'), TAGS_COLUMN)).toBeNull()
+    expect(sortable(TAGS_COLUMN)).toBe(false)
+    expect(sortable('metrics.loss')).toBe(true)
+  })
+
+  it('groups runs launched alike together (bookkeeping does not split them)', () => {
+    const other = run('c', { columns: { 'params.lr': 0.01, 'tags.owner': 'ana', 'tags.launch.pid': '99' } })
+    const [g] = groupRuns([run('a', { columns: { 'params.lr': 0.01, 'tags.owner': 'ana', 'tags.launch.pid': '1' } }), other], 'params.lr', [TAGS_COLUMN])
+    expect(g.shared[TAGS_COLUMN]).toEqual({ value: 'owner=ana' })
   })
 })

@@ -17,12 +17,50 @@ export const ATTRIBUTE_COLUMNS: { id: ColumnId; label: string; order: string }[]
   { id: 'host', label: 'Host', order: 'host' },
 ]
 
+/** The tags column: a run's tags (the runs list's `tags.KEY` columns), not sortable. */
+export const TAGS_COLUMN: ColumnId = 'tags'
+
+/** Whether a column header sorts the table. */
+export const sortable = (id: ColumnId) => id !== TAGS_COLUMN
+
+/** Tag key prefixes the launcher (`launch.device`, `launch.pid`…) and A/B runs (`ab.id`,
+ * `ab.arm`, `ab.seed`) write for their own bookkeeping. */
+export const SYSTEM_TAG_PREFIXES = ['launch.', 'ab.']
+
+export const isSystemTag = (key: string) => SYSTEM_TAG_PREFIXES.some((p) => key.startsWith(p))
+
+/** A run's tags split for display: the user's own shown, bookkeeping ones folded behind a
+ * "+N system tags" toggle; each part sorted by key. */
+export interface FoldedTags {
+  user: [string, string][]
+  system: [string, string][]
+}
+
+export function foldTags(tags: Record<string, string>): FoldedTags {
+  const entries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return { user: entries.filter(([k]) => !isSystemTag(k)), system: entries.filter(([k]) => isSystemTag(k)) }
+}
+
+/** A run's tags from the runs list (its `tags.KEY` columns). */
+export function runTags(run: Run): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(run.columns ?? {})) if (k.startsWith('tags.')) out[k.slice(5)] = String(v ?? '')
+  return out
+}
+
+/** The fold toggle's text: `+3 system tags` while folded. */
+export const systemTagsLabel = (n: number, open: boolean) => (open ? 'hide system tags' : `+${n} system tag${n === 1 ? '' : 's'}`)
+
+/** `key=value` (or `key` for an empty value). */
+export const tagText = ([k, v]: [string, string]) => (v === '' ? k : `${k}=${v}`)
+
 /** `foo/bar` → `` `foo/bar` `` : keys are always quoted so any character is safe. */
 export function quoteKey(key: string): string {
   return '`' + key.replaceAll('`', '') + '`'
 }
 
 export function columnLabel(id: ColumnId): string {
+  if (id === TAGS_COLUMN) return 'Tags'
   const a = ATTRIBUTE_COLUMNS.find((c) => c.id === id)
   if (a) return a.label
   return id.replace(/^(params|metrics)\./, '')
@@ -64,6 +102,9 @@ export function cellValue(run: Run, id: ColumnId, now = Date.now()): unknown {
       return run.group
     case 'host':
       return run.host
+    case TAGS_COLUMN:
+      // The user's tags only: bookkeeping tags differ per run and would split every group.
+      return foldTags(runTags(run)).user.map(tagText).join(', ') || null
   }
   const v = run.columns?.[id]
   if (columnKind(id) === 'metric') {
@@ -177,5 +218,5 @@ export function discoverColumns(sample: Run[]): { params: string[]; metrics: str
 /** Default visible columns: a few params, then non-system metrics. */
 export function defaultColumns(found: { params: string[]; metrics: string[] }): ColumnId[] {
   const metrics = found.metrics.filter((m) => !m.startsWith('metrics.sys/'))
-  return ['status', 'name', 'created', 'duration', 'group', ...found.params.slice(0, 6), ...metrics.slice(0, 6)]
+  return ['status', 'name', 'created', 'duration', 'group', TAGS_COLUMN, ...found.params.slice(0, 6), ...metrics.slice(0, 6)]
 }
