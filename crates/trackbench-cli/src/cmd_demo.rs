@@ -1,65 +1,83 @@
-//! `trackbench demo`: logs a small sweep of simulated training runs through the Rust SDK
-//! (two learning rates x three seeds) into project `demo`, lists them best first and writes an
-//! HTML report comparing the two learning rates over their seeds, statistics included.
+//! `trackbench demo`: trains a small sweep of real runs with the reference trainer (the MLP of
+//! `trackbench train` on the 8x8 digits, CPU backend: two learning rates x three seeds) into
+//! project `demo`, lists them best first and writes an HTML report comparing the two learning
+//! rates over their seeds, statistics included.
 //!
-//! The curves are synthetic (a noisy exponential decay whose floor depends on the learning
-//! rate); the reference trainer replaces them in a later issue.
+//! Every number is real training: per-step `train/loss`, per-epoch `val/acc` and the rest that
+//! `trackbench train` logs. The CPU backend is deterministic for a seed, so the same command
+//! logs the same curves; a run of `--steps N` holds exactly N `train/loss` points. The network
+//! is small (two hidden layers of 64) so the default demo takes a few seconds.
 
+use anyhow::Context;
 use clap::Args;
-use trackbench_sdk::{Run, RunOptions};
+use trackbench_sdk::{Run, RunOptions, RunStatus};
 use trackbench_store::RunQuery;
+use trackbench_train::train::TrainConfig;
+use trackbench_train::{BackendChoice, BackendKind, DataSpec, Optim, OptimizerKind};
 
 use crate::Ctx;
 use crate::output;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Steps per run
-    #[arg(long, default_value_t = 2000)]
-    steps: i64,
+    /// Training steps (minibatches of 64) per run: its number of train/loss points
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    steps: u64,
     /// Seeds per learning rate
     #[arg(long, default_value_t = 3)]
     seeds: u64,
 }
 
-/// A small deterministic PRNG (xorshift64*), enough for demo noise.
-struct Rng(u64);
+/// The learning rates compared (SGD with momentum 0.9).
+const LRS: [f32; 2] = [0.01, 0.03];
+const BATCH: usize = 64;
+/// Training samples of the digits split (`trackbench train` prints it; fixed by the fixture).
+const DIGITS_TRAIN: usize = 1438;
 
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+/// The trainer's config for one demo run: `steps` minibatches, over as many epochs as that takes.
+fn config(lr: f32, seed: u64, steps: u64) -> TrainConfig {
+    let per_epoch = DIGITS_TRAIN.div_ceil(BATCH) as u64;
+    TrainConfig {
+        backend: BackendChoice::Only(BackendKind::Cpu),
+        device: 0,
+        data: DataSpec::Digits,
+        hidden: vec![64, 64],
+        optim: Optim::new(OptimizerKind::Sgd, lr),
+        batch_size: BATCH,
+        epochs: steps.div_ceil(per_epoch) as usize,
+        seed,
+        max_steps: Some(steps),
+        skip_validation: false,
     }
 }
 
 pub fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     let group = format!("demo-{}", trackbench_store::now_ms());
+    let total = args.seeds * LRS.len() as u64;
+    let mut done = 0;
     for seed in 1..=args.seeds {
-        for lr in [0.01, 0.03] {
+        for lr in LRS {
+            let name = format!("lr{lr}-seed{seed}");
             let opts = RunOptions::new("demo")
                 .store_dir(&ctx.store_dir)
-                .name(format!("lr{lr}-seed{seed}"))
+                .name(name.clone())
                 .group(group.clone())
                 .tag("source", "trackbench demo");
-            let run = Run::start(opts)?;
-            run.log_config(&serde_json::json!({"lr": lr, "seed": seed, "model": {"hidden": [128, 128]}}))?;
-            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-            let floor = if lr > 0.02 { 0.08 } else { 0.12 };
-            let mut best: f64 = 0.0;
-            for step in 0..args.steps {
-                let t = step as f64 / args.steps as f64;
-                let loss = floor + (1.0 - floor) * (-6.0 * t * lr / 0.02).exp() + 0.02 * (rng.next() - 0.5);
-                run.log_at(step, &[("train/loss", loss), ("lr", lr * (1.0 - 0.5 * t))])?;
-                if step % 100 == 99 || step + 1 == args.steps {
-                    let acc = (1.0 - loss).clamp(0.0, 1.0) - 0.01 * rng.next();
-                    best = best.max(acc);
-                    run.log_at(step, &[("val/acc", acc), ("val/loss", loss * 1.1)])?;
+            let run = Run::start(opts).with_context(|| format!("starting a run in {}", ctx.store_dir.display()))?;
+            let cfg = config(lr, seed, args.steps);
+            match trackbench_train::logged::train_logged(&cfg, &run, &mut |_| {}) {
+                Ok(outcome) => {
+                    done += 1;
+                    let acc = outcome.last.map(|l| format!("{:.4}", l.val_acc)).unwrap_or_default();
+                    eprintln!("[{done}/{total}] {name}: {} steps, val/acc {acc}", outcome.steps);
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    let _ = run.finish_with(RunStatus::Failed, Some(&msg));
+                    return Err(anyhow::Error::new(e).context(format!("training {name}")));
                 }
             }
-            run.set_summary("best_val_acc", serde_json::json!(best))?;
-            run.finish()?;
+            run.finish().context("finishing the run")?;
         }
     }
     let store = ctx.open()?;
@@ -90,7 +108,7 @@ pub fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         "--metric",
         "val/acc,train/loss",
         "--title",
-        "Trackbench demo: lr 0.01 vs 0.03",
+        "Trackbench demo: lr 0.01 vs 0.03 (digits MLP)",
         "-o",
         &path,
     ])?;
@@ -101,4 +119,47 @@ pub fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         runs.first().map(|r| r.id.as_str()).unwrap_or("RUN")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demo_run_trains_exactly_its_steps_on_the_cpu() {
+        for (steps, epochs) in [(1, 1), (23, 1), (24, 2), (300, 14), (600, 27)] {
+            let cfg = config(0.01, 1, steps);
+            assert_eq!((cfg.max_steps, cfg.epochs), (Some(steps), epochs), "{steps} steps");
+            assert_eq!(cfg.backend, BackendChoice::Only(BackendKind::Cpu));
+        }
+        // The split the epoch count assumes.
+        let split = DataSpec::Digits.load(1).unwrap();
+        assert_eq!(split.train.len(), DIGITS_TRAIN);
+    }
+
+    #[test]
+    fn the_demo_logs_real_trainer_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx { store_dir: dir.path().to_path_buf(), opts: Default::default() };
+        demo(&ctx, DemoArgs { steps: 30, seeds: 1 }).unwrap();
+        let store = ctx.open().unwrap();
+        let runs = store.list_runs(&RunQuery { project: Some("demo".into()), ..RunQuery::default() }).unwrap();
+        let mut names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["lr0.01-seed1", "lr0.03-seed1"]);
+        for r in &runs {
+            let params: std::collections::BTreeMap<_, _> = store.params(&r.id).unwrap().into_iter().collect();
+            // What the reference trainer logs about itself: synthetic curves have none of it.
+            assert_eq!(params["device.backend"], "cpu", "{}", r.name);
+            assert_eq!(params["model.sizes"], "64,64,64,10");
+            assert_eq!(params["dataset"], "digits");
+            assert_eq!(params["seed"], 1);
+            let m = store.metric_summaries(&r.id).unwrap();
+            let count = |k: &str| m.iter().find(|s| s.key == k).map(|s| s.count).unwrap_or(0);
+            assert_eq!(count("train/loss"), 30, "one train/loss point per step");
+            assert_eq!(count("val/acc"), 2, "one val/acc per epoch (23 + 7 steps)");
+            assert!(store.tags(&r.id).unwrap().contains(&("source".into(), "trackbench demo".into())));
+        }
+        assert!(dir.path().join("demo-report.html").exists());
+    }
 }
