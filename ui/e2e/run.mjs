@@ -11,8 +11,9 @@ mkdirSync(shots, { recursive: true })
 
 console.log(`trackbench: ${bin}`)
 const store = tempStore('ui')
-// The real SDK writes everything: the demo's six runs (params lr/seed, four curves), a trained
-// MLP (step metrics, a safetensors artifact), and a launched command (stdout/stderr log lines).
+// The real SDK writes everything: the demo's six runs (the reference trainer on the CPU, two
+// learning rates x three seeds, about a second in all), a trained MLP (step metrics, a
+// safetensors artifact), and a launched command (stdout/stderr log lines).
 cli(store, ['demo'])
 cli(store, ['train', '--backend', 'cpu', '--project', 'mlp', '--dataset', 'digits', '--epochs', '2', '--name', 'digits-mlp'])
 cli(store, ['launch', '--project', 'shell', '--name', 'echo', '--', 'sh', '-c', 'echo hello from stdout; echo warning on stderr >&2'])

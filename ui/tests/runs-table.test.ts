@@ -51,7 +51,7 @@ describe('columns and sorting', () => {
   })
   it('discovers columns and picks defaults without system metrics', () => {
     const found = discoverColumns([run('a', { columns: { 'params.lr': 1, 'metrics.sys/cpu': summary(1), 'metrics.loss': summary(2) } })])
-    expect(found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss', 'metrics.sys/cpu'] })
+    expect(found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss', 'metrics.sys/cpu'], varying: [] })
     expect(defaultColumns(found)).toContain('metrics.loss')
     expect(defaultColumns(found)).not.toContain('metrics.sys/cpu')
   })
@@ -100,6 +100,17 @@ describe('virtual scrolling', () => {
     expect(visibleRange(30_000, 300, 30, 10_000, 5)).toEqual({ first: 995, last: 1015 })
     expect(visibleRange(299_000, 300, 30, 10_000, 5)).toEqual({ first: 9961, last: 9982 })
     expect(visibleRange(299_700, 300, 30, 10_000, 5)).toEqual({ first: 9985, last: 10_000 })
+  })
+})
+
+describe('default columns', () => {
+  it('puts the params that tell runs apart first', () => {
+    const p = (lr: number, seed: number, extra = {}) => ({ 'params.backend': 'cpu', 'params.batch_size': 64, 'params.data.train': 1438, 'params.data.val': 359, 'params.dataset': 'digits', 'params.epochs': 27, 'params.lr': lr, 'params.seed': seed, ...extra })
+    const found = discoverColumns([run('a', { columns: p(0.01, 1) }), run('b', { columns: p(0.03, 1) }), run('c', { columns: p(0.01, 2, { 'params.note': 'x' }) })])
+    expect(found.varying).toEqual(['params.lr', 'params.note', 'params.seed'])
+    expect(defaultColumns(found).filter((c) => c.startsWith('params.'))).toEqual([
+      'params.lr', 'params.note', 'params.seed', 'params.backend', 'params.batch_size', 'params.data.train',
+    ])
   })
 })
 

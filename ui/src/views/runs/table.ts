@@ -203,20 +203,34 @@ export function visibleRange(scrollTop: number, viewport: number, rowHeight: num
 }
 
 /** Keys of params and metrics seen in a sample of runs fetched with `columns=params.*,metrics.*`. */
-export function discoverColumns(sample: Run[]): { params: string[]; metrics: string[] } {
-  const params = new Set<string>()
+/** The params and metrics a sample of runs has, and the params whose values differ among them. */
+export function discoverColumns(sample: Run[]): Found {
+  const params = new Map<string, Set<string>>()
   const metrics = new Set<string>()
   for (const r of sample) {
     for (const k of Object.keys(r.columns ?? {})) {
-      if (k.startsWith('params.')) params.add(k)
+      if (k.startsWith('params.')) params.set(k, new Set())
       else if (k.startsWith('metrics.')) metrics.add(k)
     }
   }
-  return { params: [...params].sort(), metrics: [...metrics].sort() }
+  // A run without the param counts as a value of its own.
+  for (const r of sample) for (const [k, seen] of params) seen.add(JSON.stringify(r.columns?.[k] ?? null))
+  const keys = [...params.keys()].sort()
+  return { params: keys, metrics: [...metrics].sort(), varying: keys.filter((k) => params.get(k)!.size > 1) }
 }
 
-/** Default visible columns: a few params, then non-system metrics. */
-export function defaultColumns(found: { params: string[]; metrics: string[] }): ColumnId[] {
+export interface Found {
+  params: string[]
+  metrics: string[]
+  /** Params whose values differ within the sample (what tells its runs apart). */
+  varying: string[]
+}
+
+/** Default visible columns: a few params (those that differ between runs first), then
+ * non-system metrics. */
+export function defaultColumns(found: { params: string[]; metrics: string[]; varying?: string[] }): ColumnId[] {
   const metrics = found.metrics.filter((m) => !m.startsWith('metrics.sys/'))
-  return ['status', 'name', 'created', 'duration', 'group', TAGS_COLUMN, ...found.params.slice(0, 6), ...metrics.slice(0, 6)]
+  const varying = found.varying ?? []
+  const params = [...varying, ...found.params.filter((p) => !varying.includes(p))]
+  return ['status', 'name', 'created', 'duration', 'group', TAGS_COLUMN, ...params.slice(0, 6), ...metrics.slice(0, 6)]
 }
