@@ -3,16 +3,22 @@
 //! 4 metrics over 2,000 steps, with a statistics section.
 //!
 //! `cargo run -p trackbench-report --example example_report [-- OUT_DIR]` writes `report.html`,
-//! `report.md` and `report_files/*.png`. The numbers in the statistics section were computed
-//! with `scipy.stats` from the final `val/acc` values below (`FINAL_ACC`); the verdict is
-//! written by hand, as a compare step would phrase it.
+//! `report.md` and `report_files/*.png`. The statistics section is computed, not typed in:
+//! `trackbench-stats` compares the runs' final `val/acc` (the last point of each simulated
+//! series) and its verdict is the one `trackbench report --ab` would print; the table has the
+//! rows and number format of `trackbench-compare`'s report document (which this crate cannot
+//! depend on, so `stats_section` restates it).
 
 use std::path::PathBuf;
 
 use trackbench_report::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
+use trackbench_stats::{Comparison, Direction, Summary};
 
 const STEPS: usize = 2000;
 const VARIANTS: [&str; 2] = ["constant", "cosine"];
+/// The A/B's arms as a report names them: this one was made from the run groups
+/// (`trackbench ab --from-groups constant cosine`).
+const ARMS: [&str; 2] = ["A: constant", "B: cosine"];
 /// Final `val/acc` of each run, per variant then seed.
 const FINAL_ACC: [[f64; 3]; 2] = [[0.9114, 0.9131, 0.9102], [0.9236, 0.9251, 0.9219]];
 
@@ -136,6 +142,10 @@ fn build() -> ReportInput {
         }
     }
 
+    // Each arm's final val/acc, one per seed: what the statistics compare.
+    let finals: Vec<Vec<f64>> = (0..2)
+        .map(|v| data[v * 3..v * 3 + 3].iter().map(|d| *d.val_acc.last().unwrap_or(&f64::NAN)).collect())
+        .collect();
     let group = |v: usize| -> Vec<&RunData> { data[v * 3..v * 3 + 3].iter().collect() };
     let grouped = |metric: &str, pick: fn(&RunData) -> &Vec<f64>, log_y: bool| Chart {
         metric: metric.into(),
@@ -146,7 +156,7 @@ fn build() -> ReportInput {
             .map(|v| {
                 let runs: Vec<&Vec<f64>> = group(v).into_iter().map(pick).collect();
                 let (mean, band) = mean_band(&runs);
-                ChartSeries { label: format!("{} (3 seeds)", VARIANTS[v]), x: steps.clone(), y: mean, band: Some(band) }
+                ChartSeries { label: format!("{} (3 runs)", ARMS[v]), x: steps.clone(), y: mean, band: Some(band) }
             })
             .collect(),
     };
@@ -215,31 +225,74 @@ fn build() -> ReportInput {
         },
         runs,
         charts,
-        stats: Some(StatsSection {
-            metric: "val/acc".into(),
-            direction: "maximize".into(),
-            rows: vec![
-                (
-                    "constant (A)".into(),
-                    kv(&[("n", "3"), ("mean", "0.91157"), ("std", "0.00146"), ("median", "0.9114")]),
-                ),
-                ("cosine (B)".into(), kv(&[("n", "3"), ("mean", "0.92353"), ("std", "0.00160"), ("median", "0.9236")])),
-                (
-                    "B − A, Welch's t".into(),
-                    kv(&[("difference", "+0.01197"), ("95% CI", "0.00848 to 0.01545"), ("p", "0.0007")]),
-                ),
-                (
-                    "B − A, bootstrap (10,000 resamples)".into(),
-                    kv(&[("difference", "+0.01197"), ("95% CI", "0.00993 to 0.01393"), ("p", "—")]),
-                ),
-                ("Mann–Whitney U".into(), kv(&[("U", "9"), ("p (exact)", "0.100"), ("Hedges' g", "6.25")])),
-            ],
-            verdict: "cosine is better than constant by 1.2 points of val/acc (95% CI 0.8 to 1.5), Welch's p = \
-                      0.0007, 3 seeds each. With 3 seeds per arm the rank test cannot go below p = 0.1, so the \
-                      conclusion leans on Welch's normal approximation; 2 more seeds per arm would make it \
-                      robust."
-                .into(),
-        }),
+        stats: Some(stats_section(&finals)),
+    }
+}
+
+/// A table value, 6 significant digits (`trackbench_compare::format_num`).
+fn num(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
+        format!("{v:.4e}")
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// The statistics of arm B (cosine) against arm A (constant) on the runs' final `val/acc`, as
+/// `trackbench-compare`'s document lays them out for an A/B (same seed for the bootstrap).
+fn stats_section(finals: &[Vec<f64>]) -> StatsSection {
+    let c: Comparison = trackbench_stats::compare(&finals[0], &finals[1], Direction::Maximize, 0.95, 0)
+        .expect("three finite values per arm");
+    let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "–".into());
+    let kv = |pairs: Vec<(&str, String)>| pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Vec<_>>();
+    let group_row = |label: &str, s: &Summary| {
+        (
+            label.to_string(),
+            kv(vec![("n", s.n.to_string()), ("mean", num(s.mean)), ("std", opt(s.std)), ("median", num(s.median))]),
+        )
+    };
+    StatsSection {
+        metric: "val/acc".into(),
+        direction: "maximize".into(),
+        rows: vec![
+            group_row(ARMS[0], &c.a),
+            group_row(ARMS[1], &c.b),
+            (
+                "Welch's t".into(),
+                kv(vec![
+                    ("B − A", num(c.welch.diff)),
+                    ("95% CI", format!("{} to {}", num(c.welch.ci_low), num(c.welch.ci_high))),
+                    ("p", num(c.welch.p_two_sided)),
+                ]),
+            ),
+            (
+                format!("bootstrap ({} resamples)", c.bootstrap.resamples),
+                kv(vec![
+                    ("B − A", num(c.welch.diff)),
+                    ("95% CI", format!("{} to {}", num(c.bootstrap.low), num(c.bootstrap.high))),
+                    ("p", "–".into()),
+                ]),
+            ),
+            (
+                "Mann–Whitney U".into(),
+                kv(vec![
+                    ("B − A", format!("U = {}", num(c.mann_whitney.u))),
+                    ("95% CI", "–".into()),
+                    ("p", num(c.mann_whitney.p_two_sided)),
+                ]),
+            ),
+            (
+                "effect size".into(),
+                kv(vec![
+                    ("Hedges' g", opt(c.hedges_g)),
+                    ("seeds per arm for 80% power", c.seeds_needed.map(|n| n.to_string()).unwrap_or("–".into())),
+                ]),
+            ),
+        ],
+        verdict: c.verdict,
     }
 }
 
