@@ -3,9 +3,16 @@
 //! file belongs and it is moved there. Staging first keeps the webview's cookie-authenticated
 //! request as is (no second HTTP client) and never blocks the GTK thread on a dialog.
 //!
+//! Each download stages in a folder of its own, made fresh under the temp dir with an
+//! unpredictable name and mode 0700 (never one that already exists, so another local user
+//! cannot pre-create it and read or swap the report), and removed once the file has been moved
+//! out or discarded.
+//!
 //! `TRACKBENCH_DESKTOP_SAVE_DIR` skips the dialog and saves into that folder (for automation,
 //! where no one is there to answer a dialog).
 
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use tauri::webview::DownloadEvent;
@@ -17,19 +24,21 @@ pub fn on_download<R: Runtime>(webview: Webview<R>, event: DownloadEvent<'_>) ->
     match event {
         DownloadEvent::Requested { url, destination } => {
             let name = file_name(destination, url.path());
-            let staging = staging_dir();
-            if let Err(e) = std::fs::create_dir_all(&staging) {
-                eprintln!("trackbench-desktop: cannot create {}: {e}", staging.display());
-                return false;
-            }
-            *destination = unique(&staging.join(name));
+            let staging = match staging_dir(&std::env::temp_dir()) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    eprintln!("trackbench-desktop: cannot create a download staging folder: {e}");
+                    return false;
+                }
+            };
+            *destination = staging.join(name);
             true
         }
         DownloadEvent::Finished { url, path, success } => {
             let Some(path) = path else { return true };
             if !success {
                 eprintln!("trackbench-desktop: download of {url} failed");
-                let _ = std::fs::remove_file(&path);
+                discard(&path);
                 return true;
             }
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -43,9 +52,7 @@ pub fn on_download<R: Runtime>(webview: Webview<R>, event: DownloadEvent<'_>) ->
             }
             dialog.save_file(move |dest| match dest.and_then(|d| d.into_path().ok()) {
                 Some(dest) => place(&path, &dest),
-                None => {
-                    let _ = std::fs::remove_file(&path);
-                }
+                None => discard(&path),
             });
             true
         }
@@ -53,9 +60,27 @@ pub fn on_download<R: Runtime>(webview: Webview<R>, event: DownloadEvent<'_>) ->
     }
 }
 
-/// Private per-process folder for downloads in flight.
-fn staging_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("trackbench-desktop-downloads-{}", std::process::id()))
+/// Name prefix of the staging folders (their rest is random).
+const STAGING_PREFIX: &str = "trackbench-download-";
+
+/// A new private folder under `parent` for one download in flight: created here (an existing
+/// folder is never reused, whoever made it), mode 0700, a random name. Removed by [`discard`].
+fn staging_dir(parent: &Path) -> std::io::Result<PathBuf> {
+    let dir = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
+        .permissions(Permissions::from_mode(0o700))
+        .tempdir_in(parent)?;
+    Ok(dir.keep())
+}
+
+/// Removes a staged file and then its staging folder (only one of ours, and only when empty).
+fn discard(staged: &Path) {
+    let _ = std::fs::remove_file(staged);
+    if let Some(dir) = staged.parent()
+        && dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(STAGING_PREFIX))
+    {
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 /// The name WebKit suggested (from `Content-Disposition`), else the URL's last segment.
@@ -82,7 +107,7 @@ fn place(staged: &Path, dest: &Path) {
         Ok(()) => eprintln!("trackbench-desktop: saved {}", dest.display()),
         Err(e) => eprintln!("trackbench-desktop: could not save {}: {e}", dest.display()),
     }
-    let _ = std::fs::remove_file(staged);
+    discard(staged);
 }
 
 #[cfg(test)]
@@ -102,5 +127,47 @@ mod tests {
         assert_eq!(unique(&p), p);
         std::fs::write(&p, "x").unwrap();
         assert_eq!(unique(&p), dir.path().join("r (2).html"));
+    }
+
+    #[test]
+    fn staging_folders_are_fresh_and_private() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        // What an attacker could pre-create under the old predictable name, world-writable and
+        // (when the test may) owned by someone else.
+        let planted = tmp.path().join(format!("trackbench-desktop-downloads-{}", std::process::id()));
+        std::fs::create_dir(&planted).unwrap();
+        std::fs::set_permissions(&planted, Permissions::from_mode(0o777)).unwrap();
+        let _ = std::os::unix::fs::chown(&planted, Some(65534), Some(65534));
+        let me = std::fs::metadata(tmp.path()).unwrap().uid();
+
+        let a = staging_dir(tmp.path()).unwrap();
+        let b = staging_dir(tmp.path()).unwrap();
+        assert_ne!(a, b, "one folder per download");
+        for dir in [&a, &b] {
+            assert_ne!(dir, &planted, "a pre-created folder is not reused");
+            assert_eq!(dir.parent(), Some(tmp.path()));
+            assert!(dir.file_name().unwrap().to_string_lossy().starts_with(STAGING_PREFIX));
+            let m = std::fs::symlink_metadata(dir).unwrap();
+            assert!(m.is_dir(), "a real folder, not a link");
+            assert_eq!(m.mode() & 0o777, 0o700, "{} is private", dir.display());
+            assert_eq!(m.uid(), me, "owned by this user");
+        }
+        // The name is not derivable: nothing of it is the pid.
+        assert!(!a.to_string_lossy().ends_with(&std::process::id().to_string()));
+
+        // Moved out or discarded, the file takes its folder with it; other folders stay.
+        let staged = a.join("report.html");
+        std::fs::write(&staged, "<html>").unwrap();
+        let dest = tmp.path().join("saved.html");
+        place(&staged, &dest);
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "<html>");
+        assert!(!a.exists(), "the staging folder is removed after the move");
+        let failed = b.join("partial.html");
+        std::fs::write(&failed, "<ht").unwrap();
+        discard(&failed);
+        assert!(!b.exists(), "the staging folder is removed after a failed download");
+        discard(&planted.join("x"));
+        assert!(planted.exists(), "a folder not named like ours is left alone");
     }
 }
