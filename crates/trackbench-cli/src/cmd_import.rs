@@ -23,6 +23,10 @@ pub enum ImportCmd {
         /// Rewrite the start of local artifact paths (a store copied from elsewhere): OLD=NEW
         #[arg(long, value_name = "OLD=NEW")]
         remap_artifacts: Option<String>,
+        /// Also copy artifacts that lie outside the imported folder (and NEW): by default an
+        /// artifact location or link pointing elsewhere is skipped with a warning
+        #[arg(long)]
+        allow_outside_artifacts: bool,
         #[arg(long)]
         json: bool,
     },
@@ -33,6 +37,10 @@ pub enum ImportCmd {
         /// Project to import into (default: the run's W&B project)
         #[arg(long)]
         project: Option<String>,
+        /// Also copy saved files that are links to outside the run's `files/` folder: by
+        /// default they are skipped with a warning
+        #[arg(long)]
+        allow_outside_artifacts: bool,
         #[arg(long)]
         json: bool,
     },
@@ -62,11 +70,11 @@ pub enum ImportCmd {
 
 pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
-        ImportCmd::Wandb { path, project, json } => {
+        ImportCmd::Wandb { path, project, allow_outside_artifacts, json } => {
             let mut store = ctx.open()?;
-            let reports = with_bar("run files", |p| {
-                trackbench_import::wandb::import_with(&mut store, &path, project.as_deref(), p)
-            })?;
+            let opts = trackbench_import::wandb::Options { project: project.as_deref(), allow_outside_artifacts };
+            let reports =
+                with_bar("run files", |p| trackbench_import::wandb::import_opts(&mut store, &path, &opts, p))?;
             print_runs(&reports, json)
         }
         ImportCmd::Trackio { db, project, json } => {
@@ -75,7 +83,7 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
                 with_bar("runs", |p| trackbench_import::trackio::import_with(&mut store, &db, project.as_deref(), p))?;
             print_runs(&reports, json)
         }
-        ImportCmd::Mlflow { source, remap_artifacts, json } => {
+        ImportCmd::Mlflow { source, remap_artifacts, allow_outside_artifacts, json } => {
             let remap = match remap_artifacts.as_deref() {
                 Some(r) => Some(r.split_once('=').ok_or_else(|| {
                     anyhow::Error::new(trackbench_store::StoreError::Invalid {
@@ -86,7 +94,8 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
                 None => None,
             };
             let mut store = ctx.open()?;
-            let reports = with_bar("runs", |p| trackbench_import::mlflow::import_with(&mut store, &source, remap, p))?;
+            let opts = trackbench_import::mlflow::Options { remap, allow_outside_artifacts };
+            let reports = with_bar("runs", |p| trackbench_import::mlflow::import_opts(&mut store, &source, &opts, p))?;
             print_runs(&reports, json)
         }
         ImportCmd::Tensorboard { dir, project, watch, json } => {
@@ -193,7 +202,11 @@ fn print_runs(reports: &[trackbench_import::mlflow::RunReport], json: bool) -> a
     print!("{}", output::table(&["RUN", "PROJECT", "NAME", "POINTS", "ARTIFACTS", "RESULT"], &rows));
     for r in reports {
         for p in &r.problems {
-            eprintln!("warning: run {}: {p}", r.run_id);
+            if r.run_id.is_empty() {
+                eprintln!("warning: {p}");
+            } else {
+                eprintln!("warning: run {}: {p}", r.run_id);
+            }
         }
     }
     let imported = reports.iter().filter(|r| r.skipped.is_none()).count();

@@ -8,9 +8,18 @@
 //! - [`mlflow`]: an MLflow `mlruns/` file store or SQLite tracking database: experiments,
 //!   runs (ids kept), params, tags, every metric point, statuses, deleted runs, local artifacts.
 //!
+//! - [`wandb`]: W&B offline run files; [`trackio`]: a trackio project database.
+//!
 //! Importers write through the store's API only (runs, one `log_batch` per chunk of points) and
 //! keep where each run came from as an `import.source` tag, so importing twice adds nothing.
+//!
+//! The files read are foreign, so every importer stays inside the folder it is given
+//! ([`confine`]: artifact locations and links pointing out of it are skipped and reported unless
+//! outside artifacts are allowed, links to folders are never followed, so walks end), streams
+//! what can be large (event files, W&B run files, artifacts), and caps what one record may
+//! make it hold in memory.
 
+pub mod confine;
 pub mod mlflow;
 pub mod protobuf;
 pub mod tensorboard;

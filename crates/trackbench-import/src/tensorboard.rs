@@ -7,14 +7,22 @@
 //! float). A file with a corrupt or truncated record imports everything before it and reports
 //! the offset. The source folder is kept as the run's `import.source` tag: a folder imported
 //! before is skipped, and [`Follower`] appends what a still-running job writes later.
+//!
+//! Event files are streamed record by record (a `BufReader` under [`crate::tfrecord::Reader`]),
+//! so a file of any size imports with bounded memory. The walk stays inside the imported folder
+//! (see [`crate::confine`]): links to folders are not followed (so a link loop cannot make it
+//! walk forever, and a linked run is not imported twice), an event file that is a link is read
+//! only when it resolves inside the folder; what is skipped is reported.
 
 use std::collections::BTreeMap;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
 use trackbench_store::{Batch, NewRun, Points, RunQuery, SeriesBatch, Store};
 
+use crate::confine::Skipped;
 use crate::protobuf::{Malformed, Wire, fields};
 use crate::tfrecord::{Reader, Stop};
 
@@ -42,13 +50,20 @@ impl Parsed {
 /// Parses the records of `data` (file bytes from offset `base`) into `acc`; returns the offset
 /// after the last whole record and why it stopped, if it did before the end.
 pub fn parse_events(data: &[u8], base: u64, acc: &mut Parsed) -> (u64, Option<Stop>) {
-    let mut reader = Reader::new(data, base);
-    for record in reader.by_ref() {
+    parse_stream(data, base, acc)
+}
+
+/// [`parse_events`] over a reader (a `BufReader` over an event file): one record in memory at
+/// a time.
+pub fn parse_stream(input: impl Read, base: u64, acc: &mut Parsed) -> (u64, Option<Stop>) {
+    let mut reader = Reader::new(input, base);
+    while let Some(record) = reader.read_record() {
         acc.records += 1;
         if let Err(Malformed(at)) = parse_event(record, acc) {
             acc.problems.push(format!("an event record is malformed at byte {at}; skipped"));
         }
     }
+    acc.skipped_values += reader.skipped_large;
     (reader.offset(), reader.stop.clone())
 }
 
@@ -115,7 +130,8 @@ fn parse_value(v: &[u8], step: i64, wall_ms: i64, acc: &mut Parsed) -> Result<()
 
 /// The one value of a rank-0 (or one-element) numeric tensor.
 fn tensor_scalar(t: &[u8]) -> Result<Option<f64>, Malformed> {
-    let (mut dtype, mut content, mut vals) = (0u64, None, Vec::new());
+    // Only whether there is exactly one value matters: count them, keep the first.
+    let (mut dtype, mut content, mut vals) = (0u64, None, OneValue::default());
     for f in fields(t) {
         match f? {
             (1, Wire::Varint(d)) => dtype = d,
@@ -147,7 +163,27 @@ fn tensor_scalar(t: &[u8]) -> Result<Option<f64>, Malformed> {
             _ => {}
         }
     }
-    Ok(if vals.len() == 1 { Some(vals[0]) } else { None })
+    Ok(if vals.count == 1 { vals.first } else { None })
+}
+
+/// The first value and how many there were.
+#[derive(Default)]
+struct OneValue {
+    first: Option<f64>,
+    count: usize,
+}
+
+impl OneValue {
+    fn push(&mut self, x: f64) {
+        self.first.get_or_insert(x);
+        self.count += 1;
+    }
+}
+
+impl Extend<f64> for OneValue {
+    fn extend<I: IntoIterator<Item = f64>>(&mut self, iter: I) {
+        iter.into_iter().for_each(|x| self.push(x));
+    }
 }
 
 fn fields_of_packed_varints(b: &[u8]) -> impl Iterator<Item = Result<u64, Malformed>> + '_ {
@@ -204,30 +240,31 @@ fn parse_hparams(c: &[u8], acc: &mut Parsed) -> Result<(), Malformed> {
 }
 
 fn is_event_file(p: &Path) -> bool {
-    p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains("tfevents"))
+    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains("tfevents"))
 }
 
 /// Folders under `root` (itself included) that hold event files, with those files, sorted.
+/// Links to folders are not followed, linked event files only when they resolve inside `root`.
 pub fn discover(root: &Path) -> std::io::Result<Vec<(PathBuf, Vec<PathBuf>)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let mut files = Vec::new();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                stack.push(p);
-            } else if is_event_file(&p) {
-                files.push(p);
-            }
-        }
-        if !files.is_empty() {
-            out.push((dir, files));
-        }
+    Ok(discover_checked(root)?.0)
+}
+
+/// [`discover`], with what the walk skipped (links out of `root`, links to folders).
+pub fn discover_checked(root: &Path) -> std::io::Result<(Vec<(PathBuf, Vec<PathBuf>)>, Vec<Skipped>)> {
+    std::fs::read_dir(root)?; // a missing or unreadable root is an error, not an empty import
+    let confine = crate::confine::Confine::new(&[root], false, "");
+    let (files, mut warnings) = confine.walk(root);
+    let mut by_dir: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for f in files.into_iter().filter(|f| is_event_file(&f.path)) {
+        let dir = f.path.parent().unwrap_or(root).to_path_buf();
+        by_dir.entry(dir).or_default().push(f.path);
     }
-    out.sort();
-    Ok(out)
+    for files in by_dir.values_mut() {
+        files.sort();
+    }
+    // Only links among event files matter here; the rest of a log folder is not read.
+    warnings.retain(|w| is_event_file(&w.path) || w.why.contains("link to a folder") || w.why.contains("cycle"));
+    Ok((by_dir.into_iter().collect(), warnings))
 }
 
 /// How one folder's import went.
@@ -244,20 +281,24 @@ pub struct FolderReport {
     pub problems: Vec<String>,
 }
 
-/// Reads every event file of one folder whole.
+/// Reads every event file of one folder, each streamed record by record.
 pub fn parse_folder(files: &[PathBuf]) -> std::io::Result<(Parsed, Vec<(PathBuf, u64)>)> {
     let mut acc = Parsed::default();
     let mut offsets = Vec::new();
     for f in files {
-        let data = std::fs::read(f)?;
-        let (offset, stop) = parse_events(&data, 0, &mut acc);
+        let file = std::fs::File::open(f)?;
+        let len = file.metadata()?.len();
+        let (offset, stop) = parse_stream(BufReader::with_capacity(READ_BUFFER, file), 0, &mut acc);
         if let Some(stop) = stop {
-            acc.problems.push(describe(f, &stop, data.len() as u64));
+            acc.problems.push(describe(f, &stop, len));
         }
         offsets.push((f.clone(), offset));
     }
     Ok((acc, offsets))
 }
+
+/// The read buffer under the record reader.
+const READ_BUFFER: usize = 256 * 1024;
 
 fn describe(f: &Path, stop: &Stop, len: u64) -> String {
     match stop {
@@ -269,6 +310,9 @@ fn describe(f: &Path, stop: &Stop, len: u64) -> String {
         }
         Stop::Corrupt { offset, what } => {
             format!("{}: bad {what} at byte {offset} of {len}; imported what came before", f.display())
+        }
+        Stop::Unreadable { offset, error } => {
+            format!("{}: reading failed at byte {offset} of {len} ({error}); imported what came before", f.display())
         }
     }
 }
@@ -332,7 +376,19 @@ pub fn import_with(
 ) -> Result<Vec<FolderReport>, crate::ImportError> {
     let root = root.canonicalize().map_err(|e| crate::ImportError::io(root, e))?;
     let mut out = Vec::new();
-    let folders = discover(&root).map_err(|e| crate::ImportError::io(&root, e))?;
+    let (folders, warnings) = discover_checked(&root).map_err(|e| crate::ImportError::io(&root, e))?;
+    // What the walk skipped gets a row of its own, so it shows in the table and the JSON.
+    for w in warnings {
+        out.push(FolderReport {
+            folder: w.path.display().to_string(),
+            run: None,
+            scalars: 0,
+            series: 0,
+            params: 0,
+            skipped: Some(w.why.clone()),
+            problems: vec![w.to_string()],
+        });
+    }
     let total = folders.len();
     for (i, (dir, files)) in folders.into_iter().enumerate() {
         progress(i, total);
@@ -428,8 +484,8 @@ impl Follower {
             let mut parsed = Parsed::default();
             for f in &files {
                 let from = offsets.get(f).copied().unwrap_or(0);
-                let data = read_from(f, from).map_err(|e| crate::ImportError::io(f, e))?;
-                let (to, _) = parse_events(&data, from, &mut parsed);
+                let input = read_from(f, from).map_err(|e| crate::ImportError::io(f, e))?;
+                let (to, _) = parse_stream(input, from, &mut parsed);
                 offsets.insert(f.clone(), to);
             }
             stored += parsed.scalar_count();
@@ -448,11 +504,9 @@ impl Follower {
     }
 }
 
-fn read_from(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
+/// The file from `offset` on, buffered (read as it is parsed, never whole).
+fn read_from(path: &Path, offset: u64) -> std::io::Result<BufReader<std::fs::File>> {
     let mut f = std::fs::File::open(path)?;
     f.seek(SeekFrom::Start(offset))?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf)?;
-    Ok(buf)
+    Ok(BufReader::with_capacity(READ_BUFFER, f))
 }
