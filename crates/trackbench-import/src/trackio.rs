@@ -5,6 +5,10 @@
 //! `_Group` becoming the group), numeric values become points with the row's step and
 //! timestamp (`"NaN"`/`"Infinity"` included), system metrics become `sys/…` series. The file is
 //! opened read-only with its own connection.
+//!
+//! The database named is the one file read (a link named on the command line is the user's
+//! choice and is followed): media values (images, tables) reference files trackio keeps
+//! elsewhere, and those are skipped, never opened, so there is no folder walk to confine.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,7 +33,7 @@ pub fn iso_ms(s: &str) -> Option<i64> {
                 let sign = if tz.starts_with('-') { -1 } else { 1 };
                 let mut p = tz[1..].split(':');
                 let (h, mi): (i64, i64) = (p.next()?.parse().ok()?, p.next().unwrap_or("0").parse().ok()?);
-                sign * (h * 60 + mi)
+                sign * h.checked_mul(60)?.checked_add(mi)?
             };
             (c, off)
         }
@@ -38,6 +42,18 @@ pub fn iso_ms(s: &str) -> Option<i64> {
     let mut c = clock.split(':');
     let (h, mi): (i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?);
     let sec: f64 = c.next().unwrap_or("0").parse().ok()?;
+    // The text comes from a foreign file: out-of-range fields are not a date (and must not
+    // overflow below).
+    let valid = (-1_000_000..=1_000_000).contains(&y)
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&day)
+        && (0..=24).contains(&h)
+        && (0..=60).contains(&mi)
+        && (0.0..=61.0).contains(&sec)
+        && offset_min.abs() <= 24 * 60;
+    if !valid {
+        return None;
+    }
     // Days from civil (Howard Hinnant).
     let yy = if m <= 2 { y - 1 } else { y };
     let era = yy.div_euclid(400);
@@ -197,5 +213,9 @@ mod tests {
         assert_eq!(super::iso_ms("2026-11-29T11:04:46.5+01:00"), Some(1_795_946_686_500));
         assert_eq!(super::iso_ms("2000-02-29T00:00:00Z"), Some(951_782_400_000));
         assert_eq!(super::iso_ms("yesterday"), None);
+        // Out of range, not an overflow.
+        assert_eq!(super::iso_ms("9223372036854775807-01-01T00:00:00Z"), None);
+        assert_eq!(super::iso_ms("2026-11-29T10:04:46+99999999999:00"), None);
+        assert_eq!(super::iso_ms("2026-13-29T10:04:46Z"), None);
     }
 }
