@@ -2,7 +2,10 @@
 //!
 //! A put streams the file into a temporary file inside the store while hashing it, then
 //! renames it into place (atomic on one file system), so a killed process never leaves a
-//! half-written blob under its final name, and identical files share one blob.
+//! half-written blob under its final name, and identical files share one blob. The rename and
+//! the artifact's row happen in one write transaction, the lock garbage collection takes to
+//! remove a blob, so a collection running beside an upload never removes a blob a new artifact
+//! points to.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -62,20 +65,32 @@ impl Store {
         drop(tmp.1);
         let hash = hasher.finalize().to_hex().to_string();
         let dest = self.blob_path(&hash);
-        if dest.exists() {
-            let _ = std::fs::remove_file(&tmp.0);
-        } else {
-            if let Some(dir) = dest.parent() {
-                std::fs::create_dir_all(dir).map_err(StoreError::io(format!("creating {}", dir.display())))?;
-            }
-            std::fs::rename(&tmp.0, &dest).map_err(StoreError::io(format!("moving blob to {}", dest.display())))?;
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir).map_err(StoreError::io(format!("creating {}", dir.display())))?;
         }
         let media_type = mime_guess::from_path(&path).first_or_octet_stream().essence_str().to_string();
         let now = self.now();
-        self.conn.execute(
+        // The blob goes into place and its row in one write transaction, which garbage
+        // collection also takes to remove a blob (see `crate::gc`): a blob gc saw unreferenced
+        // is either gone before this (and the rename puts it back) or referenced after it.
+        // The rename also replaces a blob already there with the same bytes, freshly dated, so
+        // a collector going by age alone sees it young.
+        let tx = match self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp.0);
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = std::fs::rename(&tmp.0, &dest) {
+            let _ = std::fs::remove_file(&tmp.0);
+            return Err(StoreError::Io { context: format!("moving blob to {}", dest.display()), source: e });
+        }
+        tx.execute(
             "INSERT OR REPLACE INTO artifacts(run_id, path, hash, size, media_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![run, path, hash, size as i64, media_type, now],
         )?;
+        tx.commit()?;
         Ok(ArtifactInfo { path, size, hash, media_type, created_ms: now })
     }
 
