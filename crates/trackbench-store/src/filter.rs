@@ -22,6 +22,8 @@ use crate::error::{Result, StoreError};
 pub struct SqlBuilder {
     params: Vec<Value>,
     now_ms: i64,
+    /// Running runs whose process on this host is gone: they read `crashed`.
+    gone: Vec<i64>,
 }
 
 fn op_sql(op: CmpOp) -> &'static str {
@@ -64,7 +66,13 @@ fn like_to_glob(pattern: &str) -> String {
 
 impl SqlBuilder {
     pub fn new(stale_before_ms: i64, now_ms: i64) -> SqlBuilder {
-        SqlBuilder { params: vec![Value::Integer(stale_before_ms)], now_ms }
+        SqlBuilder { params: vec![Value::Integer(stale_before_ms)], now_ms, gone: Vec::new() }
+    }
+
+    /// Runs (by internal id) that read `crashed` whatever their heartbeat says.
+    pub fn with_gone(mut self, gone: &[i64]) -> SqlBuilder {
+        self.gone = gone.to_vec();
+        self
     }
 
     /// Adds a bound parameter and returns its placeholder.
@@ -284,7 +292,7 @@ impl SqlBuilder {
         match a {
             Attribute::RunId => "r.uid".into(),
             Attribute::RunName => "r.name".into(),
-            Attribute::Status => crate::runs::STATUS_SQL.into(),
+            Attribute::Status => crate::runs::status_sql(&self.gone),
             Attribute::Group => "r.grp".into(),
             Attribute::Project => "p.name".into(),
             Attribute::StartTime => "r.started_ms".into(),

@@ -89,6 +89,17 @@ impl Store {
         }
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // First, so a run purged by another connection (whose id this one cached) is refused
+        // before anything is written; ids are never reused, so the id names no other run.
+        let beat = batch.heartbeat_ms.unwrap_or(now);
+        let found = tx
+            .prepare_cached("UPDATE runs SET heartbeat_ms = max(heartbeat_ms, ?2) WHERE id = ?1")?
+            .execute(params![run, beat])?;
+        if found == 0 {
+            drop(tx);
+            self.run_ids.remove(uid);
+            return Err(StoreError::RunNotFound(uid.to_string()));
+        }
         if let Some((writer, seq)) = &batch.mark {
             validate::key("writer id", writer)?;
             let last: Option<i64> = tx
@@ -157,9 +168,6 @@ impl Store {
                 ])?;
             }
         }
-        let beat = batch.heartbeat_ms.unwrap_or(now);
-        tx.prepare_cached("UPDATE runs SET heartbeat_ms = max(heartbeat_ms, ?2) WHERE id = ?1")?
-            .execute(params![run, beat])?;
         tx.commit()?;
         Ok(report)
     }

@@ -14,8 +14,10 @@
 //! Decisions this crate enforces: no point is dropped or overwritten (the same key at the same
 //! step twice keeps both); NaN and ±inf round-trip bit-exactly; params are write-once; a
 //! running run whose heartbeat is older than [`StoreOptions::heartbeat_timeout_ms`] reads as
-//! `crashed`. A/B comparisons ([`AbInfo`]) name two arms of runs, a metric and a direction,
-//! and keep the verdict their maker computed. The store knows nothing about HTTP, SDK queues or UIs.
+//! `crashed`, and so does, at once, a running run whose process on this machine is gone
+//! ([`liveness`], [`StoreOptions::process_probe`]). A/B comparisons ([`AbInfo`]) name two
+//! arms of runs, a metric and a direction, and keep the verdict their maker computed. The
+//! store knows nothing about HTTP, SDK queues or UIs.
 
 mod ab;
 pub mod artifacts;
@@ -24,6 +26,7 @@ mod error;
 pub mod filter;
 mod gc;
 mod ingest;
+pub mod liveness;
 pub mod migrate;
 mod model;
 mod projects;
@@ -43,6 +46,7 @@ pub use ab::{AbInfo, AbRun, Arm, NewAb};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
+pub use liveness::{LocalProcesses, ProcessIdentity, ProcessProbe};
 pub use model::*;
 pub use runs::{Health, new_run_id};
 pub use watch::{Change, ChangeCursor};
@@ -105,6 +109,10 @@ pub struct StoreOptions {
     /// writes past it fail like a full disk. `None`: limited by the disk only.
     pub max_db_bytes: Option<u64>,
     pub clock: Clock,
+    /// Tells whether the process holding a running run on this machine is still there, so a
+    /// killed run reads `crashed` at once rather than after the heartbeat timeout. `None`:
+    /// the heartbeat alone decides. Default: [`LocalProcesses`] (`/proc`).
+    pub process_probe: Option<Arc<dyn ProcessProbe>>,
 }
 
 impl Default for StoreOptions {
@@ -115,6 +123,7 @@ impl Default for StoreOptions {
             read_only: false,
             max_db_bytes: None,
             clock: system_clock(),
+            process_probe: Some(LocalProcesses::shared()),
         }
     }
 }

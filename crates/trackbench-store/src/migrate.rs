@@ -163,6 +163,23 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (ab_id, run_id)
     ) WITHOUT ROWID;
     "#,
+    // 5: the process holding a run (its start time and the boot it runs in), so a run whose
+    //    process on this host is gone reads `crashed` at once; run ids are never reused after a
+    //    purge (`id_floor` keeps the greatest id ever deleted), so an id cached by another
+    //    connection cannot come to name a newer run.
+    r#"
+    ALTER TABLE runs ADD COLUMN proc_start INTEGER;
+    ALTER TABLE runs ADD COLUMN proc_boot TEXT;
+    CREATE INDEX runs_running ON runs(host) WHERE status = 'running';
+    CREATE TABLE id_floor (
+        tbl     TEXT PRIMARY KEY,
+        max_id  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO id_floor(tbl, max_id) SELECT 'runs', coalesce(max(id), 0) FROM runs;
+    CREATE TRIGGER runs_id_floor AFTER DELETE ON runs BEGIN
+        UPDATE id_floor SET max_id = max(max_id, OLD.id) WHERE tbl = 'runs';
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::codec::Points;
 
 /// Lifecycle of a run. `Crashed` is never written: a `Running` run whose heartbeat is older
-/// than the store's heartbeat timeout reads as `Crashed`.
+/// than the store's heartbeat timeout, or whose process on this host is gone, reads as
+/// `Crashed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
@@ -68,6 +69,21 @@ pub struct NewRun {
     pub env: Option<serde_json::Value>,
     /// Creation time in epoch ms; the store's clock when `None`.
     pub created_ms: Option<i64>,
+    /// Start time of process `pid` in clock ticks since boot (`/proc/PID/stat` field 22):
+    /// with `proc_boot`, lets the store see at once that the run's process is gone.
+    pub proc_start: Option<i64>,
+    /// Boot key of the machine `pid` runs on (see [`crate::liveness`]).
+    pub proc_boot: Option<String>,
+}
+
+impl NewRun {
+    /// Records `p` as the process holding the run (host, pid, start time, boot key).
+    pub fn held_by(&mut self, p: &crate::liveness::ProcessIdentity) {
+        self.host = Some(p.host.clone());
+        self.pid = Some(p.pid);
+        self.proc_start = Some(p.start_ticks);
+        self.proc_boot = Some(p.boot.clone());
+    }
 }
 
 /// A run as read back.
@@ -76,7 +92,7 @@ pub struct RunInfo {
     pub id: String,
     pub project: String,
     pub name: String,
-    /// Effective status (`crashed` derived from the heartbeat).
+    /// Effective status (`crashed` derived from the heartbeat and, on this host, the process).
     pub status: RunStatus,
     pub group: Option<String>,
     pub notes: Option<String>,

@@ -5,19 +5,33 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use crate::error::{Result, StoreError};
+use crate::liveness::ProcessIdentity;
 use crate::model::*;
 use crate::{Store, validate};
 
-/// Columns of [`RunInfo`], in the order [`run_from_row`] reads them. `?1` is the
-/// "stale before" time for crash detection.
-pub(crate) const RUN_COLUMNS: &str = "r.uid, p.name, r.name, \
-    CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END, \
-    r.grp, r.notes, r.created_ms, r.started_ms, r.ended_ms, r.heartbeat_ms, r.host, r.pid, r.command, \
-    r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms";
+/// Columns of [`RunInfo`], in the order [`run_from_row`] reads them, with the effective status
+/// of [`status_sql`]. `?1` is the "stale before" time for crash detection.
+pub(crate) fn run_columns(gone: &[i64]) -> String {
+    format!(
+        "r.uid, p.name, r.name, {}, r.grp, r.notes, r.created_ms, r.started_ms, r.ended_ms, r.heartbeat_ms, \
+         r.host, r.pid, r.command, r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms",
+        status_sql(gone)
+    )
+}
 
-/// SQL for the effective status (same as in [`RUN_COLUMNS`]).
-pub(crate) const STATUS_SQL: &str =
-    "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END)";
+/// SQL for the effective status of run `r`: a `running` run reads `crashed` when its heartbeat
+/// is older than `?1` or its id is in `gone` (its process on this host is gone, see
+/// [`Store::gone_runs`]). The ids are the store's own integers, never user input.
+pub(crate) fn status_sql(gone: &[i64]) -> String {
+    if gone.is_empty() {
+        return "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END)".into();
+    }
+    let ids = gone.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!(
+        "(CASE WHEN r.status = 'running' AND (r.heartbeat_ms < ?1 OR r.id IN ({ids})) THEN 'crashed' \
+         ELSE r.status END)"
+    )
+}
 
 fn run_from_row(row: &Row) -> rusqlite::Result<RunInfo> {
     let status: String = row.get(3)?;
@@ -97,6 +111,30 @@ impl Store {
         self.now() - self.opts.heartbeat_timeout_ms
     }
 
+    /// Ids of running runs (all, or only run `uid`) whose heartbeat is still fresh but whose
+    /// process on this host is gone: not running, or its pid now names a process with another
+    /// start time. Only runs recorded with this host's name and boot key are probed (see
+    /// [`crate::liveness`]); each costs one small `/proc` read, and nothing is cached.
+    pub(crate) fn gone_runs(&self, uid: Option<&str>) -> Result<Vec<i64>> {
+        let Some(probe) = &self.opts.process_probe else { return Ok(Vec::new()) };
+        let (Some(host), Some(boot)) = (probe.host(), probe.boot()) else { return Ok(Vec::new()) };
+        let sql = "SELECT id, pid, proc_start FROM runs \
+                   WHERE status = 'running' AND host = ?1 AND proc_boot = ?2 AND heartbeat_ms >= ?3 \
+                   AND pid IS NOT NULL AND proc_start IS NOT NULL AND (?4 IS NULL OR uid = ?4)";
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![host, boot, self.stale_before(), uid], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        let mut gone = Vec::new();
+        for row in rows {
+            let (id, pid, start) = row?;
+            if probe.start_ticks(pid) != Some(start) {
+                gone.push(id);
+            }
+        }
+        Ok(gone)
+    }
+
     /// Creates a run (status `running`, heartbeat now) and returns it.
     pub fn create_run(&mut self, new: &NewRun) -> Result<RunInfo> {
         self.create_run_with_id(&new_run_id(), new)
@@ -127,10 +165,14 @@ impl Store {
             }
         };
         let env = new.env.as_ref().map(|e| e.to_string());
+        // The id is above every id a purged run ever had (`id_floor`), so an id another
+        // connection cached for a purged run never comes to name this one.
         tx.execute(
-            "INSERT INTO runs(uid, project_id, name, status, grp, notes, created_ms, started_ms, heartbeat_ms, \
-               host, pid, command, git_commit, git_dirty, env_json) \
-             VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO runs(id, uid, project_id, name, status, grp, notes, created_ms, started_ms, heartbeat_ms, \
+               host, pid, command, git_commit, git_dirty, env_json, proc_start, proc_boot) \
+             VALUES (max(coalesce((SELECT max(id) FROM runs), 0), \
+                         coalesce((SELECT max_id FROM id_floor WHERE tbl = 'runs'), 0)) + 1, \
+                     ?1, ?2, ?3, 'running', ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 uid,
                 project_id,
@@ -144,7 +186,9 @@ impl Store {
                 new.command,
                 new.git_commit,
                 new.git_dirty.map(i64::from),
-                env
+                env,
+                new.proc_start,
+                new.proc_boot
             ],
         )?;
         let rowid = tx.last_insert_rowid();
@@ -199,7 +243,10 @@ impl Store {
 
     /// Run `uid` (exact id).
     pub fn run(&self, uid: &str) -> Result<RunInfo> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.uid = ?2");
+        let sql = format!(
+            "SELECT {} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.uid = ?2",
+            run_columns(&self.gone_runs(Some(uid))?)
+        );
         self.conn
             .query_row(&sql, params![self.stale_before(), uid], run_from_row)
             .optional()?
@@ -208,7 +255,8 @@ impl Store {
 
     /// Runs matching `q`, newest first unless `q.order_by` says otherwise.
     pub fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
-        let mut sql = crate::filter::SqlBuilder::new(self.stale_before(), self.now());
+        let gone = self.gone_runs(None)?;
+        let mut sql = crate::filter::SqlBuilder::new(self.stale_before(), self.now()).with_gone(&gone);
         let mut wheres = Vec::new();
         if !q.include_deleted {
             wheres.push("r.deleted_ms IS NULL".to_string());
@@ -233,8 +281,9 @@ impl Store {
         let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
         let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
         let text = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} \
+            "SELECT {} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} \
              ORDER BY {} LIMIT {limit} OFFSET {}",
+            run_columns(&gone),
             order.join(", "),
             q.offset
         );
@@ -271,14 +320,52 @@ impl Store {
         Ok(())
     }
 
-    /// Puts a run back to `running` (an SDK resuming it), with a fresh heartbeat.
+    /// Puts a run back to `running` (an SDK resuming it), with a fresh heartbeat. The process
+    /// recorded as holding it stays when it still runs on this host (a launched run, whose
+    /// launcher holds it while the child attaches); otherwise the record is dropped, so the run
+    /// is judged by its heartbeat only. [`Store::resume_run_as`] records the resuming process.
     pub fn resume_run(&mut self, uid: &str) -> Result<()> {
+        self.resume_run_as(uid, None)
+    }
+
+    /// [`Store::resume_run`] by process `by`, which becomes the run's holder unless the one
+    /// recorded still runs on this host.
+    pub fn resume_run_as(&mut self, uid: &str, by: Option<&ProcessIdentity>) -> Result<()> {
         let id = self.run_rowid(uid)?;
         let now = self.now();
-        self.conn.execute(
-            "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
+        let holder: Option<(Option<String>, Option<i64>, Option<i64>, Option<String>)> = self
+            .conn
+            .query_row("SELECT host, pid, proc_start, proc_boot FROM runs WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((host, pid, start, boot)) = holder else { return Err(StoreError::RunNotFound(uid.to_string())) };
+        let held = match (&self.opts.process_probe, host, pid, start, boot) {
+            (Some(probe), Some(host), Some(pid), Some(start), Some(boot)) => {
+                probe.host() == Some(host.as_str())
+                    && probe.boot() == Some(boot.as_str())
+                    && probe.start_ticks(pid) == Some(start)
+            }
+            _ => false,
+        };
+        if held {
+            self.conn.execute(
+                "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+        } else {
+            let (host, pid, start, boot) = match by {
+                Some(p) => (Some(p.host.as_str()), Some(p.pid), Some(p.start_ticks), Some(p.boot.as_str())),
+                None => (None, None, None, None),
+            };
+            // Without a new holder, host and pid stay as context; only the liveness record goes.
+            self.conn.execute(
+                "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = ?2, \
+                   host = coalesce(?3, host), pid = coalesce(?4, pid), proc_start = ?5, proc_boot = ?6 \
+                 WHERE id = ?1",
+                params![id, now, host, pid, start, boot],
+            )?;
+        }
         Ok(())
     }
 

@@ -55,7 +55,8 @@ impl Store {
         cursor.primed = true;
         let mut out = Vec::new();
         let stale = self.stale_before();
-        let status_sql = "CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END";
+        let status_sql = crate::runs::status_sql(&self.gone_runs(None)?);
+        let status_sql = status_sql.as_str();
         // New runs.
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT r.id, r.uid, p.name, r.name, {status_sql} FROM runs r JOIN projects p ON p.id = r.project_id \

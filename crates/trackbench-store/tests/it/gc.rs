@@ -68,3 +68,40 @@ fn young_files_are_never_collected() {
     let report = t.store.gc(&GcOptions { dry_run: false, grace_ms: 0, ..GcOptions::default() }).unwrap();
     assert_eq!(report.blobs_removed, 1);
 }
+
+#[test]
+fn a_purged_runs_id_is_never_reused_under_another_handles_cache() {
+    use std::sync::atomic::Ordering;
+    use trackbench_store::{Points, Store, StoreOptions};
+    let mut t = store();
+    let c = t.clock.clone();
+    let opts = StoreOptions { clock: std::sync::Arc::new(move || c.load(Ordering::SeqCst)), ..StoreOptions::default() };
+    let mut other = Store::open(t.dir.path(), opts).unwrap();
+    let point = |v: f64| {
+        let mut p = Points::default();
+        p.push(0, crate::util::T0, v);
+        p
+    };
+    // `other` writes into the newest run, so it caches that run's internal id.
+    let old = t.run("p", "old");
+    other.log_metric_points(&old, "loss", point(1.0)).unwrap();
+    t.store.delete_run(&old).unwrap();
+    t.advance(40 * DAY);
+    let report = t.store.gc(&GcOptions { deleted_older_than_ms: Some(30 * DAY), grace_ms: 0, dry_run: false }).unwrap();
+    assert_eq!(report.runs_purged, std::slice::from_ref(&old));
+    let new = t.run("p", "new");
+    match other.log_metric_points(&old, "loss", point(2.0)) {
+        Err(StoreError::RunNotFound(id)) => assert_eq!(id, old),
+        other => panic!("a write into the purged run must fail, got {other:?}"),
+    }
+    assert!(t.store.metric_summaries(&new).unwrap().is_empty(), "nothing landed in the new run");
+    // Also for a store reopened on a database whose newest run was purged.
+    drop(other);
+    t.store.delete_run(&new).unwrap();
+    t.advance(40 * DAY);
+    t.store.gc(&GcOptions { deleted_older_than_ms: Some(30 * DAY), grace_ms: 0, dry_run: false }).unwrap();
+    let mut reopened = Store::open(t.dir.path(), StoreOptions::default()).unwrap();
+    let newer = reopened.create_run(&trackbench_store::NewRun { project: "p".into(), ..Default::default() }).unwrap();
+    assert!(matches!(t.store.log_metric_points(&new, "loss", point(3.0)), Err(StoreError::RunNotFound(_))));
+    assert!(reopened.metric_summaries(&newer.id).unwrap().is_empty());
+}

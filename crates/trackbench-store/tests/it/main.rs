@@ -4,6 +4,7 @@ mod ab;
 mod artifacts;
 mod filter;
 mod gc;
+mod liveness;
 mod migrations;
 mod projects;
 mod series;
