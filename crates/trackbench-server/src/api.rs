@@ -86,8 +86,16 @@ struct ListQuery {
     include_deleted: bool,
 }
 
+/// Largest paging offset accepted (native `offset=`, MLflow page tokens): far beyond any real
+/// result list, and small enough that offset + page size never overflows, not even as SQL's
+/// signed 64-bit `LIMIT`/`OFFSET`.
+pub const MAX_OFFSET: usize = 1 << 48;
+
 async fn list_runs(State(s): State<Arc<AppState>>, Query(q): Query<ListQuery>) -> ApiResult<AppJson> {
     let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    if q.offset > MAX_OFFSET {
+        return Err(ApiError::invalid(format!("offset {}: at most {MAX_OFFSET}", q.offset)));
+    }
     let out = s
         .read(move |st| {
             let query = RunQuery {
@@ -119,7 +127,7 @@ async fn list_runs(State(s): State<Arc<AppState>>, Query(q): Query<ListQuery>) -
                 }
                 rows.push(v);
             }
-            let next = more.then_some(q.offset + limit);
+            let next = more.then_some(q.offset.saturating_add(limit));
             Ok(json!({ "runs": rows, "next_offset": next }))
         })
         .await?;
@@ -450,7 +458,11 @@ async fn series(
             let run = st.run(&id)?;
             let mut range = StepRange { min: q.min_step, max: q.max_step };
             if let Some(since) = q.since {
-                range.min = Some(range.min.map_or(since + 1, |m| m.max(since + 1)));
+                match since.checked_add(1) {
+                    Some(after) => range.min = Some(range.min.map_or(after, |m| m.max(after))),
+                    // Nothing comes after the largest step there can be: an empty range.
+                    None => range = StepRange { min: Some(i64::MAX), max: Some(i64::MIN) },
+                }
             }
             let total = st.metric_summaries(&id)?.into_iter().find(|m| m.key == q.key).map_or(0, |m| m.count);
             // Fast path: min/max/last per step bucket from chunk summaries.
@@ -476,7 +488,9 @@ async fn series(
             let xs: Vec<f64> = match x {
                 XAxis::Step => points.steps.iter().map(|&s| s as f64).collect(),
                 XAxis::Wall => points.wall_ms.iter().map(|&w| w as f64).collect(),
-                XAxis::Relative => points.wall_ms.iter().map(|&w| (w - run.started_ms) as f64 / 1000.0).collect(),
+                XAxis::Relative => {
+                    points.wall_ms.iter().map(|&w| w.saturating_sub(run.started_ms) as f64 / 1000.0).collect()
+                }
             };
             let x_name = match x {
                 XAxis::Step => "step",
@@ -550,20 +564,52 @@ async fn list_artifacts(State(s): State<Arc<AppState>>, Path(id): Path<String>) 
     Ok(axum::Json(json!({ "artifacts": a })))
 }
 
-/// Streams one artifact (with `Range: bytes=a-b` support). Served with a sandboxing CSP, so an
-/// HTML artifact can never run script with the UI's origin.
+/// Streams one artifact (with `Range: bytes=a-b` support); see [`serve_file`] for the headers
+/// that keep an active artifact from running with the UI's origin.
 pub async fn download_artifact(
     State(s): State<Arc<AppState>>,
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (info, file) = s.read(move |st| Ok(st.artifact_file(&id, &path)?)).await?;
-    serve_file(&file, &info.media_type, info.size, &headers).await
+    serve_file(&file, &info.path, &info.media_type, info.size, &headers).await
 }
 
-/// Answers a GET of a stored file, honouring a single byte `Range`.
+/// Media types a browser only displays (no script, no markup that can load any): served
+/// inline. Everything else, HTML, SVG, XML and JavaScript included, is a download
+/// (`Content-Disposition: attachment`), on top of `Content-Security-Policy: sandbox` and
+/// `X-Content-Type-Options: nosniff`, which every artifact gets.
+fn is_passive(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "image/bmp"
+            | "text/plain"
+            | "text/csv"
+            | "application/json"
+    ) || ["audio/", "video/"].iter().any(|p| essence.starts_with(p))
+}
+
+/// `attachment; filename="NAME"`, with the last segment of `path` reduced to characters that
+/// need no quoting.
+fn attachment(path: &str) -> HeaderValue {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
+    let safe = if safe.trim_matches('.').is_empty() { "artifact".to_string() } else { safe };
+    HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")).unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+/// Answers a GET of stored file `path` (an artifact path, for its download name), honouring a
+/// single byte `Range`.
 pub async fn serve_file(
     file: &std::path::Path,
+    path: &str,
     media_type: &str,
     size: u64,
     headers: &HeaderMap,
@@ -591,6 +637,9 @@ pub async fn serve_file(
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    if !is_passive(media_type) {
+        h.insert(header::CONTENT_DISPOSITION, attachment(path));
+    }
     if status == StatusCode::PARTIAL_CONTENT {
         let v = format!("bytes {}-{}/{size}", start, start + len - 1);
         h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&v).map_err(|e| ApiError::internal(e.to_string()))?);
@@ -706,6 +755,30 @@ mod tests {
             let documented = r.replace("{*path}", "{path}");
             assert!(paths.contains_key(&documented), "route {r} is missing from openapi.json");
         }
+    }
+
+    #[test]
+    fn active_artifacts_are_downloads() {
+        use super::{attachment, is_passive};
+        for t in ["image/png", "image/jpeg", "text/plain; charset=utf-8", "application/json", "video/mp4", "text/csv"] {
+            assert!(is_passive(t), "{t}");
+        }
+        for t in [
+            "text/html",
+            "image/svg+xml",
+            "application/javascript",
+            "text/javascript",
+            "application/xml",
+            "text/xml",
+            "application/xhtml+xml",
+            "application/pdf",
+            "application/octet-stream",
+            "",
+        ] {
+            assert!(!is_passive(t), "{t}");
+        }
+        assert_eq!(attachment("plots/a b\"é.html"), "attachment; filename=\"a_b__.html\"");
+        assert_eq!(attachment(".."), "attachment; filename=\"artifact\"");
     }
 
     #[test]

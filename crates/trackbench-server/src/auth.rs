@@ -2,6 +2,11 @@
 //! (CSRF), then the access token (`Authorization: Bearer …`, or the `trackbench_token` cookie
 //! the UI gets by opening the printed URL with `?token=`). The UI's static files (every path
 //! outside `/api/` and `/ajax-api/`) pass the Host check and need no token.
+//!
+//! A write to the API (anything but GET, HEAD, OPTIONS) that declares a body type other than
+//! JSON, or carries a body without declaring one, is refused with 415 before any handler
+//! runs: a cross-site form or "simple" request cannot send `application/json`. Artifact
+//! uploads (raw bytes of any type) are the exception.
 
 use std::sync::Arc;
 
@@ -76,7 +81,26 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         );
         return refuse(req, e).await;
     }
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && !is_artifact_path(path)
+        && (req.headers().contains_key(header::CONTENT_TYPE) || crate::body::has_body(req.headers()))
+        && !crate::body::is_json(req.headers())
+    {
+        let e = crate::body::not_json(req.headers());
+        return refuse(req, e).await;
+    }
     next.run(req).await
+}
+
+/// Paths whose writes take raw bytes (artifact uploads), not JSON: the native
+/// `/api/v1/runs/ID/artifacts/PATH` and the `mlflow-artifacts` proxy.
+fn is_artifact_path(path: &str) -> bool {
+    let native = path
+        .strip_prefix("/api/v1/runs/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, rest)| rest.starts_with("artifacts/"));
+    let mlflow = ["/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/"].iter().any(|p| path.starts_with(p));
+    native || mlflow
 }
 
 /// Answers a refused request after reading (a bounded part of) its body, so a client still
@@ -148,5 +172,16 @@ mod tests {
         assert_eq!(without_token("/", Some("token=zz")), "/");
         assert_eq!(without_token("/compare", Some("runs=a,b&token=zz&x=1")), "/compare?runs=a,b&x=1");
         assert_eq!(without_token("/p/x", None), "/p/x");
+    }
+
+    #[test]
+    fn artifact_paths_take_raw_bytes() {
+        assert!(is_artifact_path("/api/v1/runs/abc/artifacts/model.bin"));
+        assert!(is_artifact_path("/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x"));
+        assert!(is_artifact_path("/ajax-api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x"));
+        assert!(!is_artifact_path("/api/v1/runs/abc/batch"));
+        assert!(!is_artifact_path("/api/v1/runs/abc/artifacts"));
+        assert!(!is_artifact_path("/api/v1/runs/artifacts/x"));
+        assert!(!is_artifact_path("/api/2.0/mlflow/runs/log-batch"));
     }
 }

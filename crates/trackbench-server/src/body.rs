@@ -1,6 +1,11 @@
 //! Request bodies: size limit (413), gzip (`Content-Encoding: gzip`, as the remote SDK sends),
 //! JSON with the non-finite literals Python's `json` writes (`NaN`, `Infinity`, `-Infinity`),
 //! and parse errors answered as 400 with serde's message and position.
+//!
+//! A JSON body must be declared `Content-Type: application/json` (parameters such as
+//! `charset=utf-8` allowed), else 415: a second barrier against cross-site requests besides
+//! the Origin check, since an HTML form or a "simple" cross-site `fetch` can only send
+//! form-encoded, multipart or `text/plain` bodies.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -8,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -21,6 +26,10 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            let e = not_json(req.headers());
+            return Err(drain_then(req, e, 1 << 20).await);
+        }
         let gzip = req
             .headers()
             .get(header::CONTENT_ENCODING)
@@ -31,6 +40,34 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for JsonBody<T> {
         let bytes = if gzip { Cow::Owned(gunzip(&bytes, limit)?) } else { Cow::Borrowed(&bytes[..]) };
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// True when `Content-Type` is `application/json`, with or without parameters.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        let essence = v.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// True when a request carries a body, or says it might (`Content-Length` above 0, or
+/// `Transfer-Encoding`).
+pub fn has_body(headers: &HeaderMap) -> bool {
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim);
+    headers.contains_key(header::TRANSFER_ENCODING) || length.is_some_and(|l| l != "0")
+}
+
+/// The 415 for a JSON endpoint sent something else.
+pub fn not_json(headers: &HeaderMap) -> ApiError {
+    let got = match headers.get(header::CONTENT_TYPE) {
+        Some(v) => format!("`{}`", String::from_utf8_lossy(v.as_bytes())),
+        None => "none".to_string(),
+    };
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "INVALID_PARAMETER_VALUE",
+        format!("this endpoint takes a JSON body: send `Content-Type: application/json` (the Content-Type was {got})"),
+    )
 }
 
 /// Reads a body of at most `limit` bytes. A longer one is read on and thrown away (up to
@@ -216,6 +253,26 @@ mod tests {
             r#"{"a": "NaN", "b": "-Infinity", "c": ["Infinity"], "s": "NaN \" Infinity"}"#
         );
         assert!(matches!(relax_non_finite(b"{\"a\": 1}"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_content_types() {
+        let check = |ct: Option<&str>, want: bool| {
+            let mut h = HeaderMap::new();
+            if let Some(ct) = ct {
+                h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            }
+            assert_eq!(is_json(&h), want, "{ct:?}");
+        };
+        check(Some("application/json"), true);
+        check(Some("application/json; charset=utf-8"), true);
+        check(Some("Application/JSON ;charset=UTF-8"), true);
+        check(None, false);
+        check(Some("text/plain"), false);
+        check(Some("application/x-www-form-urlencoded"), false);
+        check(Some("multipart/form-data; boundary=x"), false);
+        check(Some("application/jsonx"), false);
+        check(Some("text/plain; application/json"), false);
     }
 
     #[test]

@@ -132,11 +132,8 @@ async fn runs_report(State(s): State<Arc<AppState>>, Query(q): Query<ReportQuery
             Ok((input, first))
         })
         .await?;
-    let name = if input.runs.len() == 1 {
-        first[..first.len().min(8)].to_string()
-    } else {
-        format!("{}-runs", input.runs.len())
-    };
+    let name =
+        if input.runs.len() == 1 { first.chars().take(8).collect() } else { format!("{}-runs", input.runs.len()) };
     render(input, format, &name).await
 }
 
@@ -158,7 +155,7 @@ async fn ab_report(
             Ok((input, ab.id))
         })
         .await?;
-    render(input, format, &format!("ab-{}", &ab_id[..ab_id.len().min(8)])).await
+    render(input, format, &format!("ab-{}", ab_id.chars().take(8).collect::<String>())).await
 }
 
 /// Renders on the blocking pool and answers it as a download.

@@ -110,7 +110,7 @@ pub async fn download(
             Ok(st.artifact_file(&run, &path)?)
         })
         .await?;
-    crate::api::serve_file(&file, &info.media_type, info.size, &headers).await
+    crate::api::serve_file(&file, &info.path, &info.media_type, info.size, &headers).await
 }
 
 /// Checks an upload's path and run before its body is read: (run id, path inside the run).

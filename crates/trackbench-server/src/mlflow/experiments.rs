@@ -249,8 +249,9 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
                 .collect::<ApiResult<_>>()?;
             let mut obj = serde_json::Map::new();
             put(&mut obj, "experiments", Value::Array(page));
-            if offset + (max as usize) < total {
-                obj.insert("next_page_token".into(), json!((offset + max as usize).to_string()));
+            let next = offset.saturating_add(max as usize);
+            if next < total {
+                obj.insert("next_page_token".into(), json!(next.to_string()));
             }
             Ok(Value::Object(obj))
         })

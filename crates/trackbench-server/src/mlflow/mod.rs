@@ -235,10 +235,16 @@ fn empty() -> AppJson {
     axum::Json(Value::Object(Default::default()))
 }
 
-/// A page token: the offset into the result list, as text.
+/// A page token: the offset into the result list, as text. One this server cannot have
+/// written (not a number, or past [`crate::api::MAX_OFFSET`]) is MLflow's
+/// `INVALID_PARAMETER_VALUE`, so offset + page size can never overflow.
 fn parse_page_token(token: Option<&str>) -> ApiResult<usize> {
     match token.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(0),
-        Some(t) => t.parse().map_err(|_| ApiError::invalid(format!("Invalid page token `{t}`"))),
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n <= crate::api::MAX_OFFSET)
+            .ok_or_else(|| ApiError::invalid(format!("Invalid page token `{t}`"))),
     }
 }

@@ -338,7 +338,7 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
                 project,
                 filter,
                 order_by,
-                limit: Some(offset + max + 1),
+                limit: Some(offset.saturating_add(max).saturating_add(1)),
                 offset: 0,
                 include_deleted: view != ViewType::Active,
             };
@@ -352,14 +352,14 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
                 e => e.into(),
             })?;
             let runs: Vec<RunInfo> = runs.into_iter().filter(|r| view.keeps(r.deleted)).collect();
-            let more = runs.len() > offset + max;
+            let more = runs.len() > offset.saturating_add(max);
             let mut exps = ExpIds::default();
             let page: Vec<Value> =
                 runs.iter().skip(offset).take(max).map(|r| run_json(st, r, &mut exps)).collect::<ApiResult<_>>()?;
             let mut obj = serde_json::Map::new();
             put(&mut obj, "runs", Value::Array(page));
             if more {
-                obj.insert("next_page_token".into(), json!((offset + max).to_string()));
+                obj.insert("next_page_token".into(), json!(offset.saturating_add(max).to_string()));
             }
             Ok(Value::Object(obj))
         })
@@ -687,7 +687,7 @@ pub async fn get_history(
         .read(move |st| {
             find_run(st, &id)?;
             let points = st.series(&id, &q.metric_key, StepRange::ALL)?;
-            let end = max.map_or(points.len(), |m| (offset + m).min(points.len()));
+            let end = max.map_or(points.len(), |m| offset.saturating_add(m).min(points.len()));
             let start = offset.min(end);
             let metrics: Vec<MetricOut> = (start..end)
                 .map(|i| MetricOut {

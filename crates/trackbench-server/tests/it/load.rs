@@ -38,6 +38,7 @@ fn thirty_two_clients_lose_no_acknowledged_point() {
                             .agent
                             .post(s.url(&format!("/api/v1/runs/{id}/batch")))
                             .header("Authorization", format!("Bearer {}", s.token))
+                            .header("Content-Type", "application/json")
                             .send(&body);
                         let Ok(resp) = resp else { continue };
                         let (st, report) = read(resp);

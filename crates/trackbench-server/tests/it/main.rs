@@ -5,6 +5,7 @@ mod launch;
 mod live;
 mod load;
 mod native;
+mod odd_input;
 mod security;
 mod ui;
 mod util;

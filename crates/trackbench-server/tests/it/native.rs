@@ -66,6 +66,7 @@ fn retried_and_gzipped_batches() {
         .agent
         .post(s.url(&format!("/api/v1/runs/{id}/batch")))
         .header("Authorization", format!("Bearer {}", s.token))
+        .header("Content-Type", "application/json")
         .header("Content-Encoding", "gzip")
         .send(&gz[..])
         .unwrap();

@@ -104,6 +104,7 @@ fn foreign_hosts_and_cross_site_origins_are_refused() {
             .post(&url)
             .header("Authorization", &auth)
             .header("Origin", &origin)
+            .header("Content-Type", "application/json")
             .send(r#"{"tags":[["ok","1"]]}"#)
             .unwrap(),
     );

@@ -111,6 +111,8 @@ impl Server {
             "POST" => self.agent.post(&url),
             other => panic!("method {other}"),
         };
+        // JSON everywhere but artifact uploads (raw bytes).
+        let req = if method == "PUT" { req } else { req.header("Content-Type", "application/json") };
         read(req.header("Authorization", self.auth()).send(body).expect(method))
     }
 
