@@ -103,7 +103,11 @@ fn fuzz_input() -> impl Strategy<Value = String> {
         let cut = cut.unwrap_or(0);
         format!("{}{stray}{}", &s[..cut], if rest { &s[cut..] } else { "" })
     });
-    prop_oneof![sloppy_filter(), mangled, any::<String>(), "[a-z.()=!<>,'\"` 0-9-]{0,30}",]
+    // Raw bytes read as lossy UTF-8 (what a URL query or a shell may hand over).
+    let bytes = prop::collection::vec(any::<u8>(), 0..120).prop_map(|b| String::from_utf8_lossy(&b).into_owned());
+    // Deep or unbalanced nesting and long operator runs.
+    let deep = (0usize..400, one_of("(|not |-|!|'|`|min(")).prop_map(|(n, s)| s.repeat(n));
+    prop_oneof![sloppy_filter(), mangled, any::<String>(), "[a-z.()=!<>,'\"` 0-9-]{0,30}", bytes, deep]
 }
 
 proptest! {

@@ -494,6 +494,9 @@ pub fn encode(points: &Points, range: std::ops::Range<usize>) -> Vec<u8> {
     dir
 }
 
+/// Smallest directory entry of a block: five one-byte varints and three 8-byte floats.
+const MIN_DIR_BYTES: usize = 5 + 3 * 8;
+
 impl<'a> Chunk<'a> {
     /// Parses a blob's header and directory (no point is decoded yet).
     pub fn parse(blob: &'a [u8]) -> Result<Chunk<'a>, StoreError> {
@@ -511,6 +514,11 @@ impl<'a> Chunk<'a> {
         let nblocks = usize::try_from(varint(&mut pos)?).map_err(|_| corrupt("block count overflow"))?;
         if nblocks != n.div_ceil(BLOCK_POINTS) {
             return Err(corrupt("block count does not match the point count"));
+        }
+        // Each block's directory entry takes at least MIN_DIR_BYTES: a corrupt count cannot
+        // make the directory below allocate more than the blob could describe.
+        if nblocks > (blob.len() - pos) / MIN_DIR_BYTES {
+            return Err(corrupt("block count exceeds what the blob holds"));
         }
         let mut metas = Vec::with_capacity(nblocks);
         let mut lens = Vec::with_capacity(nblocks);
@@ -749,6 +757,12 @@ mod tests {
         assert!(decode(&[9, 1]).is_err());
         assert!(decode(&[1, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
         assert!(decode(&[1, 200, 1, 2]).is_err(), "block count must match");
+        // 2^63 points in 2^56 blocks, in a 20-byte blob: refused before any allocation.
+        let mut huge = vec![VERSION];
+        write_varint(&mut huge, 1 << 63);
+        write_varint(&mut huge, 1 << 56);
+        huge.extend_from_slice(&[0; 8]);
+        assert!(decode(&huge).is_err());
     }
 
     proptest! {
@@ -776,6 +790,46 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode(&bytes);
+        }
+
+        /// Headers that pass the version and block-count checks with any point count, then
+        /// garbage: an error (or a few points), never a panic or an allocation the bytes do
+        /// not justify.
+        #[test]
+        fn corrupt_counts_allocate_nothing_huge(
+            n in prop_oneof![any::<u64>(), 0u64..100_000, Just(u64::MAX)],
+            tail in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let mut blob = vec![VERSION];
+            write_varint(&mut blob, n);
+            write_varint(&mut blob, n.div_ceil(BLOCK_POINTS as u64));
+            blob.extend_from_slice(&tail);
+            if let Ok(c) = Chunk::parse(&blob) {
+                prop_assert!(c.blocks.len() <= blob.len() / MIN_DIR_BYTES);
+                prop_assert!(c.len <= c.blocks.len() * BLOCK_POINTS);
+            }
+            let _ = decode(&blob);
+        }
+
+        /// Valid chunks with bytes flipped, cut or spliced: decoding ends with an error or
+        /// some points, never a panic.
+        #[test]
+        fn damaged_chunks_never_panic(
+            raw in proptest::collection::vec((any::<i64>(), any::<i64>(), any::<u64>()), 1..400),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut p = Points::default();
+            for (s, t, v) in raw {
+                p.push(s, t, f64::from_bits(v));
+            }
+            let mut blob = encode(&p, 0..p.len());
+            for (at, b) in edits {
+                let i = at.index(blob.len());
+                blob[i] ^= b;
+            }
+            let _ = decode(&blob);
+            let _ = decode(&blob[..cut.index(blob.len() + 1)]);
         }
     }
 }
