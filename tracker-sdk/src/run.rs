@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use trackbench_store::{LogLine, NewRun, RunStatus, Store, StoreOptions, Stream, validate};
+use trackbench_store::{LogLine, NewRun, ProcessIdentity, RunStatus, Store, StoreOptions, Stream, validate};
 
 use crate::http::{HttpClient, HttpSink};
 use crate::options::RunOptions;
@@ -43,10 +43,16 @@ impl Run {
             tags: opts.tags.clone(),
             ..NewRun::default()
         };
+        // This process holds the run: with its start time and boot, a store on this machine
+        // sees at once when it is gone (killed), instead of after the heartbeat timeout.
+        let me = if opts.capture_context { ProcessIdentity::current() } else { None };
         if opts.capture_context {
             new.host = hostname();
             new.pid = Some(i64::from(std::process::id()));
             new.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
+            if let Some(me) = &me {
+                new.held_by(me);
+            }
         }
         let (info, sink): (_, Box<dyn Sink>) = match &opts.remote {
             Some(remote) => {
@@ -62,7 +68,7 @@ impl Run {
                 let info = match &opts.resume {
                     Some(id) => {
                         let id = store.resolve_run(id)?;
-                        retry_busy(|| store.resume_run(&id))?;
+                        retry_busy(|| store.resume_run_as(&id, me.as_ref()))?;
                         if !opts.tags.is_empty() {
                             let batch = trackbench_store::Batch { tags: opts.tags.clone(), ..Default::default() };
                             store.log_batch(&id, &batch)?;

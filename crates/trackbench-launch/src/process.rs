@@ -82,7 +82,7 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     tags.push(("launch.device".into(), job.device.to_string()));
     tags.push(("launch.host".into(), host.clone()));
     tags.push(("launch.launcher_pid".into(), std::process::id().to_string()));
-    let new = NewRun {
+    let mut new = NewRun {
         project: job.project.clone(),
         name: job.name.clone(),
         group: job.group.clone(),
@@ -100,6 +100,11 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
         })),
         ..NewRun::default()
     };
+    // This launcher holds the run open (it supervises the child and writes the heartbeats), so
+    // it is the process recorded: killed, its run reads `crashed` at once on this host.
+    if let Some(me) = trackbench_store::ProcessIdentity::current() {
+        new.held_by(&me);
+    }
     let run = retry(|| store.create_run(&new))?;
     let id = run.id.clone();
     if let Some(on_run) = &opts.on_run {
