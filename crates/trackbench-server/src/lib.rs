@@ -9,6 +9,7 @@
 //! - [`launch`]: devices, jobs, sweeps and A/B comparisons run by this server (loopback only,
 //!   unless `allow_launch`); [`report`]: report documents as downloads.
 //! - [`auth`]: Host/Origin checks and the access token, in front of everything.
+//! - [`conn`]: the accept loop, with timeouts for slow clients and a connection cap.
 //! - [`ui`]: the web UI, embedded at build time, for every other GET.
 //!
 //! Store calls are blocking; handlers run them on tokio's blocking pool ([`state`]).
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod conn;
 pub mod downsample;
 pub mod error;
 pub mod events;
@@ -55,6 +57,8 @@ pub struct ServerConfig {
     pub allow_launch: bool,
     /// How jobs are launched; `enabled` is set by [`bind`] from the address and `allow_launch`.
     pub launch: launch::LaunchConfig,
+    /// Timeouts for slow clients and the connection cap.
+    pub conn: conn::ConnLimits,
 }
 
 impl ServerConfig {
@@ -69,6 +73,7 @@ impl ServerConfig {
             max_upload: 64 << 30,
             allow_launch: false,
             launch: launch::LaunchConfig::default(),
+            conn: conn::ConnLimits::default(),
         }
     }
 }
@@ -77,6 +82,7 @@ impl ServerConfig {
 pub struct BoundServer {
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: conn::ConnLimits,
     pub addr: SocketAddr,
     pub token: String,
     pub state: Arc<AppState>,
@@ -102,7 +108,7 @@ impl BoundServer {
             shutdown.await;
             state.stopping.send_replace(true);
         };
-        axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await
+        conn::serve(self.listener, self.app, self.limits, shutdown).await
     }
 }
 
@@ -139,7 +145,7 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
     ));
     events::spawn_watcher(&state)?;
     let app = router(state.clone());
-    Ok(BoundServer { listener, app, addr, token, state })
+    Ok(BoundServer { listener, app, limits: cfg.conn, addr, token, state })
 }
 
 /// Every route, behind the guard.

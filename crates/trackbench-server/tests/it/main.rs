@@ -1,5 +1,6 @@
-//! Integration tests of the server: each spawns the real `trackbench serve` binary on a free
-//! loopback port over a real store in a temp folder and talks HTTP to it.
+//! Integration tests of the server: most spawn the real `trackbench serve` binary on a free
+//! loopback port over a real store in a temp folder and talk HTTP to it; `slow_clients` runs
+//! the server in this process (to set short timeouts) on a real port.
 
 mod launch;
 mod live;
@@ -7,5 +8,6 @@ mod load;
 mod native;
 mod odd_input;
 mod security;
+mod slow_clients;
 mod ui;
 mod util;
