@@ -185,7 +185,7 @@ fn the_next_launch_ends_the_runs_of_a_dead_launcher() {
     let child = tag(&store, &id, "launch.pid").unwrap();
     launcher.kill().unwrap(); // SIGKILL: no handler runs
     launcher.wait().unwrap();
-    assert_eq!(store.run(&id).unwrap().status, RunStatus::Running, "nobody ended it yet");
+    assert_eq!(store.run(&id).unwrap().status, RunStatus::Crashed, "nobody ended it yet; its launcher is gone");
     let out = env.ok(&["launch", "--project", "p", "--", "true"]);
     assert!(out.stderr.contains(&format!("run {id} had lost its launcher")), "{}", out.stderr);
     let run = store.run(&id).unwrap();
