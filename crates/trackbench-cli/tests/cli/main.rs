@@ -7,4 +7,5 @@ mod report;
 mod runs;
 mod train;
 mod ui;
+mod ui_login;
 mod util;
