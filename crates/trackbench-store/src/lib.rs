@@ -158,6 +158,9 @@ pub struct Store {
     run_ids: FxHashMap<String, i64>,
     /// metric key -> id
     key_ids: FxHashMap<String, i64>,
+    /// The runs table records holding processes (schema 5+; false only for an older store
+    /// opened read-only).
+    has_liveness: bool,
 }
 
 impl Store {
@@ -200,15 +203,23 @@ impl Store {
             let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             conn.pragma_update(None, "max_page_count", (bytes as i64 / page.max(512)).max(1))?;
         }
-        if opts.read_only {
+        let version = if opts.read_only {
             let v = migrate::version(&conn)?;
             if v > migrate::LATEST {
                 return Err(StoreError::SchemaTooNew { path: db, found: v, known: migrate::LATEST });
             }
+            v
         } else {
-            retry_busy(opts.busy_timeout, || migrate::migrate(&mut conn, &db))?;
-        }
-        Ok(Store { conn, root, opts, run_ids: FxHashMap::default(), key_ids: FxHashMap::default() })
+            retry_busy(opts.busy_timeout, || migrate::migrate(&mut conn, &db))?
+        };
+        Ok(Store {
+            conn,
+            root,
+            opts,
+            run_ids: FxHashMap::default(),
+            key_ids: FxHashMap::default(),
+            has_liveness: version >= 5,
+        })
     }
 
     /// The store folder.

@@ -116,7 +116,9 @@ impl Store {
     /// start time. Only runs recorded with this host's name and boot key are probed (see
     /// [`crate::liveness`]); each costs one small `/proc` read, and nothing is cached.
     pub(crate) fn gone_runs(&self, uid: Option<&str>) -> Result<Vec<i64>> {
-        let Some(probe) = &self.opts.process_probe else { return Ok(Vec::new()) };
+        let Some(probe) = self.opts.process_probe.as_ref().filter(|_| self.has_liveness) else {
+            return Ok(Vec::new());
+        };
         let (Some(host), Some(boot)) = (probe.host(), probe.boot()) else { return Ok(Vec::new()) };
         let sql = "SELECT id, pid, proc_start FROM runs \
                    WHERE status = 'running' AND host = ?1 AND proc_boot = ?2 AND heartbeat_ms >= ?3 \

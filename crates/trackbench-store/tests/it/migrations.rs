@@ -54,6 +54,27 @@ fn a_version_1_store_opens_and_migrates_without_loss() {
 }
 
 #[test]
+fn a_version_4_store_reads_read_only_without_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(trackbench_store::DB_FILE);
+    {
+        let mut conn = Connection::open(&db).unwrap();
+        migrate::migrate_to(&mut conn, &db, 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO projects(id, name, created_ms) VALUES (1, 'old', 1);
+             INSERT INTO runs(id, uid, project_id, name, status, created_ms, started_ms, heartbeat_ms, host, pid)
+               VALUES (1, 'oldrun0000000001', 1, 'open', 'running', 1, 1, 2, 'h', 1);",
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path(), StoreOptions { read_only: true, ..StoreOptions::default() }).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4, "untouched");
+    let runs = store.list_runs(&trackbench_store::RunQuery::default()).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(store.run("oldrun0000000001").unwrap().status, trackbench_store::RunStatus::Crashed, "stale heartbeat");
+}
+
+#[test]
 fn a_newer_store_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     {
