@@ -29,6 +29,13 @@ pub struct ServeArgs {
     /// Launched jobs at once per GPU
     #[arg(long, value_name = "N", default_value_t = 1)]
     gpu_slots: usize,
+    /// Connections served at once; more wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers (also how long an idle connection
+    /// stays open)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
@@ -50,6 +57,8 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
         cfg.launch.limits.cpu = n.max(1);
     }
     cfg.launch.limits.per_gpu = args.gpu_slots.max(1);
+    cfg.conn.max_connections = args.max_connections.max(1);
+    cfg.conn.header_read_timeout = std::time::Duration::from_secs(args.header_timeout.max(1));
     if args.allow_launch && !args.host.is_loopback() {
         eprintln!(
             "warning: --allow-launch on {}: anyone who can reach this machine and knows the token can run \

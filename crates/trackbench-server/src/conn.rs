@@ -59,6 +59,9 @@ impl Default for ConnLimits {
 /// Pause after an accept error that is not about one connection (out of files, out of memory).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Least time between two warnings about failing accepts.
+const WARN_EVERY: Duration = Duration::from_secs(5);
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops gracefully.
 pub async fn serve(
     listener: TcpListener,
@@ -71,6 +74,7 @@ pub async fn serve(
     let (open_tx, open_rx) = watch::channel(());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut warned: Option<tokio::time::Instant> = None;
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
@@ -87,7 +91,11 @@ pub async fn serve(
             Ok(x) => x,
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection failed; retrying shortly");
+                // Once every few seconds: the condition (out of files) tends to last a while.
+                if warned.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+                    tracing::warn!(error = %e, "accepting a connection failed; retrying shortly");
+                    warned = Some(tokio::time::Instant::now());
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
                     _ = &mut shutdown => break,

@@ -195,3 +195,50 @@ fn live_event_streams_outlast_the_timeouts_and_end_on_stop() {
     write!(slow, "GET / HTTP/1.1\r\n").unwrap();
     s.stop();
 }
+
+#[cfg(unix)]
+#[test]
+fn running_out_of_files_does_not_stop_the_server() {
+    // The real binary under an open-file limit of 64, with more half-sent requests than
+    // that: accepting fails with EMFILE for a while, and once the header timeout cuts the
+    // slow connections, the server accepts and answers again.
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" \"$@\"")
+        .arg(crate::util::bin())
+        .arg("--store")
+        .arg(dir.path().join("store"))
+        .args(["serve", "--port", "0", "--header-timeout", "1"])
+        .env("TRACKBENCH_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawning trackbench serve");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("open:").map(|u| u.trim().split("/?token=").next().unwrap().to_string()))
+        .expect("the server printed its URL");
+    std::thread::spawn(move || for _ in lines {});
+    let authority = base.trim_start_matches("http://").to_string();
+    let slow: Vec<TcpStream> = (0..100)
+        .filter_map(|_| {
+            let mut c = TcpStream::connect(&authority).ok()?;
+            let _ = write!(c, "GET /api/v1/health HTTP/1.1\r\nHost: {authority}\r\n");
+            Some(c)
+        })
+        .collect();
+    assert!(slow.len() > 64, "more connections than files: {}", slow.len());
+    let mut c = TcpStream::connect(&authority).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(c, "GET /api/v1/health HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "still serving: {answer:?}");
+    drop(slow);
+    let _ = child.kill();
+    let _ = child.wait();
+}
