@@ -137,6 +137,16 @@ impl Store {
         Ok(gone)
     }
 
+    /// True when process `p` runs on this machine now (the probe knows this host and boot,
+    /// and the pid has the recorded start time).
+    fn still_running(&self, p: &ProcessIdentity) -> bool {
+        self.opts.process_probe.as_ref().is_some_and(|probe| {
+            probe.host() == Some(p.host.as_str())
+                && probe.boot() == Some(p.boot.as_str())
+                && probe.start_ticks(p.pid) == Some(p.start_ticks)
+        })
+    }
+
     /// Creates a run (status `running`, heartbeat now) and returns it.
     pub fn create_run(&mut self, new: &NewRun) -> Result<RunInfo> {
         self.create_run_with_id(&new_run_id(), new)
@@ -335,21 +345,19 @@ impl Store {
     pub fn resume_run_as(&mut self, uid: &str, by: Option<&ProcessIdentity>) -> Result<()> {
         let id = self.run_rowid(uid)?;
         let now = self.now();
-        let holder: Option<(Option<String>, Option<i64>, Option<i64>, Option<String>)> = self
+        let holder = self
             .conn
             .query_row("SELECT host, pid, proc_start, proc_boot FROM runs WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok(match (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?) {
+                    (Some(host), Some(pid), Some(start_ticks), Some(boot)) => {
+                        Some(ProcessIdentity { host, pid, start_ticks, boot })
+                    }
+                    _ => None,
+                })
             })
-            .optional()?;
-        let Some((host, pid, start, boot)) = holder else { return Err(StoreError::RunNotFound(uid.to_string())) };
-        let held = match (&self.opts.process_probe, host, pid, start, boot) {
-            (Some(probe), Some(host), Some(pid), Some(start), Some(boot)) => {
-                probe.host() == Some(host.as_str())
-                    && probe.boot() == Some(boot.as_str())
-                    && probe.start_ticks(pid) == Some(start)
-            }
-            _ => false,
-        };
+            .optional()?
+            .ok_or_else(|| StoreError::RunNotFound(uid.to_string()))?;
+        let held = holder.is_some_and(|h| self.still_running(&h));
         if held {
             self.conn.execute(
                 "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = ?2 WHERE id = ?1",
