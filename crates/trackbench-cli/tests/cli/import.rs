@@ -117,3 +117,38 @@ fn import_tensorboard_watch_follows_a_growing_file_until_ctrl_c() {
     let runs = env.ok(&["runs", "ls", "--project", "tensorboard", "--json"]).json();
     assert_eq!(runs[0]["status"], "finished");
 }
+
+/// An `mlruns/` folder whose one run names a folder outside it as its artifact location.
+#[cfg(unix)]
+fn mlruns_pointing_outside(tmp: &Path) -> std::path::PathBuf {
+    let secret = tmp.join("home/u/.ssh");
+    std::fs::create_dir_all(&secret).unwrap();
+    std::fs::write(secret.join("id_ed25519"), "PRIVATE KEY").unwrap();
+    let run = tmp.join("mlruns/1/r1");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(tmp.join("mlruns/1/meta.yaml"), "experiment_id: '1'\nname: exp\n").unwrap();
+    std::fs::write(
+        run.join("meta.yaml"),
+        format!("artifact_uri: file://{}\nrun_id: r1\nstatus: 3\nstart_time: 1700000000000\n", secret.display()),
+    )
+    .unwrap();
+    tmp.join("mlruns")
+}
+
+#[cfg(unix)]
+#[test]
+fn import_mlflow_skips_artifacts_outside_the_folder_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mlruns = mlruns_pointing_outside(tmp.path());
+    let env = Env::new();
+    let out = env.ok(&["import", "mlflow", mlruns.to_str().unwrap()]);
+    assert!(out.stderr.contains("outside the imported folder"), "{}", out.stderr);
+    assert!(out.stderr.contains("--allow-outside-artifacts"), "{}", out.stderr);
+    let shown = env.ok(&["runs", "show", "r1", "--json"]).json();
+    assert!(!shown.to_string().contains("id_ed25519"), "nothing copied: {shown}");
+
+    let env = Env::new();
+    let out = env.ok(&["import", "mlflow", mlruns.to_str().unwrap(), "--allow-outside-artifacts", "--json"]).json();
+    assert_eq!(out[0]["artifacts"], 1, "{out}");
+    assert!(out[0]["problems"].as_array().unwrap().is_empty(), "{out}");
+}
