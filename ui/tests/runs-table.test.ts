@@ -104,13 +104,14 @@ describe('virtual scrolling', () => {
 })
 
 describe('default columns', () => {
-  it('puts the params that tell runs apart first', () => {
+  it('shows the params that tell runs apart, else the first ones', () => {
     const p = (lr: number, seed: number, extra = {}) => ({ 'params.backend': 'cpu', 'params.batch_size': 64, 'params.data.train': 1438, 'params.data.val': 359, 'params.dataset': 'digits', 'params.epochs': 27, 'params.lr': lr, 'params.seed': seed, ...extra })
     const found = discoverColumns([run('a', { columns: p(0.01, 1) }), run('b', { columns: p(0.03, 1) }), run('c', { columns: p(0.01, 2, { 'params.note': 'x' }) })])
     expect(found.varying).toEqual(['params.lr', 'params.note', 'params.seed'])
-    expect(defaultColumns(found).filter((c) => c.startsWith('params.'))).toEqual([
-      'params.lr', 'params.note', 'params.seed', 'params.backend', 'params.batch_size', 'params.data.train',
-    ])
+    expect(defaultColumns(found).filter((c) => c.startsWith('params.'))).toEqual(['params.lr', 'params.note', 'params.seed'])
+    const same = discoverColumns([run('a', { columns: p(0.01, 1) }), run('b', { columns: p(0.01, 1) })])
+    expect(same.varying).toEqual([])
+    expect(defaultColumns(same).filter((c) => c.startsWith('params.'))).toEqual(same.params.slice(0, 6))
   })
 })
 

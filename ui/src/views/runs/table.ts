@@ -226,11 +226,10 @@ export interface Found {
   varying: string[]
 }
 
-/** Default visible columns: a few params (those that differ between runs first), then
- * non-system metrics. */
+/** Default visible columns: a few params (those that differ between runs, when some do: a
+ * param every run shares says nothing in a table), then non-system metrics. */
 export function defaultColumns(found: { params: string[]; metrics: string[]; varying?: string[] }): ColumnId[] {
   const metrics = found.metrics.filter((m) => !m.startsWith('metrics.sys/'))
-  const varying = found.varying ?? []
-  const params = [...varying, ...found.params.filter((p) => !varying.includes(p))]
+  const params = found.varying?.length ? found.varying : found.params
   return ['status', 'name', 'created', 'duration', 'group', TAGS_COLUMN, ...params.slice(0, 6), ...metrics.slice(0, 6)]
 }
