@@ -245,12 +245,15 @@ fn is_event_file(p: &Path) -> bool {
 
 /// Folders under `root` (itself included) that hold event files, with those files, sorted.
 /// Links to folders are not followed, linked event files only when they resolve inside `root`.
-pub fn discover(root: &Path) -> std::io::Result<Vec<(PathBuf, Vec<PathBuf>)>> {
+pub fn discover(root: &Path) -> std::io::Result<Folders> {
     Ok(discover_checked(root)?.0)
 }
 
+/// Folders of event files, each with its files.
+pub type Folders = Vec<(PathBuf, Vec<PathBuf>)>;
+
 /// [`discover`], with what the walk skipped (links out of `root`, links to folders).
-pub fn discover_checked(root: &Path) -> std::io::Result<(Vec<(PathBuf, Vec<PathBuf>)>, Vec<Skipped>)> {
+pub fn discover_checked(root: &Path) -> std::io::Result<(Folders, Vec<Skipped>)> {
     std::fs::read_dir(root)?; // a missing or unreadable root is an error, not an empty import
     let confine = crate::confine::Confine::new(&[root], false, "");
     let (files, mut warnings) = confine.walk(root);
