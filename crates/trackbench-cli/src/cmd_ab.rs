@@ -208,7 +208,7 @@ fn ls(ctx: &Ctx, project: Option<&str>, json: bool) -> anyhow::Result<()> {
                 ab.id.clone(),
                 ab.name.clone(),
                 ab.project.clone(),
-                format!("{} ({})", ab.metric, &ab.direction[..3]),
+                format!("{} ({})", ab.metric, ab.direction.chars().take(3).collect::<String>()),
                 ab.status.to_string(),
                 format!("{}/{}", count(Arm::A), count(Arm::B)),
                 outcome,
@@ -229,11 +229,14 @@ fn print_ab(store: &Store, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(ab)?);
         return Ok(());
     }
-    println!("A/B {}  {}  [{}]", ab.id, ab.name, ab.status);
-    println!("project {}, metric {} ({})", ab.project, ab.metric, ab.direction);
+    // Stored strings reach the terminal only through `output::escape` (no escape sequences).
+    let e = output::escape;
+    println!("A/B {}  {}  [{}]", e(&ab.id), e(&ab.name), ab.status);
+    println!("project {}, metric {} ({})", e(&ab.project), e(&ab.metric), e(&ab.direction));
     if ab.spec["source"] == "launch" {
-        println!("A: {}   B: {}   base: {}   seeds: {}", ab.spec["a"], ab.spec["b"], ab.spec["base"], ab.spec["seeds"]);
-        println!("command: {}", ab.spec["command"].as_str().unwrap_or(""));
+        let spec = |k: &str| e(&ab.spec[k].to_string()).into_owned();
+        println!("A: {}   B: {}   base: {}   seeds: {}", spec("a"), spec("b"), spec("base"), spec("seeds"));
+        println!("command: {}", e(ab.spec["command"].as_str().unwrap_or("")));
     }
     let vals = ab_values(store, ab).map_err(lift)?;
     let rows: Vec<Vec<String>> = vals
@@ -256,7 +259,7 @@ fn print_ab(store: &Store, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
         println!(
             "{failed} of {} runs have no value (failed, killed or never logged {}); left out",
             vals.len(),
-            ab.metric
+            e(&ab.metric)
         );
     }
     println!();
@@ -291,11 +294,11 @@ fn print_ab(store: &Store, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
                 c["seeds_needed"].as_u64().map(|s| s.to_string()).unwrap_or_else(|| "-".into())
             );
             for note in c["notes"].as_array().into_iter().flatten() {
-                println!("note: {}", note.as_str().unwrap_or_default());
+                println!("note: {}", e(note.as_str().unwrap_or_default()));
             }
-            println!("\nverdict: {}", c["verdict"].as_str().unwrap_or_default());
+            println!("\nverdict: {}", e(c["verdict"].as_str().unwrap_or_default()));
         }
-        None => println!("no verdict: {}", ab.error.as_deref().unwrap_or("not finished")),
+        None => println!("no verdict: {}", e(ab.error.as_deref().unwrap_or("not finished"))),
     }
     Ok(())
 }
