@@ -1,7 +1,7 @@
 //! Hardening through the real binary: stored strings cannot drive the terminal, and a killed
 //! process's run reads `crashed` within seconds, long before the heartbeat timeout.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use trackbench_store::{RunInfo, RunQuery, RunStatus, Store, StoreOptions};
@@ -36,20 +36,6 @@ fn stored_control_characters_are_escaped_in_tables() {
     // JSON stays exact: the same string comes back.
     let shown = env.ok(&["runs", "show", &id, "--json"]).json();
     assert_eq!(shown["tags"]["note"], HOSTILE);
-}
-
-/// `trackbench ARGS` in the background with the test's store.
-fn spawn(env: &Env, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_trackbench"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TRACKBENCH_DIR", env.store())
-        .env("HOME", env.store())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn trackbench")
 }
 
 fn poll<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
@@ -88,14 +74,14 @@ fn killed_reads_crashed(env: &Env, mut child: Child) -> RunInfo {
 #[test]
 fn a_killed_trainer_reads_crashed_within_seconds() {
     let env = Env::new();
-    let child = spawn(&env, &["train", "--backend", "cpu", "--epochs", "100000", "--project", "p"]);
+    let child = env.spawn(&["train", "--backend", "cpu", "--epochs", "100000", "--project", "p"], false);
     killed_reads_crashed(&env, child);
 }
 
 #[test]
 fn a_killed_launcher_reads_crashed_within_seconds() {
     let env = Env::new();
-    let child = spawn(&env, &["launch", "--project", "p", "--", "sleep", "300"]);
+    let child = env.spawn(&["launch", "--project", "p", "--", "sleep", "300"], false);
     // Once the child runs (its process group is recorded), kill the launcher.
     let store = Store::open(env.store(), StoreOptions::default()).unwrap();
     let pgid = poll("the launched child", Duration::from_secs(60), || {

@@ -2,7 +2,7 @@
 //! scripts that succeed, fail, hang and flood stdout, and the reference trainer for an A/B.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use trackbench_store::{Arm, RunQuery, RunStatus, Store, StoreOptions, Stream};
@@ -17,20 +17,6 @@ fn script(env: &Env, name: &str, body: &str) -> PathBuf {
     let p = env.store().join(name);
     std::fs::write(&p, body).unwrap();
     p
-}
-
-/// `trackbench ARGS` started in the background with the test's store.
-fn spawn(env: &Env, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_trackbench"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TRACKBENCH_DIR", env.store())
-        .env("HOME", env.store())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn trackbench")
 }
 
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -128,7 +114,8 @@ fn cancel_kills_the_whole_process_group() {
             pidfile.display()
         ),
     );
-    let mut launcher = spawn(&env, &["launch", "--project", "p", "--grace", "0.3", "--", "sh", s.to_str().unwrap()]);
+    let mut launcher =
+        env.spawn(&["launch", "--project", "p", "--grace", "0.3", "--", "sh", s.to_str().unwrap()], true);
     wait_for("the grandchild", Duration::from_secs(20), || {
         std::fs::read_to_string(&pidfile).is_ok_and(|p| !p.trim().is_empty())
     });
@@ -149,7 +136,7 @@ fn cancel_kills_the_whole_process_group() {
 #[test]
 fn a_signal_to_the_launcher_cancels_its_job() {
     let env = Env::new();
-    let mut launcher = spawn(&env, &["launch", "--project", "p", "--", "sleep", "300"]);
+    let mut launcher = env.spawn(&["launch", "--project", "p", "--", "sleep", "300"], true);
     let store = open(&env);
     wait_for("the run", Duration::from_secs(20), || {
         store
@@ -172,7 +159,7 @@ fn a_signal_to_the_launcher_cancels_its_job() {
 #[test]
 fn the_next_launch_ends_the_runs_of_a_dead_launcher() {
     let env = Env::new();
-    let mut launcher = spawn(&env, &["launch", "--project", "p", "--", "sleep", "300"]);
+    let mut launcher = env.spawn(&["launch", "--project", "p", "--", "sleep", "300"], true);
     let store = open(&env);
     wait_for("the run", Duration::from_secs(20), || {
         store

@@ -1,7 +1,7 @@
 //! Spawning the real binary with a hermetic environment and a temp store per test.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use trackbench_sdk::{Run, RunOptions};
 
@@ -30,12 +30,24 @@ impl Env {
         self.dir.path()
     }
 
-    /// Runs `trackbench ARGS` with only this test's store in its environment.
-    pub fn cmd(&self, args: &[&str]) -> Out {
+    /// `trackbench ARGS` with only this test's store in its environment.
+    fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_trackbench"));
         c.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
         c.env("TRACKBENCH_DIR", self.store()).env("HOME", self.store());
-        let Output { status, stdout, stderr } = c.output().expect("spawn trackbench");
+        c
+    }
+
+    /// Starts `trackbench ARGS` in the background; its stdout and stderr are piped to the test
+    /// when `piped`, else discarded.
+    pub fn spawn(&self, args: &[&str], piped: bool) -> Child {
+        let out = || if piped { Stdio::piped() } else { Stdio::null() };
+        self.command(args).stdout(out()).stderr(out()).spawn().expect("spawn trackbench")
+    }
+
+    /// Runs `trackbench ARGS` to its end.
+    pub fn cmd(&self, args: &[&str]) -> Out {
+        let Output { status, stdout, stderr } = self.command(args).output().expect("spawn trackbench");
         Out {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
