@@ -137,6 +137,10 @@ def test_refused_params_tags_and_artifacts(tb, store, tmp_path):
     with pytest.raises(ValueError):
         run.config["x" * 300] = 1
     with pytest.raises(ValueError):
+        run.config.update({"m": {(0, 1): "tuple keys have no text form"}})
+    with pytest.raises(ValueError):
+        run.config.update({True: "a bool is not a label id"})
+    with pytest.raises(ValueError):
         run.set_tag("bad\tkey", "v")
     with pytest.raises(ValueError):
         run.log_artifact(tmp_path / "missing.bin")
@@ -144,12 +148,13 @@ def test_refused_params_tags_and_artifacts(tb, store, tmp_path):
     f.write_text("x")
     with pytest.raises(ValueError):
         run.log_artifact(f, name="../../etc/passwd")
+    run.config.update({"model": {"id2label": {0: "neg", 1: "pos"}}})  # int keys, as in HF configs
     run.config["lr"] = 0.1
     run.config["lr"] = 0.2  # params are write-once
     run.flush()
     assert any("write-once" in r for r in run.rejected())
     run.finish()
-    assert show(store, run.id)["params"] == {"lr": 0.1}
+    assert show(store, run.id)["params"] == {"lr": 0.1, "model.id2label.0": "neg", "model.id2label.1": "pos"}
     with pytest.raises(RuntimeError):
         run.log({"late": 1.0})
 

@@ -31,11 +31,16 @@ def scalar(value: Any) -> Any:
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
-    """``{"model": {"depth": 4}}`` -> ``{"model.depth": 4}``, values made JSON-able."""
+    """``{"model": {"depth": 4}}`` -> ``{"model.depth": 4}``, values made JSON-able.
+
+    Integer keys become their decimal text (Hugging Face configs carry ``id2label = {0: ...}``,
+    which W&B and MLflow both accept); any other non-str key is refused."""
     out: Dict[str, Any] = {}
     for key, value in config.items():
-        if not isinstance(key, str):
-            raise ValueError(f"config keys must be str, got {type(key).__name__}: {key!r}")
+        if isinstance(key, int) and not isinstance(key, bool):
+            key = str(key)
+        elif not isinstance(key, str):
+            raise ValueError(f"config keys must be str or int, got {type(key).__name__}: {key!r}")
         full = f"{prefix}.{key}" if prefix else key
         if isinstance(value, Mapping):
             out.update(flatten(value, full))
