@@ -36,7 +36,7 @@ pub mod writer;
 pub use config::flatten_config;
 pub use http::Remote;
 pub use options::{RunOptions, default_store_dir};
-pub use run::Run;
+pub use run::{MetricKey, Run};
 pub use trackbench_store::{RunStatus, Stream};
 
 /// Errors the SDK reports to the caller.

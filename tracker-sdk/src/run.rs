@@ -1,6 +1,7 @@
 //! [`Run`]: the handle training code logs through.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -17,12 +18,26 @@ use crate::{Result, SdkError};
 /// An open run. Cheap to share between threads (`&Run` is enough to log). Dropping it
 /// finishes the run: `finished`, or `failed` when the thread is panicking.
 pub struct Run {
+    /// Distinguishes this run's [`MetricKey`]s from other runs' in this process.
+    serial: u32,
     id: String,
     name: String,
     project: String,
     shared: Arc<Shared>,
     writer: Option<JoinHandle<()>>,
     store_dir: std::path::PathBuf,
+}
+
+/// The next [`Run::serial`].
+static NEXT_SERIAL: AtomicU32 = AtomicU32::new(0);
+
+/// A metric key resolved once by [`Run::metric_key`]: validated and numbered for its run, so
+/// a hot loop (the Python SDK's `run.log`) logs through [`Run::log_keys`] without hashing,
+/// comparing or validating the key's text on every call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MetricKey {
+    run: u32,
+    id: u32,
 }
 
 fn invalid(e: trackbench_store::StoreError) -> SdkError {
@@ -100,6 +115,7 @@ impl Run {
             })
             .map_err(|e| SdkError::Invalid(format!("cannot start the writer thread: {e}")))?;
         Ok(Run {
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             id: info.id,
             name: info.name,
             project: info.project,
@@ -140,6 +156,33 @@ impl Run {
         self.log_impl(step, &[(key, value)])
     }
 
+    /// Resolves `key` for [`Run::log_keys`]: validates it once and gives it this run's number.
+    pub fn metric_key(&self, key: &str) -> Result<MetricKey> {
+        let id = intern_key(&mut self.shared.lock(), key)?;
+        Ok(MetricKey { run: self.serial, id })
+    }
+
+    /// Logs metrics by keys from [`Run::metric_key`] at `step` (`None`: the run's own counter,
+    /// as [`Run::log`]); the same record as [`Run::log_at`] with the keys' names.
+    pub fn log_keys(&self, step: Option<i64>, metrics: &[(MetricKey, f64)]) -> Result<()> {
+        let wall = SystemTime::now();
+        if let Some((k, _)) = metrics.iter().find(|(k, _)| k.run != self.serial) {
+            return Err(SdkError::Invalid(format!("metric key {k:?} was resolved by another run")));
+        }
+        let mut guard = self.shared.lock();
+        if guard.finished || guard.finishing.is_some() {
+            return Err(SdkError::Finished(self.id.clone()));
+        }
+        let n = metrics.len();
+        if guard.pending.points.len() + guard.in_flight + n > self.shared.max_queued_points {
+            guard = self.wait_for_room(guard, n, &[])?;
+        }
+        let q = &mut *guard;
+        q.pending.points.extend(metrics.iter().map(|&(k, value)| Point { key: k.id, value }));
+        self.end_record(q, step, wall, n);
+        Ok(())
+    }
+
     fn log_impl(&self, step: Option<i64>, metrics: &[(&str, f64)]) -> Result<()> {
         // Converted to milliseconds by the writer, off the caller's thread.
         let wall = SystemTime::now();
@@ -149,7 +192,7 @@ impl Run {
         }
         let n = metrics.len();
         if guard.pending.points.len() + guard.in_flight + n > self.shared.max_queued_points {
-            guard = self.wait_for_room(guard, metrics)?;
+            guard = self.wait_for_room(guard, n, metrics)?;
         }
         let q = &mut *guard;
         // Push while resolving keys; a bad key takes the record's points back out, so a
@@ -169,6 +212,14 @@ impl Run {
             };
             q.pending.points.push(Point { key: id, value });
         }
+        self.end_record(q, step, wall, n);
+        Ok(())
+    }
+
+    /// Closes the record whose `n` points were just pushed: gives it its step, advances the
+    /// run's counter, and wakes the writer once enough points wait.
+    #[inline]
+    fn end_record(&self, q: &mut Queue, step: Option<i64>, wall: SystemTime, n: usize) {
         let step = match step {
             Some(s) => {
                 q.next_step = q.next_step.max(s.saturating_add(1));
@@ -188,17 +239,17 @@ impl Run {
             q.woken_for_size = true;
             self.shared.wake.notify_one();
         }
-        Ok(())
     }
 
-    /// Blocks (warning once per run) until the queue has room for `metrics` or holds nothing,
-    /// so a record larger than the bound still goes through. A record with an invalid key is
-    /// refused first, without waiting.
+    /// Blocks (warning once per run) until the queue has room for `n` points or holds nothing,
+    /// so a record larger than the bound still goes through. A record with an invalid key
+    /// (among `metrics`, the named keys of [`Run::log`]) is refused first, without waiting.
     #[cold]
     #[inline(never)]
     fn wait_for_room<'a>(
         &'a self,
         mut q: MutexGuard<'a, Queue>,
+        n: usize,
         metrics: &[(&str, f64)],
     ) -> Result<MutexGuard<'a, Queue>> {
         for (key, _) in metrics {
@@ -206,7 +257,6 @@ impl Run {
                 validate::key("metric", key).map_err(invalid)?;
             }
         }
-        let n = metrics.len();
         if !q.warned_full {
             q.warned_full = true;
             tracing::warn!(
@@ -379,17 +429,21 @@ impl Drop for Run {
 /// at `position` for the next record. Validates a key the run has not seen before.
 #[cold]
 #[inline(never)]
+/// The run-local number of metric key `key`, validated and numbered on first sight.
+fn intern_key(q: &mut Queue, key: &str) -> Result<u32> {
+    if let Some(&id) = q.key_ids.get(key) {
+        return Ok(id);
+    }
+    validate::key("metric", key).map_err(invalid)?;
+    let id = q.key_names.len() as u32;
+    q.key_names.push(Arc::from(key));
+    q.key_ids.insert(Box::from(key), id);
+    Ok(id)
+}
+
+/// [`intern_key`], remembering the key at `position` for the next record's fast check.
 fn resolve_key(q: &mut Queue, position: usize, key: &str) -> Result<u32> {
-    let id = match q.key_ids.get(key) {
-        Some(&id) => id,
-        None => {
-            validate::key("metric", key).map_err(invalid)?;
-            let id = q.key_names.len() as u32;
-            q.key_names.push(Arc::from(key));
-            q.key_ids.insert(Box::from(key), id);
-            id
-        }
-    };
+    let id = intern_key(q, key)?;
     match q.recent_keys.get_mut(position) {
         Some(slot) => *slot = id,
         None => q.recent_keys.push(id),

@@ -310,6 +310,58 @@ fn records_with_changing_keys_are_stored_point_for_point() {
 }
 
 #[test]
+fn resolved_keys_log_the_same_records_as_named_keys() {
+    // Small bounds: the writer takes the queue often and callers wait for room.
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new("p").store_dir(dir.path());
+    opts.flush_points = 37;
+    opts.max_queued_points = 200;
+    let run = Run::start(opts).unwrap();
+    let other = Run::start(RunOptions::new("p").store_dir(dir.path())).unwrap();
+    let id = run.id().to_string();
+    let loss = run.metric_key("train/loss").unwrap();
+    let acc = run.metric_key("acc").unwrap();
+    assert_eq!(run.metric_key("train/loss").unwrap(), loss, "one key per name");
+    assert_ne!(loss, acc);
+    for bad in ["", "a\nb", " x"] {
+        assert!(matches!(run.metric_key(bad), Err(SdkError::Invalid(_))), "{bad:?} refused");
+    }
+    let foreign = other.metric_key("acc").unwrap();
+    let err = run.log_keys(Some(0), &[(loss, 1.0), (foreign, 2.0)]).expect_err("a key of another run");
+    assert!(matches!(err, SdkError::Invalid(_)), "{err}");
+    for i in 0..3000i64 {
+        match i % 4 {
+            0 => run.log_keys(None, &[(loss, i as f64), (acc, -(i as f64))]).unwrap(),
+            1 => run.log(&[("train/loss", i as f64), ("acc", -(i as f64))]).unwrap(),
+            2 => run.log_keys(Some(10_000 + i), &[(acc, -(i as f64)), (loss, i as f64)]).unwrap(),
+            _ => run.log_keys(None, &[]).unwrap(),
+        }
+    }
+    other.finish().unwrap();
+    run.finish().unwrap();
+
+    // Steps as `log`/`log_at` give them: the counter, moved past explicit steps, and an empty
+    // record still advancing it.
+    let mut want: Vec<(i64, f64)> = Vec::new();
+    let mut next = 0i64;
+    for i in 0..3000i64 {
+        let step = if i % 4 == 2 { 10_000 + i } else { next };
+        next = step + 1;
+        if i % 4 != 3 {
+            want.push((step, i as f64));
+        }
+    }
+    let mut s = open(dir.path());
+    let mut keys = s.metric_keys(&id).unwrap();
+    keys.sort();
+    assert_eq!(keys, ["acc", "train/loss"], "the refused record stored nothing");
+    let got = s.series(&id, "train/loss", StepRange::ALL).unwrap();
+    assert_eq!(got.steps.iter().copied().zip(got.values.iter().copied()).collect::<Vec<_>>(), want);
+    let acc = s.series(&id, "acc", StepRange::ALL).unwrap();
+    assert_eq!(acc.values, want.iter().map(|(_, v)| -v).collect::<Vec<_>>());
+}
+
+#[test]
 fn system_metrics_are_sampled_as_sys_series() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = RunOptions::new("sys").store_dir(dir.path());
