@@ -1,8 +1,9 @@
 //! `trackbench._native`: the PyO3 extension under the Python SDK.
 //!
 //! A thin bridge: [`NativeRun`] wraps a Rust SDK [`Run`], so Python logs through exactly the
-//! same validation, queue and writer as Rust. The hot call, [`NativeRun::log`], converts a
-//! Python dict to `(&str, f64)` pairs without allocating per key and enqueues them; values may
+//! same validation, queue and writer as Rust. The hot call, [`NativeRun::log`], turns a
+//! Python dict into `(MetricKey, f64)` pairs (keys resolved once per key object, see
+//! [`KeyCache`]) without allocating and enqueues them; values may
 //! be floats, ints, bools or anything with `.item()` (numpy, torch and jax scalars), found by
 //! duck typing so numpy/torch are never imported. The idiomatic API lives in the Python
 //! package (`python/trackbench`).
@@ -18,7 +19,7 @@ use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
-use trackbench_sdk::{Run, RunOptions, RunStatus, SdkError, Stream};
+use trackbench_sdk::{MetricKey, Run, RunOptions, RunStatus, SdkError, Stream};
 
 pyo3::create_exception!(_native, StoreError, PyException, "The store could not be read or written.");
 
@@ -79,32 +80,81 @@ fn flatten(prefix: &str, data: &Bound<'_, PyDict>, out: &mut Vec<(String, f64)>)
 /// Most distinct key objects remembered per run.
 const KEY_CACHE_MAX: usize = 4096;
 
-/// Python key string -> Rust string, by object identity. The cache keeps a reference to each
-/// key object, so an address can never be reused by another string while it is cached.
-/// Training loops log the same (interned) key objects every step, so this skips the UTF-8
-/// conversion, which the limited API (abi3 for Python 3.9) can only do by copying.
+/// Python key string -> the run's [`MetricKey`], by object identity. The cache keeps a
+/// reference to each key object, so an address can never be reused by another string while it
+/// is cached. Training loops log the same (interned) key objects every step, usually in the
+/// same order: a key at the position it had in the previous call is found by one pointer
+/// comparison, any other cached key by one hash lookup; its text is converted and validated
+/// only the first time.
 #[derive(Default)]
 struct KeyCache {
-    keys: rustc_hash::FxHashMap<usize, (Py<PyString>, Box<str>)>,
-    /// `(key address, value)` of the call in progress, reused between calls.
-    scratch: Vec<(usize, f64)>,
+    /// Key object address -> its key.
+    index: rustc_hash::FxHashMap<usize, MetricKey>,
+    /// The cached key objects, held so their addresses stay theirs.
+    held: Vec<Py<PyString>>,
+    /// `(key address, key)` by position in the previous call's dict.
+    last: Vec<(usize, MetricKey)>,
+    /// The record of the call in progress, reused between calls.
+    scratch: Vec<(MetricKey, f64)>,
 }
 
 impl KeyCache {
-    /// Makes sure `k` is cached; false when the cache is full and `k` is new.
-    fn ensure(&mut self, k: &Bound<'_, PyString>) -> PyResult<bool> {
-        let addr = k.as_ptr() as usize;
-        if self.keys.contains_key(&addr) {
-            return Ok(true);
+    /// The key of `k`, found at position `i` of the dict; `None` when the cache is full and
+    /// `k` is new. An invalid key is an error.
+    ///
+    /// # Safety
+    /// `k` must point to a live `str` object (exact type) and the GIL must be held.
+    #[inline(always)]
+    unsafe fn lookup(
+        &mut self,
+        py: Python<'_>,
+        run: &Run,
+        i: usize,
+        k: *mut ffi::PyObject,
+    ) -> PyResult<Option<MetricKey>> {
+        match self.last.get(i) {
+            Some(&(addr, key)) if addr == k as usize => Ok(Some(key)),
+            _ => unsafe { self.miss(py, run, i, k) },
         }
-        if self.keys.len() >= KEY_CACHE_MAX {
-            return Ok(false);
+    }
+
+    /// [`KeyCache::lookup`] for a key not where the previous call had it.
+    #[cold]
+    #[inline(never)]
+    unsafe fn miss(
+        &mut self,
+        py: Python<'_>,
+        run: &Run,
+        i: usize,
+        k: *mut ffi::PyObject,
+    ) -> PyResult<Option<MetricKey>> {
+        let addr = k as usize;
+        let key = match self.index.get(&addr) {
+            Some(&key) => key,
+            None => {
+                if self.held.len() >= KEY_CACHE_MAX {
+                    return Ok(None);
+                }
+                // SAFETY: the caller guarantees a live exact `str` and the GIL.
+                let obj = unsafe { Bound::from_borrowed_ptr(py, k).cast_into_unchecked::<PyString>() };
+                let key = run.metric_key(obj.to_str()?).map_err(to_py)?;
+                self.held.push(obj.unbind());
+                self.index.insert(addr, key);
+                key
+            }
+        };
+        // Every address in `last` is a cached (held) object, so it cannot be reused.
+        match i.cmp(&self.last.len()) {
+            std::cmp::Ordering::Less => self.last[i] = (addr, key),
+            std::cmp::Ordering::Equal if i < LAST_KEYS_MAX => self.last.push((addr, key)),
+            _ => {}
         }
-        let s: Box<str> = Box::from(k.to_cow()?.as_ref());
-        self.keys.insert(addr, (k.clone().unbind(), s));
-        Ok(true)
+        Ok(Some(key))
     }
 }
+
+/// Most positions remembered from the previous call.
+const LAST_KEYS_MAX: usize = 256;
 
 /// One run, as the Python layer sees it.
 #[pyclass(frozen, module = "trackbench._native")]
@@ -124,6 +174,49 @@ struct NativeRun {
 }
 
 impl NativeRun {
+    /// Logs a flat dict of `str` keys and plain numbers (float, int, bool) with keys from the
+    /// identity cache and no allocation; false, having logged nothing, for any other dict.
+    /// Runs no Python code, so holding the locks cannot deadlock against the GIL.
+    fn log_fast(&self, data: &Bound<'_, PyDict>, step: Option<i64>) -> PyResult<bool> {
+        let py = data.py();
+        let guard = self.run.read().map_err(|_| PyRuntimeError::new_err("run lock poisoned"))?;
+        let run = guard.as_ref().ok_or_else(|| PyRuntimeError::new_err(format!("run {} is finished", self.id)))?;
+        let mut cache = self.keys.lock().map_err(|_| PyRuntimeError::new_err("key cache poisoned"))?;
+        let cache = &mut *cache;
+        cache.scratch.clear();
+        // SAFETY: we hold the GIL and run no Python code, so the dict cannot change and the
+        // borrowed references PyDict_Next hands out stay valid.
+        unsafe {
+            let (mut pos, mut k, mut v) = (0 as ffi::Py_ssize_t, std::ptr::null_mut(), std::ptr::null_mut());
+            while ffi::PyDict_Next(data.as_ptr(), &mut pos, &mut k, &mut v) != 0 {
+                if ffi::Py_TYPE(k) != std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+                    return Ok(false);
+                }
+                let ty = ffi::Py_TYPE(v);
+                let x = if ty == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+                    ffi::PyFloat_AsDouble(v)
+                } else if ty == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
+                    if v == ffi::Py_True() { 1.0 } else { 0.0 }
+                } else if ty == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
+                    let x = ffi::PyLong_AsDouble(v);
+                    if x == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear();
+                        return Ok(false);
+                    }
+                    x
+                } else {
+                    return Ok(false);
+                };
+                match cache.lookup(py, run, cache.scratch.len(), k)? {
+                    Some(key) => cache.scratch.push((key, x)),
+                    None => return Ok(false),
+                }
+            }
+        }
+        run.log_keys(step, &cache.scratch).map_err(to_py)?;
+        Ok(true)
+    }
+
     /// True in a forked child for runs inherited from the parent.
     fn inherited(&self) -> bool {
         FORK_GENERATION.load(Ordering::Relaxed) != self.generation
@@ -224,85 +317,19 @@ impl NativeRun {
                 &owned_dict
             }
         };
-        // Fast path: flat dict of str -> number, key strings from the identity cache, no
-        // allocation for records of up to 32 keys.
-        let mut cache = self.keys.lock().map_err(|_| PyRuntimeError::new_err("key cache poisoned"))?;
-        let cache = &mut *cache;
-        cache.scratch.clear();
-        let mut fast = true;
-        let py = data.py();
-        // SAFETY: we hold the GIL; PyDict_Next hands out borrowed references that stay valid
-        // while the dict is not changed. Nothing in the common branches runs Python code; the
-        // `.item()` branch takes its own references first (and PyDict_Next stays memory-safe
-        // even if that code changed the dict).
-        unsafe {
-            let (mut pos, mut k, mut v) = (0 as ffi::Py_ssize_t, std::ptr::null_mut(), std::ptr::null_mut());
-            while ffi::PyDict_Next(data.as_ptr(), &mut pos, &mut k, &mut v) != 0 {
-                if ffi::Py_TYPE(k) != std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
-                    fast = false;
-                    break;
-                }
-                let ty = ffi::Py_TYPE(v);
-                let x = if ty == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
-                    ffi::PyFloat_AsDouble(v)
-                } else if ty == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
-                    if v == ffi::Py_True() { 1.0 } else { 0.0 }
-                } else if ty == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
-                    let x = ffi::PyLong_AsDouble(v);
-                    if x == -1.0 && !ffi::PyErr_Occurred().is_null() {
-                        ffi::PyErr_Clear();
-                        fast = false;
-                        break;
-                    }
-                    x
-                } else {
-                    match number(&Bound::from_borrowed_ptr(py, v), 0) {
-                        Some(x) => x,
-                        None => {
-                            fast = false;
-                            break;
-                        }
-                    }
-                };
-                let addr = k as usize;
-                if !cache.keys.contains_key(&addr) {
-                    let key = Bound::from_borrowed_ptr(py, k).cast_into_unchecked::<PyString>();
-                    if !cache.ensure(&key)? {
-                        fast = false;
-                        break;
-                    }
-                }
-                cache.scratch.push((addr, x));
-            }
+        if self.log_fast(data, step)? {
+            return Ok(true);
         }
-        if !fast {
-            // Slow path: nested dicts, a full key cache, or an error to explain.
-            let mut owned = Vec::new();
-            flatten("", data, &mut owned)?;
-            let pairs: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-            return Ok(self
-                .with(|r| match step {
-                    Some(s) => r.log_at(s, &pairs),
-                    None => r.log(&pairs),
-                })?
-                .is_some());
-        }
-        let key = |addr: &usize| cache.keys.get(addr).map_or("", |e| &*e.1);
-        let mut stack: [(&str, f64); 32] = [("", 0.0); 32];
-        let heap: Vec<(&str, f64)>;
-        let pairs: &[(&str, f64)] = if cache.scratch.len() <= stack.len() {
-            for (slot, (addr, x)) in stack.iter_mut().zip(&cache.scratch) {
-                *slot = (key(addr), *x);
-            }
-            &stack[..cache.scratch.len()]
-        } else {
-            heap = cache.scratch.iter().map(|(addr, x)| (key(addr), *x)).collect();
-            &heap
-        };
+        // Slow path: nested dicts, values that need `.item()`, a full key cache, or an error
+        // to explain. No lock is held while `.item()` runs Python code (which may release the
+        // GIL and let another thread log or finish).
+        let mut owned = Vec::new();
+        flatten("", data, &mut owned)?;
+        let pairs: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         Ok(self
             .with(|r| match step {
-                Some(s) => r.log_at(s, pairs),
-                None => r.log(pairs),
+                Some(s) => r.log_at(s, &pairs),
+                None => r.log(&pairs),
             })?
             .is_some())
     }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import time
 
 import pytest
 
-from conftest import export, show
+from conftest import export, py, show
 
 
 class Scalar:
@@ -128,6 +130,81 @@ def test_refused_metrics_raise_valueerror_and_store_nothing(tb, store, bad):
         run.log({"good": 1.0, **bad}, step=0)
     run.finish()
     assert export(store, run.id)["metrics"] == {}, "a refused call stores none of its keys"
+
+
+class GilReleasingScalar(Scalar):
+    """A scalar whose `.item()` lets other threads run, as torch's CUDA `.item()` does."""
+
+    def item(self):
+        time.sleep(0)
+        return self.v
+
+
+def test_key_cache_orders_fresh_key_objects_overflow_and_threads(tb, store):
+    """`run.log` remembers key objects by identity: every way a loop can break that (keys in
+    another order, equal strings that are other objects, more keys than the cache holds,
+    values that need `.item()`) still stores exactly what was logged."""
+    run = tb.init(project="p")
+    want = {}
+
+    def log(d, step):
+        run.log(d, step=step)
+        for k, v in d.items():
+            want.setdefault(k, []).append((step, float(v.item() if isinstance(v, Scalar) else v)))
+
+    for step in range(300):
+        keys = ["loss", "acc", "lr"] if step % 3 else ["lr", "loss", "acc", "extra"]
+        # Every 5th step "loss" is an equal string that is another object.
+        d = {("".join(["lo", "ss"]) if k == "loss" and step % 5 == 0 else k): step + i * 0.5
+             for i, k in enumerate(keys)}
+        if step % 7 == 0:
+            d["acc"] = GilReleasingScalar(step * 2.0)
+        log(d, step)
+    for step in range(300, 305):  # 5 x 1000 new keys: the cache (4096) fills up
+        log({f"wide/{step}/{k}": float(k) for k in range(1000)}, step)
+    log({"loss": 1.0, "wide/300/0": 2.0, "late/new": 3.0}, 305)
+    with pytest.raises(ValueError):
+        run.log({"loss": 9.0, "bad\nkey": 1.0}, step=306)
+
+    run.finish()
+    m = export(store, run.id)["metrics"]
+    assert set(m) == set(want)
+    for k, pts in want.items():
+        got = sorted(zip(m[k]["steps"], m[k]["values"]))
+        assert got == sorted(pts), k
+
+
+def test_two_threads_logging_values_whose_item_releases_the_gil_do_not_deadlock(store):
+    """No lock of the run is held while `.item()` runs: it may release the GIL (torch's CUDA
+    `.item()` does) and let another thread log. In a child process, so a deadlock fails the
+    test instead of hanging the suite."""
+    p = py("""
+        import threading, time
+        import trackbench
+        class Slow:
+            def __init__(self, v): self.v = v
+            def item(self):
+                time.sleep(0)
+                return self.v
+        run = trackbench.init(project="p")
+        def worker(offset):
+            for step in range(offset, 4000, 2):
+                run.log({"thread": Slow(float(step)), "loss": float(step)}, step=step)
+        threads = [threading.Thread(target=worker, args=(o,)) for o in (0, 1)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        run.finish()
+        print(run.id)
+    """)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("two threads logging through run.log deadlocked")
+    assert p.returncode == 0, err
+    m = export(store, out.strip())["metrics"]
+    for k in ("thread", "loss"):
+        assert sorted(zip(m[k]["steps"], m[k]["values"])) == [(s, float(s)) for s in range(4000)], k
 
 
 def test_refused_params_tags_and_artifacts(tb, store, tmp_path):
