@@ -62,7 +62,7 @@ impl Run {
         // sees at once when it is gone (killed), instead of after the heartbeat timeout.
         let me = if opts.capture_context { ProcessIdentity::current() } else { None };
         if opts.capture_context {
-            new.host = hostname();
+            new.host = trackbench_store::liveness::local_host();
             new.pid = Some(i64::from(std::process::id()));
             new.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
             if let Some(me) = &me {
@@ -449,12 +449,4 @@ fn resolve_key(q: &mut Queue, position: usize, key: &str) -> Result<u32> {
         None => q.recent_keys.push(id),
     }
     Ok(id)
-}
-
-fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
 }

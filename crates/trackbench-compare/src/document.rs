@@ -137,7 +137,7 @@ pub fn json_cell(v: &serde_json::Value) -> String {
 }
 
 fn run_rows(store: &Store, runs: &[RunInfo], r: &Report) -> Result<Vec<RunRow>> {
-    let now = trackbench_store::now_ms();
+    let now = store.now();
     runs.iter()
         .enumerate()
         .map(|(i, run)| {

@@ -493,7 +493,7 @@ impl Follower {
             }
             stored += parsed.scalar_count();
             store_parsed(store, id, &parsed)?;
-            store.heartbeat(id, trackbench_store::now_ms())?;
+            store.heartbeat(id, store.now())?;
         }
         Ok(stored)
     }

@@ -241,7 +241,9 @@ impl Store {
         migrate::version(&self.conn)
     }
 
-    pub(crate) fn now(&self) -> i64 {
+    /// Now, in epoch milliseconds, by the store's clock (`StoreOptions::clock`): what callers
+    /// use instead of the system clock, so an injected clock governs them too.
+    pub fn now(&self) -> i64 {
         (self.opts.clock)()
     }
 

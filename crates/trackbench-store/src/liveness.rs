@@ -84,8 +84,9 @@ impl ProcessProbe for LocalProcesses {
     }
 }
 
-/// Host name as the SDK records it (`/proc/sys/kernel/hostname`, the same as `gethostname`).
-fn local_host() -> Option<String> {
+/// This machine's host name (`/proc/sys/kernel/hostname`, the same as `gethostname`): what the
+/// SDK records as a run's host, so the probe's comparison is with the same definition.
+pub fn local_host() -> Option<String> {
     let h = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     Some(h.trim().to_string()).filter(|h| !h.is_empty())
 }
