@@ -84,13 +84,17 @@ const NOUNS: [&str; 16] = [
 ];
 const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
-/// A fresh 16-character run id (80 random-looking bits from time, pid and a counter).
+/// A fresh 16-character run id: 80 bits hashed from the operating system's randomness (drawn
+/// by std's hash-map seeding, no clock read), the pid and a counter.
 pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = blake3::Hasher::new();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    h.update(&nanos.to_le_bytes());
+    for _ in 0..2 {
+        // Each RandomState is seeded from the OS once per thread, then stepped: two draws.
+        h.update(&std::collections::hash_map::RandomState::new().build_hasher().finish().to_le_bytes());
+    }
     h.update(&std::process::id().to_le_bytes());
     h.update(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     h.update(&(&COUNTER as *const _ as usize).to_le_bytes());
