@@ -16,7 +16,7 @@
 //!   `N passed, M failed, K skipped in 1.2s`, vitest's `Tests  N passed | M failed`, and the
 //!   Playwright harness's `N passed, M failed, K not selected`.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -108,16 +108,16 @@ fn counts_line(line: &str) -> Option<Counts> {
         });
     }
     // vitest: ` Tests  126 passed (126)` or ` Tests  1 failed | 2 skipped | 123 passed (126)`
-    if let Some(rest) = t.strip_prefix("Tests ") {
-        if rest.contains(" passed") || rest.contains(" failed") {
-            return Some(Counts {
-                passed: number_before(rest, "passed").unwrap_or(0),
-                failed: number_before(rest, "failed").unwrap_or(0),
-                skipped: number_before(rest, "skipped").unwrap_or(0) + number_before(rest, "todo").unwrap_or(0),
-                what: "vitest tests skipped",
-                runner_lists_names: false,
-            });
-        }
+    if let Some(rest) = t.strip_prefix("Tests ")
+        && (rest.contains(" passed") || rest.contains(" failed"))
+    {
+        return Some(Counts {
+            passed: number_before(rest, "passed").unwrap_or(0),
+            failed: number_before(rest, "failed").unwrap_or(0),
+            skipped: number_before(rest, "skipped").unwrap_or(0) + number_before(rest, "todo").unwrap_or(0),
+            what: "vitest tests skipped",
+            runner_lists_names: false,
+        });
     }
     // The Playwright harness (ui/e2e/harness.mjs): `18 passed, 0 failed, 0 not selected (E2E_ONLY)…`
     if t.contains(" not selected") && t.contains(" passed,") {
@@ -193,7 +193,7 @@ pub fn run_followed(mut c: Command, log: &Path, echo: &mut dyn Write) -> std::io
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    reader.seek(SeekFrom::Current(0))?;
+    reader.stream_position()?;
     pump(&mut reader, &mut pending, true)?;
     Ok(status)
 }

@@ -211,10 +211,10 @@ fn chromium() -> Result<PathBuf, String> {
     }
     if is_root() && which("apt-get").is_some() {
         eprintln!("Chromium not found; installing it with apt-get for the browser tests");
-        if apt_install(&["chromium"]) {
-            if let Some(p) = which("chromium") {
-                return Ok(p);
-            }
+        if apt_install(&["chromium"])
+            && let Some(p) = which("chromium")
+        {
+            return Ok(p);
         }
         return Err("apt-get install chromium failed".into());
     }
