@@ -82,6 +82,8 @@ impl Store {
             let mut stmt = self.conn.prepare(sql)?;
             stmt.query_map([cutoff], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
+        // Blob ages are file modification times, which the file system stamps from the system
+        // clock: the grace period is measured on that clock, not the store's (injectable) one.
         let grace = SystemTime::now()
             .checked_sub(Duration::from_millis(opts.grace_ms.max(0) as u64))
             .unwrap_or(SystemTime::UNIX_EPOCH);
