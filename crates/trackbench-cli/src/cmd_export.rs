@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use trackbench_report::{csv_field, csv_num};
 use trackbench_store::{StepRange, Store};
 
 use crate::Ctx;
@@ -37,21 +38,6 @@ pub struct ExportArgs {
     /// Write here instead of stdout
     #[arg(long, short)]
     output: Option<PathBuf>,
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-fn f64_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
-    } else {
-        // Rust's shortest round-trip representation.
-        format!("{v:?}")
-    }
 }
 
 fn json_num(v: f64) -> serde_json::Value {
@@ -124,7 +110,7 @@ fn write_csv(store: &mut Store, id: &str, out: &mut dyn Write, bar: &ProgressBar
         let p = store.series(id, &key, StepRange::ALL)?;
         let k = csv_field(&key);
         for i in 0..p.len() {
-            writeln!(out, "{rid},metric,{k},{},{},{}", p.steps[i], p.wall_ms[i], f64_text(p.values[i]))?;
+            writeln!(out, "{rid},metric,{k},{},{},{}", p.steps[i], p.wall_ms[i], csv_num(p.values[i]))?;
         }
         bar.inc(1);
     }

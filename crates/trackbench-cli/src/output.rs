@@ -102,7 +102,8 @@ mod tests {
         assert_eq!(super::duration(3_723_000), "1h02m");
         assert_eq!(super::num(0.5), "0.5");
         assert_eq!(super::num(f64::NAN), "NaN");
-        assert_eq!(super::num(1e-7), "1.0000e-7");
+        assert_eq!(super::num(1e-7), "1e-7");
+        assert_eq!(super::num(123.456789), "123.457", "6 significant digits, as in reports");
         assert_eq!(super::table(&["a", "bb"], &[vec!["xyz".into(), "1".into()]]), "a    bb\nxyz  1\n");
     }
 

@@ -8,7 +8,9 @@
 //! groups, the comparison of their runs' final values on the first metric; for an A/B, its
 //! verdict recomputed as [`crate::finish_ab`] computes it.
 
-use trackbench_report::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
+use trackbench_report::{
+    Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection, format_num,
+};
 use trackbench_stats::{Comparison, Direction, Summary};
 use trackbench_store::{AbInfo, Arm, RunInfo, Store};
 
@@ -111,21 +113,6 @@ pub fn document(
             None => stats_section(&compared),
         },
     })
-}
-
-/// A metric value for a table: 6 significant digits, NaN/inf spelled out.
-pub fn format_num(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
-    } else if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
-        format!("{v:.4e}")
-    } else {
-        let s = format!("{v:.6}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
-    }
 }
 
 /// A JSON param value for a table: strings bare, others as JSON.

@@ -43,7 +43,7 @@ pub use ab::{
     AB_BOOTSTRAP_SEED, AB_CONFIDENCE, ArmValue, ab_comparison, ab_direction, ab_from_groups, ab_values, finish_ab,
 };
 pub use align::{AlignedSeries, AxisKind, MAX_POINTS, aligned};
-pub use document::{DocumentOptions, ab_selection, document, format_num, json_cell};
+pub use document::{DocumentOptions, ab_selection, document, json_cell};
 pub use error::{CompareError, Result};
 pub use group::{CONFIDENCE, GroupAggregate, GroupBy, GroupSeries, MeanCi, grouped, mean_ci};
 pub use params::{ParamDiff, ParamRow, diff_params, json_eq, param_diff};
@@ -51,4 +51,6 @@ pub use report::{DEFAULT_GROUP_POINTS, GroupedMetric, MetricTable, Report, Repor
 pub use select::{RunRef, Selection};
 pub use smooth::{MAX_EMA_WEIGHT, smooth_ema, smooth_gaussian};
 pub use summary::{SYSTEM_PREFIX, SummaryRow, common_metric_keys, guess_direction, summary_row, summary_table};
+/// The table number format, shared with the reports (defined once, in `trackbench-report`).
+pub use trackbench_report::format_num;
 pub use trackbench_stats::Direction;

@@ -11,7 +11,9 @@
 
 use std::path::PathBuf;
 
-use trackbench_report::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
+use trackbench_report::{
+    Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection, format_num as num,
+};
 use trackbench_stats::{Comparison, Direction, Summary};
 
 const STEPS: usize = 2000;
@@ -226,18 +228,6 @@ fn build() -> ReportInput {
         runs,
         charts,
         stats: Some(stats_section(&finals)),
-    }
-}
-
-/// A table value, 6 significant digits (`trackbench_compare::format_num`).
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
-        format!("{v:.4e}")
-    } else {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 

@@ -2,8 +2,9 @@
 //! name slugs, and the escaping rules of Markdown and CSV (HTML escaping is minijinja's).
 
 /// A number for a table cell: up to 6 significant digits, scientific notation for very large or
-/// small magnitudes, `NaN`/`inf`/`-inf` spelled out.
-pub(crate) fn num(v: f64) -> String {
+/// small magnitudes, `NaN`/`inf`/`-inf` spelled out. The one table format of every renderer,
+/// the CLI's tables included.
+pub fn format_num(v: f64) -> String {
     significant(v, 6)
 }
 
@@ -54,7 +55,7 @@ fn trim_zeros(s: &str) -> &str {
 /// A duration: `850 ms`, `42.5 s`, `12m 05s`, `3h 02m`, `2d 04h`.
 pub(crate) fn duration(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
-        return num(seconds);
+        return format_num(seconds);
     }
     if seconds < 1.0 {
         return format!("{} ms", (seconds * 1000.0).round());
@@ -158,18 +159,23 @@ pub(crate) fn url_path(s: &str) -> String {
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
-pub(crate) fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// A number in CSV: Rust's shortest round-trip form (`0.1`, `1e-7`), `NaN`, `inf`, `-inf`.
-pub(crate) fn csv_num(v: f64) -> String {
+/// A number in CSV: Rust's shortest round-trip form (`0.1`, `1e-7`, `1e16`), whole numbers
+/// without `.0` (`100`), `NaN`, `inf`, `-inf`.
+pub fn csv_num(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
         if v > 0.0 { "inf" } else { "-inf" }.into()
     } else {
-        format!("{v}")
+        let s = format!("{v:?}");
+        match s.strip_suffix(".0") {
+            Some(whole) => whole.to_string(),
+            None => s,
+        }
     }
 }
 
@@ -186,7 +192,7 @@ mod tests {
     #[test]
     fn numbers() {
         check(
-            num,
+            format_num,
             &[
                 (0.0, "0"),
                 (-0.0, "0"),
@@ -254,6 +260,13 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_num(0.1), "0.1");
+        assert_eq!(csv_num(100.0), "100");
+        assert_eq!(csv_num(-0.0), "-0");
+        assert_eq!(csv_num(1e-7), "1e-7");
+        assert_eq!(csv_num(2.5e300), "2.5e300");
+        for v in [0.1, 1e-7, 2.5e300, -123.456, 100.0, 1.0 / 3.0] {
+            assert_eq!(csv_num(v).parse::<f64>().unwrap(), v, "{v} round-trips");
+        }
         assert_eq!(csv_num(f64::NAN), "NaN");
     }
 }

@@ -31,6 +31,7 @@ use minijinja::{AutoEscape, Environment, Value, context};
 pub use chart::{PNG_SIZE, SVG_SIZE, chart_png, chart_rgb, chart_svg, chart_svg_sized, height_for};
 pub use data::{render_csv, render_json};
 pub use error::ReportError;
+pub use format::{csv_field, csv_num, format_num};
 pub use model::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
 
 /// A chart image for a Markdown report: `(file name, PNG bytes)`.

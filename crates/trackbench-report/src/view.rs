@@ -154,7 +154,7 @@ fn run_view(r: &RunRow, summary_keys: &[String]) -> RunView {
     };
     let summary = summary_keys
         .iter()
-        .map(|k| r.summary.iter().find(|(key, _)| key == k).map(|(_, v)| format::num(*v)).unwrap_or_default())
+        .map(|k| r.summary.iter().find(|(key, _)| key == k).map(|(_, v)| format::format_num(*v)).unwrap_or_default())
         .collect();
     let env = match &r.env {
         serde_json::Value::Null => Vec::new(),
