@@ -27,15 +27,7 @@ pub struct Embedded {
 /// The `trackbench` CLI: `TRACKBENCH_CLI` (set by `trackbench ui`), else `trackbench` next to
 /// this executable, else on `PATH`.
 fn trackbench_cli() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TRACKBENCH_CLI").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let name = format!("trackbench{}", std::env::consts::EXE_SUFFIX);
-    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join(&name)));
-    beside.filter(|p| p.is_file()).or_else(|| {
-        std::env::var_os("PATH")
-            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(&name)).find(|p| p.is_file()))
-    })
+    trackbench_launch::find::companion("TRACKBENCH_CLI", "trackbench")
 }
 
 impl Embedded {

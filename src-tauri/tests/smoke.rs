@@ -55,7 +55,7 @@ fn skip(why: &str) {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+    trackbench_launch::find::on_path(name)
 }
 
 fn free_port() -> u16 {

@@ -40,15 +40,7 @@ const DESKTOP: &str = "trackbench-desktop";
 /// `TRACKBENCH_DESKTOP` (a path), else `trackbench-desktop` next to the running executable,
 /// else the first one on `PATH`.
 pub fn find_desktop() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TRACKBENCH_DESKTOP").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let exe_name = format!("{DESKTOP}{}", std::env::consts::EXE_SUFFIX);
-    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join(&exe_name)));
-    beside.filter(|p| p.is_file()).or_else(|| {
-        std::env::var_os("PATH")
-            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(&exe_name)).find(|p| p.is_file()))
-    })
+    trackbench_launch::find::companion("TRACKBENCH_DESKTOP", DESKTOP)
 }
 
 pub fn ui(ctx: &Ctx, args: UiArgs) -> anyhow::Result<()> {

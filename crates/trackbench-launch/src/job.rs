@@ -213,15 +213,7 @@ pub(crate) fn git_info(dir: &Path) -> GitInfo {
 
 /// This machine's host name.
 pub(crate) fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc == 0 {
-        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "unknown".into()
-    }
+    trackbench_store::liveness::local_host().unwrap_or_else(|| "unknown".into())
 }
 
 #[cfg(test)]

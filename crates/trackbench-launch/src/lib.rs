@@ -20,6 +20,7 @@
 //! stays open: jobs are submitted while others run (the server's).
 
 mod device;
+pub mod find;
 pub mod grid;
 mod job;
 mod orphan;

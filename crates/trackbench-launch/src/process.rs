@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use trackbench_store::{Batch, LogLine, NewRun, RunStatus, Store, Stream, now_ms, retry_busy};
 
+use crate::find::{is_executable, on_path};
 use crate::job::{git_info, host_name};
 use crate::{CancelToken, Job, JobResult, LaunchError, LaunchOptions, Timings};
 
@@ -28,25 +29,14 @@ enum Msg {
 
 /// Finds `program` as `execvp` would: a path when it contains `/`, else on `PATH`.
 pub(crate) fn resolve_program(program: &str, cwd: Option<&Path>) -> Result<PathBuf, LaunchError> {
-    let executable = |p: &Path| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
     if program.contains('/') {
         let p = match cwd {
             Some(d) if Path::new(program).is_relative() => d.join(program),
             _ => PathBuf::from(program),
         };
-        return if executable(&p) { Ok(p) } else { Err(LaunchError::CommandNotFound(program.to_string())) };
+        return if is_executable(&p) { Ok(p) } else { Err(LaunchError::CommandNotFound(program.to_string())) };
     }
-    if program.is_empty() {
-        return Err(LaunchError::CommandNotFound(String::new()));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| executable(p))
-        .ok_or_else(|| LaunchError::CommandNotFound(program.to_string()))
+    on_path(program).ok_or_else(|| LaunchError::CommandNotFound(program.to_string()))
 }
 
 /// Sends `sig` to process group `pgid`; false when no process is left in it.
