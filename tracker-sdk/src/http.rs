@@ -12,9 +12,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use trackbench_store::json_f64::Floats;
-use trackbench_store::{Batch, IngestReport, LogLine, NewRun, RunInfo, RunStatus, StoreError};
+use trackbench_store::wire::WireBatchRef;
+use trackbench_store::{Batch, IngestReport, NewRun, RunInfo, RunStatus, StoreError};
 
 use crate::sink::Sink;
 
@@ -165,51 +164,9 @@ fn server_message(text: &str) -> String {
         .unwrap_or_else(|| text.chars().take(500).collect())
 }
 
-#[derive(Serialize)]
-struct WireSeries<'a> {
-    key: &'a str,
-    steps: &'a [i64],
-    wall_ms: &'a [i64],
-    values: Floats<'a>,
-}
-
-#[derive(Serialize)]
-struct WireBatch<'a> {
-    series: Vec<WireSeries<'a>>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    params: &'a [(String, serde_json::Value)],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    tags: &'a [(String, String)],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    summary: &'a [(String, serde_json::Value)],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    log_lines: &'a [LogLine],
-    heartbeat_ms: Option<i64>,
-    writer: Option<&'a str>,
-    seq: Option<i64>,
-}
-
 /// The wire form of `batch`, gzip-compressed.
 fn encode(batch: &Batch) -> Result<Vec<u8>, StoreError> {
-    let wire = WireBatch {
-        series: batch
-            .series
-            .iter()
-            .map(|s| WireSeries {
-                key: &s.key,
-                steps: &s.points.steps,
-                wall_ms: &s.points.wall_ms,
-                values: Floats(&s.points.values),
-            })
-            .collect(),
-        params: &batch.params,
-        tags: &batch.tags,
-        summary: &batch.summary,
-        log_lines: &batch.log_lines,
-        heartbeat_ms: batch.heartbeat_ms,
-        writer: batch.mark.as_ref().map(|m| m.0.as_str()),
-        seq: batch.mark.as_ref().map(|m| m.1),
-    };
+    let wire = WireBatchRef::new(batch);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     serde_json::to_writer(&mut gz, &wire).map_err(|e| to_store_error("encoding a batch", e.to_string()))?;
     gz.flush().and_then(|_| gz.finish()).map_err(|e| to_store_error("compressing a batch", e.to_string()))

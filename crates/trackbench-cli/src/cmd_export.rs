@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trackbench_report::{csv_field, csv_num};
-use trackbench_store::{StepRange, Store};
+use trackbench_store::{StepRange, Store, json_f64};
 
 use crate::Ctx;
 
@@ -38,16 +38,6 @@ pub struct ExportArgs {
     /// Write here instead of stdout
     #[arg(long, short)]
     output: Option<PathBuf>,
-}
-
-fn json_num(v: f64) -> serde_json::Value {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
-    } else {
-        serde_json::Number::from_f64(v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
-    }
 }
 
 pub fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
@@ -130,7 +120,7 @@ fn run_json(store: &mut Store, id: &str, bar: &ProgressBar) -> anyhow::Result<se
             serde_json::json!({
                 "steps": p.steps,
                 "wall_ms": p.wall_ms,
-                "values": p.values.iter().map(|v| json_num(*v)).collect::<Vec<_>>(),
+                "values": p.values.iter().map(|v| json_f64::value(*v)).collect::<Vec<_>>(),
             }),
         );
         bar.inc(1);

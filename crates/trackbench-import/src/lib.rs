@@ -74,12 +74,7 @@ pub(crate) fn metric_value(v: &serde_json::Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::String(s) => match s.as_str() {
-            "NaN" | "nan" => Some(f64::NAN),
-            "Infinity" | "inf" => Some(f64::INFINITY),
-            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            _ => None,
-        },
+        Value::String(s) => trackbench_store::json_f64::non_finite(s),
         _ => None,
     }
 }

@@ -19,12 +19,11 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use trackbench_store::json_f64::Floats;
-use trackbench_store::{
-    Batch, LogLine, MetricSummary, NewRun, Points, RunInfo, RunQuery, RunStatus, SeriesBatch, StepRange, Store,
-};
+use trackbench_store::json_f64::{self, Floats};
+use trackbench_store::wire::WireBatch;
+use trackbench_store::{MetricSummary, NewRun, RunInfo, RunQuery, RunStatus, StepRange, Store};
 
-use crate::body::{JsonBody, lenient_f64};
+use crate::body::JsonBody;
 use crate::downsample;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -320,73 +319,6 @@ async fn resume_run(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> A
     Ok(axum::Json(run))
 }
 
-/// An `f64` that may arrive as "NaN"/"Infinity"/"-Infinity".
-#[derive(Deserialize, Clone, Copy)]
-#[serde(transparent)]
-pub struct Lenient(#[serde(with = "lenient_f64")] pub f64);
-
-/// One series of a remote batch, column-wise.
-#[derive(Deserialize)]
-pub struct WireSeries {
-    pub key: String,
-    pub steps: Vec<i64>,
-    pub wall_ms: Vec<i64>,
-    pub values: Vec<Lenient>,
-}
-
-/// The remote SDK's batch: the wire form of the store's `Batch`.
-#[derive(Deserialize)]
-pub struct WireBatch {
-    #[serde(default)]
-    pub series: Vec<WireSeries>,
-    #[serde(default)]
-    pub params: Vec<(String, Value)>,
-    #[serde(default)]
-    pub tags: Vec<(String, String)>,
-    #[serde(default)]
-    pub summary: Vec<(String, Value)>,
-    #[serde(default)]
-    pub log_lines: Vec<LogLine>,
-    pub heartbeat_ms: Option<i64>,
-    /// Writer id and batch number (retries of one batch carry the same pair).
-    pub writer: Option<String>,
-    pub seq: Option<i64>,
-}
-
-impl WireBatch {
-    pub fn into_batch(self) -> ApiResult<Batch> {
-        let mut series = Vec::with_capacity(self.series.len());
-        for s in self.series {
-            if s.steps.len() != s.wall_ms.len() || s.steps.len() != s.values.len() {
-                return Err(ApiError::invalid(format!(
-                    "series `{}`: steps, wall_ms and values must have the same length ({}, {}, {})",
-                    s.key,
-                    s.steps.len(),
-                    s.wall_ms.len(),
-                    s.values.len()
-                )));
-            }
-            let points =
-                Points { steps: s.steps, wall_ms: s.wall_ms, values: s.values.into_iter().map(|v| v.0).collect() };
-            series.push(SeriesBatch { key: s.key, points });
-        }
-        let mark = match (self.writer, self.seq) {
-            (Some(w), Some(n)) => Some((w, n)),
-            (None, None) => None,
-            _ => return Err(ApiError::invalid("`writer` and `seq` go together")),
-        };
-        Ok(Batch {
-            series,
-            params: self.params,
-            tags: self.tags,
-            summary: self.summary,
-            log_lines: self.log_lines,
-            heartbeat_ms: self.heartbeat_ms,
-            mark,
-        })
-    }
-}
-
 async fn log_batch(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -440,7 +372,7 @@ fn opt_floats(v: &[Option<f64>]) -> Vec<Value> {
 }
 
 fn float(v: f64) -> Value {
-    if v.is_finite() { json!(v) } else { json!(trackbench_store::json_f64::text(v)) }
+    json_f64::value(v)
 }
 
 async fn series(

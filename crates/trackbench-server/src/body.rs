@@ -194,52 +194,6 @@ pub fn relax_non_finite(bytes: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// Serde helpers for an `f64` sent as a JSON number or as "NaN"/"Infinity"/"-Infinity".
-pub mod lenient_f64 {
-    use serde::Deserializer;
-    use serde::de::{Error, Visitor};
-
-    pub fn parse_text(s: &str) -> Option<f64> {
-        match s.trim() {
-            "NaN" | "nan" => Some(f64::NAN),
-            "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
-            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            other => other.parse().ok(),
-        }
-    }
-
-    /// A visitor, not an untagged enum: no buffering of each value (ingest parses millions).
-    struct Lenient;
-
-    impl Visitor<'_> for Lenient {
-        type Value = f64;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a number, or \"NaN\", \"Infinity\", \"-Infinity\"")
-        }
-
-        fn visit_f64<E: Error>(self, v: f64) -> Result<f64, E> {
-            Ok(v)
-        }
-
-        fn visit_i64<E: Error>(self, v: i64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-
-        fn visit_u64<E: Error>(self, v: u64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-
-        fn visit_str<E: Error>(self, s: &str) -> Result<f64, E> {
-            parse_text(s).ok_or_else(|| E::custom(format!("`{s}` is not a number")))
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        d.deserialize_any(Lenient)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ mod runs;
 mod series;
 pub mod validate;
 mod watch;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -312,9 +312,12 @@ pub struct RunQuery {
     pub include_deleted: bool,
 }
 
-/// JSON has no NaN/inf: serialize them as the strings "NaN", "Infinity", "-Infinity".
+/// JSON has no NaN/inf: serialize them as the strings "NaN", "Infinity", "-Infinity". The one
+/// definition of that encoding (the server, the SDK, compare and the CLI use it); reading also
+/// takes the spellings other tools write ("nan", "inf", "+Infinity") and numbers as strings.
 pub mod json_f64 {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
 
     /// Serializes a slice of f64 as a JSON array, the non-finite values as their strings
     /// (column-wise series on the wire: the server's answers, the remote SDK's batches).
@@ -358,22 +361,60 @@ pub mod json_f64 {
         }
     }
 
+    /// `v` as a JSON value: a number, or its string when not finite.
+    pub fn value(v: f64) -> serde_json::Value {
+        match serde_json::Number::from_f64(v) {
+            Some(n) => serde_json::Value::Number(n),
+            None => serde_json::Value::String(text(v).to_string()),
+        }
+    }
+
+    /// A non-finite value's text: "NaN", "Infinity", "-Infinity", or the spellings Python and
+    /// other tools write ("nan", "inf", "-inf", "+Infinity").
+    pub fn non_finite(s: &str) -> Option<f64> {
+        match s {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            _ => None,
+        }
+    }
+
+    /// A number written as text: a [`non_finite`] spelling or a decimal number.
+    pub fn parse_text(s: &str) -> Option<f64> {
+        let s = s.trim();
+        non_finite(s).or_else(|| s.parse().ok())
+    }
+
+    /// A visitor, not an untagged enum: no buffering of each value (ingest parses millions).
+    struct Lenient;
+
+    impl Visitor<'_> for Lenient {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number, or \"NaN\", \"Infinity\", \"-Infinity\"")
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<f64, E> {
+            parse_text(s).ok_or_else(|| E::custom(format!("`{s}` is not a number")))
+        }
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Num {
-            F(f64),
-            S(String),
-        }
-        match Num::deserialize(d)? {
-            Num::F(f) => Ok(f),
-            Num::S(s) => match s.as_str() {
-                "NaN" => Ok(f64::NAN),
-                "Infinity" => Ok(f64::INFINITY),
-                "-Infinity" => Ok(f64::NEG_INFINITY),
-                _ => Err(serde::de::Error::custom(format!("not a number: {s}"))),
-            },
-        }
+        d.deserialize_any(Lenient)
     }
 }
 

@@ -139,11 +139,7 @@ fn put(obj: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
 
 /// An f64 as MLflow's JSON writes it: a number, or "NaN"/"Infinity"/"-Infinity".
 fn float(v: f64) -> Value {
-    if v.is_finite() {
-        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
-    } else {
-        Value::String(trackbench_store::json_f64::text(v).to_string())
-    }
+    trackbench_store::json_f64::value(v)
 }
 
 /// Serializes an f64 like [`float`] without building a `Value`.

@@ -18,7 +18,7 @@ use super::{
     AppJson, KeyValue, active_run, empty, experiment_id, find_run, float, key_values, parse_page_token, project_for,
     put, run_id_of, ser_float, status_name,
 };
-use crate::body::{JsonBody, lenient_f64};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -384,7 +384,7 @@ mod opt_lenient {
     use serde::{Deserialize, Deserializer};
 
     #[derive(Deserialize)]
-    struct W(#[serde(with = "super::lenient_f64")] f64);
+    struct W(#[serde(with = "trackbench_store::json_f64")] f64);
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
