@@ -13,7 +13,8 @@ use anyhow::{Context, ensure};
 use trackbench_sdk::{Remote, Run, RunOptions};
 use trackbench_store::{Batch, NewRun, Store, StoreOptions};
 
-use super::{Config, LOSS, Table, curve, find_cli, median, ms, pass, spread, temp_dir, write_curve};
+use crate::curves::{curve, write_curve};
+use crate::{Config, LOSS, Table, find_cli, median, ms, pass, spread, temp_dir};
 
 const TOKEN: &str = "bench-token";
 
