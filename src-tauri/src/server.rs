@@ -1,6 +1,11 @@
 //! The Trackbench server, run in-process on its own tokio runtime: loopback, a free port, a
 //! fresh token per start. [`Embedded::stop`] shuts it down gracefully (in-flight requests and
 //! their store writes finish) before the app exits or moves to another store.
+//!
+//! Trainer jobs from the Launch view run the `trackbench` CLI's `train` (`TRACKBENCH_CLI`, which
+//! `trackbench ui` sets, else `trackbench` beside the app or on `PATH`). Without the trainer's
+//! device probe linked in, the app's device list is the CPU and the GPUs the driver lists, so
+//! wgpu jobs are offered by `trackbench ui --browser`, not here.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
