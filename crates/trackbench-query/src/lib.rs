@@ -35,7 +35,7 @@ mod lex;
 mod parse;
 mod print;
 
-pub use parse::{parse_filter, parse_order_by};
+pub use parse::{Alias, parse_filter, parse_filter_with, parse_order_by, parse_order_by_with};
 
 /// A boolean filter over runs.
 #[derive(Debug, Clone, PartialEq)]

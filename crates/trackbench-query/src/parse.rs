@@ -11,9 +11,18 @@ use crate::{Agg, Attribute, Expr, Field, Literal, OrderBy, ParseError};
 /// How deep (in `not` / `and` / `or` nodes) a parsed filter may be.
 pub(crate) const MAX_DEPTH: usize = 64;
 
+/// An attribute name the language does not know, offered to the caller: another tool's
+/// dialect (MLflow's `attributes.user_id`) can map it onto a field of ours.
+pub type Alias<'a> = &'a dyn Fn(&str) -> Option<Field>;
+
 /// Parses a filter. Empty (or whitespace-only) input means "match everything": `Ok(None)`.
 pub fn parse_filter(input: &str) -> Result<Option<Expr>, ParseError> {
-    let mut p = Parser::new(input);
+    parse_filter_with(input, &|_| None)
+}
+
+/// [`parse_filter`], with `alias` asked for attribute names the language does not know.
+pub fn parse_filter_with(input: &str, alias: Alias<'_>) -> Result<Option<Expr>, ParseError> {
+    let mut p = Parser::new(input, alias);
     if p.peek()?.tok == Tok::Eof {
         return Ok(None);
     }
@@ -28,7 +37,12 @@ pub fn parse_filter(input: &str) -> Result<Option<Expr>, ParseError> {
 
 /// Parses a comma-separated order-by list (`field [asc|desc], …`); empty input gives no terms.
 pub fn parse_order_by(input: &str) -> Result<Vec<OrderBy>, ParseError> {
-    let mut p = Parser::new(input);
+    parse_order_by_with(input, &|_| None)
+}
+
+/// [`parse_order_by`], with `alias` asked for attribute names the language does not know.
+pub fn parse_order_by_with(input: &str, alias: Alias<'_>) -> Result<Vec<OrderBy>, ParseError> {
+    let mut p = Parser::new(input, alias);
     let mut terms = Vec::new();
     if p.peek()?.tok == Tok::Eof {
         return Ok(terms);
@@ -61,11 +75,17 @@ struct Parser<'a> {
     nesting: usize,
     /// Byte offset just past the last consumed token.
     last_end: usize,
+    alias: Alias<'a>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Self {
-        Parser { src, lexer: Lexer::new(src), peeked: None, nesting: 0, last_end: 0 }
+    fn new(src: &'a str, alias: Alias<'a>) -> Self {
+        Parser { src, lexer: Lexer::new(src), peeked: None, nesting: 0, last_end: 0, alias }
+    }
+
+    /// The field an attribute name stands for: ours, else the caller's alias.
+    fn attribute(&self, name: &str) -> Option<Field> {
+        attribute_named(name).map(Field::Attr).or_else(|| (self.alias)(name))
     }
 
     fn peek(&mut self) -> Result<&Token<'a>, ParseError> {
@@ -292,8 +312,8 @@ impl<'a> Parser<'a> {
             return Ok((Field::Metric { key, agg }, self.since(tok.offset)));
         }
         let Some((prefix, key)) = word.split_once('.') else {
-            let attr = attribute_named(word).ok_or_else(|| unknown_attribute(word, tok.offset, tok.len, true))?;
-            return Ok((Field::Attr(attr), word));
+            let field = self.attribute(word).ok_or_else(|| unknown_attribute(word, tok.offset, tok.len, true))?;
+            return Ok((field, word));
         };
         let make: Option<fn(String) -> Field> = match prefix.to_ascii_lowercase().as_str() {
             "metrics" | "metric" => Some(|key| Field::Metric { key, agg: Agg::Last }),
@@ -313,8 +333,8 @@ impl<'a> Parser<'a> {
         };
         let field = match make {
             Some(make) => make(key),
-            None => match attribute_named(&key) {
-                Some(attr) => Field::Attr(attr),
+            None => match self.attribute(&key) {
+                Some(field) => field,
                 None => return Err(unknown_attribute(&key, key_offset, key_len, false)),
             },
         };

@@ -280,3 +280,20 @@ fn display_of_errors_and_render() {
     let err = parse_filter("metrics.a = 1.5;").expect_err("stray `;`");
     assert_eq!(err.message, "unexpected character `;`");
 }
+
+#[test]
+fn aliases_map_foreign_attribute_names_and_nothing_else() {
+    use trackbench_query::{parse_filter_with, parse_order_by_with};
+    let alias = |name: &str| (name == "user_id").then(|| Field::Tag("mlflow.user".into()));
+    let with = |s: &str| parse_filter_with(s, &alias).unwrap();
+    assert_eq!(with("user_id = 'ada'"), parse_filter("tags.`mlflow.user` = 'ada'").unwrap());
+    assert_eq!(with("attributes.user_id = 'ada'"), parse_filter("tags.`mlflow.user` = 'ada'").unwrap());
+    // Our own attributes win, and prefixed keys are never aliases.
+    assert_eq!(with("status = 'running'"), parse_filter("status = 'running'").unwrap());
+    assert_eq!(with("params.user_id = 1"), parse_filter("params.user_id = 1").unwrap());
+    let err = parse_filter_with("user = 'x'", &alias).unwrap_err();
+    assert!(err.message.contains("user"), "{err}");
+    assert!(parse_filter("user_id = 'ada'").is_err(), "no alias, no field");
+    let order = parse_order_by_with("user_id desc", &alias).unwrap();
+    assert_eq!(order, parse_order_by("tags.`mlflow.user` desc").unwrap());
+}

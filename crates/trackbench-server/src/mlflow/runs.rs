@@ -11,6 +11,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use trackbench_query::{Attribute, Expr, Field, Literal};
 use trackbench_store::{Batch, NewRun, Points, RunInfo, RunQuery, RunStatus, SeriesBatch, StepRange, Store};
 
 use super::experiments::ViewType;
@@ -246,53 +247,44 @@ pub struct SearchReq {
     page_token: Option<String>,
 }
 
-/// MLflow's run filter in our query language: the same syntax, except that MLflow's
-/// `attributes.user_id` is our tag `mlflow.user`. Quoted text is left alone.
-fn mlflow_filter(f: &str) -> String {
-    let mut out = String::with_capacity(f.len() + 16);
-    let mut chars = f.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if matches!(c, '\'' | '"' | '`') {
-            // Copy the quoted text through its closing quote (a doubled quote escapes it).
-            out.push(c);
-            while let Some((_, d)) = chars.next() {
-                out.push(d);
-                if d == c {
-                    if chars.peek().is_some_and(|&(_, n)| n == c) {
-                        out.push(c);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-            }
-        } else if c.is_ascii_alphanumeric() || c == '_' {
-            let mut end = i + c.len_utf8();
-            while let Some(&(j, d)) = chars.peek() {
-                if d.is_ascii_alphanumeric() || d == '_' || d == '.' {
-                    end = j + d.len_utf8();
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            let word = &f[i..end];
-            let lower = word.to_ascii_lowercase();
-            let is_user = lower == "user_id"
-                || ["attributes.", "attribute.", "attr.", "run."]
-                    .iter()
-                    .any(|p| lower.strip_prefix(p) == Some("user_id"));
-            out.push_str(if is_user { "tags.`mlflow.user`" } else { word });
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// MLflow's run filter and order are our query language, except that MLflow's
+/// `attributes.user_id` (any prefix or case) is our tag `mlflow.user`.
+fn mlflow_alias(name: &str) -> Option<Field> {
+    name.eq_ignore_ascii_case("user_id").then(|| Field::Tag("mlflow.user".into()))
 }
 
-/// Quotes `s` as a string literal of the query language.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+/// The store query of a search: the MLflow filter parsed (with [`mlflow_alias`]), scoped to
+/// `projects` (one: the query's project; several: an `attributes.project in (…)` clause added
+/// to the tree), and printed back for the store.
+fn search_filter(filter: Option<&str>, projects: &[String]) -> ApiResult<(Option<String>, Option<String>)> {
+    let invalid = |e: trackbench_query::ParseError| ApiError::invalid(format!("Invalid search: {e}"));
+    let user = match filter {
+        Some(f) => trackbench_query::parse_filter_with(f, &mlflow_alias).map_err(invalid)?,
+        None => None,
+    };
+    if let [project] = projects {
+        return Ok((Some(project.clone()), user.map(|e| e.to_string())));
+    }
+    let scope = Expr::In {
+        field: Field::Attr(Attribute::Project),
+        values: projects.iter().map(|p| Literal::Str(p.clone())).collect(),
+        negated: false,
+    };
+    let expr = match user {
+        Some(u) => Expr::And(Box::new(u), Box::new(scope)),
+        None => scope,
+    };
+    Ok((None, Some(expr.to_string())))
+}
+
+/// MLflow's `order_by` clauses as the store's order-by text.
+fn search_order(order_by: &[String]) -> ApiResult<Option<String>> {
+    if order_by.is_empty() {
+        return Ok(None);
+    }
+    let terms = trackbench_query::parse_order_by_with(&order_by.join(", "), &mlflow_alias)
+        .map_err(|e| ApiError::invalid(format!("Invalid order_by: {e}")))?;
+    Ok(Some(terms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")))
 }
 
 pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<SearchReq>) -> ApiResult<AppJson> {
@@ -318,22 +310,8 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
             if projects.is_empty() {
                 return Ok(json!({}));
             }
-            let user = req.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(mlflow_filter);
-            let user = user.as_deref();
-            let (project, filter) = if projects.len() == 1 {
-                (Some(projects[0].clone()), user.map(String::from))
-            } else {
-                let list = projects.iter().map(|p| quote(p)).collect::<Vec<_>>().join(", ");
-                let scope = format!("attributes.project in ({list})");
-                (
-                    None,
-                    Some(match user {
-                        Some(u) => format!("({u}) and {scope}"),
-                        None => scope,
-                    }),
-                )
-            };
-            let order_by = (!req.order_by.is_empty()).then(|| mlflow_filter(&req.order_by.join(", ")));
+            let (project, filter) = search_filter(req.filter.as_deref(), &projects)?;
+            let order_by = search_order(&req.order_by)?;
             let mut query = RunQuery {
                 project,
                 filter,
@@ -805,16 +783,38 @@ pub async fn get_history_bulk_interval(
 
 #[cfg(test)]
 mod tests {
-    use super::mlflow_filter;
+    use trackbench_query::{parse_filter, parse_order_by};
+
+    use super::{search_filter, search_order};
 
     #[test]
-    fn user_id_becomes_the_user_tag() {
-        let check = |src: &str, want: &str| assert_eq!(mlflow_filter(src), want, "{src}");
+    fn user_id_becomes_the_user_tag_on_the_parsed_tree() {
+        let one = ["p".to_string()];
+        let check = |src: &str, ours: &str| {
+            let (project, printed) = search_filter(Some(src), &one).unwrap();
+            assert_eq!(project.as_deref(), Some("p"));
+            assert_eq!(parse_filter(&printed.unwrap()).unwrap(), parse_filter(ours).unwrap(), "{src}");
+        };
         check("attributes.user_id = 'ada'", "tags.`mlflow.user` = 'ada'");
         check("user_id='ada' and params.user_id = 'x'", "tags.`mlflow.user`='ada' and params.user_id = 'x'");
         check("tags.user_id = 'user_id'", "tags.user_id = 'user_id'");
         check(r#"tags."it''s" = 'user_id ''q'''"#, r#"tags."it''s" = 'user_id ''q'''"#);
         check("metrics.`user_id` > 1", "metrics.`user_id` > 1");
         check("Attribute.User_Id LIKE 'a%'", "tags.`mlflow.user` LIKE 'a%'");
+        assert!(search_filter(Some("attributes.nope = 1"), &one).is_err(), "unknown attributes stay errors");
+        assert!(search_filter(Some("metrics.a >"), &one).is_err());
+        assert_eq!(search_filter(Some("  "), &one).unwrap(), (Some("p".into()), None));
+    }
+
+    #[test]
+    fn several_experiments_scope_the_tree_not_the_text() {
+        let two = ["a'b".to_string(), "c) or (1 = 1".to_string()];
+        let (project, printed) = search_filter(Some("metrics.x > 1 or user_id = 'u'"), &two).unwrap();
+        assert_eq!(project, None);
+        let want = r#"(metrics.x > 1 or tags.`mlflow.user` = 'u') and attributes.project in ('a''b', 'c) or (1 = 1')"#;
+        assert_eq!(parse_filter(&printed.unwrap()).unwrap(), parse_filter(want).unwrap());
+        let order = search_order(&["user_id DESC".into(), "metrics.x".into()]).unwrap().unwrap();
+        assert_eq!(parse_order_by(&order).unwrap(), parse_order_by("tags.`mlflow.user` desc, metrics.x").unwrap());
+        assert_eq!(search_order(&[]).unwrap(), None);
     }
 }
