@@ -26,6 +26,8 @@
 
 mod artifacts;
 mod experiments;
+mod history;
+mod logging;
 mod runs;
 
 use std::sync::Arc;
@@ -64,14 +66,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         ("runs/delete", post(runs::delete)),
         ("runs/restore", post(runs::restore)),
         ("runs/search", post(runs::search)),
-        ("runs/log-metric", post(runs::log_metric)),
-        ("runs/log-parameter", post(runs::log_param)),
-        ("runs/log-batch", post(runs::log_batch)),
-        ("runs/log-inputs", post(runs::log_inputs)),
-        ("runs/set-tag", post(runs::set_tag)),
-        ("runs/delete-tag", post(runs::delete_tag)),
-        ("metrics/get-history", get(runs::get_history)),
-        ("metrics/get-history-bulk-interval", get(runs::get_history_bulk_interval)),
+        ("runs/log-metric", post(logging::log_metric)),
+        ("runs/log-parameter", post(logging::log_param)),
+        ("runs/log-batch", post(logging::log_batch)),
+        ("runs/log-inputs", post(logging::log_inputs)),
+        ("runs/set-tag", post(logging::set_tag)),
+        ("runs/delete-tag", post(logging::delete_tag)),
+        ("metrics/get-history", get(history::get_history)),
+        ("metrics/get-history-bulk-interval", get(history::get_history_bulk_interval)),
         ("artifacts/list", get(artifacts::list_for_run)),
         // MLflow 3's client lists a run's logged models when it lists a folder of the run's
         // artifacts; this server keeps no logged models, so the answer is always empty.
