@@ -2,68 +2,18 @@
 //! a server restart in the middle of a run loses nothing, and answers lost on the network
 //! (the server stored the batch, the SDK never heard) do not store a point twice.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trackbench_sdk::{Remote, Run, RunOptions, RunStatus};
 use trackbench_store::{StepRange, Store, StoreOptions};
 
-const TOKEN: &str = "remote-test-token";
+mod common;
 
-fn bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRACKBENCH_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let candidate = exe.parent().and_then(Path::parent).unwrap().join("trackbench");
-    if !candidate.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ok = Command::new(cargo).args(["build", "-p", "trackbench-cli", "--bin", "trackbench"]).status().unwrap();
-        assert!(ok.success(), "building trackbench failed");
-    }
-    candidate
-}
-
-/// A server process, killed when the test ends (pass or panic).
-struct Served(Child);
-
-impl Served {
-    fn kill(&mut self) -> std::io::Result<()> {
-        self.0.kill()?;
-        self.0.wait().map(drop)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.kill();
-    }
-}
-
-/// Starts `trackbench serve` on `port` (0: any) and returns it with its base URL.
-fn serve(store: &Path, port: u16) -> (Served, String) {
-    let mut child = Command::new(bin())
-        .arg("--store")
-        .arg(store)
-        .args(["serve", "--port", &port.to_string()])
-        .env("TRACKBENCH_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server printed its URL").unwrap();
-        if let Some(url) = line.trim().strip_prefix("open:") {
-            break url.trim().split("/?token=").next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Served(child), base)
-}
+use common::{TOKEN, serve};
 
 fn remote(url: &str) -> Remote {
     Remote::new(url, Some(TOKEN.into()))

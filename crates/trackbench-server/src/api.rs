@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use trackbench_store::json_f64::{self, Floats};
 use trackbench_store::wire::WireBatch;
-use trackbench_store::{MetricSummary, NewRun, RunInfo, RunQuery, RunStatus, StepRange, Store};
+use trackbench_store::{Batch, MetricSummary, NewRun, RunInfo, RunQuery, RunStatus, StepRange, Store};
 
 use crate::body::JsonBody;
 use crate::downsample;
@@ -197,6 +197,11 @@ async fn create_run(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Crea
                 Some(id) => match st.run(id) {
                     Ok(_) => {
                         st.resume_run(id)?;
+                        // As a local resume does: the resuming caller's tags are logged.
+                        if !req.new.tags.is_empty() {
+                            let tags = Batch { tags: req.new.tags.clone(), ..Batch::default() };
+                            st.log_batch(id, &tags)?;
+                        }
                         st.run(id)?
                     }
                     Err(trackbench_store::StoreError::RunNotFound(_)) => st.create_run_with_id(id, &req.new)?,
