@@ -1,0 +1,199 @@
+//! Artifacts over the native API: the listing, downloads with Range (active types as
+//! attachments), and streamed uploads under a size limit.
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+use super::AppJson;
+
+pub(super) async fn list_artifacts(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<AppJson> {
+    let a = s.read(move |st| Ok(st.artifacts(&id)?)).await?;
+    Ok(axum::Json(json!({ "artifacts": a })))
+}
+
+/// Streams one artifact (with `Range: bytes=a-b` support); see [`serve_file`] for the headers
+/// that keep an active artifact from running with the UI's origin.
+pub async fn download_artifact(
+    State(s): State<Arc<AppState>>,
+    Path((id, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (info, file) = s.read(move |st| Ok(st.artifact_file(&id, &path)?)).await?;
+    serve_file(&file, &info.path, &info.media_type, info.size, &headers).await
+}
+
+/// Media types a browser only displays (no script, no markup that can load any): served
+/// inline. Everything else, HTML, SVG, XML and JavaScript included, is a download
+/// (`Content-Disposition: attachment`), on top of `Content-Security-Policy: sandbox` and
+/// `X-Content-Type-Options: nosniff`, which every artifact gets.
+pub(super) fn is_passive(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "image/bmp"
+            | "text/plain"
+            | "text/csv"
+            | "application/json"
+    ) || ["audio/", "video/"].iter().any(|p| essence.starts_with(p))
+}
+
+/// `attachment; filename="NAME"`, with the last segment of `path` reduced to characters that
+/// need no quoting.
+pub(super) fn attachment(path: &str) -> HeaderValue {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
+    let safe = if safe.trim_matches('.').is_empty() { "artifact".to_string() } else { safe };
+    HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")).unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+/// Answers a GET of stored file `path` (an artifact path, for its download name), honouring a
+/// single byte `Range`.
+pub async fn serve_file(
+    file: &std::path::Path,
+    path: &str,
+    media_type: &str,
+    size: u64,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let mut f = tokio::fs::File::open(file).await.map_err(|e| ApiError::internal(format!("opening blob: {e}")))?;
+    let range = headers.get(header::RANGE).and_then(|r| r.to_str().ok()).map(|r| parse_range(r, size));
+    let (status, start, len) = match range {
+        None => (StatusCode::OK, 0, size),
+        Some(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
+        Some(None) => {
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{size}"))])
+                .into_response());
+        }
+    };
+    f.seek(SeekFrom::Start(start)).await.map_err(|e| ApiError::internal(format!("reading blob: {e}")))?;
+    let stream = tokio_util::io::ReaderStream::new(f.take(len));
+    let mut resp = Response::new(Body::from_stream(stream));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    if !is_passive(media_type) {
+        h.insert(header::CONTENT_DISPOSITION, attachment(path));
+    }
+    if status == StatusCode::PARTIAL_CONTENT {
+        let v = format!("bytes {}-{}/{size}", start, start + len - 1);
+        h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&v).map_err(|e| ApiError::internal(e.to_string()))?);
+    }
+    Ok(resp)
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` -> inclusive range within `size`; `None` if unsatisfiable.
+pub(super) fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
+    let r = spec.trim().strip_prefix("bytes=")?;
+    if r.contains(',') || size == 0 {
+        return None;
+    }
+    let (a, b) = r.split_once('-')?;
+    let (a, b) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (size.saturating_sub(n), size - 1)
+        }
+        (a, "") => (a.parse().ok()?, size - 1),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (a <= b && a < size).then_some((a, b))
+}
+
+/// Streams a request body into the store as artifact `path` of run `id`, refusing more than
+/// `max_upload` bytes (nothing is stored then).
+pub async fn store_upload(
+    s: &Arc<AppState>,
+    id: String,
+    path: String,
+    req: Request,
+) -> ApiResult<trackbench_store::ArtifactInfo> {
+    let max = s.max_upload;
+    if let Some(len) =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+        && len > max
+    {
+        return Err(upload_too_large(max));
+    }
+    let stream = req.into_body().into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    let reader = tokio_util::io::SyncIoBridge::new(reader);
+    s.read(move |store| {
+        let limited = LimitedReader { inner: reader, left: max };
+        store.put_artifact_from(&id, &path, limited, "upload").map_err(|e| match e {
+            trackbench_store::StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {
+                upload_too_large(max)
+            }
+            e => e.into(),
+        })
+    })
+    .await
+}
+
+fn upload_too_large(max: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RESOURCE_EXHAUSTED",
+        format!("artifact is larger than the limit of {max} bytes"),
+    )
+}
+
+struct LimitedReader<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for LimitedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "upload over the limit"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+pub(super) async fn upload_artifact(
+    State(s): State<Arc<AppState>>,
+    Path((id, path)): Path<(String, String)>,
+    req: Request,
+) -> ApiResult<Response> {
+    let checked = {
+        let (id, path) = (id.clone(), path.clone());
+        s.read(move |st| {
+            trackbench_store::validate::artifact_path(&path)?;
+            st.run(&id)?;
+            Ok(())
+        })
+        .await
+    };
+    if let Err(e) = checked {
+        return Err(crate::body::drain_then(req, e, crate::body::DRAIN_LIMIT).await);
+    }
+    let info = store_upload(&s, id, path, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(info)).into_response())
+}

@@ -1,0 +1,129 @@
+//! The native JSON API under `/api/v1`, used by the UI, the desktop shell and the remote SDK
+//! transport. Described for tools by `/api/v1/openapi.json` (kept in `openapi.json`; a test
+//! checks that every route here is in it).
+//!
+//! Numbers that JSON cannot hold (NaN, ±inf) travel as the strings `"NaN"`, `"Infinity"`,
+//! `"-Infinity"`, both ways. Series travel column-wise (`steps`, `wall_ms`, `values`).
+//!
+//! The routes are here; the handlers live by concept: [`runs`], [`series`] (with log lines)
+//! and [`artifacts`].
+
+mod artifacts;
+mod runs;
+mod series;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+use artifacts::{download_artifact, list_artifacts, upload_artifact};
+pub use artifacts::{serve_file, store_upload};
+pub use runs::MAX_OFFSET;
+use runs::{
+    create_run, delete_run, edit_run, finish_run, list_runs, log_batch, metrics, params, restore_run, resume_run,
+    run_detail,
+};
+use series::{logs, series};
+
+type AppJson = axum::Json<Value>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/events", get(crate::events::events))
+        .route("/api/v1/projects", get(projects))
+        .route("/api/v1/runs", get(list_runs).post(create_run))
+        .route("/api/v1/runs/{id}", get(run_detail).patch(edit_run).delete(delete_run))
+        .route("/api/v1/runs/{id}/restore", post(restore_run))
+        .route("/api/v1/runs/{id}/finish", post(finish_run))
+        .route("/api/v1/runs/{id}/resume", post(resume_run))
+        .route("/api/v1/runs/{id}/batch", post(log_batch))
+        .route("/api/v1/runs/{id}/params", get(params))
+        .route("/api/v1/runs/{id}/metrics", get(metrics))
+        .route("/api/v1/runs/{id}/series", get(series))
+        .route("/api/v1/runs/{id}/logs", get(logs))
+        .route("/api/v1/runs/{id}/artifacts", get(list_artifacts))
+        .route(
+            "/api/v1/runs/{id}/artifacts/{*path}",
+            get(download_artifact).put(upload_artifact).layer(DefaultBodyLimit::disable()),
+        )
+}
+
+async fn health() -> AppJson {
+    axum::Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// The OpenAPI description of this API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn projects(State(s): State<Arc<AppState>>) -> ApiResult<AppJson> {
+    let p = s.read(|st| Ok(st.projects()?)).await?;
+    Ok(axum::Json(json!({ "projects": p })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::artifacts::parse_range;
+
+    #[test]
+    fn every_route_is_in_the_openapi_description() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json parses");
+        let paths = doc["paths"].as_object().expect("paths");
+        let source = [include_str!("mod.rs"), include_str!("../launch.rs"), include_str!("../report.rs")].concat();
+        let routes: Vec<&str> = source.split(".route(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+        assert!(routes.len() >= 15, "found the routes: {routes:?}");
+        for r in routes {
+            let documented = r.replace("{*path}", "{path}");
+            assert!(paths.contains_key(&documented), "route {r} is missing from openapi.json");
+        }
+    }
+
+    #[test]
+    fn active_artifacts_are_downloads() {
+        use super::artifacts::{attachment, is_passive};
+        for t in ["image/png", "image/jpeg", "text/plain; charset=utf-8", "application/json", "video/mp4", "text/csv"] {
+            assert!(is_passive(t), "{t}");
+        }
+        for t in [
+            "text/html",
+            "image/svg+xml",
+            "application/javascript",
+            "text/javascript",
+            "application/xml",
+            "text/xml",
+            "application/xhtml+xml",
+            "application/pdf",
+            "application/octet-stream",
+            "",
+        ] {
+            assert!(!is_passive(t), "{t}");
+        }
+        assert_eq!(attachment("plots/a b\"é.html"), "attachment; filename=\"a_b__.html\"");
+        assert_eq!(attachment(".."), "attachment; filename=\"artifact\"");
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-1", 100), None);
+        assert_eq!(parse_range("bytes=0-1,3-4", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
