@@ -71,7 +71,7 @@ pub fn not_json(headers: &HeaderMap) -> ApiError {
 }
 
 /// Reads a body of at most `limit` bytes. A longer one is read on and thrown away (up to
-/// [`DRAIN_FACTOR`] times the limit) before the 413 goes out: a client still sending its body
+/// `DRAIN_FACTOR` times the limit) before the 413 goes out: a client still sending its body
 /// would otherwise see a reset connection instead of the answer that says what went wrong.
 pub async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     use futures_util::StreamExt;

@@ -1,0 +1,126 @@
+//! Launching from the UI: devices, jobs, sweeps and A/B comparisons over `trackbench-launch`
+//! (and `trackbench-compare` for A/B verdicts), the same library code `trackbench launch`,
+//! `sweep` and `ab` use.
+//!
+//! - `GET /api/v1/devices`: what jobs may run on (probed once, then cached).
+//! - `GET|POST /api/v1/jobs`, `POST /api/v1/jobs/{id}/cancel`: jobs of this server process.
+//! - `POST /api/v1/sweeps`: a grid (or a seeded random sample of it) as jobs in one group.
+//! - `GET|POST /api/v1/ab`, `GET /api/v1/ab/{id}`: A/B comparisons (arms × seeds, interleaved;
+//!   or two existing run groups), the verdict stored when the last run ends.
+//!
+//! Jobs run in one `trackbench_launch::Scheduler` owned by the server (per-device limits), started on the first
+//! job; each creates its run as `trackbench launch` does, so the runs table sees it through the
+//! change watcher. Launching runs arbitrary commands: it is refused (403) unless the server is
+//! bound to loopback or was started with `--allow-launch`. A bad body is a 400 that creates
+//! nothing: devices, programs, folders, grids and sizes are checked before the first job.
+//!
+//! The routes and the configuration are here; `launcher` holds the job table and the
+//! scheduler, `jobs` single jobs and devices, `plans` sweeps and A/B comparisons.
+
+mod jobs;
+mod launcher;
+mod plans;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Serialize;
+use trackbench_launch::{Devices, LaunchError, Limits};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+use jobs::{cancel_job, create_job, devices, list_jobs};
+pub use launcher::{JobView, Launcher};
+pub(crate) use plans::compare_error;
+use plans::{ab_detail, create_ab, create_sweep, list_abs};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/devices", get(devices))
+        .route("/api/v1/jobs", get(list_jobs).post(create_job))
+        .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
+        .route("/api/v1/sweeps", post(create_sweep))
+        .route("/api/v1/ab", get(list_abs).post(create_ab))
+        .route("/api/v1/ab/{id}", get(ab_detail))
+}
+
+/// A device a job can be pinned to, as `GET /api/v1/devices` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceInfo {
+    /// What a job names: `cpu`, `cuda:0`, `wgpu:NAME`.
+    pub id: String,
+    /// `cpu`, `cuda` or `wgpu`.
+    pub kind: String,
+    pub name: String,
+    pub detail: String,
+}
+
+/// Lists this machine's devices (the CLI brings the trainer's probe, which knows wgpu).
+pub type DeviceProbe = Arc<dyn Fn() -> Vec<DeviceInfo> + Send + Sync>;
+
+/// How the server launches jobs.
+#[derive(Clone)]
+pub struct LaunchConfig {
+    /// Launch endpoints answer 403 when false.
+    pub enabled: bool,
+    /// The `trackbench` executable, for `"trainer"` jobs (`trackbench train …`); none: refused.
+    pub trainer: Option<PathBuf>,
+    pub limits: Limits,
+    pub probe: Option<DeviceProbe>,
+    /// Between SIGTERM and SIGKILL when a job is cancelled.
+    pub grace: std::time::Duration,
+}
+
+impl Default for LaunchConfig {
+    fn default() -> LaunchConfig {
+        LaunchConfig {
+            enabled: false,
+            trainer: None,
+            limits: Limits::default(),
+            probe: None,
+            grace: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// The CPU and the CUDA GPUs the driver lists (no wgpu probe without the trainer's).
+pub fn default_devices() -> Vec<DeviceInfo> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut out =
+        vec![DeviceInfo { id: "cpu".into(), kind: "cpu".into(), name: "CPU".into(), detail: format!("{cores} cores") }];
+    for i in 0..Devices::detect().cuda {
+        out.push(DeviceInfo {
+            id: format!("cuda:{i}"),
+            kind: "cuda".into(),
+            name: format!("CUDA device {i}"),
+            detail: "listed by the NVIDIA driver".into(),
+        });
+    }
+    out
+}
+
+fn launch_error(e: LaunchError) -> ApiError {
+    match e {
+        LaunchError::Store(s) => s.into(),
+        LaunchError::Io { .. } => ApiError::internal(e.to_string()),
+        other => ApiError::invalid(other.to_string()),
+    }
+}
+
+/// 403 unless launching is enabled for this server.
+fn check_enabled(s: &AppState) -> ApiResult<()> {
+    if s.launcher.config.enabled {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "launching is disabled: this server listens on a non-loopback address; start it with \
+             `trackbench serve --allow-launch` to let clients run commands on this machine",
+        ))
+    }
+}
