@@ -1,6 +1,6 @@
 //! The desktop app's part of `cargo xtask`: its system packages (installed when missing and
 //! root, else the exact command is printed), `tauri-driver`, the smoke test under Xvfb
-//! (`src-tauri/tests/smoke.rs`), the installers (`cargo xtask bundle`) and its benchmark
+//! (`src-tauri/tests/smoke/`), the installers (`cargo xtask bundle`) and its benchmark
 //! (`src-tauri/bench-desktop.sh`).
 //!
 //! `src-tauri` is its own cargo workspace (the root one excludes it) with its own target dir,

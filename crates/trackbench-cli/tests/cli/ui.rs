@@ -1,6 +1,6 @@
 //! `trackbench ui`: without the desktop app it serves the UI and prints the login URL; with a
 //! `trackbench-desktop` on `PATH` it hands the store over to it. (The real app is driven
-//! end to end by `src-tauri/tests/smoke.rs`.)
+//! end to end by `src-tauri/tests/smoke/`.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
