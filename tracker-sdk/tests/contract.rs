@@ -199,9 +199,18 @@ fn a_resumed_run_continues_where_it_stopped() {
         again.log_params(&[("lr", json!(0.01))]).unwrap();
         again.log_at(10, &[("loss", 0.5)]).unwrap();
         again.finish().unwrap();
+        // By its name, as `trackbench runs` shows it, and by a unique prefix of its id.
+        for handle in ["resumed".to_string(), id[..8].to_string()] {
+            let mut opts = t.opts("contract");
+            opts.resume = Some(handle.clone());
+            let by = Run::start(opts).unwrap();
+            assert_eq!(by.id(), id, "{}: resume by {handle}", t.name());
+            by.finish().unwrap();
+        }
         let mut s = t.open();
         assert_eq!(s.run(&id).unwrap().status, RunStatus::Finished, "{}", t.name());
         assert_eq!(s.series(&id, "loss", StepRange::ALL).unwrap().steps, [0, 1, 2, 3, 4, 10], "{}", t.name());
+        assert_eq!(s.list_runs(&Default::default()).unwrap().len(), 1, "{}: no run was made by a handle", t.name());
         vec![id]
     });
 }

@@ -146,15 +146,16 @@ pub(super) async fn create_run(
     let run = s
         .write(move |st| {
             Ok(match &req.id {
-                Some(id) => match st.run(id) {
-                    Ok(_) => {
-                        st.resume_run(id)?;
+                // As a local resume does: an id, a unique id prefix or a run name.
+                Some(id) => match st.resolve_run(id) {
+                    Ok(uid) => {
+                        st.resume_run(&uid)?;
                         // As a local resume does: the resuming caller's tags are logged.
                         if !req.new.tags.is_empty() {
                             let tags = Batch { tags: req.new.tags.clone(), ..Batch::default() };
-                            st.log_batch(id, &tags)?;
+                            st.log_batch(&uid, &tags)?;
                         }
-                        st.run(id)?
+                        st.run(&uid)?
                     }
                     Err(trackbench_store::StoreError::RunNotFound(_)) => st.create_run_with_id(id, &req.new)?,
                     Err(e) => return Err(e.into()),
