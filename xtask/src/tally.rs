@@ -41,6 +41,8 @@ pub fn with<T>(f: impl FnOnce(&mut Seen) -> T) -> T {
 
 /// Records what one line of a suite's output says.
 pub fn scan_line(line: &str) {
+    let plain = strip_ansi(line);
+    let line = plain.as_ref();
     let skip = skip_line(line);
     let counts = counts_line(line);
     if skip.is_none() && counts.is_none() {
@@ -60,6 +62,34 @@ pub fn scan_line(line: &str) {
             }
         }
     });
+}
+
+/// `line` without terminal escape sequences (vitest colours its summary even into a pipe
+/// under `CI`, which hid its counts and skips from the tally).
+fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains('\x1b') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        // CSI: ESC [ parameters… final byte in @..~; a charset choice: ESC ( B and the like;
+        // any other escape: ESC and one character.
+        if chars.next_if_eq(&'[').is_some() {
+            for d in chars.by_ref() {
+                if ('@'..='~').contains(&d) {
+                    break;
+                }
+            }
+        } else if matches!(chars.next(), Some('(' | ')' | '*' | '+')) {
+            chars.next();
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Scans a whole text (a log written by a command that did not go through [`run_followed`]).
@@ -237,6 +267,12 @@ mod tests {
         check_counts("      Tests  126 passed (126)", 126, 0, 0);
         check_counts("      Tests  1 failed | 2 skipped | 123 passed (126)", 123, 1, 2);
         check_counts("18 passed, 0 failed, 0 not selected (E2E_ONLY)", 18, 0, 0);
+        // vitest colours its summary under CI.
+        let coloured = "\x1b[2m      Tests \x1b[22m \x1b[1m\x1b[32m139 passed\x1b[39m\x1b[22m\x1b[90m (139)\x1b[39m";
+        let c = counts_line(&strip_ansi(coloured)).expect("counts in a coloured line");
+        assert_eq!((c.passed, c.failed, c.skipped), (139, 0, 0));
+        assert_eq!(strip_ansi("plain"), "plain");
+        assert_eq!(strip_ansi("\x1b[1m\x1b[33mSKIPPED\x1b[39m: why\x1b(B"), "SKIPPED: why");
         assert_eq!(counts_line("running 12 tests"), None);
         assert_eq!(counts_line("Compiling trackbench-store v0.0.0 (/work/main/crates/trackbench-store)"), None);
         assert_eq!(counts_line("3 runs in 2 projects"), None);
