@@ -171,3 +171,25 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Args;
+
+    /// The server's trainer jobs set `trackbench train` flags from `trackbench_launch::trainer`:
+    /// that list is every flag of this command but the launcher's own.
+    #[test]
+    fn the_launchers_trainer_params_are_this_commands_flags() {
+        let cmd = super::TrainArgs::augment_args(clap::Command::new("train"));
+        let mut flags: Vec<(String, String)> = cmd
+            .get_arguments()
+            .filter(|a| !matches!(a.get_id().as_str(), "device" | "project" | "name" | "json"))
+            .filter_map(|a| Some((a.get_id().to_string(), format!("--{}", a.get_long()?))))
+            .collect();
+        flags.sort();
+        let mut listed: Vec<(String, String)> =
+            trackbench_launch::trainer::PARAMS.iter().map(|(k, f)| (k.to_string(), f.to_string())).collect();
+        listed.sort();
+        assert_eq!(flags, listed, "trackbench_launch::trainer::PARAMS and `trackbench train`'s flags differ");
+    }
+}

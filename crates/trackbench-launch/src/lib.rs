@@ -16,7 +16,8 @@
 //! CPU), in submission order per device; a queued job can be cancelled before it starts.
 //! [`reap_orphans`] ends runs whose launcher died (on this host) so they are not left
 //! `running`. [`grid`] expands sweep grids and substitutes `{name}` into arguments; [`plan`]
-//! makes a sweep's and an A/B's jobs (arms × seeds, interleaved). [`Scheduler`] is a queue that
+//! makes a sweep's and an A/B's jobs (arms × seeds, interleaved); [`trainer`] says which
+//! flags of the reference trainer a launched job may set. [`Scheduler`] is a queue that
 //! stays open: jobs are submitted while others run (the server's).
 
 mod device;
@@ -28,6 +29,7 @@ pub mod plan;
 mod process;
 mod queue;
 pub mod signals;
+pub mod trainer;
 
 pub use device::{Device, Devices};
 pub use job::{CancelToken, Job, JobResult, LaunchOptions, LineSink, RunSink, Timings};

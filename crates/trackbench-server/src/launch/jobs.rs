@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use trackbench_launch::grid::{self, Params};
-use trackbench_launch::{Device, Devices, Job};
+use trackbench_launch::{Device, Devices, Job, trainer};
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
@@ -50,24 +50,9 @@ pub(super) struct JobSpec {
     pub(super) trainer: Option<serde_json::Map<String, Value>>,
 }
 
-/// `trackbench train` flags a trainer job may set (JSON name, flag).
-const TRAINER_PARAMS: &[(&str, &str)] = &[
-    ("dataset", "--dataset"),
-    ("samples", "--samples"),
-    ("classes", "--classes"),
-    ("dim", "--dim"),
-    ("hidden", "--hidden"),
-    ("lr", "--lr"),
-    ("optimizer", "--optimizer"),
-    ("batch_size", "--batch-size"),
-    ("epochs", "--epochs"),
-    ("seed", "--seed"),
-    ("backend", "--backend"),
-];
-
 fn trainer_flag(key: &str) -> ApiResult<&'static str> {
-    TRAINER_PARAMS.iter().find(|(k, _)| *k == key).map(|(_, f)| *f).ok_or_else(|| {
-        let known: Vec<&str> = TRAINER_PARAMS.iter().map(|(k, _)| *k).collect();
+    trainer::flag(key).ok_or_else(|| {
+        let known: Vec<&str> = trainer::PARAMS.iter().map(|(k, _)| *k).collect();
         ApiError::invalid(format!("unknown trainer parameter `{key}` (known: {})", known.join(", ")))
     })
 }
