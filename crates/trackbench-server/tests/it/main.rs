@@ -1,7 +1,9 @@
-//! Integration tests of the server: most spawn the real `trackbench serve` binary on a free
-//! loopback port over a real store in a temp folder and talk HTTP to it; `slow_clients` runs
-//! the server in this process (to set short timeouts) on a real port, and `fuzz` drives the
-//! router directly.
+//! Integration tests of the server, at two levels. The router in this process (`util::App`,
+//! driven with `oneshot`; `fuzz` too) for what the API does, fast and hermetic; the real
+//! `trackbench serve` binary on a free loopback port (`util::Server`) for what HTTP and the
+//! process do: headers, hosts, timeouts, flags, live events, signals. `slow_clients` runs the
+//! server in this process on a real port, to set short timeouts. Every test uses a real store
+//! in a temp folder.
 
 mod fuzz;
 mod launch;

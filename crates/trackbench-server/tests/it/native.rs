@@ -1,11 +1,13 @@
-//! The native API end to end: runs, batches, series (whole, incremental, downsampled on every
-//! axis), edits, artifacts with Range, log lines, paging and columns.
+//! The native API: runs, batches, series (whole, incremental, downsampled on every axis), edits,
+//! artifacts with Range, log lines, paging and columns. What the API does is tested on the
+//! router in this process ([`App`]); what goes over the wire (a batch as a client sends it,
+//! gzip, retries, ranged downloads) against the real binary ([`Server`]).
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::util::Server;
+use crate::util::{App, Server};
 
 fn batch_json(key: &str, steps: std::ops::Range<i64>, f: impl Fn(i64) -> f64) -> String {
     let steps: Vec<i64> = steps.collect();
@@ -84,7 +86,7 @@ fn retried_and_gzipped_batches() {
 
 #[test]
 fn series_downsampled_incremental_and_on_time_axes() {
-    let s = Server::start();
+    let s = App::new();
     let id = s.create_run("p", "long");
     for chunk in 0..10 {
         let body = batch_json("y", chunk * 10_000..(chunk + 1) * 10_000, |st| {
@@ -127,7 +129,7 @@ fn series_downsampled_incremental_and_on_time_axes() {
 
 #[test]
 fn listing_filters_orders_pages_and_picks_columns() {
-    let s = Server::start();
+    let s = App::new();
     for i in 0..5 {
         let id = s.create_run("grid", &format!("r{i}"));
         let body = format!(
@@ -158,7 +160,7 @@ fn listing_filters_orders_pages_and_picks_columns() {
 
 #[test]
 fn edits_delete_and_restore() {
-    let s = Server::start();
+    let s = App::new();
     let id = s.create_run("p", "before");
     let (st, run) =
         s.send("PATCH", &format!("/api/v1/runs/{id}"), br#"{"name":"after","notes":"n1","tags":{"a":"1","b":"2"}}"#);
@@ -226,7 +228,7 @@ fn artifacts_upload_list_and_ranged_download() {
 
 #[test]
 fn log_lines_page_by_sequence() {
-    let s = Server::start();
+    let s = App::new();
     let id = s.create_run("p", "logs");
     let lines: Vec<Value> =
         (0..5).map(|i| json!({"stream": "stdout", "ts_ms": i, "line": format!("line {i}")})).collect();

@@ -116,10 +116,6 @@ impl Server {
         read(req.header("Authorization", self.auth()).send(body).expect(method))
     }
 
-    pub fn delete(&self, path: &str) -> (u16, Value) {
-        read(self.agent.delete(self.url(path)).header("Authorization", self.auth()).call().expect("DELETE"))
-    }
-
     /// Creates a run through the API and returns its id.
     pub fn create_run(&self, project: &str, name: &str) -> String {
         let (status, v) = self.post("/api/v1/runs", &format!(r#"{{"project":"{project}","name":"{name}"}}"#));
@@ -138,5 +134,73 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The router built in this process over a temp store and driven with `oneshot`: no socket and
+/// no process, so a test of what the API does runs in milliseconds. What HTTP itself does
+/// (headers, hosts, timeouts, the binary's flags, live events) is tested against the real
+/// binary ([`Server`]). Same calls as [`Server`].
+pub struct App {
+    rt: tokio::runtime::Runtime,
+    app: axum::Router,
+    /// Holds the store's temp folder while the app lives.
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    pub fn new() -> App {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("store");
+        // Created and migrated first, as `trackbench serve` does.
+        trackbench_store::Store::open(&root, Default::default()).expect("store");
+        let defaults = trackbench_server::ServerConfig::new(root.clone());
+        let state = std::sync::Arc::new(trackbench_server::AppState::new(
+            root,
+            defaults.opts,
+            TOKEN.into(),
+            Vec::new(),
+            defaults.max_body,
+            defaults.max_upload,
+            defaults.launch,
+        ));
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        App { rt, app: trackbench_server::router(state), _dir: dir }
+    }
+
+    /// Any method with the token; JSON bodies but for PUT (artifact uploads): (status, JSON or Null).
+    pub fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+        use tower::ServiceExt;
+        let mut req =
+            axum::http::Request::builder().method(method).uri(path).header("Authorization", format!("Bearer {TOKEN}"));
+        if !matches!(method, "GET" | "DELETE" | "PUT") {
+            req = req.header("Content-Type", "application/json");
+        }
+        let req = req.body(axum::body::Body::from(body.to_vec())).expect("request");
+        self.rt.block_on(async {
+            let resp = self.app.clone().oneshot(req).await.expect("router answers");
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        })
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, b"")
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send("POST", path, body.as_bytes())
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        self.send("DELETE", path, b"")
+    }
+
+    /// Creates a run through the API and returns its id.
+    pub fn create_run(&self, project: &str, name: &str) -> String {
+        let (status, v) = self.post("/api/v1/runs", &format!(r#"{{"project":"{project}","name":"{name}"}}"#));
+        assert_eq!(status, 201, "{v}");
+        v["id"].as_str().expect("id").to_string()
     }
 }
