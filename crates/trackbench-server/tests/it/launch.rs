@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::Server;
+use crate::util::{Api, Server};
 
 /// Polls job `id` until `done(job)` (30 s at most); returns it and every state seen.
 fn wait_job(s: &Server, id: u64, done: impl Fn(&Value) -> bool) -> (Value, Vec<String>) {

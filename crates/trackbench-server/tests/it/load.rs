@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use trackbench_store::{Store, StoreOptions};
 
-use crate::util::{Server, read};
+use crate::util::{Api, Server, read};
 
 const CLIENTS: usize = 32;
 

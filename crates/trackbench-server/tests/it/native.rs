@@ -7,7 +7,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::util::{App, Server};
+use crate::util::{Api, App, Server};
 
 fn batch_json(key: &str, steps: std::ops::Range<i64>, f: impl Fn(i64) -> f64) -> String {
     let steps: Vec<i64> = steps.collect();

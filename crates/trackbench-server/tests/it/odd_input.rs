@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, read};
+use crate::util::{Api, Server, read};
 
 fn status_of(s: &Server, path: &str) -> (u16, Value) {
     let (st, v) = s.get(path);

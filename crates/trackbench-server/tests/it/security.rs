@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Server, read};
+use crate::util::{Api, Server, read};
 
 /// Everything a client could see of the store, to compare before and after an attack.
 fn snapshot(s: &Server) -> Value {

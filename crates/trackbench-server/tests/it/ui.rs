@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 
-use crate::util::{Server, read};
+use crate::util::{Api, Server, read};
 
 fn no_redirects() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into()

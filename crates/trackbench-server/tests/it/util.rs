@@ -27,6 +27,32 @@ pub fn bin() -> PathBuf {
     candidate
 }
 
+/// Requests with the token, as a client makes them: (status, JSON body or Null). [`Server`]
+/// sends them over HTTP, [`App`] through the router in this process.
+pub trait Api {
+    /// Any method; a JSON body but for PUT (artifact uploads, raw bytes).
+    fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value);
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, b"")
+    }
+
+    fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send("POST", path, body.as_bytes())
+    }
+
+    fn delete(&self, path: &str) -> (u16, Value) {
+        self.send("DELETE", path, b"")
+    }
+
+    /// Creates a run through the API and returns its id.
+    fn create_run(&self, project: &str, name: &str) -> String {
+        let (status, v) = self.post("/api/v1/runs", &format!(r#"{{"project":"{project}","name":"{name}"}}"#));
+        assert_eq!(status, 201, "{v}");
+        v["id"].as_str().expect("id").to_string()
+    }
+}
+
 /// A running server over a temp store; killed on drop.
 pub struct Server {
     pub child: Child,
@@ -85,27 +111,16 @@ impl Server {
     fn auth(&self) -> String {
         format!("Bearer {}", self.token)
     }
+}
 
-    /// GET with the token: (status, JSON body or Null).
-    pub fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.agent.get(self.url(path)).header("Authorization", self.auth()).call().expect("GET");
-        read(resp)
-    }
-
-    pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        let resp = self
-            .agent
-            .post(self.url(path))
-            .header("Authorization", self.auth())
-            .header("Content-Type", "application/json")
-            .send(body)
-            .expect("POST");
-        read(resp)
-    }
-
-    pub fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+impl Api for Server {
+    fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
         let url = self.url(path);
         let req = match method {
+            "GET" => return read(self.agent.get(&url).header("Authorization", self.auth()).call().expect("GET")),
+            "DELETE" => {
+                return read(self.agent.delete(&url).header("Authorization", self.auth()).call().expect("DELETE"));
+            }
             "PUT" => self.agent.put(&url),
             "PATCH" => self.agent.patch(&url),
             "POST" => self.agent.post(&url),
@@ -114,13 +129,6 @@ impl Server {
         // JSON everywhere but artifact uploads (raw bytes).
         let req = if method == "PUT" { req } else { req.header("Content-Type", "application/json") };
         read(req.header("Authorization", self.auth()).send(body).expect(method))
-    }
-
-    /// Creates a run through the API and returns its id.
-    pub fn create_run(&self, project: &str, name: &str) -> String {
-        let (status, v) = self.post("/api/v1/runs", &format!(r#"{{"project":"{project}","name":"{name}"}}"#));
-        assert_eq!(status, 201, "{v}");
-        v["id"].as_str().expect("id").to_string()
     }
 }
 
@@ -140,7 +148,7 @@ impl Drop for Server {
 /// The router built in this process over a temp store and driven with `oneshot`: no socket and
 /// no process, so a test of what the API does runs in milliseconds. What HTTP itself does
 /// (headers, hosts, timeouts, the binary's flags, live events) is tested against the real
-/// binary ([`Server`]). Same calls as [`Server`].
+/// binary ([`Server`]). Both answer the same [`Api`] calls.
 pub struct App {
     rt: tokio::runtime::Runtime,
     app: axum::Router,
@@ -167,9 +175,10 @@ impl App {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         App { rt, app: trackbench_server::router(state), _dir: dir }
     }
+}
 
-    /// Any method with the token; JSON bodies but for PUT (artifact uploads): (status, JSON or Null).
-    pub fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+impl Api for App {
+    fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
         use tower::ServiceExt;
         let mut req =
             axum::http::Request::builder().method(method).uri(path).header("Authorization", format!("Bearer {TOKEN}"));
@@ -183,24 +192,5 @@ impl App {
             let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
             (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
         })
-    }
-
-    pub fn get(&self, path: &str) -> (u16, Value) {
-        self.send("GET", path, b"")
-    }
-
-    pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        self.send("POST", path, body.as_bytes())
-    }
-
-    pub fn delete(&self, path: &str) -> (u16, Value) {
-        self.send("DELETE", path, b"")
-    }
-
-    /// Creates a run through the API and returns its id.
-    pub fn create_run(&self, project: &str, name: &str) -> String {
-        let (status, v) = self.post("/api/v1/runs", &format!(r#"{{"project":"{project}","name":"{name}"}}"#));
-        assert_eq!(status, 201, "{v}");
-        v["id"].as_str().expect("id").to_string()
     }
 }
