@@ -118,10 +118,7 @@ fn everything_logged_reads_back_the_same() {
         let file = dir.path().join("weights.bin");
         std::fs::write(&file, vec![3u8; 70_000]).unwrap();
         run.log_artifact(&file, None).unwrap();
-        let folder = dir.path().join("cfg");
-        std::fs::create_dir_all(folder.join("sub")).unwrap();
-        std::fs::write(folder.join("a.json"), "{}").unwrap();
-        std::fs::write(folder.join("sub/b name.txt"), "b").unwrap();
+        let folder = common::artifact_folder(dir.path());
         run.log_artifact(&folder, Some("config")).unwrap();
         run.finish_with(RunStatus::Failed, Some("diverged at step 1200")).unwrap();
 

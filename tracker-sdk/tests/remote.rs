@@ -45,10 +45,7 @@ fn a_remote_run_arrives_whole() {
     let file = dir.path().join("weights.bin");
     std::fs::write(&file, vec![7u8; 300_000]).unwrap();
     run.log_artifact(&file, None).unwrap();
-    let folder = dir.path().join("cfg");
-    std::fs::create_dir_all(folder.join("sub")).unwrap();
-    std::fs::write(folder.join("a.json"), "{}").unwrap();
-    std::fs::write(folder.join("sub/b name.txt"), "b").unwrap();
+    let folder = common::artifact_folder(dir.path());
     run.log_artifact(&folder, Some("config")).unwrap();
     run.finish().unwrap();
 

@@ -57,3 +57,12 @@ pub fn serve(store: &Path, port: u16) -> (Served, String) {
     std::thread::spawn(move || for _ in lines {});
     (Served(child), base)
 }
+
+/// A folder to log as an artifact: `a.json` and `sub/b name.txt` (a space in a nested name).
+pub fn artifact_folder(under: &Path) -> PathBuf {
+    let folder = under.join("cfg");
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::write(folder.join("a.json"), "{}").unwrap();
+    std::fs::write(folder.join("sub/b name.txt"), "b").unwrap();
+    folder
+}
