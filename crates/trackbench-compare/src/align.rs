@@ -5,11 +5,13 @@
 //! point, so a chart can draw the line through the last values and a band from min to max
 //! without hiding an extreme. On the step axis the store does the reduction
 //! ([`Store::downsample`], folding chunk summaries without decoding them); on the time axes
-//! the series is read and bucketed here by equal-width wall-time buckets.
+//! the series is read and reduced by [`minmax_by_x`] (in [`crate::bucket`], shared with the
+//! server) to equal-width wall-time buckets, x being the bucket's latest time minus the origin.
 
 use serde::Serialize;
-use trackbench_store::{Points, RunInfo, StepRange, Store};
+use trackbench_store::{RunInfo, StepRange, Store};
 
+use crate::bucket::minmax_by_x;
 use crate::error::Result;
 use crate::json::{vec_f64, vec_opt_f64};
 
@@ -109,66 +111,12 @@ pub fn aligned(
             AxisKind::RelativeTime | AxisKind::WallTime => {
                 let points = store.series(&run.id, metric, StepRange::ALL)?;
                 let origin = if axis == AxisKind::RelativeTime { run.started_ms } else { 0 };
-                bucket_by_time(&points, origin, buckets, &mut series);
+                for b in minmax_by_x(&points.wall_ms, &points, buckets) {
+                    series.push(b.x_last.saturating_sub(origin), b.last, b.min, b.max, b.count);
+                }
             }
         }
         out.push(series);
     }
     Ok(out)
-}
-
-/// The time bucket being filled.
-struct TimeBucket {
-    index: usize,
-    /// Latest time in the bucket and the value logged then.
-    time: i64,
-    last: f64,
-    min: Option<f64>,
-    max: Option<f64>,
-    count: u64,
-}
-
-impl TimeBucket {
-    fn add(&mut self, time: i64, v: f64) {
-        (self.time, self.last) = (time, v);
-        if !v.is_nan() {
-            self.min = Some(self.min.map_or(v, |m| m.min(v)));
-            self.max = Some(self.max.map_or(v, |m| m.max(v)));
-        }
-        self.count += 1;
-    }
-
-    fn emit(self, origin: i64, out: &mut AlignedSeries) {
-        out.push(self.time.saturating_sub(origin), self.last, self.min, self.max, self.count);
-    }
-}
-
-/// Reduces `points` (in step order) to equal-width wall-time buckets over their own time
-/// extent; x is the bucket's latest time minus `origin`. On equal times the point later in
-/// step order is the bucket's last.
-fn bucket_by_time(points: &Points, origin: i64, buckets: usize, out: &mut AlignedSeries) {
-    let (Some(&lo), Some(&hi)) = (points.wall_ms.iter().min(), points.wall_ms.iter().max()) else {
-        return;
-    };
-    let span = (hi as i128 - lo as i128 + 1) as u128;
-    let index = |w: i64| ((w as i128 - lo as i128) as u128 * buckets as u128 / span) as usize;
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by_key(|&i| points.wall_ms[i]);
-    let mut cur: Option<TimeBucket> = None;
-    for i in order {
-        let (time, v) = (points.wall_ms[i], points.values[i]);
-        let b = index(time);
-        if cur.as_ref().is_none_or(|c| c.index != b) {
-            if let Some(done) = cur.take() {
-                done.emit(origin, out);
-            }
-            cur = Some(TimeBucket { index: b, time, last: v, min: None, max: None, count: 0 });
-        }
-        if let Some(c) = cur.as_mut() {
-            c.add(time, v);
-        }
-    }
-    if let Some(done) = cur {
-        done.emit(origin, out);
-    }
 }

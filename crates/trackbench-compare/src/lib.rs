@@ -11,6 +11,8 @@
 //! - [`aligned`] -> [`AlignedSeries`]: each run's series on one x axis ([`AxisKind`]: step,
 //!   time since start, wall time), reduced to N min/max/last buckets for charts; smoothing by
 //!   [`smooth_ema`] (TensorBoard's debiased EMA) and [`smooth_gaussian`], both NaN-aware.
+//! - [`minmax_by_x`] -> [`XBucket`]s: a series reduced to equal-width min/max/last buckets
+//!   over an integer x; the one definition, used by [`aligned`] and the server's series API.
 //! - [`grouped`] -> [`GroupAggregate`]s: runs grouped by a param or by `group` (the seeds of a
 //!   variant): per step mean/std/min/max across the group's runs, and per metric n, mean ±
 //!   std and a 95% Student t interval of the runs' final and best values ([`MeanCi`]).
@@ -26,6 +28,7 @@
 
 mod ab;
 mod align;
+mod bucket;
 mod document;
 mod error;
 mod group;
@@ -43,6 +46,7 @@ pub use ab::{
     AB_BOOTSTRAP_SEED, AB_CONFIDENCE, ArmValue, ab_comparison, ab_direction, ab_from_groups, ab_values, finish_ab,
 };
 pub use align::{AlignedSeries, AxisKind, MAX_POINTS, aligned};
+pub use bucket::{XBucket, minmax_by_x};
 pub use document::{DocumentOptions, ab_selection, document, json_cell};
 pub use error::{CompareError, Result};
 pub use group::{CONFIDENCE, GroupAggregate, GroupBy, GroupSeries, MeanCi, grouped, mean_ci};

@@ -1,6 +1,7 @@
 //! Series and log lines over the native API: whole or step-ranged series, downsampled on the
 //! step, relative-time or wall-time axis (min/max/last or LTTB), `since=` for live reads.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -8,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use trackbench_compare::minmax_by_x;
 use trackbench_store::StepRange;
 use trackbench_store::json_f64::{self, Floats};
 
@@ -95,13 +97,15 @@ pub(super) async fn series(
                 return serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()));
             }
             let points = st.series(&id, &q.key, range)?;
-            let xs: Vec<f64> = match x {
-                XAxis::Step => points.steps.iter().map(|&s| s as f64).collect(),
-                XAxis::Wall => points.wall_ms.iter().map(|&w| w as f64).collect(),
-                XAxis::Relative => {
-                    points.wall_ms.iter().map(|&w| w.saturating_sub(run.started_ms) as f64 / 1000.0).collect()
-                }
+            // x as a whole number (the step, or milliseconds), which min/max buckets split
+            // exactly, and as shown (seconds on the relative axis).
+            let x_int: Cow<[i64]> = match x {
+                XAxis::Step => Cow::Borrowed(&points.steps),
+                XAxis::Wall => Cow::Borrowed(&points.wall_ms),
+                XAxis::Relative => points.wall_ms.iter().map(|&w| w.saturating_sub(run.started_ms)).collect(),
             };
+            let shown = |v: i64| if x == XAxis::Relative { v as f64 / 1000.0 } else { v as f64 };
+            let xs: Vec<f64> = x_int.iter().map(|&v| shown(v)).collect();
             let x_name = match x {
                 XAxis::Step => "step",
                 XAxis::Wall => "wall_ms",
@@ -122,12 +126,12 @@ pub(super) async fn series(
                     })
                 }
                 Some(n) if points.len() > n => {
-                    let b = downsample::minmax_by_x(&xs, &points, n);
+                    let b = minmax_by_x(&x_int, &points, n);
                     json!({
                         "key": q.key, "x": x_name, "downsampled": true, "method": "minmax", "total": total,
                         "buckets": {
-                            "x": b.iter().map(|b| b.x_last).collect::<Vec<_>>(),
-                            "x_first": b.iter().map(|b| b.x_first).collect::<Vec<_>>(),
+                            "x": b.iter().map(|b| shown(b.x_last)).collect::<Vec<_>>(),
+                            "x_first": b.iter().map(|b| shown(b.x_first)).collect::<Vec<_>>(),
                             "last_step": b.iter().map(|b| b.last_step).collect::<Vec<_>>(),
                             "count": b.iter().map(|b| b.count).collect::<Vec<_>>(),
                             "min": opt_floats(&b.iter().map(|b| b.min).collect::<Vec<_>>()),
