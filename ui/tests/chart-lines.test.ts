@@ -1,6 +1,6 @@
 // Unit tests of the lines a metric chart draws: per run (envelope, smoothing) and per group.
 import { describe, expect, it } from 'vitest'
-import { buildLines, nearest } from '../src/lib/chart/lines'
+import { buildLines, countDrawn, nearest } from '../src/lib/chart/lines'
 import type { Loaded } from '../src/lib/chart/series'
 
 const loaded = (x: number[], y: (number | null)[], env: boolean): Loaded =>
@@ -62,5 +62,13 @@ describe('nearest', () => {
     expect(nearest([1, null, null, 4], 2)).toBe(4)
     expect(nearest([1, 2, null], 2)).toBeNull()
     expect(nearest([null, 2, 3], 0)).toBeNull()
+  })
+})
+
+describe('countDrawn', () => {
+  it('counts the lines with at least one value', () => {
+    const line = (y: (number | null)[]) => ({ label: 'l', colour: '#000', x: y.map((_, i) => i), y, raw: null, lo: null, hi: null })
+    expect(countDrawn([line([1, null]), line([null, null]), line([]), line([null, 0])])).toBe(2)
+    expect(countDrawn([])).toBe(0)
   })
 })

@@ -1,6 +1,7 @@
 // The lines a metric chart draws, built from loaded series: one per run (with its min–max
 // envelope and, when smoothed, the raw series for the legend), or one mean line with a band per
-// run group. Pure functions: MetricChart loads the data and renders what this returns.
+// run group. Pure functions: MetricChart's loader (loader.svelte.ts) loads the data and plot.ts
+// renders what this returns.
 import { align, type Cell } from './align'
 import { groupStats, type BandKind } from './group'
 import type { Loaded } from './series'
@@ -75,6 +76,11 @@ export function buildLines(src: Map<string, Loaded>, o: LineOptions): Line[] {
     })
   }
   return lines
+}
+
+/** The lines that have a value to draw (the chart's `data-series-count`). */
+export function countDrawn(lines: Line[]): number {
+  return lines.filter((l) => l.y.some((v) => v !== null)).length
 }
 
 /**
