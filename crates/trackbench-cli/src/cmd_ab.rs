@@ -1,18 +1,19 @@
 //! `trackbench ab`: is variant B really better than A? Runs both arms of a command interleaved
 //! (A1 B1 A2 B2 …, seeds 1..N as `{seed}`) through the launcher, or takes two existing run
 //! groups (`--from-groups`), stores the A/B object (arms, runs, metric, direction, status) and
-//! the verdict on each run's final metric value. The jobs come from `trackbench-launch`'s
-//! `plan::AbPlan`, the verdict from `trackbench-compare`'s `finish_ab`; the server's A/B
-//! endpoints use the same two. `ab ls` and `ab show`
+//! the verdict on each run's final metric value. `trackbench-launch`'s `orchestrate::AbLaunch`
+//! creates the A/B and its jobs, records each run and stores the verdict (the server's A/B
+//! endpoints use the same). `ab ls` and `ab show`
 //! read them back; `trackbench report --ab ID` renders one.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use trackbench_compare::{Direction, ab_from_groups, ab_values, finish_ab};
+use trackbench_compare::{Direction, ab_from_groups, ab_values};
 use trackbench_launch::grid;
+use trackbench_launch::orchestrate::{AbGoal, AbLaunch};
 use trackbench_launch::plan::AbPlan;
-use trackbench_store::{AbInfo, Arm, NewAb, RunStatus, Store};
+use trackbench_store::{AbInfo, Arm, RunStatus, Store};
 
 use crate::cmd_launch::{JobArgs, prepare, run_with_progress};
 use crate::selection::lift;
@@ -133,41 +134,32 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
     }
     let mut store = ctx.open()?;
     prepare(&mut store)?;
-    let name = a.name.clone().unwrap_or_else(|| plan.default_name());
-    let project = a.job.project();
-    let id = store.create_ab(&NewAb {
-        project: project.clone(),
-        name: name.clone(),
-        metric: metric.clone(),
-        direction: direction.into(),
-        spec: plan.spec(&template),
-    })?;
-    eprintln!("A/B {id} ({name}): {} runs, {metric} ({direction})", 2 * a.seeds);
+    let dir = if a.minimize { Direction::Minimize } else { Direction::Maximize };
+    let goal = AbGoal { metric: metric.clone(), direction: dir, name: a.name.clone() };
+    let (mut launch, jobs) = AbLaunch::create(&mut store, &plan, &template, &goal)?;
+    let id = launch.id().to_string();
+    let name = goal.name.unwrap_or_else(|| plan.default_name());
+    eprintln!("A/B {id} ({name}): {} runs, {metric} ({direction})", jobs.len());
     let mut queue = trackbench_launch::Queue::new(a.job.limits());
     let mut labels = Vec::new();
-    let mut arms = Vec::new();
-    for j in plan.jobs(&template, &id) {
+    for j in jobs {
         labels.push(j.label);
-        arms.push(j.arm);
         queue.push(j.job);
     }
-    let mut add_err = None;
+    // Each ended job is recorded on its arm; the last one's end stores the verdict.
+    let mut write_err = None;
     let results = run_with_progress(queue, &a.job.options(ctx), &labels, |i, r| {
-        if let Some(run) = &r.run_id
-            && let Err(e) = store.add_ab_run(&id, arms[i], run, i as i64 + 1)
-        {
-            add_err = Some(e);
+        if let Err(e) = launch.job_ended(i, r).apply(&mut store) {
+            write_err.get_or_insert(e);
         }
     });
-    if let Some(e) = add_err {
-        return Err(anyhow::Error::new(e).context("recording the A/B's runs"));
+    if let Some(e) = write_err {
+        return Err(lift(e).context("recording the A/B's runs and verdict"));
     }
-    let interrupted = trackbench_launch::signals::interrupted();
     let not_started = results.iter().filter(|r| r.run_id.is_none()).count();
     if not_started > 0 {
         eprintln!("{not_started} runs never started");
     }
-    finish_ab(&mut store, &id, interrupted).map_err(lift)?;
     let ab = store.ab(&id)?;
     print_ab(&store, &ab, a.json)?;
     match ab.status {

@@ -3,7 +3,8 @@
 //! `TRACKBENCH_PARAM_<NAME>`; all runs in one group, queued per device, then a summary table.
 
 use clap::Args;
-use trackbench_launch::{grid, plan};
+use trackbench_launch::grid;
+use trackbench_launch::plan::SweepPlan;
 use trackbench_store::RunStatus;
 
 use crate::cmd_launch::{JobArgs, JobFailed, prepare, run_with_progress};
@@ -35,17 +36,16 @@ pub struct SweepArgs {
 
 pub fn sweep(ctx: &Ctx, a: SweepArgs) -> anyhow::Result<()> {
     let axes = a.grids.iter().map(|g| grid::parse_axis(g)).collect::<Result<Vec<_>, _>>()?;
-    let mut combos = grid::product(&axes);
-    if let Some(n) = a.random {
-        combos = grid::sample(combos, n, a.seed);
-    }
+    let plan = SweepPlan { axes, random: a.random, seed: a.seed };
+    plan.check()?;
     let base = a.job.job(&a.command)?;
     let mut store = ctx.open()?;
     prepare(&mut store)?;
-    let group = a.job.group.clone().unwrap_or_else(|| format!("sweep-{}", trackbench_store::new_run_id()));
+    let combos = plan.combos();
+    let (group, jobs) = plan.jobs(&base);
     let mut queue = trackbench_launch::Queue::new(a.job.limits());
     let labels: Vec<String> = combos.iter().map(grid::describe).collect();
-    for job in plan::sweep_jobs(&base, &combos, &group) {
+    for job in jobs {
         queue.push(job);
     }
     eprintln!("sweep: {} runs in group {group}", combos.len());
@@ -81,7 +81,7 @@ pub fn sweep(ctx: &Ctx, a: SweepArgs) -> anyhow::Result<()> {
         );
     } else {
         let mut header: Vec<&str> = vec!["RUN"];
-        header.extend(axes.iter().map(|(k, _)| k.as_str()));
+        header.extend(plan.axes.iter().map(|(k, _)| k.as_str()));
         header.extend(["STATUS", "EXIT", "TIME"]);
         if let Some(m) = &a.metric {
             header.push(m);

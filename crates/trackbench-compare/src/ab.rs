@@ -1,12 +1,16 @@
 //! A/B verdicts: the final metric value of each run of an A/B comparison (finished runs only)
 //! and the `trackbench-stats` comparison of arm A with arm B, computed the same way wherever
 //! it is needed (`trackbench ab`, `report --ab`, the server's A/B endpoints), and stored on the
-//! A/B object when its runs are done.
+//! A/B object when its runs are done; and the live view of an A/B ([`ab_live`]: each run's
+//! value now, each arm's mean and interval) that the server gives the UI, so the UI computes
+//! no statistics of its own.
 
+use serde::Serialize;
 use serde_json::{Value, json};
-use trackbench_stats::{Comparison, Direction, StatsError};
-use trackbench_store::{AbInfo, Arm, NewAb, RunInfo, RunQuery, RunStatus, Store, StoreError};
+use trackbench_stats::{Comparison, Direction, StatsError, describe};
+use trackbench_store::{AbInfo, Arm, NewAb, RunInfo, RunQuery, RunStatus, Store, StoreError, json_opt_f64};
 
+use crate::group::{MeanCi, mean_ci};
 use crate::{CompareError, Result};
 
 /// One run of an A/B with its value of the metric.
@@ -36,6 +40,68 @@ pub fn ab_values(store: &Store, ab: &AbInfo) -> Result<Vec<ArmValue>> {
             Ok(ArmValue { arm: r.arm, run, value })
         })
         .collect()
+}
+
+/// One run of an A/B as it stands now: its last value of the metric whatever its status, and
+/// whether that value counts for the verdict (the run finished).
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveValue {
+    pub arm: Arm,
+    /// Launch order (A1 B1 A2 B2 …).
+    pub seq: i64,
+    pub run: String,
+    pub name: String,
+    pub status: RunStatus,
+    #[serde(with = "json_opt_f64")]
+    pub value: Option<f64>,
+    pub counts: bool,
+}
+
+/// One arm's counted values: the mean with its [`AB_CONFIDENCE`] interval (Student's t), the
+/// spread, the median and the range.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmStats {
+    #[serde(flatten)]
+    pub mean: MeanCi,
+    #[serde(with = "json_opt_f64")]
+    pub median: Option<f64>,
+    #[serde(with = "json_opt_f64")]
+    pub min: Option<f64>,
+    #[serde(with = "json_opt_f64")]
+    pub max: Option<f64>,
+}
+
+/// An A/B as it stands now, finished or not: each run's value and each arm's statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct AbLive {
+    pub runs: Vec<LiveValue>,
+    pub a: ArmStats,
+    pub b: ArmStats,
+}
+
+/// The statistics of one arm's values (NaN and infinities say so in the note).
+pub fn arm_stats(values: &[f64]) -> ArmStats {
+    let mean = mean_ci(values, AB_CONFIDENCE);
+    let s = (mean.mean.is_some()).then(|| describe(values).ok()).flatten();
+    ArmStats { mean, median: s.as_ref().map(|s| s.median), min: s.as_ref().map(|s| s.min), max: s.map(|s| s.max) }
+}
+
+/// Each run of `ab` with its current value (running runs included, for a live view) and each
+/// arm's statistics over the values that count: those of finished runs, as in the verdict.
+pub fn ab_live(store: &Store, ab: &AbInfo) -> Result<AbLive> {
+    let mut links = ab.runs.clone();
+    links.sort_by_key(|r| r.seq);
+    let runs = links
+        .iter()
+        .map(|r| {
+            let run = store.run(&r.run_id)?;
+            let value = store.metric_summaries(&r.run_id)?.into_iter().find(|s| s.key == ab.metric).map(|s| s.last);
+            let counts = run.status == RunStatus::Finished && value.is_some();
+            Ok(LiveValue { arm: r.arm, seq: r.seq, run: run.id, name: run.name, status: run.status, value, counts })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let counted = |arm| runs.iter().filter(|v| v.arm == arm && v.counts).filter_map(|v| v.value).collect::<Vec<f64>>();
+    Ok(AbLive { a: arm_stats(&counted(Arm::A)), b: arm_stats(&counted(Arm::B)), runs })
 }
 
 /// `maximize` unless the A/B says `minimize`.

@@ -16,7 +16,9 @@
 //! CPU), in submission order per device; a queued job can be cancelled before it starts.
 //! [`reap_orphans`] ends runs whose launcher died (on this host) so they are not left
 //! `running`. [`grid`] expands sweep grids and substitutes `{name}` into arguments; [`plan`]
-//! makes a sweep's and an A/B's jobs (arms × seeds, interleaved); [`trainer`] says which
+//! checks and makes a sweep's and an A/B's jobs (arms × seeds, interleaved); [`orchestrate`]
+//! carries a launched A/B from its creation to its stored verdict, for the CLI and the server
+//! alike; [`trainer`] says which
 //! flags of the reference trainer a launched job may set. [`Scheduler`] is a queue that
 //! stays open: jobs are submitted while others run (the server's).
 
@@ -24,6 +26,7 @@ mod device;
 pub mod find;
 pub mod grid;
 mod job;
+pub mod orchestrate;
 mod orphan;
 pub mod plan;
 mod process;

@@ -11,6 +11,82 @@ use crate::{Job, LaunchError};
 /// Most jobs one sweep or A/B may make.
 pub const MAX_JOBS: usize = 1000;
 
+/// Largest grid a sweep may sample from (the product is built before sampling).
+pub const MAX_COMBINATIONS: usize = 1_000_000;
+
+/// A sweep: its axes (each a parameter and its values), and optionally a seeded random sample
+/// of `random` combinations instead of all of them.
+#[derive(Debug, Clone, Default)]
+pub struct SweepPlan {
+    pub axes: Vec<(String, Vec<String>)>,
+    pub random: Option<usize>,
+    pub seed: u64,
+}
+
+impl SweepPlan {
+    /// How many combinations the axes make (saturating).
+    pub fn size(&self) -> usize {
+        if self.axes.is_empty() {
+            return 0;
+        }
+        self.axes.iter().fold(1usize, |n, (_, v)| n.saturating_mul(v.len()))
+    }
+
+    /// How many jobs the sweep starts: every combination, or the sample.
+    pub fn job_count(&self) -> usize {
+        self.random.map_or(self.size(), |n| n.min(self.size()))
+    }
+
+    /// Refuses an empty grid, bad or repeated names, empty values, a zero sample and sweeps
+    /// beyond [`MAX_JOBS`] jobs or [`MAX_COMBINATIONS`] combinations.
+    pub fn check(&self) -> Result<(), LaunchError> {
+        let invalid = |why: String| LaunchError::Invalid { what: "sweep", why };
+        if self.axes.is_empty() {
+            return Err(invalid("the grid is empty: give at least one parameter with values".into()));
+        }
+        for (i, (name, values)) in self.axes.iter().enumerate() {
+            if values.is_empty() {
+                return Err(invalid(format!("`{name}` has no values")));
+            }
+            for v in values {
+                grid::param(name, v)?;
+            }
+            if self.axes[..i].iter().any(|(x, _)| x == name) {
+                return Err(invalid(format!("`{name}` is given twice")));
+            }
+        }
+        if self.random == Some(0) {
+            return Err(invalid("a random sample must have at least 1 combination".into()));
+        }
+        let size = self.size();
+        if self.job_count() > MAX_JOBS || size > MAX_COMBINATIONS {
+            return Err(invalid(format!(
+                "the grid makes {size} combinations{}; at most {MAX_JOBS} jobs per sweep \
+                 (and {MAX_COMBINATIONS} combinations to sample from)",
+                self.random.map(|n| format!(" ({n} chosen)")).unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The combinations the sweep runs, in launch order: the product (last axis fastest), or
+    /// the seeded sample of it. Call [`SweepPlan::check`] first.
+    pub fn combos(&self) -> Vec<Params> {
+        let all = grid::product(&self.axes);
+        match self.random {
+            Some(n) => grid::sample(all, n, self.seed),
+            None => all,
+        }
+    }
+
+    /// The sweep's group (the template's, else a new `sweep-<id>`) and its jobs.
+    pub fn jobs(&self, base: &Job) -> (String, Vec<Job>) {
+        let group = base.group.clone().unwrap_or_else(|| format!("sweep-{}", trackbench_store::new_run_id()));
+        let jobs = sweep_jobs(base, &self.combos(), &group);
+        (group, jobs)
+    }
+}
+
 /// The jobs of a sweep: `base` with each combination substituted into its arguments as
 /// `{name}`, passed as `TRACKBENCH_PARAM_<NAME>` and tagged `sweep.<name>`, all in `group`.
 pub fn sweep_jobs(base: &Job, combos: &[Params], group: &str) -> Vec<Job> {
@@ -134,5 +210,38 @@ mod tests {
         let sweep = sweep_jobs(&t, &grid::product(&[grid::parse_axis("lr=1,2").unwrap()]), "g");
         assert_eq!(sweep[1].args[1], "2");
         assert_eq!(sweep[1].group.as_deref(), Some("g"));
+    }
+
+    #[test]
+    fn sweep_plans_are_checked_then_expanded_or_sampled() {
+        let axis = |s: &str| grid::parse_axis(s).unwrap();
+        let plan = SweepPlan { axes: vec![axis("lr=1,2,3"), axis("h=8,16")], random: None, seed: 0 };
+        plan.check().unwrap();
+        assert_eq!((plan.size(), plan.job_count()), (6, 6));
+        let combos = plan.combos();
+        assert_eq!(grid::describe(&combos[1]), "lr=1 h=16");
+        let sampled = SweepPlan { random: Some(4), seed: 7, ..plan.clone() };
+        assert_eq!(sampled.job_count(), 4);
+        assert_eq!(sampled.combos(), grid::sample(combos.clone(), 4, 7));
+        let t = Job::new("p", "train", vec!["{lr}".into()]);
+        let (group, jobs) = plan.jobs(&t);
+        assert!(group.starts_with("sweep-") && jobs.len() == 6);
+        let named = Job { group: Some("mine".into()), ..t };
+        assert_eq!(plan.jobs(&named).0, "mine");
+
+        let refused = |p: SweepPlan| p.check().unwrap_err().to_string();
+        assert!(refused(SweepPlan::default()).contains("empty"));
+        assert!(refused(SweepPlan { random: Some(0), ..plan.clone() }).contains("at least 1"));
+        assert!(refused(SweepPlan { axes: vec![axis("lr=1"), axis("lr=2")], ..plan.clone() }).contains("twice"));
+        assert!(refused(SweepPlan { axes: vec![("lr".into(), vec![])], ..plan.clone() }).contains("no values"));
+        assert!(
+            refused(SweepPlan { axes: vec![("bad name".into(), vec!["1".into()])], ..plan.clone() }).contains("name")
+        );
+        let big: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
+        assert!(refused(SweepPlan { axes: vec![("x".into(), big.clone())], ..plan.clone() }).contains("at most 1000"));
+        // A sample of a big grid is fine; a grid too big to sample from is not.
+        SweepPlan { axes: vec![("x".into(), big.clone())], random: Some(10), seed: 0 }.check().unwrap();
+        let huge = vec![("x".into(), big.clone()), ("y".into(), big.clone())];
+        assert!(refused(SweepPlan { axes: huge, random: Some(10), seed: 0 }).contains("combinations to sample"));
     }
 }

@@ -179,7 +179,7 @@ pub(super) async fn create_job(
     let state = s.clone();
     let view = crate::state::blocking(move || {
         let job = template(&state, &spec, &[])?;
-        Ok(state.launcher.submit(&state.root, &state.opts, vec![(job, None, None)]).remove(0))
+        Ok(state.launcher.submit(&state.root, &state.opts, vec![(job, None, None)], None).remove(0))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())

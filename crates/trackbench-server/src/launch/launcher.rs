@@ -1,13 +1,14 @@
 //! The server's launcher: the job table the API shows, and the one [`Scheduler`] that runs
-//! every job, recording A/B runs and storing the verdict when an A/B's last job ends.
+//! every job. A/B jobs report to their [`AbLaunch`] (`trackbench-launch`'s orchestration, as the
+//! CLI's do), which records their runs and stores the verdict after the last one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
-use trackbench_compare::finish_ab;
+use trackbench_launch::orchestrate::{AbLaunch, AbWrites};
 use trackbench_launch::{CancelToken, Job, LaunchOptions, Scheduler, SchedulerEvent, reap_orphans};
-use trackbench_store::{Arm, RunStatus, Store, StoreOptions};
+use trackbench_store::{RunStatus, Store, StoreOptions};
 
 use super::{DeviceInfo, LaunchConfig, default_devices};
 
@@ -26,15 +27,15 @@ const KEEP_ENDED: usize = 500;
 pub(super) struct Table {
     next_id: u64,
     jobs: BTreeMap<u64, Entry>,
-    /// A/Bs with jobs still to end: their job count left.
-    abs: HashMap<String, usize>,
+    /// A/Bs with jobs still to end.
+    abs: HashMap<String, AbLaunch>,
 }
 
 pub(super) struct Entry {
     view: JobView,
     token: CancelToken,
-    /// (A/B id, arm, launch order) of an A/B's job.
-    ab: Option<(String, Arm, i64)>,
+    /// (A/B id, index in its launch order) of an A/B's job.
+    ab: Option<(String, usize)>,
 }
 
 /// A job as the API shows it.
@@ -62,8 +63,8 @@ fn now_s() -> f64 {
     trackbench_store::now_ms() as f64 / 1000.0
 }
 
-/// A job to queue: the job, its sweep id, and its A/B arm (A/B id, arm, seed).
-type QueuedJob = (Job, Option<String>, Option<(String, Arm, i64)>);
+/// A job to queue: the job, its sweep id, and its place in an A/B (A/B id, launch order).
+type QueuedJob = (Job, Option<String>, Option<(String, usize)>);
 
 impl Launcher {
     pub fn new(config: LaunchConfig) -> Launcher {
@@ -91,8 +92,15 @@ impl Launcher {
         self.table().jobs.values().map(|e| e.view.clone()).collect()
     }
 
-    /// Queues jobs (checked already), starting the scheduler on first use.
-    pub(super) fn submit(&self, root: &std::path::Path, opts: &StoreOptions, jobs: Vec<QueuedJob>) -> Vec<JobView> {
+    /// Queues jobs (checked already), starting the scheduler on first use; `ab` is the A/B
+    /// the jobs belong to, if they do.
+    pub(super) fn submit(
+        &self,
+        root: &std::path::Path,
+        opts: &StoreOptions,
+        jobs: Vec<QueuedJob>,
+        ab: Option<AbLaunch>,
+    ) -> Vec<JobView> {
         let mut sched = self.scheduler.lock().unwrap_or_else(|p| p.into_inner());
         if sched.is_none() {
             *sched = Some(self.start_scheduler(root, opts));
@@ -102,6 +110,9 @@ impl Launcher {
         let mut submitted = Vec::new();
         {
             let mut t = self.table();
+            if let Some(ab) = ab {
+                t.abs.insert(ab.id().to_string(), ab);
+            }
             for (job, sweep_id, ab) in jobs {
                 t.next_id += 1;
                 let id = t.next_id;
@@ -121,9 +132,6 @@ impl Launcher {
                     sweep_id,
                     ab_id: ab.as_ref().map(|a| a.0.clone()),
                 };
-                if let Some((ab_id, _, _)) = &ab {
-                    *t.abs.entry(ab_id.clone()).or_default() += 1;
-                }
                 let token = CancelToken::new();
                 views.push(view.clone());
                 t.jobs.insert(id, Entry { view, token: token.clone(), ab });
@@ -154,22 +162,16 @@ impl Launcher {
             let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
             let Some(entry) = t.jobs.get_mut(&id) else { return };
             let ab_of_job = entry.ab.clone();
-            let mut ab_write: Option<(String, Arm, i64, String)> = None;
-            let mut ab_done: Option<String> = None;
-            let mut ended = false;
+            let mut ended = None;
             match ev {
                 SchedulerEvent::Started => {
                     entry.view.state = "running";
                     entry.view.started_at = Some(now_s());
                 }
                 SchedulerEvent::RunCreated(run) => {
-                    entry.view.run_id = Some(run.clone());
-                    if let Some((ab, arm, seq)) = ab_of_job.clone() {
-                        ab_write = Some((ab, arm, seq, run));
-                    }
+                    entry.view.run_id = Some(run);
                 }
                 SchedulerEvent::Done(r) => {
-                    ended = true;
                     entry.view.ended_at = Some(now_s());
                     entry.view.exit_code = r.exit_code;
                     entry.view.error = r.error.clone();
@@ -182,18 +184,23 @@ impl Launcher {
                         (_, RunStatus::Killed) => "killed",
                         _ => "failed",
                     };
+                    ended = Some(r);
                 }
             }
-            if ended && let Some((ab, _, _)) = ab_of_job {
-                let left = t.abs.entry(ab.clone()).or_insert(1);
-                *left = left.saturating_sub(1);
-                if *left == 0 {
-                    t.abs.remove(&ab);
-                    ab_done = Some(ab);
-                }
+            // The A/B's bookkeeping happens under the table's lock, its store writes after it.
+            let run = entry.view.run_id.clone();
+            let Some((ab_id, index)) = ab_of_job else { return };
+            let Some(ab) = t.abs.get_mut(&ab_id) else { return };
+            let writes: AbWrites = match (&ended, run) {
+                (Some(r), _) => ab.job_ended(index, r),
+                (None, Some(run)) => ab.run_created(index, &run),
+                (None, None) => return,
+            };
+            if ab.is_done() {
+                t.abs.remove(&ab_id);
             }
             drop(t);
-            if ab_write.is_none() && ab_done.is_none() {
+            if writes.is_empty() {
                 return;
             }
             if store.is_none() {
@@ -203,18 +210,8 @@ impl Launcher {
                 }
             }
             let Some(st) = store.as_mut() else { return };
-            if let Some((ab, arm, seq, run)) = ab_write
-                && let Err(e) = trackbench_store::retry_busy(std::time::Duration::from_secs(30), || {
-                    st.add_ab_run(&ab, arm, &run, seq)
-                })
-            {
-                tracing::error!(ab = %ab, "recording an A/B run: {e}");
-            }
-            if let Some(ab) = ab_done {
-                let interrupted = table_interrupted(&table, &ab);
-                if let Err(e) = finish_ab(st, &ab, interrupted) {
-                    tracing::error!(ab = %ab, "computing the A/B verdict: {e}");
-                }
+            if let Err(e) = writes.apply(st) {
+                tracing::error!(ab = %ab_id, "recording the A/B's runs and verdict: {e}");
             }
         })
     }
@@ -225,12 +222,6 @@ impl Launcher {
         e.token.cancel();
         Some(e.view.clone())
     }
-}
-
-/// True when any job of A/B `ab` was cancelled or killed (the A/B then ends `killed`).
-fn table_interrupted(table: &Mutex<Table>, ab: &str) -> bool {
-    let t = table.lock().unwrap_or_else(|p| p.into_inner());
-    t.jobs.values().any(|e| e.view.ab_id.as_deref() == Some(ab) && e.token.is_cancelled())
 }
 
 /// Drops the oldest ended jobs beyond [`KEEP_ENDED`].

@@ -4,13 +4,18 @@
 //!
 //! - `GET /api/v1/devices`: what jobs may run on (probed once, then cached).
 //! - `GET|POST /api/v1/jobs`, `POST /api/v1/jobs/{id}/cancel`: jobs of this server process.
-//! - `POST /api/v1/sweeps`: a grid (or a seeded random sample of it) as jobs in one group.
+//! - `POST /api/v1/sweeps`: a grid (or a seeded random sample of it) as jobs in one group;
+//!   `POST /api/v1/sweeps/plan`: the same body checked and planned, nothing started (the UI's
+//!   preview, so it never re-implements the launcher's grid and sampler).
 //! - `GET|POST /api/v1/ab`, `GET /api/v1/ab/{id}`: A/B comparisons (arms × seeds, interleaved;
-//!   or two existing run groups), the verdict stored when the last run ends.
+//!   or two existing run groups), the verdict stored when the last run ends;
+//!   `GET /api/v1/ab/{id}/stats`: each run's value now and each arm's mean and interval (what
+//!   the UI's A/B page draws, computed by `trackbench-compare`, not by the UI).
 //!
 //! Jobs run in one `trackbench_launch::Scheduler` owned by the server (per-device limits), started on the first
 //! job; each creates its run as `trackbench launch` does, so the runs table sees it through the
-//! change watcher. Launching runs arbitrary commands: it is refused (403) unless the server is
+//! change watcher. Sweep and A/B planning (`trackbench_launch::plan`) and an A/B's course to its
+//! verdict (`trackbench_launch::orchestrate`) are the CLI's code, not copies of it. Launching runs arbitrary commands: it is refused (403) unless the server is
 //! bound to loopback or was started with `--allow-launch`. A bad body is a 400 that creates
 //! nothing: devices, programs, folders, grids and sizes are checked before the first job.
 //!
@@ -36,7 +41,7 @@ use crate::state::AppState;
 use jobs::{cancel_job, create_job, devices, list_jobs};
 pub use launcher::{JobView, Launcher};
 pub(crate) use plans::compare_error;
-use plans::{ab_detail, create_ab, create_sweep, list_abs};
+use plans::{ab_detail, ab_stats, create_ab, create_sweep, list_abs, plan_sweep};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -44,8 +49,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/jobs", get(list_jobs).post(create_job))
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/api/v1/sweeps", post(create_sweep))
+        .route("/api/v1/sweeps/plan", post(plan_sweep))
         .route("/api/v1/ab", get(list_abs).post(create_ab))
         .route("/api/v1/ab/{id}", get(ab_detail))
+        .route("/api/v1/ab/{id}/stats", get(ab_stats))
 }
 
 /// A device a job can be pinned to, as `GET /api/v1/devices` lists it.

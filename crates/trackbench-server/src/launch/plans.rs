@@ -9,10 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use trackbench_compare::{Direction, ab_from_groups};
-use trackbench_launch::grid;
-use trackbench_launch::plan::{AbPlan, MAX_JOBS, sweep_jobs};
-use trackbench_store::{NewAb, Store};
+use trackbench_compare::{Direction, ab_from_groups, ab_live};
+use trackbench_launch::Job;
+use trackbench_launch::orchestrate::{AbGoal, AbLaunch};
+use trackbench_launch::plan::{AbPlan, MAX_JOBS, SweepPlan, sweep_jobs};
+use trackbench_store::Store;
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
@@ -30,6 +31,22 @@ pub(super) struct SweepBody {
     seed: Option<u64>,
 }
 
+impl SweepBody {
+    /// The checked plan and job template of a sweep body.
+    fn plan(&self, state: &AppState) -> ApiResult<(SweepPlan, Job)> {
+        let mut axes = Vec::new();
+        for (name, values) in &self.grid {
+            let vals = values.iter().map(|v| scalar(&format!("grid.{name}"), v)).collect::<ApiResult<Vec<_>>>()?;
+            axes.push((name.clone(), vals));
+        }
+        let plan = SweepPlan { axes, random: self.random, seed: self.seed.unwrap_or(0) };
+        plan.check().map_err(launch_error)?;
+        let names: Vec<String> = plan.axes.iter().map(|(k, _)| k.clone()).collect();
+        let base = template(state, &self.job, if self.job.trainer.is_some() { &names } else { &[] })?;
+        Ok((plan, base))
+    }
+}
+
 pub(super) async fn create_sweep(
     State(s): State<Arc<AppState>>,
     JsonBody(body): JsonBody<SweepBody>,
@@ -37,43 +54,52 @@ pub(super) async fn create_sweep(
     check_enabled(&s)?;
     let state = s.clone();
     let out = crate::state::blocking(move || {
-        if body.grid.is_empty() {
-            return Err(ApiError::invalid("`grid` is empty: give at least one parameter with values"));
-        }
-        let mut axes = Vec::new();
-        let mut size: usize = 1;
-        for (name, values) in &body.grid {
-            if values.is_empty() {
-                return Err(ApiError::invalid(format!("grid.{name}: no values")));
-            }
-            let vals = values.iter().map(|v| scalar(&format!("grid.{name}"), v)).collect::<ApiResult<Vec<_>>>()?;
-            grid::param(name, &vals[0]).map_err(launch_error)?;
-            size = size.saturating_mul(vals.len());
-            axes.push((name.clone(), vals));
-        }
-        let jobs_n = body.random.map_or(size, |n| n.min(size));
-        if body.random == Some(0) {
-            return Err(ApiError::invalid("`random` must be at least 1"));
-        }
-        if jobs_n > MAX_JOBS || size > 1_000_000 {
-            return Err(ApiError::invalid(format!(
-                "the grid makes {size} combinations{}; at most {MAX_JOBS} jobs per sweep",
-                body.random.map(|n| format!(" ({n} chosen)")).unwrap_or_default()
-            )));
-        }
-        let names: Vec<String> = axes.iter().map(|(k, _)| k.clone()).collect();
-        let base = template(&state, &body.job, if body.job.trainer.is_some() { &names } else { &[] })?;
-        let mut combos = grid::product(&axes);
-        if let Some(n) = body.random {
-            combos = grid::sample(combos, n, body.seed.unwrap_or(0));
-        }
-        let group = base.group.clone().unwrap_or_else(|| format!("sweep-{}", trackbench_store::new_run_id()));
-        let jobs = sweep_jobs(&base, &combos, &group).into_iter().map(|j| (j, Some(group.clone()), None)).collect();
-        let views = state.launcher.submit(&state.root, &state.opts, jobs);
+        let (plan, base) = body.plan(&state)?;
+        let (group, jobs) = plan.jobs(&base);
+        let jobs = jobs.into_iter().map(|j| (j, Some(group.clone()), None)).collect();
+        let views = state.launcher.submit(&state.root, &state.opts, jobs, None);
         Ok(json!({ "sweep_id": group, "jobs": views }))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+}
+
+/// Most planned jobs a dry run lists by default (`limit` asks for another number).
+const PLAN_SHOWN: usize = 20;
+
+#[derive(Deserialize)]
+pub(super) struct PlanQuery {
+    limit: Option<usize>,
+}
+
+/// `POST /api/v1/sweeps/plan`: what `POST /api/v1/sweeps` with the same body would start,
+/// checked the same way, without starting anything: the number of combinations and jobs, and
+/// the first jobs in launch order (parameters, name, command line, device).
+pub(super) async fn plan_sweep(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<PlanQuery>,
+    JsonBody(body): JsonBody<SweepBody>,
+) -> ApiResult<axum::Json<Value>> {
+    check_enabled(&s)?;
+    let state = s.clone();
+    let limit = q.limit.unwrap_or(PLAN_SHOWN).min(MAX_JOBS);
+    let out = crate::state::blocking(move || {
+        let (plan, base) = body.plan(&state)?;
+        let combos = plan.combos();
+        let shown = &combos[..combos.len().min(limit)];
+        let jobs: Vec<Value> = sweep_jobs(&base, shown, base.group.as_deref().unwrap_or("sweep-…"))
+            .iter()
+            .zip(shown)
+            .map(|(j, p)| {
+                let params: serde_json::Map<String, Value> =
+                    p.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
+                json!({ "params": params, "name": j.name, "command": j.command_line(), "device": j.device.to_string() })
+            })
+            .collect();
+        Ok(json!({ "combinations": plan.size(), "count": combos.len(), "jobs": jobs }))
+    })
+    .await?;
+    Ok(axum::Json(out))
 }
 
 #[derive(Deserialize)]
@@ -150,29 +176,14 @@ pub(super) async fn create_ab(State(s): State<Arc<AppState>>, JsonBody(body): Js
         names.sort();
         names.dedup();
         let template = template(&state, &body.job, if body.job.trainer.is_some() { &names } else { &[] })?;
-        let name = body.job.name.clone().unwrap_or_else(|| plan.default_name());
-        let spec = plan.spec(&template);
-        let new = NewAb {
-            project: template.project.clone(),
-            name,
-            metric: body.metric.clone(),
-            direction: match direction {
-                Direction::Maximize => "maximize".into(),
-                Direction::Minimize => "minimize".into(),
-            },
-            spec,
-        };
-        let id = {
+        let goal = AbGoal { metric: body.metric.clone(), direction, name: body.job.name.clone() };
+        let (launch, ab_jobs) = {
             let mut st = Store::open(&state.root, state.opts.clone())?;
-            st.create_ab(&new)?
+            AbLaunch::create(&mut st, &plan, &template, &goal).map_err(launch_error)?
         };
-        let jobs = plan
-            .jobs(&template, &id)
-            .into_iter()
-            .enumerate()
-            .map(|(i, j)| (j.job, None, Some((id.clone(), j.arm, i as i64 + 1))))
-            .collect();
-        let views = state.launcher.submit(&state.root, &state.opts, jobs);
+        let id = launch.id().to_string();
+        let jobs = ab_jobs.into_iter().enumerate().map(|(i, j)| (j.job, None, Some((id.clone(), i)))).collect();
+        let views = state.launcher.submit(&state.root, &state.opts, jobs, Some(launch));
         Ok(json!({ "ab_id": id, "jobs": views }))
     })
     .await?;
@@ -201,4 +212,16 @@ pub(super) async fn list_abs(State(s): State<Arc<AppState>>, Query(q): Query<AbL
 pub(super) async fn ab_detail(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Response> {
     let ab = s.read(move |st| Ok(st.ab(&st.resolve_ab(&id)?)?)).await?;
     Ok(axum::Json(ab).into_response())
+}
+
+/// `GET /api/v1/ab/{id}/stats`: the A/B as it stands now (running or ended): each run's current
+/// value of the metric and whether it counts, and each arm's mean with its 95% interval.
+pub(super) async fn ab_stats(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Response> {
+    let live = s
+        .read(move |st| {
+            let ab = st.ab(&st.resolve_ab(&id)?)?;
+            ab_live(st, &ab).map_err(compare_error)
+        })
+        .await?;
+    Ok(axum::Json(live).into_response())
 }

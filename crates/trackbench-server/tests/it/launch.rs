@@ -108,17 +108,27 @@ fn a_queued_job_cancelled_never_starts() {
 #[test]
 fn a_two_by_two_sweep_makes_four_jobs() {
     let s = Server::start();
-    let (st, out) = s.post(
-        "/api/v1/sweeps",
-        &json!({"project": "sw", "device": "cpu", "program": "sh",
-                "args": ["-c", "echo lr={lr} seed={seed} $TRACKBENCH_PARAM_LR"],
-                "grid": {"lr": ["0.1", 0.01], "seed": [1, 2]}})
-        .to_string(),
-    );
+    let body = json!({"project": "sw", "device": "cpu", "program": "sh",
+                      "args": ["-c", "echo lr={lr} seed={seed} $TRACKBENCH_PARAM_LR"],
+                      "grid": {"lr": ["0.1", 0.01], "seed": [1, 2]}})
+    .to_string();
+    // The dry run lists the jobs the sweep will start, in order, and starts nothing.
+    let (st, plan) = s.post("/api/v1/sweeps/plan?limit=3", &body);
+    assert_eq!(st, 200, "{plan}");
+    assert_eq!((plan["combinations"].as_u64(), plan["count"].as_u64()), (Some(4), Some(4)), "{plan}");
+    let planned = plan["jobs"].as_array().unwrap();
+    assert_eq!(planned.len(), 3, "limit caps the list");
+    assert_eq!(planned[1]["params"], json!({"lr": "0.1", "seed": "2"}));
+    assert_eq!(planned[1]["command"], "sh -c 'echo lr=0.1 seed=2 $TRACKBENCH_PARAM_LR'");
+    assert_eq!(s.get("/api/v1/jobs").1, json!([]), "a dry run queues nothing");
+    let (st, out) = s.post("/api/v1/sweeps", &body);
     assert_eq!(st, 201, "{out}");
     let sweep = out["sweep_id"].as_str().unwrap().to_string();
     let jobs = out["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 4);
+    for (p, j) in planned.iter().zip(jobs) {
+        assert_eq!((&p["name"], &p["command"]), (&j["name"], &j["command"]), "the plan is what was launched");
+    }
     let mut names: Vec<String> = jobs.iter().map(|j| j["name"].as_str().unwrap().to_string()).collect();
     names.sort();
     names.dedup();
@@ -164,6 +174,23 @@ fn an_ab_with_the_trainer_ends_with_a_verdict_and_reports() {
     let (_, list) = s.get("/api/v1/ab?project=abp");
     assert_eq!(list[0]["id"], ab.as_str());
 
+    // The statistics the UI draws come from the server and agree with the stored verdict.
+    let (st, live) = s.get(&format!("/api/v1/ab/{ab}/stats"));
+    assert_eq!(st, 200, "{live}");
+    let runs = live["runs"].as_array().unwrap();
+    let arms: Vec<&str> = runs.iter().map(|r| r["arm"].as_str().unwrap()).collect();
+    assert_eq!(arms, ["a", "b", "a", "b"], "launch order");
+    assert!(runs.iter().all(|r| r["counts"] == true && r["value"].is_number()), "{live}");
+    let c = &detail["result"]["comparison"];
+    for arm in ["a", "b"] {
+        let (x, mean) = (&live[arm], live[arm]["mean"].as_f64().unwrap());
+        assert_eq!(x["n"], 2, "{live}");
+        assert!((mean - c[arm]["mean"].as_f64().unwrap()).abs() < 1e-12, "{x} vs {c}");
+        let (lo, hi) = (x["ci_low"].as_f64().unwrap(), x["ci_high"].as_f64().unwrap());
+        assert!(lo <= mean && mean <= hi && x["min"].as_f64() <= x["max"].as_f64(), "{x}");
+    }
+    assert_eq!(s.get("/api/v1/ab/nosuchab/stats").0, 404);
+
     let resp = s
         .agent
         .get(s.url(&format!("/api/v1/ab/{ab}/report")))
@@ -192,6 +219,44 @@ fn an_ab_with_the_trainer_ends_with_a_verdict_and_reports() {
     assert_eq!(st, 404);
     let (st, _) = s.get("/api/v1/ab/nosuchab/report");
     assert_eq!(st, 404);
+}
+
+#[test]
+fn a_cancelled_ab_records_its_runs_and_ends_killed() {
+    let s = Server::start();
+    let (st, out) = s.post(
+        "/api/v1/ab",
+        &json!({"project": "abc", "metric": "m", "goal": "min", "seeds": 2, "device": "cpu",
+                "program": "sh", "args": ["-c", "sleep 30 # {x}"], "a": {"x": 1}, "b": {"x": 2}})
+        .to_string(),
+    );
+    assert_eq!(st, 201, "{out}");
+    let ab = out["ab_id"].as_str().unwrap().to_string();
+    let ids: Vec<u64> = out["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_u64().unwrap()).collect();
+    // The first job runs (its run is on the A/B while it runs), then every job is cancelled.
+    wait_job(&s, ids[0], |j| !j["run_id"].is_null());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.get(&format!("/api/v1/ab/{ab}")).1["runs"].as_array().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the running job's run was never recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for id in ids.iter().rev() {
+        assert_eq!(s.post(&format!("/api/v1/jobs/{id}/cancel"), "").0, 200);
+    }
+    let detail = loop {
+        let (_, d) = s.get(&format!("/api/v1/ab/{ab}"));
+        if d["status"] != "running" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "A/B did not end: {d}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(detail["status"], "killed", "{detail}");
+    let runs = detail["runs"].as_array().unwrap();
+    assert!(!runs.is_empty() && runs.iter().all(|r| r["arm"] == "a" || r["arm"] == "b"), "{detail}");
+    let (_, live) = s.get(&format!("/api/v1/ab/{ab}/stats"));
+    assert!(live["runs"].as_array().unwrap().iter().all(|r| r["counts"] == false), "{live}");
+    assert_eq!((&live["a"]["n"], &live["b"]["n"]), (&json!(0), &json!(0)), "{live}");
 }
 
 #[test]
@@ -231,6 +296,11 @@ fn bad_launch_bodies_are_400s_that_create_nothing() {
         let (st, e) = s.post(path, &body.to_string());
         assert_eq!(st, 400, "{path} {body}: {e}");
         assert!(e["message"].as_str().unwrap_or("").contains(msg), "{path} {body}: {e}");
+        if path == "/api/v1/sweeps" {
+            // The dry run refuses what the sweep would, with the same words.
+            let (st, p) = s.post("/api/v1/sweeps/plan", &body.to_string());
+            assert_eq!((st, &p["message"]), (400, &e["message"]), "{body}");
+        }
     }
     let (st, e) = s.post("/api/v1/ab", &json!({"metric": "m", "goal": "max", "from_groups": ["ga", "gb"]}).to_string());
     assert_eq!(st, 404, "groups without runs: {e}");
@@ -252,6 +322,7 @@ fn launching_off_loopback_needs_allow_launch() {
     assert!(e["message"].as_str().unwrap().contains("--allow-launch"), "{e}");
     let sweep = json!({"program": "sh", "args": ["-c", "true"], "grid": {"x": [1]}}).to_string();
     assert_eq!(s.post("/api/v1/sweeps", &sweep).0, 403);
+    assert_eq!(s.post("/api/v1/sweeps/plan", &sweep).0, 403);
     assert_eq!(s.post("/api/v1/jobs/1/cancel", "").0, 403);
     assert_eq!(s.get("/api/v1/runs").1["runs"], json!([]));
     assert_eq!(s.get("/api/v1/jobs").0, 200, "reading stays allowed");
