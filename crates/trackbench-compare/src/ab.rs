@@ -63,6 +63,9 @@ pub struct LiveValue {
 pub struct ArmStats {
     #[serde(flatten)]
     pub mean: MeanCi,
+    /// Standard error of the mean; `None` for fewer than two values.
+    #[serde(with = "json_opt_f64")]
+    pub sem: Option<f64>,
     #[serde(with = "json_opt_f64")]
     pub median: Option<f64>,
     #[serde(with = "json_opt_f64")]
@@ -83,7 +86,14 @@ pub struct AbLive {
 pub fn arm_stats(values: &[f64]) -> ArmStats {
     let mean = mean_ci(values, AB_CONFIDENCE);
     let s = (mean.mean.is_some()).then(|| describe(values).ok()).flatten();
-    ArmStats { mean, median: s.as_ref().map(|s| s.median), min: s.as_ref().map(|s| s.min), max: s.map(|s| s.max) }
+    let s = s.as_ref();
+    ArmStats {
+        mean,
+        sem: s.and_then(|s| s.sem),
+        median: s.map(|s| s.median),
+        min: s.map(|s| s.min),
+        max: s.map(|s| s.max),
+    }
 }
 
 /// Each run of `ab` with its current value (running runs included, for a live view) and each

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_compare::{Direction, ab_from_groups, ab_live};
 use trackbench_launch::Job;
+use trackbench_launch::grid::{self, Params};
 use trackbench_launch::orchestrate::{AbGoal, AbLaunch};
 use trackbench_launch::plan::{AbPlan, MAX_JOBS, SweepPlan, sweep_jobs};
 use trackbench_store::Store;
@@ -32,8 +33,8 @@ pub(super) struct SweepBody {
 }
 
 impl SweepBody {
-    /// The checked plan and job template of a sweep body.
-    fn plan(&self, state: &AppState) -> ApiResult<(SweepPlan, Job)> {
+    /// The checked plan of a sweep body's grid.
+    fn grid_plan(&self) -> ApiResult<SweepPlan> {
         let mut axes = Vec::new();
         for (name, values) in &self.grid {
             let vals = values.iter().map(|v| scalar(&format!("grid.{name}"), v)).collect::<ApiResult<Vec<_>>>()?;
@@ -41,9 +42,20 @@ impl SweepBody {
         }
         let plan = SweepPlan { axes, random: self.random, seed: self.seed.unwrap_or(0) };
         plan.check().map_err(launch_error)?;
+        Ok(plan)
+    }
+
+    /// The checked plan and job template of a sweep body.
+    fn plan(&self, state: &AppState) -> ApiResult<(SweepPlan, Job)> {
+        let plan = self.grid_plan()?;
         let names: Vec<String> = plan.axes.iter().map(|(k, _)| k.clone()).collect();
         let base = template(state, &self.job, if self.job.trainer.is_some() { &names } else { &[] })?;
         Ok((plan, base))
+    }
+
+    /// True when the body names no command (a dry run then plans the grid alone).
+    fn grid_only(&self) -> bool {
+        self.job.program.is_none() && self.job.trainer.is_none()
     }
 }
 
@@ -74,7 +86,9 @@ pub(super) struct PlanQuery {
 
 /// `POST /api/v1/sweeps/plan`: what `POST /api/v1/sweeps` with the same body would start,
 /// checked the same way, without starting anything: the number of combinations and jobs, and
-/// the first jobs in launch order (parameters, name, command line, device).
+/// the first jobs in launch order (parameters, name, command line, device). A body without a
+/// command plans the grid alone (the launch form's preview while the command is still empty):
+/// its jobs have parameters and names only.
 pub(super) async fn plan_sweep(
     State(s): State<Arc<AppState>>,
     Query(q): Query<PlanQuery>,
@@ -84,6 +98,16 @@ pub(super) async fn plan_sweep(
     let state = s.clone();
     let limit = q.limit.unwrap_or(PLAN_SHOWN).min(MAX_JOBS);
     let out = crate::state::blocking(move || {
+        if body.grid_only() {
+            let plan = body.grid_plan()?;
+            let combos = plan.combos();
+            let jobs: Vec<Value> = combos
+                .iter()
+                .take(limit)
+                .map(|p| json!({ "params": params_json(p), "name": grid::describe(p) }))
+                .collect();
+            return Ok(json!({ "combinations": plan.size(), "count": combos.len(), "jobs": jobs }));
+        }
         let (plan, base) = body.plan(&state)?;
         let combos = plan.combos();
         let shown = &combos[..combos.len().min(limit)];
@@ -91,15 +115,18 @@ pub(super) async fn plan_sweep(
             .iter()
             .zip(shown)
             .map(|(j, p)| {
-                let params: serde_json::Map<String, Value> =
-                    p.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
-                json!({ "params": params, "name": j.name, "command": j.command_line(), "device": j.device.to_string() })
+                json!({ "params": params_json(p), "name": j.name, "command": j.command_line(),
+                        "device": j.device.to_string() })
             })
             .collect();
         Ok(json!({ "combinations": plan.size(), "count": combos.len(), "jobs": jobs }))
     })
     .await?;
     Ok(axum::Json(out))
+}
+
+fn params_json(p: &Params) -> Value {
+    Value::Object(p.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect())
 }
 
 #[derive(Deserialize)]

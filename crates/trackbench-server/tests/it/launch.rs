@@ -105,6 +105,15 @@ fn a_queued_job_cancelled_never_starts() {
     assert_eq!(s.get("/api/v1/runs").1["runs"].as_array().unwrap().len(), 1);
 }
 
+/// `body` (a JSON object's text) with `fields` set.
+fn body_with(body: &str, fields: &[(&str, Value)]) -> String {
+    let mut v: Value = serde_json::from_str(body).unwrap();
+    for (k, x) in fields {
+        v[*k] = x.clone();
+    }
+    v.to_string()
+}
+
 #[test]
 fn a_two_by_two_sweep_makes_four_jobs() {
     let s = Server::start();
@@ -121,6 +130,19 @@ fn a_two_by_two_sweep_makes_four_jobs() {
     assert_eq!(planned[1]["params"], json!({"lr": "0.1", "seed": "2"}));
     assert_eq!(planned[1]["command"], "sh -c 'echo lr=0.1 seed=2 $TRACKBENCH_PARAM_LR'");
     assert_eq!(s.get("/api/v1/jobs").1, json!([]), "a dry run queues nothing");
+    // Without a command (the form's preview as it is filled in) the grid alone is planned, in
+    // the same order; a seeded random sample is the one the sweep would run.
+    let grid_only = json!({"grid": {"lr": ["0.1", 0.01], "seed": [1, 2]}, "random": 3, "seed": 5});
+    let (st, g) = s.post("/api/v1/sweeps/plan", &grid_only.to_string());
+    assert_eq!(st, 200, "{g}");
+    assert_eq!((g["combinations"].as_u64(), g["count"].as_u64()), (Some(4), Some(3)), "{g}");
+    assert!(g["jobs"].as_array().unwrap().iter().all(|j| j["command"].is_null() && j["name"].is_string()), "{g}");
+    let mut sampled = body_with(&body, &[("random", json!(3)), ("seed", json!(5))]);
+    let (_, full) = s.post("/api/v1/sweeps/plan", &sampled);
+    let names = |v: &Value| v["jobs"].as_array().unwrap().iter().map(|j| j["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&g), names(&full), "the same sample with or without a command");
+    sampled = body_with(&body, &[("random", json!(0))]);
+    assert_eq!(s.post("/api/v1/sweeps/plan", &sampled).0, 400);
     let (st, out) = s.post("/api/v1/sweeps", &body);
     assert_eq!(st, 201, "{out}");
     let sweep = out["sweep_id"].as_str().unwrap().to_string();
