@@ -2,22 +2,30 @@
 import { describe, expect, it } from 'vitest'
 import type { Run } from '../src/lib/api.svelte'
 import {
+  cellText,
+  cellTitle,
   cellValue,
+  choosableColumns,
+  columnsParam,
   defaultColumns,
   discoverColumns,
   displayRows,
   errorPosition,
   foldTags,
+  gridTemplate,
   groupRuns,
   orderTerm,
   parseSort,
   pushHistory,
+  readColumns,
+  readHistory,
   runTags,
   sortable,
   systemTagsLabel,
   tagText,
   TAGS_COLUMN,
   visibleRange,
+  withStatus,
 } from '../src/views/runs/table'
 
 function run(id: string, over: Partial<Run> = {}): Run {
@@ -163,5 +171,57 @@ describe('tags: bookkeeping folded', () => {
     const other = run('c', { columns: { 'params.lr': 0.01, 'tags.owner': 'ana', 'tags.launch.pid': '99' } })
     const [g] = groupRuns([run('a', { columns: { 'params.lr': 0.01, 'tags.owner': 'ana', 'tags.launch.pid': '1' } }), other], 'params.lr', [TAGS_COLUMN])
     expect(g.shared[TAGS_COLUMN]).toEqual({ value: 'owner=ana' })
+  })
+})
+
+describe('cells and columns', () => {
+  it('shows ages, durations and values, with summaries as tooltips', () => {
+    const r = run('a', { created_ms: 1000, started_ms: 1000, ended_ms: 91_000, columns: { 'metrics.loss': summary(0.5), 'params.lr': 0.01 } })
+    expect(cellText(r, 'created', 121_000)).toBe('2m ago')
+    expect(cellText(r, 'duration', 121_000)).toBe('1m 30s')
+    expect(cellText(r, 'params.lr')).toBe('0.01')
+    expect(cellText(r, 'metrics.loss')).toBe('0.5')
+    expect(cellTitle(r, 'metrics.loss')).toBe('last 0.5 at step 0 · min 0.5 · max 0.5 · 1 points')
+    expect(cellTitle(r, 'metrics.missing')).toBe('')
+    expect(cellTitle(r, 'params.lr')).toBe('0.01')
+    expect(cellTitle(r, 'created')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+  })
+
+  it('lays out the row grid: checkbox, wide name, narrow status', () => {
+    expect(gridTemplate(['status', 'name', 'params.lr'])).toBe('32px 90px minmax(180px, 2fr) minmax(90px, 1fr)')
+  })
+
+  it('asks the runs list for the shown params, metrics, tags and the grouped-by param', () => {
+    expect(columnsParam(['status', 'params.lr', 'metrics.loss'], '')).toBe('params.lr,metrics.loss')
+    expect(columnsParam(['name', TAGS_COLUMN], 'params.seed')).toBe('tags.*,params.seed')
+    expect(columnsParam(['params.seed'], 'params.seed')).toBe('params.seed')
+    expect(columnsParam(['name'], 'group')).toBe('')
+  })
+
+  it('offers attributes, params and metrics matching the search', () => {
+    const found = { params: ['params.lr'], metrics: ['metrics.loss', 'metrics.val/acc'], varying: [] }
+    expect(choosableColumns(found, '')).toEqual(['created', 'duration', 'group', 'host', 'tags', 'params.lr', 'metrics.loss', 'metrics.val/acc'])
+    expect(choosableColumns(found, 'VAL')).toEqual(['metrics.val/acc'])
+  })
+
+  it('reads saved columns and filter history, ignoring what is unusable', () => {
+    expect(readColumns('["name","params.lr"]')).toEqual(['name', 'params.lr'])
+    expect(readColumns('[]')).toBeNull()
+    expect(readColumns(null)).toBeNull()
+    expect(readColumns('{broken')).toBeNull()
+    expect(readHistory('["a", 3, "b"]')).toEqual(['a', 'b'])
+    expect(readHistory('{"a":1}')).toEqual([])
+    expect(readHistory('nope')).toEqual([])
+    expect(readHistory(null)).toEqual([])
+  })
+})
+
+describe('live status', () => {
+  it('ends a run when it stops running, keeping an end it already has', () => {
+    const running = run('a', { status: 'running', ended_ms: null })
+    expect(withStatus(running, 'finished', 7000)).toMatchObject({ status: 'finished', ended_ms: 7000 })
+    expect(withStatus(run('b'), 'failed', 7000).ended_ms).toBe(5000)
+    expect(withStatus(run('c'), 'running', 7000)).toMatchObject({ status: 'running', ended_ms: null })
+    expect(running.status).toBe('running') // a copy
   })
 })

@@ -1,9 +1,10 @@
-// The runs table's data logic, kept out of the component so it is unit-tested: column ids and
-// their values, sort specs as the query language's `order_by`, filter error positions, recent
-// filter history, grouping with aggregated rows, and the flat row list the virtual scroller draws.
+// The runs table's data logic, kept out of the components so it is unit-tested: column ids, their
+// values and cell texts, the runs list's `columns=`, sort specs as the query language's
+// `order_by`, filter error positions, recent filter history and saved columns, grouping with
+// aggregated rows, and the flat row list the virtual scroller draws.
 import type { MetricSummary, Run } from '../../lib/api.svelte'
 import { num } from '../../lib/api.svelte'
-import { runDuration } from '../../lib/format'
+import { fmtAgo, fmtDuration, fmtNum, fmtTime, fmtValue, runDuration } from '../../lib/format'
 
 /** A column: a run attribute, `params.KEY` or `metrics.KEY` (the metric's last value). */
 export type ColumnId = string
@@ -114,6 +115,48 @@ export function cellValue(run: Run, id: ColumnId, now = Date.now()): unknown {
   return v ?? null
 }
 
+/** A cell's text. */
+export function cellText(run: Run, c: ColumnId, now = Date.now()): string {
+  const v = cellValue(run, c, now)
+  if (c === 'created') return fmtAgo(v as number, now)
+  if (c === 'duration') return fmtDuration(v as number)
+  return fmtValue(v)
+}
+
+/** A cell's tooltip: the full time, a metric's summary, else the cell's text. */
+export function cellTitle(run: Run, c: ColumnId, now = Date.now()): string {
+  if (c === 'created') return fmtTime(run.created_ms)
+  if (columnKind(c) === 'metric') {
+    const m = run.columns?.[c] as { min?: unknown; max?: unknown; count?: number; last_step?: number } | undefined
+    return m ? `last ${fmtNum(cellValue(run, c))} at step ${m.last_step} · min ${fmtNum(m.min)} · max ${fmtNum(m.max)} · ${m.count} points` : ''
+  }
+  return cellText(run, c, now)
+}
+
+/** The rows' CSS grid columns: the checkbox, then each column (name wide, status narrow). */
+export function gridTemplate(columns: ColumnId[]): string {
+  return ['32px', ...columns.map((c) => (c === 'name' ? 'minmax(180px, 2fr)' : c === 'status' ? '90px' : 'minmax(90px, 1fr)'))].join(' ')
+}
+
+/** The runs list's `columns=` for the shown columns: params, metrics, tags and a param grouped by
+ * (attributes always come). */
+export function columnsParam(cols: ColumnId[], groupBy: string): string {
+  const extra = cols.filter((c) => columnKind(c) !== 'attribute')
+  if (cols.includes(TAGS_COLUMN)) extra.push('tags.*')
+  if (groupBy.startsWith('params.') && !extra.includes(groupBy)) extra.push(groupBy)
+  return extra.join(',')
+}
+
+/** The columns the chooser offers, narrowed by its search text. */
+export function choosableColumns(found: Found, search: string): ColumnId[] {
+  return [...['created', 'duration', 'group', 'host', TAGS_COLUMN], ...found.params, ...found.metrics].filter((c) => c.toLowerCase().includes(search.toLowerCase()))
+}
+
+/** A run as a `run_status` event leaves it: ended now unless running again (or ended already). */
+export function withStatus(run: Run, status: string, now = Date.now()): Run {
+  return { ...run, status: status as Run['status'], ended_ms: status === 'running' ? null : (run.ended_ms ?? now) }
+}
+
 /** Where the server's filter error points: "… at position 13" → 13 (byte offset → char index). */
 export function errorPosition(message: string, input: string): number | null {
   const m = /at position (\d+)/.exec(message)
@@ -129,6 +172,27 @@ export function pushHistory(history: string[], filter: string, max = 12): string
   const f = filter.trim()
   if (!f) return history
   return [f, ...history.filter((h) => h !== f)].slice(0, max)
+}
+
+/** The stored filter history (JSON): its strings, or none when unreadable. */
+export function readHistory(stored: string | null): string[] {
+  try {
+    const v = JSON.parse(stored ?? '[]')
+    return Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+/** The stored column choice (JSON), or null when there is none to use. */
+export function readColumns(stored: string | null): ColumnId[] | null {
+  let saved: unknown
+  try {
+    saved = JSON.parse(stored ?? 'null')
+  } catch {
+    saved = null
+  }
+  return Array.isArray(saved) && saved.length ? saved : null
 }
 
 export interface GroupAgg {
