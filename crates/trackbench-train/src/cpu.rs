@@ -3,8 +3,11 @@
 //! output element is computed by one thread in a fixed order).
 
 use crate::TrainError;
-use crate::backend::{Backend, BackendKind, Eval, StepStat};
+use crate::backend::{Backend, BackendKind, Eval, StepStat, check_batch, evaluate_in_chunks};
 use crate::model::{MlpSpec, Optim, OptimizerKind, Params};
+
+/// Rows per evaluation chunk.
+const EVAL_ROWS: usize = 1024;
 
 /// `c = alpha * op(a) * op(b) + beta * c` on row-major matrices: `op(a)` is `m x k`, `op(b)`
 /// is `k x n`; `ta`/`tb` say the stored matrix is the transpose.
@@ -98,22 +101,6 @@ impl CpuBackend {
             grads,
             scratch: Default::default(),
         }
-    }
-
-    fn check(&self, x: &[f32], y: &[u32]) -> Result<usize, TrainError> {
-        let n = y.len();
-        if n == 0 || x.len() != n * self.spec.sizes[0] {
-            return Err(TrainError::Config(format!(
-                "batch of {} labels and {} features (input {})",
-                n,
-                x.len(),
-                self.spec.sizes[0]
-            )));
-        }
-        if let Some(bad) = y.iter().find(|&&c| c as usize >= self.spec.classes()) {
-            return Err(TrainError::Data(format!("label {bad} out of range for {} classes", self.spec.classes())));
-        }
-        Ok(n)
     }
 
     /// Forward pass into `self.acts`; the last entry holds the logits.
@@ -214,7 +201,7 @@ impl Backend for CpuBackend {
     }
 
     fn train_step(&mut self, x: &[f32], y: &[u32]) -> Result<(), TrainError> {
-        let n = self.check(x, y)?;
+        let n = check_batch(&self.spec, x, y)?;
         let (loss, correct) = self.backward(x, y);
         self.update();
         self.stats.push(StepStat { loss: (loss / n as f64) as f32, correct, samples: n as u32 });
@@ -226,21 +213,16 @@ impl Backend for CpuBackend {
     }
 
     fn evaluate(&mut self, x: &[f32], y: &[u32]) -> Result<Eval, TrainError> {
-        let n = self.check(x, y)?;
-        let dim = self.spec.sizes[0];
-        let (mut loss, mut correct) = (0.0, 0u64);
-        for start in (0..n).step_by(1024) {
-            let end = (start + 1024).min(n);
-            self.forward(&x[start * dim..end * dim], end - start);
-            let (l, c) = softmax_xent(&self.acts[self.spec.layers() - 1], &y[start..end], self.spec.classes(), None);
-            loss += l;
-            correct += u64::from(c);
-        }
-        Ok(Eval { loss: loss / n as f64, accuracy: correct as f64 / n as f64 })
+        check_batch(&self.spec, x, y)?;
+        evaluate_in_chunks(x, y, self.spec.sizes[0], EVAL_ROWS, |x, y| {
+            self.forward(x, y.len());
+            let (l, c) = softmax_xent(&self.acts[self.spec.layers() - 1], y, self.spec.classes(), None);
+            Ok((l, f64::from(c)))
+        })
     }
 
     fn gradients(&mut self, x: &[f32], y: &[u32]) -> Result<(f32, Params), TrainError> {
-        let n = self.check(x, y)?;
+        let n = check_batch(&self.spec, x, y)?;
         let (loss, _) = self.backward(x, y);
         Ok(((loss / n as f64) as f32, self.grads.clone()))
     }

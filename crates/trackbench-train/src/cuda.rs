@@ -16,16 +16,12 @@ use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys::cublasOperation_t};
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 
 use crate::TrainError;
-use crate::backend::{Backend, BackendKind, Eval, StepStat};
+use crate::backend::{Backend, BackendKind, Eval, StepHistory, StepStat, check_batch, evaluate_in_chunks, unavailable};
 use crate::model::{Layer, MlpSpec, Optim, OptimizerKind, Params};
 
 const KERNELS: &str = include_str!("shaders/kernels.cu");
-const HISTORY: usize = 1024;
+/// Rows per evaluation chunk.
 const EVAL_ROWS: usize = 4096;
-
-fn unavailable(msg: impl Into<String>) -> TrainError {
-    TrainError::Unavailable(msg.into())
-}
 
 fn dev(e: impl std::fmt::Debug) -> TrainError {
     TrainError::Device { backend: "cuda", message: format!("{e:?}") }
@@ -113,11 +109,11 @@ pub struct CudaBackend {
     /// Optimizer moments, in the order w0, b0, w1, b1, …
     m: Vec<CudaSlice<f32>>,
     v: Vec<CudaSlice<f32>>,
+    /// (mean loss, correct) per step since the last read-back ([`StepHistory`]).
     history: CudaSlice<f32>,
     eval_acc: CudaSlice<f32>,
     plans: HashMap<usize, Plan>,
-    pending: Vec<u32>,
-    taken: Vec<StepStat>,
+    steps: StepHistory,
     t: u64,
 }
 
@@ -127,6 +123,14 @@ fn grid(n: usize) -> LaunchConfig {
         block_dim: (256, 1, 1),
         shared_mem_bytes: 0,
     }
+}
+
+/// [`StepHistory`]'s read of the first `floats` floats of the device's `history` buffer.
+fn history_reader<'a>(
+    stream: &'a Arc<CudaStream>,
+    history: &'a CudaSlice<f32>,
+) -> impl FnOnce(usize) -> Result<Vec<f32>, TrainError> + 'a {
+    move |floats| stream.clone_dtoh(&history.slice(0..floats)).map_err(dev)
 }
 
 /// Row-major `c = op(a) op(b)` (`m x k` times `k x n`) through column-major cuBLAS: computes
@@ -196,7 +200,7 @@ impl CudaBackend {
         let m = params.tensors().map(|t| zeros(t.len())).collect::<Result<Vec<_>, _>>()?;
         let v = params.tensors().map(|t| zeros(t.len())).collect::<Result<Vec<_>, _>>()?;
         Ok(CudaBackend {
-            history: zeros(2 * HISTORY)?,
+            history: zeros(StepHistory::FLOATS)?,
             eval_acc: zeros(2)?,
             stream,
             blas,
@@ -211,26 +215,9 @@ impl CudaBackend {
             m,
             v,
             plans: HashMap::new(),
-            pending: Vec::new(),
-            taken: Vec::new(),
+            steps: StepHistory::default(),
             t: 0,
         })
-    }
-
-    fn check(&self, x: &[f32], y: &[u32]) -> Result<usize, TrainError> {
-        let n = y.len();
-        if n == 0 || x.len() != n * self.spec.sizes[0] {
-            return Err(TrainError::Config(format!(
-                "batch of {} labels and {} features (input {})",
-                n,
-                x.len(),
-                self.spec.sizes[0]
-            )));
-        }
-        if let Some(bad) = y.iter().find(|&&c| c as usize >= self.spec.classes()) {
-            return Err(TrainError::Data(format!("label {bad} out of range for {} classes", self.spec.classes())));
-        }
-        Ok(n)
     }
 
     fn upload(&mut self, x: &[f32], y: &[u32]) -> Result<(), TrainError> {
@@ -346,18 +333,6 @@ impl CudaBackend {
         Ok(())
     }
 
-    fn read_history(&mut self) -> Result<(), TrainError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let h = self.stream.clone_dtoh(&self.history.slice(0..2 * self.pending.len())).map_err(dev)?;
-        for (i, &samples) in self.pending.iter().enumerate() {
-            self.taken.push(StepStat { loss: h[2 * i], correct: h[2 * i + 1] as u32, samples });
-        }
-        self.pending.clear();
-        Ok(())
-    }
-
     fn read_params(&self, w: &[CudaSlice<f32>], b: &[CudaSlice<f32>]) -> Result<Params, TrainError> {
         let layers = w
             .iter()
@@ -391,38 +366,27 @@ impl Backend for CudaBackend {
     }
 
     fn train_step(&mut self, x: &[f32], y: &[u32]) -> Result<(), TrainError> {
-        let n = self.check(x, y)?;
-        if self.pending.len() == HISTORY {
-            self.read_history()?;
-        }
+        let n = check_batch(&self.spec, x, y)?;
+        let slot = self.steps.next_slot(history_reader(&self.stream, &self.history))?;
         self.upload(x, y)?;
-        self.forward_loss(n, Some(self.pending.len() as u32))?;
+        self.forward_loss(n, Some(slot))?;
         self.backward(n)?;
         self.update()?;
-        self.pending.push(n as u32);
+        self.steps.push(n as u32);
         Ok(())
     }
 
     fn take_step_stats(&mut self) -> Result<Vec<StepStat>, TrainError> {
-        self.read_history()?;
-        Ok(std::mem::take(&mut self.taken))
+        self.steps.take(history_reader(&self.stream, &self.history))
     }
 
     fn evaluate(&mut self, x: &[f32], y: &[u32]) -> Result<Eval, TrainError> {
-        let n = self.check(x, y)?;
-        let dim = self.spec.sizes[0];
-        let (mut loss, mut correct) = (0.0, 0.0);
-        for start in (0..n).step_by(EVAL_ROWS) {
-            let end = (start + EVAL_ROWS).min(n);
-            let (l, c) = self.eval_chunk(&x[start * dim..end * dim], &y[start..end], false)?;
-            loss += l;
-            correct += c;
-        }
-        Ok(Eval { loss: loss / n as f64, accuracy: correct / n as f64 })
+        check_batch(&self.spec, x, y)?;
+        evaluate_in_chunks(x, y, self.spec.sizes[0], EVAL_ROWS, |x, y| self.eval_chunk(x, y, false))
     }
 
     fn gradients(&mut self, x: &[f32], y: &[u32]) -> Result<(f32, Params), TrainError> {
-        let n = self.check(x, y)?;
+        let n = check_batch(&self.spec, x, y)?;
         let (loss, _) = self.eval_chunk(x, y, true)?;
         Ok(((loss / n as f64) as f32, self.read_params(&self.gw, &self.gb)?))
     }

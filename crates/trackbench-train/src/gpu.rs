@@ -2,7 +2,8 @@
 //! bias gradients, softmax cross-entropy with its gradient, a loss reduction, SGD-momentum and
 //! Adam updates). Weights, gradients and optimizer state stay on the device; a step uploads its
 //! batch and records its (loss, correct) pair into a device-side history that is read back
-//! only when the trainer asks ([`Backend::take_step_stats`]), so steps never wait.
+//! only when the trainer asks ([`Backend::take_step_stats`]), so steps never wait (the host
+//! side, shared with the CUDA backend, is `backend::StepHistory`).
 //!
 //! Works on any adapter with compute shaders, including Mesa's lavapipe (a CPU Vulkan driver),
 //! which is how CI runs it.
@@ -12,19 +13,13 @@ use std::collections::HashMap;
 use wgpu::util::DeviceExt;
 
 use crate::TrainError;
-use crate::backend::{Backend, BackendKind, Eval, StepStat};
+use crate::backend::{Backend, BackendKind, Eval, StepHistory, StepStat, check_batch, evaluate_in_chunks, unavailable};
 use crate::model::{Layer, MlpSpec, Optim, OptimizerKind, Params};
 
 const MATMUL: &str = include_str!("shaders/matmul.wgsl");
 const ELEMENTWISE: &str = include_str!("shaders/elementwise.wgsl");
-/// Steps whose statistics the device holds before a forced read-back.
-const HISTORY: usize = 1024;
 /// Rows per evaluation chunk.
 const EVAL_ROWS: usize = 1024;
-
-fn unavailable(msg: impl Into<String>) -> TrainError {
-    TrainError::Unavailable(msg.into())
-}
 
 fn device_err(msg: impl std::fmt::Display) -> TrainError {
     TrainError::Device { backend: "wgpu", message: msg.to_string() }
@@ -108,16 +103,13 @@ pub struct WgpuBackend {
     gw: Vec<wgpu::Buffer>,
     gb: Vec<wgpu::Buffer>,
     step_uniform: wgpu::Buffer,
-    /// (mean loss, correct) per step since the last read-back.
+    /// (mean loss, correct) per step since the last read-back ([`StepHistory`]).
     history: wgpu::Buffer,
     /// (loss sum, correct) of an evaluation.
     eval_acc: wgpu::Buffer,
     update: Vec<Dispatch>,
     plans: HashMap<usize, Plan>,
-    /// Batch sizes of the steps in `history`.
-    pending: Vec<u32>,
-    /// Statistics read back early because the history filled up.
-    taken: Vec<StepStat>,
+    steps: StepHistory,
     t: u64,
 }
 
@@ -196,7 +188,7 @@ impl WgpuBackend {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let history = zeros(&device, "history", 2 * HISTORY);
+        let history = zeros(&device, "history", StepHistory::FLOATS);
         let eval_acc = zeros(&device, "eval", 2);
         let mut me = WgpuBackend {
             device,
@@ -214,8 +206,7 @@ impl WgpuBackend {
             eval_acc,
             update: Vec::new(),
             plans: HashMap::new(),
-            pending: Vec::new(),
-            taken: Vec::new(),
+            steps: StepHistory::default(),
             t: 0,
         };
         for l in 0..spec.layers() {
@@ -337,22 +328,6 @@ impl WgpuBackend {
         Plan { x, y, forward, loss_train, loss_eval, backward }
     }
 
-    fn check(&self, x: &[f32], y: &[u32]) -> Result<usize, TrainError> {
-        let n = y.len();
-        if n == 0 || x.len() != n * self.spec.sizes[0] {
-            return Err(TrainError::Config(format!(
-                "batch of {} labels and {} features (input {})",
-                n,
-                x.len(),
-                self.spec.sizes[0]
-            )));
-        }
-        if let Some(bad) = y.iter().find(|&&c| c as usize >= self.spec.classes()) {
-            return Err(TrainError::Data(format!("label {bad} out of range for {} classes", self.spec.classes())));
-        }
-        Ok(n)
-    }
-
     fn write_step(&self, slot: u32) {
         let o = self.optim;
         let (bc1, bc2) = o.bias_corrections(self.t.max(1));
@@ -401,51 +376,7 @@ impl WgpuBackend {
 
     /// Copies `buffers` (with their lengths in floats) back to the host.
     fn read(&self, buffers: &[(&wgpu::Buffer, usize)]) -> Result<Vec<Vec<f32>>, TrainError> {
-        let total: usize = buffers.iter().map(|(_, n)| n * 4).sum();
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: total.max(4) as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        let mut offset = 0u64;
-        for (b, n) in buffers {
-            enc.copy_buffer_to_buffer(b, 0, &staging, offset, (*n * 4) as u64);
-            offset += (*n * 4) as u64;
-        }
-        self.queue.submit([enc.finish()]);
-        let slice = staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(device_err)?;
-        rx.recv().map_err(device_err)?.map_err(device_err)?;
-        let data: Vec<f32> = {
-            let view = slice.get_mapped_range().map_err(device_err)?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        staging.unmap();
-        let mut out = Vec::new();
-        let mut at = 0;
-        for (_, n) in buffers {
-            out.push(data[at..at + n].to_vec());
-            at += n;
-        }
-        Ok(out)
-    }
-
-    fn read_history(&mut self) -> Result<(), TrainError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let h = self.read(&[(&self.history, 2 * self.pending.len())])?.remove(0);
-        for (i, &samples) in self.pending.iter().enumerate() {
-            self.taken.push(StepStat { loss: h[2 * i], correct: h[2 * i + 1] as u32, samples });
-        }
-        self.pending.clear();
-        Ok(())
+        read_buffers(&self.device, &self.queue, buffers)
     }
 
     fn eval_batch(&mut self, x: &[f32], y: &[u32], stages: &[Stage]) -> Result<(f64, f64), TrainError> {
@@ -463,6 +394,56 @@ enum Stage {
     LossEval,
     Backward,
     Update,
+}
+
+/// Copies `buffers` (with their lengths in floats) back to the host.
+fn read_buffers(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffers: &[(&wgpu::Buffer, usize)],
+) -> Result<Vec<Vec<f32>>, TrainError> {
+    let total: usize = buffers.iter().map(|(_, n)| n * 4).sum();
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: total.max(4) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+    let mut offset = 0u64;
+    for (b, n) in buffers {
+        enc.copy_buffer_to_buffer(b, 0, &staging, offset, (*n * 4) as u64);
+        offset += (*n * 4) as u64;
+    }
+    queue.submit([enc.finish()]);
+    let slice = staging.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(device_err)?;
+    rx.recv().map_err(device_err)?.map_err(device_err)?;
+    let data: Vec<f32> = {
+        let view = slice.get_mapped_range().map_err(device_err)?;
+        bytemuck::cast_slice(&view).to_vec()
+    };
+    staging.unmap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (_, n) in buffers {
+        out.push(data[at..at + n].to_vec());
+        at += n;
+    }
+    Ok(out)
+}
+
+/// [`StepHistory`]'s read of the first `floats` floats of the device's `history` buffer.
+fn history_reader<'a>(
+    device: &'a wgpu::Device,
+    queue: &'a wgpu::Queue,
+    history: &'a wgpu::Buffer,
+) -> impl FnOnce(usize) -> Result<Vec<f32>, TrainError> + 'a {
+    move |floats| Ok(read_buffers(device, queue, &[(history, floats)])?.remove(0))
 }
 
 /// A 2-D grid of 256-thread groups covering `count` items.
@@ -515,38 +496,28 @@ impl Backend for WgpuBackend {
     }
 
     fn train_step(&mut self, x: &[f32], y: &[u32]) -> Result<(), TrainError> {
-        let n = self.check(x, y)?;
-        if self.pending.len() == HISTORY {
-            self.read_history()?;
-        }
+        let n = check_batch(&self.spec, x, y)?;
+        let slot = self.steps.next_slot(history_reader(&self.device, &self.queue, &self.history))?;
         self.t += 1;
-        self.write_step(self.pending.len() as u32);
+        self.write_step(slot);
         self.run(x, y, &[Stage::Forward, Stage::LossTrain, Stage::Backward, Stage::Update]);
-        self.pending.push(n as u32);
+        self.steps.push(n as u32);
         Ok(())
     }
 
     fn take_step_stats(&mut self) -> Result<Vec<StepStat>, TrainError> {
-        self.read_history()?;
-        Ok(std::mem::take(&mut self.taken))
+        self.steps.take(history_reader(&self.device, &self.queue, &self.history))
     }
 
     fn evaluate(&mut self, x: &[f32], y: &[u32]) -> Result<Eval, TrainError> {
-        let n = self.check(x, y)?;
-        let dim = self.spec.sizes[0];
-        let (mut loss, mut correct) = (0.0, 0.0);
-        for start in (0..n).step_by(EVAL_ROWS) {
-            let end = (start + EVAL_ROWS).min(n);
-            let (l, c) =
-                self.eval_batch(&x[start * dim..end * dim], &y[start..end], &[Stage::Forward, Stage::LossEval])?;
-            loss += l;
-            correct += c;
-        }
-        Ok(Eval { loss: loss / n as f64, accuracy: correct / n as f64 })
+        check_batch(&self.spec, x, y)?;
+        evaluate_in_chunks(x, y, self.spec.sizes[0], EVAL_ROWS, |x, y| {
+            self.eval_batch(x, y, &[Stage::Forward, Stage::LossEval])
+        })
     }
 
     fn gradients(&mut self, x: &[f32], y: &[u32]) -> Result<(f32, Params), TrainError> {
-        let n = self.check(x, y)?;
+        let n = check_batch(&self.spec, x, y)?;
         let (loss, _) = self.eval_batch(x, y, &[Stage::Forward, Stage::LossEval, Stage::Backward])?;
         Ok(((loss / n as f64) as f32, self.read_params(&self.gw, &self.gb)?))
     }
