@@ -211,6 +211,30 @@ const tests = [
     await page.waitForSelector('[data-testid="logs"] >> text=launched from the browser')
   }],
 
+  ['the sweep form previews the jobs the launcher will start', async () => {
+    await page.goto(`${server.base}/launch?tab=sweep`)
+    await page.waitForSelector('[data-testid="sweep-grid"]')
+    const names = page.locator('[data-testid="grid-name"]')
+    const values = page.locator('[data-testid="grid-values"]')
+    await names.nth(0).fill('lr')
+    await values.nth(0).fill('0.1, 0.01')
+    if ((await names.count()) < 2) await page.click('[data-testid="grid-add"]')
+    await names.nth(1).fill('epochs')
+    await values.nth(1).fill('1,2,3')
+    const planned = () => page.locator('[data-testid="sweep-planned"]').allTextContents()
+    // The server's dry run expands its grid sorted by name, the last axis fastest.
+    const all = ['epochs=1 lr=0.1', 'epochs=1 lr=0.01', 'epochs=2 lr=0.1', 'epochs=2 lr=0.01', 'epochs=3 lr=0.1', 'epochs=3 lr=0.01']
+    await until(async () => (await planned()).join('|') === all.join('|'), `the six planned jobs in order (got ${await planned()})`)
+    // A seeded random sample: the launcher's sampler picks two distinct combinations.
+    await page.fill('[data-testid="sweep-random"]', '2')
+    await page.fill('[data-testid="sweep-seed"]', '5')
+    await until(async () => (await planned()).length === 2, 'two sampled jobs')
+    const sample = await planned()
+    assert(sample[0] !== sample[1] && sample.every((x) => all.includes(x)), `a sample of the grid: ${sample}`)
+    assertEq((await page.textContent('[data-testid="sweep-count"]')).trim(), '2 jobs', 'the job count')
+    await page.fill('[data-testid="sweep-random"]', '')
+  }],
+
   ['an A/B of the reference trainer from the UI reaches a verdict', async () => {
     await page.goto(`${server.base}/launch?tab=ab`)
     await page.waitForSelector('[data-testid="ab-arm-a"]')
@@ -228,6 +252,11 @@ const tests = [
     assert((await verdict.textContent()).trim().length > 10, 'a verdict in words')
     await page.waitForSelector('[data-testid="ab-stats"]')
     await page.waitForSelector('[data-testid="ab-strip"]')
+    // Each arm's interval of the mean comes from the server's statistics of the A/B.
+    await until(async () => {
+      const row = await page.locator('[data-testid="ab-stats"] tr', { hasText: 'CI of the mean' }).textContent()
+      return (row.match(/…/g) ?? []).length === 2
+    }, 'both arms have a confidence interval')
     await shot('ab-result')
     await page.goto(`${server.base}/ab`)
     await page.waitForSelector('[data-testid="ab-list"] [data-testid="ab-row"]')

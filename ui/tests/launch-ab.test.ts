@@ -1,7 +1,7 @@
 // The A/B view's derived numbers: per-arm CIs, per-seed values, progress and the verdict text.
 import { describe, expect, it } from 'vitest'
-import { toMs, uniqueDevices, type Ab } from '../src/lib/launchApi'
-import { armLabel, progress, seedValues, summarize, t975, ticks, verdict, yRange } from '../src/views/launch/abview'
+import { toMs, uniqueDevices, type Ab, type AbLive, type AbLiveArm, type AbLiveRun } from '../src/lib/launchApi'
+import { armLabel, armSummary, progress, seedValues, ticks, verdict, yRange } from '../src/views/launch/abview'
 
 const ab = (over: Partial<Ab> = {}): Ab => ({
   id: 'ab1',
@@ -29,30 +29,47 @@ const ab = (over: Partial<Ab> = {}): Ab => ({
   ...over,
 })
 
-describe('statistics', () => {
-  it('has the t quantiles scipy gives', () => {
-    expect(t975(1)).toBeCloseTo(12.706, 3)
-    expect(t975(4)).toBeCloseTo(2.776, 3)
-    expect(t975(60)).toBeCloseTo(2.0003, 3)
-    expect(t975(1000)).toBeCloseTo(1.9623, 3)
+const arm = (over: Partial<AbLiveArm> = {}): AbLiveArm => ({
+  n: 0,
+  mean: null,
+  std: null,
+  sem: null,
+  confidence: 0.95,
+  ci_low: null,
+  ci_high: null,
+  median: null,
+  min: null,
+  max: null,
+  note: null,
+  ...over,
+})
+const liveRun = (run: string, arm: 'a' | 'b', status: string, value: number | string | null): AbLiveRun => ({
+  arm,
+  seq: 0,
+  run,
+  name: run.toUpperCase(),
+  status,
+  value,
+  counts: status === 'finished',
+})
+const live = (runs: AbLiveRun[]): AbLive => ({ runs, a: arm(), b: arm() })
+
+describe('statistics from the server', () => {
+  it('reads an arm’s mean and interval as numbers', () => {
+    const s = armSummary(arm({ n: 3, mean: 0.55, std: 0.03, sem: 0.017, ci_low: 0.48, ci_high: 0.63, median: 0.56, min: 0.52, max: 0.58 }))
+    expect(s).toEqual({ n: 3, mean: 0.55, std: 0.03, sem: 0.017, median: 0.56, min: 0.52, max: 0.58, low: 0.48, high: 0.63 })
   })
-  it('summarizes an arm with its 95% CI of the mean', () => {
-    const s = summarize([0.5225, 0.5575, 0.5825])!
-    expect(s.n).toBe(3)
-    expect(s.mean).toBeCloseTo(0.554167, 5)
-    expect(s.std).toBeCloseTo(0.030139, 5)
-    // scipy.stats.t.interval(0.95, 2, loc=mean, scale=sem)
-    expect(s.low).toBeCloseTo(0.479298, 4)
-    expect(s.high).toBeCloseTo(0.629035, 4)
-    expect(summarize([null, NaN])).toBeNull()
-    expect(summarize([1])).toMatchObject({ n: 1, mean: 1, std: null, low: 1, high: 1 })
-    expect(summarize([3, 1, 2, 10])).toMatchObject({ median: 2.5, min: 1, max: 10 })
+  it('has no summary without a mean, and a point interval with one value', () => {
+    expect(armSummary(arm())).toBeNull()
+    expect(armSummary(undefined)).toBeNull()
+    expect(armSummary(arm({ n: 2, mean: 'NaN' }))).toBeNull()
+    expect(armSummary(arm({ n: 1, mean: 2, median: 2, min: 2, max: 2 }))).toMatchObject({ n: 1, mean: 2, std: null, low: 2, high: 2 })
   })
 })
 
 describe('seed values and progress', () => {
   it('takes values from the result, and live values for runs it lacks', () => {
-    const v = seedValues(ab(), { r3: { value: 0.7, status: 'running' } })
+    const v = seedValues(ab(), live([liveRun('r3', 'a', 'running', 0.7)]))
     expect(v.map((x) => [x.arm, x.run, x.status, x.value])).toEqual([
       ['a', 'r1', 'finished', 0.5],
       ['b', 'r2', 'finished', NaN],
@@ -61,7 +78,7 @@ describe('seed values and progress', () => {
   })
   it('counts progress from runs, or from queue jobs when there are any', () => {
     const a = ab({ status: 'running', result: null })
-    const v = seedValues(a, { r1: { value: 1, status: 'finished' }, r2: { value: 1, status: 'failed' } })
+    const v = seedValues(a, live([liveRun('r1', 'a', 'finished', 1), liveRun('r2', 'b', 'failed', 1)]))
     expect(progress(a, v)).toEqual({ total: 4, done: 2, running: 1, queued: 1, failed: 1 })
     const job = (state: string) => ({ ab_id: 'ab1', state }) as never
     expect(progress(a, v, [job('finished'), job('running'), job('queued'), job('queued')])).toEqual({ total: 4, done: 1, running: 1, queued: 2, failed: 0 })

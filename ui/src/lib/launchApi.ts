@@ -72,6 +72,24 @@ export interface SweepRequest extends Omit<Common, 'name'> {
   trainer?: Partial<TrainerSpec>
 }
 
+/** A sweep body for the dry run: without a command, the grid alone is planned. */
+export type SweepPlanRequest = Partial<Omit<SweepRequest, 'grid'>> & Pick<SweepRequest, 'grid'>
+
+/** One job a sweep would start (`POST /api/v1/sweeps/plan`); command and device with a command. */
+export interface PlannedJob {
+  params: Record<string, string>
+  name: string
+  command?: string
+  device?: string
+}
+
+/** What a sweep would start: how many combinations, how many jobs, and the first jobs in order. */
+export interface SweepPlan {
+  combinations: number
+  count: number
+  jobs: PlannedJob[]
+}
+
 export interface AbRequest {
   project: string
   name?: string
@@ -104,6 +122,40 @@ export interface ArmStats {
   max?: number | string | null
   excluded_nan?: number
   note?: string | null
+}
+
+/** One run of an A/B as it stands now (`GET /api/v1/ab/{id}/stats`). */
+export interface AbLiveRun {
+  arm: 'a' | 'b'
+  seq: number
+  run: string
+  name: string
+  status: string
+  /** Its last value of the metric, whatever its status. */
+  value: number | string | null
+  /** Whether the value counts for the verdict (the run finished). */
+  counts: boolean
+}
+
+/** One arm's statistics over its counted runs, as the server computes them. */
+export interface AbLiveArm {
+  n: number
+  mean: number | string | null
+  std: number | string | null
+  sem: number | string | null
+  confidence: number
+  ci_low: number | string | null
+  ci_high: number | string | null
+  median: number | string | null
+  min: number | string | null
+  max: number | string | null
+  note: string | null
+}
+
+export interface AbLive {
+  runs: AbLiveRun[]
+  a: AbLiveArm
+  b: AbLiveArm
 }
 
 /** The statistics behind a verdict (trackbench-stats' comparison). */
@@ -184,9 +236,11 @@ export const launchApi = {
   launch: (body: JobRequest) => post<Job>('/api/v1/jobs', body),
   cancel: (id: Job['id']) => post<Job>(`/api/v1/jobs/${enc(id)}/cancel`),
   sweep: (body: SweepRequest) => post<{ sweep_id: string; jobs: Job[] }>('/api/v1/sweeps', body),
+  planSweep: (body: SweepPlanRequest, limit: number) => post<SweepPlan>(`/api/v1/sweeps/plan?limit=${enc(limit)}`, body),
   startAb: (body: AbRequest) => post<{ ab_id: string; jobs: Job[]; ab?: Ab }>('/api/v1/ab', body),
   abs: (p: { project?: string } = {}) => get<unknown>('/api/v1/ab', p).then((r) => list<Ab>(r, 'ab')),
   ab: (id: string) => get<Ab>(`/api/v1/ab/${enc(id)}`),
+  abStats: (id: string) => get<AbLive>(`/api/v1/ab/${enc(id)}/stats`),
   abReportUrl: (id: string) => url(`/api/v1/ab/${enc(id)}/report`),
 }
 

@@ -1,8 +1,9 @@
-// What the A/B result view derives from an A/B object: each arm's per-seed values, a 95%
-// confidence interval of each arm's mean (Student's t), live progress, plain-words verdicts and
-// the strip plot's scale. Pure, so it is unit-tested.
+// What the A/B result view derives from an A/B object and the server's statistics of it: each
+// arm's per-seed values, the arms' means and intervals as numbers (computed by the server, never
+// here), live progress, plain-words verdicts and the strip plot's scale. Pure, so it is
+// unit-tested.
 
-import type { Ab, Job } from '../../lib/launchApi'
+import type { Ab, AbLive, AbLiveArm, Job } from '../../lib/launchApi'
 
 export type ArmKey = 'a' | 'b'
 
@@ -15,47 +16,38 @@ export interface SeedValue {
   seq: number
 }
 
-// Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
-  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-]
-
-/** The 97.5% quantile of Student's t with `df` degrees of freedom (Cornish–Fisher above 30). */
-export function t975(df: number): number {
-  if (!(df >= 1)) return NaN
-  if (df <= 30 && Number.isInteger(df)) return T975[df - 1]
-  const z = 1.959964
-  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df)
-}
-
+/** One arm's statistics as numbers, for the strip plot and the table. */
 export interface ArmSummary {
   n: number
   mean: number
   /** Sample standard deviation; null with one value. */
   std: number | null
   sem: number | null
-  median: number
-  min: number
-  max: number
+  median: number | null
+  min: number | null
+  max: number | null
+  /** The interval of the mean; the mean itself with one value. */
   low: number
   high: number
 }
 
-/** Mean, sample standard deviation and the 95% CI of the mean of the finite values. */
-export function summarize(values: (number | null)[]): ArmSummary | null {
-  const v = values.filter((x): x is number => x !== null && Number.isFinite(x))
-  const n = v.length
-  if (!n) return null
-  const mean = v.reduce((s, x) => s + x, 0) / n
-  const sorted = [...v].sort((a, b) => a - b)
-  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
-  const base = { n, mean, median, min: sorted[0], max: sorted[n - 1] }
-  if (n < 2) return { ...base, std: null, sem: null, low: mean, high: mean }
-  const std = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1))
-  const sem = std / Math.sqrt(n)
-  const h = t975(n - 1) * sem
-  return { ...base, std, sem, low: mean - h, high: mean + h }
+/** The server's statistics of an arm (`GET /api/v1/ab/{id}/stats`) as numbers; null without a mean. */
+export function armSummary(s: AbLiveArm | null | undefined): ArmSummary | null {
+  const mean = s ? wireNum(s.mean) : null
+  if (!s || !s.n || mean === null || !Number.isFinite(mean)) return null
+  const low = wireNum(s.ci_low)
+  const high = wireNum(s.ci_high)
+  return {
+    n: s.n,
+    mean,
+    std: wireNum(s.std),
+    sem: wireNum(s.sem),
+    median: wireNum(s.median),
+    min: wireNum(s.min),
+    max: wireNum(s.max),
+    low: low ?? mean,
+    high: high ?? mean,
+  }
 }
 
 function wireNum(v: unknown): number | null {
@@ -68,22 +60,23 @@ function wireNum(v: unknown): number | null {
 
 /**
  * Each run of the A/B with its value of the metric: from the stored result when there is one,
- * else from `live` (run id → last value, fetched while the A/B runs).
+ * else from `live` (the server's view of the A/B now, fetched while it runs).
  */
-export function seedValues(ab: Ab, live: Record<string, { value: number | null; status: string; name?: string | null }> = {}): SeedValue[] {
+export function seedValues(ab: Ab, live: AbLive | null = null): SeedValue[] {
   const fromResult = new Map((ab.result?.runs ?? []).map((r) => [r.run, r]))
+  const now = new Map((live?.runs ?? []).map((r) => [r.run, r]))
   const out: SeedValue[] = []
   const seen = new Set<string>()
   for (const r of [...ab.runs].sort((x, y) => x.seq - y.seq)) {
     seen.add(r.run_id)
     const res = fromResult.get(r.run_id)
-    const l = live[r.run_id]
+    const l = now.get(r.run_id)
     out.push({
       arm: r.arm,
       run: r.run_id,
       name: res?.name ?? l?.name ?? null,
       status: res?.status ?? l?.status ?? 'running',
-      value: res ? wireNum(res.value) : (l?.value ?? null),
+      value: res ? wireNum(res.value) : l ? wireNum(l.value) : null,
       seq: r.seq,
     })
   }

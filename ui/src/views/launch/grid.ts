@@ -1,6 +1,6 @@
-// Sweep grids and A/B arms in the launch forms: parsing the editor's rows, the cartesian product
-// (last axis fastest) and the seeded random sample — the same algorithms as the launcher's
-// `grid.rs`, so the preview shows exactly the jobs the server will start.
+// Sweep grids and A/B arms in the launch forms: parsing the editor's rows and arm assignments
+// into what the request sends, and counting the jobs for the form's checks. Expanding and
+// sampling the grid is the launcher's alone: the preview asks the server's dry run for it.
 
 /** One assignment of values to parameter names, in the order the names were given. */
 export type Params = [string, string][]
@@ -53,14 +53,6 @@ export function parseGrid(rows: GridRow[]): { axes: Axes; errors: string[] } {
   return { axes, errors }
 }
 
-/**
- * The axes in the order the server expands them: sorted by name (it reads the grid into a
- * sorted map), so the preview lists the jobs in the order they start.
- */
-export function serverOrder(axes: Axes): Axes {
-  return [...axes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-}
-
 /** How many combinations the axes make. */
 export function gridSize(axes: Axes): number {
   return axes.reduce((n, [, vs]) => n * vs.length, axes.length ? 1 : 0)
@@ -70,65 +62,6 @@ export function gridSize(axes: Axes): number {
 export function jobCount(axes: Axes, random?: number | null): number {
   const all = gridSize(axes)
   return random && random > 0 ? Math.min(random, all) : all
-}
-
-/** Every combination (the last axis varies fastest). */
-export function product(axes: Axes): Params[] {
-  let out: Params[] = [[]]
-  for (const [name, values] of axes) out = out.flatMap((p) => values.map((v): Params => [...p, [name, v]]))
-  return out
-}
-
-/** The first `limit` combinations without building the whole product. */
-export function firstCombinations(axes: Axes, limit: number): Params[] {
-  const total = gridSize(axes)
-  const out: Params[] = []
-  for (let i = 0; i < Math.min(limit, total); i++) out.push(nth(axes, i))
-  return out
-}
-
-function nth(axes: Axes, i: number): Params {
-  const p: Params = []
-  for (let a = axes.length - 1; a >= 0; a--) {
-    const [name, vs] = axes[a]
-    p.unshift([name, vs[i % vs.length]])
-    i = Math.floor(i / vs.length)
-  }
-  return p
-}
-
-const MASK = (1n << 64n) - 1n
-
-/** `n` distinct combinations picked with the launcher's seeded xorshift (partial Fisher–Yates). */
-export function sample<T>(all: T[], n: number, seed: number | bigint): T[] {
-  const a = [...all]
-  let state = ((BigInt(seed) * 0x9e3779b97f4a7c15n) & MASK) | 1n
-  const next = () => {
-    state ^= state >> 12n
-    state ^= (state << 25n) & MASK
-    state ^= state >> 27n
-    return (state * 0x2545f4914f6cdd1dn) & MASK
-  }
-  const take = Math.min(n, a.length)
-  for (let i = 0; i < take; i++) {
-    const j = i + Number(next() % BigInt(a.length - i))
-    ;[a[i], a[j]] = [a[j], a[i]]
-  }
-  return a.slice(0, take)
-}
-
-/** The combinations a sweep runs, capped at `limit` for a preview (a random sample needs all). */
-export function previewCombinations(axes: Axes, random: number | null | undefined, seed: number, limit: number): Params[] {
-  if (random && random > 0) {
-    if (gridSize(axes) > 100_000) return []
-    return sample(product(axes), random, seed).slice(0, limit)
-  }
-  return firstCombinations(axes, limit)
-}
-
-/** `lr=0.01 hidden=64`. */
-export function describe(p: Params): string {
-  return p.map(([k, v]) => `${k}=${v}`).join(' ')
 }
 
 /**
