@@ -1,4 +1,5 @@
-//! Artifacts: files attached to a run, stored once by content under `blobs/<2 hex>/<blake3>`.
+//! Artifacts: files attached to a run (or to a logged model, see `models`), stored
+//! once by content under `blobs/<2 hex>/<blake3>`.
 //!
 //! A put streams the file into a temporary file inside the store while hashing it, then
 //! renames it into place (atomic on one file system), so a killed process never leaves a
@@ -18,7 +19,7 @@ use crate::model::ArtifactInfo;
 use crate::{Store, validate};
 
 impl Store {
-    fn blob_path(&self, hash: &str) -> PathBuf {
+    pub(crate) fn blob_path(&self, hash: &str) -> PathBuf {
         self.root.join("blobs").join(&hash[..2]).join(hash)
     }
 
@@ -31,15 +32,28 @@ impl Store {
 
     /// Stores what `input` yields as artifact `path` of run `uid` (an upload streamed from a
     /// socket, say); `what` names the source in errors. Nothing is stored if reading fails.
-    pub fn put_artifact_from(
+    pub fn put_artifact_from(&mut self, uid: &str, path: &str, input: impl Read, what: &str) -> Result<ArtifactInfo> {
+        let path = validate::artifact_path(path)?;
+        let run = self.run_rowid(uid)?;
+        self.put_blob(&path, input, what, |tx, a| {
+            tx.execute(
+                "INSERT OR REPLACE INTO artifacts(run_id, path, hash, size, media_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![run, a.path, a.hash, a.size as i64, a.media_type, a.created_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Streams `input` into a blob (hashing it on the way) and, in one write transaction,
+    /// moves the blob into place and lets `record` write the row that names it: the one way
+    /// an artifact of a run or of a model is stored.
+    pub(crate) fn put_blob(
         &mut self,
-        uid: &str,
         path: &str,
         mut input: impl Read,
         what: &str,
+        record: impl FnOnce(&rusqlite::Transaction<'_>, &ArtifactInfo) -> Result<()>,
     ) -> Result<ArtifactInfo> {
-        let path = validate::artifact_path(path)?;
-        let run = self.run_rowid(uid)?;
         let tmp_dir = self.root.join("blobs").join("tmp");
         std::fs::create_dir_all(&tmp_dir).map_err(StoreError::io(format!("creating {}", tmp_dir.display())))?;
         let mut tmp = tempfile_in(&tmp_dir)?;
@@ -68,8 +82,8 @@ impl Store {
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(StoreError::io(format!("creating {}", dir.display())))?;
         }
-        let media_type = mime_guess::from_path(&path).first_or_octet_stream().essence_str().to_string();
-        let now = self.now();
+        let media_type = mime_guess::from_path(path).first_or_octet_stream().essence_str().to_string();
+        let info = ArtifactInfo { path: path.to_string(), size, hash, media_type, created_ms: self.now() };
         // The blob goes into place and its row in one write transaction, which garbage
         // collection also takes to remove a blob (see `crate::gc`): a blob gc saw unreferenced
         // is either gone before this (and the rename puts it back) or referenced after it.
@@ -86,12 +100,9 @@ impl Store {
             let _ = std::fs::remove_file(&tmp.0);
             return Err(StoreError::Io { context: format!("moving blob to {}", dest.display()), source: e });
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO artifacts(run_id, path, hash, size, media_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![run, path, hash, size as i64, media_type, now],
-        )?;
+        record(&tx, &info)?;
         tx.commit()?;
-        Ok(ArtifactInfo { path, size, hash, media_type, created_ms: now })
+        Ok(info)
     }
 
     /// Stores every file under folder `dir` as artifacts `prefix/<relative path>`.

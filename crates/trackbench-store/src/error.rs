@@ -17,6 +17,12 @@ pub enum StoreError {
     AbNotFound(String),
     #[error("artifact not found: {0}")]
     ArtifactNotFound(String),
+    /// A model, model version, alias or tag of those that does not exist.
+    #[error("{what} not found: {name}")]
+    NotFound { what: &'static str, name: String },
+    /// A registered model name already taken.
+    #[error("{what} `{name}` already exists")]
+    AlreadyExists { what: &'static str, name: String },
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
     #[error("invalid filter: {0}")]

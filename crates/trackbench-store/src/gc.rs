@@ -74,9 +74,10 @@ impl Store {
         let referenced: HashSet<String> = {
             let sql = if opts.dry_run && !report.runs_purged.is_empty() {
                 "SELECT DISTINCT a.hash FROM artifacts a JOIN runs r ON r.id = a.run_id \
-                 WHERE NOT (r.deleted_ms IS NOT NULL AND r.deleted_ms < ?1)"
+                 WHERE NOT (r.deleted_ms IS NOT NULL AND r.deleted_ms < ?1) \
+                 UNION SELECT hash FROM model_artifacts"
             } else {
-                "SELECT DISTINCT hash FROM artifacts WHERE ?1 IS NOT NULL"
+                "SELECT hash FROM artifacts WHERE ?1 IS NOT NULL UNION SELECT hash FROM model_artifacts"
             };
             let cutoff = now - opts.deleted_older_than_ms.unwrap_or(i64::MAX / 2);
             let mut stmt = self.conn.prepare(sql)?;
@@ -138,7 +139,11 @@ impl Store {
         let Some(hash) = path.file_name().and_then(|n| n.to_str()) else { return Ok(false) };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let used: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM artifacts WHERE hash = ?1)", [hash], |r| r.get(0))?;
+            tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM artifacts WHERE hash = ?1) OR EXISTS(SELECT 1 FROM model_artifacts WHERE hash = ?1)",
+                [hash],
+                |r| r.get(0),
+            )?;
         if used {
             return Ok(false);
         }

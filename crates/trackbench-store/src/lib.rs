@@ -16,8 +16,10 @@
 //! running run whose heartbeat is older than [`StoreOptions::heartbeat_timeout_ms`] reads as
 //! `crashed`, and so does, at once, a running run whose process on this machine is gone
 //! ([`liveness`], [`StoreOptions::process_probe`]). A/B comparisons ([`AbInfo`]) name two
-//! arms of runs, a metric and a direction, and keep the verdict their maker computed. The
-//! store knows nothing about HTTP, SDK queues or UIs.
+//! arms of runs, a metric and a direction, and keep the verdict their maker computed. Models
+//! (`models`): logged models with their own params, tags, metrics and artifacts, and the
+//! registry (registered models, numbered versions, aliases, stages). The store knows nothing
+//! about HTTP, SDK queues or UIs.
 
 mod ab;
 pub mod artifacts;
@@ -29,6 +31,7 @@ mod ingest;
 pub mod liveness;
 pub mod migrate;
 mod model;
+mod models;
 mod projects;
 mod runs;
 mod series;
@@ -49,6 +52,9 @@ pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
 pub use liveness::{LocalProcesses, ProcessIdentity, ProcessProbe};
 pub use model::*;
+pub use models::{
+    LoggedModel, ModelMetric, ModelStatus, ModelVersion, NewLoggedModel, NewModelVersion, RegisteredModel, STAGES,
+};
 pub use runs::{Health, new_run_id};
 pub use watch::{Change, ChangeCursor};
 

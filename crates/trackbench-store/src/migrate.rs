@@ -180,6 +180,100 @@ pub const MIGRATIONS: &[&str] = &[
         UPDATE id_floor SET max_id = max(max_id, OLD.id) WHERE tbl = 'runs';
     END;
     "#,
+    // 6: models. Logged models (MLflow 3: a model a run produced, with its own tags, params,
+    //    metrics and artifacts) and the registry (named models, versions numbered per model
+    //    from a counter that never goes back, aliases, tags, legacy stages). Metric values are
+    //    kept as their f64 bits, so NaN and infinities round-trip exactly.
+    r#"
+    CREATE TABLE logged_models (
+        id              INTEGER PRIMARY KEY,
+        uid             TEXT NOT NULL UNIQUE,
+        project_id      INTEGER NOT NULL REFERENCES projects(id),
+        name            TEXT NOT NULL,
+        source_run_id   INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        model_type      TEXT,
+        status          TEXT NOT NULL CHECK (status IN ('pending','ready','failed')),
+        status_message  TEXT,
+        created_ms      INTEGER NOT NULL,
+        updated_ms      INTEGER NOT NULL,
+        deleted_ms      INTEGER
+    );
+    CREATE INDEX logged_models_project ON logged_models(project_id, created_ms);
+    CREATE INDEX logged_models_run ON logged_models(source_run_id);
+    CREATE TABLE logged_model_tags (
+        model_id  INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE logged_model_params (
+        model_id  INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE logged_model_metrics (
+        model_id    INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        step        INTEGER NOT NULL,
+        wall_ms     INTEGER NOT NULL,
+        value_bits  INTEGER NOT NULL,
+        run_id      INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        seq         INTEGER NOT NULL,
+        PRIMARY KEY (model_id, key, step, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE model_artifacts (
+        model_id    INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+        path        TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        media_type  TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        PRIMARY KEY (model_id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX model_artifacts_hash ON model_artifacts(hash);
+    CREATE TABLE registered_models (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        description   TEXT,
+        next_version  INTEGER NOT NULL DEFAULT 1,
+        created_ms    INTEGER NOT NULL,
+        updated_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE registered_model_tags (
+        model_id  INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE model_versions (
+        model_id        INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+        version         INTEGER NOT NULL,
+        source          TEXT NOT NULL,
+        run_id          INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        logged_model_id INTEGER REFERENCES logged_models(id) ON DELETE SET NULL,
+        description     TEXT,
+        stage           TEXT NOT NULL DEFAULT 'None',
+        created_ms      INTEGER NOT NULL,
+        updated_ms      INTEGER NOT NULL,
+        PRIMARY KEY (model_id, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE model_version_tags (
+        model_id  INTEGER NOT NULL,
+        version   INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (model_id, version, key),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE TABLE model_aliases (
+        model_id  INTEGER NOT NULL,
+        alias     TEXT NOT NULL,
+        version   INTEGER NOT NULL,
+        PRIMARY KEY (model_id, alias),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

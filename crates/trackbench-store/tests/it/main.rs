@@ -6,6 +6,7 @@ mod filter;
 mod gc;
 mod liveness;
 mod migrations;
+mod models;
 mod projects;
 mod series;
 mod util;
