@@ -1,7 +1,8 @@
 //! `trackbench ab`: is variant B really better than A? Runs both arms of a command interleaved
 //! (A1 B1 A2 B2 …, seeds 1..N as `{seed}`) through the launcher, or takes two existing run
 //! groups (`--from-groups`), stores the A/B object (arms, runs, metric, direction, status) and
-//! the verdict on each run's final metric value. `trackbench-launch`'s `orchestrate::AbLaunch`
+//! the verdict on each run's final metric value; `ab promote` registers arm B's best run as a
+//! model version when the verdict says B is better. `trackbench-launch`'s `orchestrate::AbLaunch`
 //! creates the A/B and its jobs, records each run and stores the verdict (the server's A/B
 //! endpoints use the same). `ab ls` and `ab show`
 //! read them back; `trackbench report --ab ID` renders one.
@@ -9,7 +10,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use trackbench_compare::{Direction, ab_from_groups, ab_values};
+use trackbench_compare::{Direction, ab_from_groups, ab_values, promote_ab};
 use trackbench_launch::grid;
 use trackbench_launch::orchestrate::{AbGoal, AbLaunch};
 use trackbench_launch::plan::AbPlan;
@@ -41,6 +42,22 @@ enum AbSub {
     Show {
         /// A/B id or a unique prefix of 4+ characters
         id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register arm B's best run as a new version of a registered model (refused unless the
+    /// verdict says B is better; --force promotes anyway)
+    Promote {
+        /// A/B id or a unique prefix of 4+ characters
+        id: String,
+        /// Registered model name (created if new)
+        name: String,
+        /// Point this alias at the new version
+        #[arg(long, default_value = "champion")]
+        alias: String,
+        /// Promote even when the verdict does not say B is better
+        #[arg(long)]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -93,8 +110,31 @@ pub fn ab(ctx: &Ctx, a: AbArgs) -> anyhow::Result<()> {
             let ab = store.ab(&store.resolve_ab(&id)?)?;
             print_ab(&store, &ab, json)
         }
+        Some(AbSub::Promote { id, name, alias, force, json }) => promote(ctx, &id, &name, &alias, force, json),
         None => run(ctx, a.run),
     }
+}
+
+fn promote(ctx: &Ctx, id: &str, name: &str, alias: &str, force: bool, json: bool) -> anyhow::Result<()> {
+    let mut store = ctx.open()?;
+    let id = store.resolve_ab(id)?;
+    let p = promote_ab(&mut store, &id, name, Some(alias), force).map_err(lift)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+        return Ok(());
+    }
+    let e = output::escape;
+    println!(
+        "registered {} version {} ({}) from run {} ({} = {}){}",
+        e(&p.version.name),
+        p.version.version,
+        e(alias),
+        p.run,
+        e(&p.version.tags.get("ab.metric").cloned().unwrap_or_default()),
+        output::num(p.value),
+        if p.forced { "; forced: the verdict did not say B is better" } else { "" }
+    );
+    Ok(())
 }
 
 fn usage(why: impl Into<String>) -> anyhow::Error {

@@ -3,7 +3,7 @@
 //! crates. Results go to stdout (tables, or JSON with `--json`), logs and progress to stderr.
 //!
 //! Exit codes: 0 success; 1 an operation failed; 2 bad usage or a bad filter expression;
-//! 4 a named run, project, A/B or metric was not found, or no run matched (`compare`).
+//! 4 a named run, project, A/B, model or metric was not found, or no run matched (`compare`).
 //! `launch`, `sweep` and `ab` exit 1 when a job did not finish, 2 for an unknown device, a
 //! malformed grid or a command that does not exist.
 
@@ -14,6 +14,7 @@ mod cmd_export;
 mod cmd_gc;
 mod cmd_import;
 mod cmd_launch;
+mod cmd_models;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
@@ -83,6 +84,9 @@ enum Command {
     Sweep(cmd_sweep::SweepArgs),
     /// A/B comparison of two variants over seeds, with a statistical verdict (also `ab ls|show`)
     Ab(cmd_ab::AbArgs),
+    /// The model registry: registered models, versions, aliases
+    #[command(subcommand)]
+    Models(cmd_models::ModelsCmd),
 }
 
 /// What commands get: the resolved store location and options.
@@ -107,7 +111,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 StoreError::RunNotFound(_)
                 | StoreError::ProjectNotFound(_)
                 | StoreError::ArtifactNotFound(_)
-                | StoreError::AbNotFound(_) => 4,
+                | StoreError::AbNotFound(_)
+                | StoreError::NotFound { .. } => 4,
                 StoreError::Filter(_) | StoreError::Invalid { .. } | StoreError::AmbiguousRun(..) => 2,
                 _ => 1,
             };
@@ -180,6 +185,7 @@ fn main() -> ExitCode {
         Command::Cancel(a) => cmd_launch::cancel(&ctx, a),
         Command::Sweep(a) => cmd_sweep::sweep(&ctx, a),
         Command::Ab(a) => cmd_ab::ab(&ctx, a),
+        Command::Models(c) => cmd_models::models(&ctx, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -203,5 +209,17 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition only when that command is parsed: check them all
+    /// (two arguments with one name panic at run time otherwise).
+    #[test]
+    fn every_command_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -8,7 +8,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use trackbench_stats::{Comparison, Direction, StatsError, describe};
-use trackbench_store::{AbInfo, Arm, NewAb, RunInfo, RunQuery, RunStatus, Store, StoreError, json_opt_f64};
+use trackbench_store::{
+    AbInfo, Arm, ModelVersion, NewAb, NewModelVersion, RunInfo, RunQuery, RunStatus, Store, StoreError, json_opt_f64,
+};
 
 use crate::group::{MeanCi, mean_ci};
 use crate::{CompareError, Result};
@@ -204,4 +206,99 @@ pub fn ab_from_groups(
         }
     }
     finish_ab(store, &id, false)
+}
+
+/// What promoting an A/B's winner registered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub version: ModelVersion,
+    /// B's best run, the version's source.
+    pub run: String,
+    /// Its value of the A/B's metric.
+    #[serde(with = "trackbench_store::json_f64")]
+    pub value: f64,
+    /// True when the verdict did not say B is better and `force` promoted it anyway.
+    pub forced: bool,
+}
+
+/// Registers arm B's best run of A/B `id` (its newest logged model when it has one, else its
+/// artifacts) as a new version of registered model `name` (created when missing), points
+/// `alias` at it, and records the A/B id, outcome, verdict, effect size and interval as the
+/// version's tags. Refused unless the stored verdict says B is better; `force` promotes anyway
+/// (and says so in a tag).
+pub fn promote_ab(store: &mut Store, id: &str, name: &str, alias: Option<&str>, force: bool) -> Result<Promotion> {
+    let ab = store.ab(id)?;
+    let comparison = ab.result.as_ref().map(|r| &r["comparison"]).filter(|c| c.is_object());
+    let outcome = comparison.and_then(|c| c["outcome"].as_str()).unwrap_or("");
+    let verdict = comparison.and_then(|c| c["verdict"].as_str()).unwrap_or("");
+    let b_better = outcome == "b_better";
+    if !b_better && !force {
+        let why = match comparison {
+            Some(_) => format!("the verdict is not that B is better ({}): {verdict}", outcome.replace('_', " ")),
+            None => format!("A/B {} has no verdict ({})", ab.id, ab.error.as_deref().unwrap_or(ab.status.as_str())),
+        };
+        return Err(CompareError::Invalid { what: "promotion", why: format!("{why}; --force promotes anyway") });
+    }
+    let direction = ab_direction(&ab);
+    let best = ab_values(store, &ab)?
+        .into_iter()
+        .filter(|v| v.arm == Arm::B)
+        .filter_map(|v| v.value.filter(|x| !x.is_nan()).map(|x| (v.run.id, x)))
+        .max_by(|(_, x), (_, y)| match direction {
+            Direction::Maximize => x.total_cmp(y),
+            Direction::Minimize => y.total_cmp(x),
+        });
+    let Some((run, value)) = best else {
+        return Err(CompareError::Invalid { what: "promotion", why: "arm B has no finished run with a value".into() });
+    };
+    let model = store.logged_models_of_run(&run)?.into_iter().next();
+    let source = match &model {
+        Some(m) => format!("models:/{}", m.id),
+        None => format!("runs:/{run}"),
+    };
+    match store.registered_model(name) {
+        Ok(_) => {}
+        Err(StoreError::NotFound { .. }) => {
+            store.create_registered_model(name, None, &[])?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let num = |v: &Value| match v.as_f64() {
+        Some(x) => trackbench_report::format_num(x),
+        None => v.as_str().unwrap_or("").to_string(),
+    };
+    let mut tags: Vec<(String, String)> = vec![
+        ("ab.id".into(), ab.id.clone()),
+        ("ab.name".into(), ab.name.clone()),
+        ("ab.metric".into(), ab.metric.clone()),
+        ("ab.direction".into(), ab.direction.clone()),
+        ("ab.outcome".into(), outcome.to_string()),
+        ("ab.verdict".into(), verdict.to_string()),
+        ("ab.value".into(), trackbench_report::format_num(value)),
+    ];
+    if let Some(c) = comparison {
+        tags.push(("ab.hedges_g".into(), num(&c["hedges_g"])));
+        tags.push(("ab.diff".into(), num(&c["welch"]["diff"])));
+        tags.push(("ab.ci_low".into(), num(&c["welch"]["ci_low"])));
+        tags.push(("ab.ci_high".into(), num(&c["welch"]["ci_high"])));
+        tags.push(("ab.p_value".into(), num(&c["welch"]["p_two_sided"])));
+    }
+    if !b_better {
+        tags.push(("ab.forced".into(), "true".into()));
+    }
+    tags.retain(|(_, v)| !v.is_empty());
+    let new = NewModelVersion {
+        name: name.to_string(),
+        source,
+        run: Some(run.clone()),
+        logged_model: model.map(|m| m.id),
+        description: Some(format!("Arm B's best run of A/B {} ({}): {verdict}", ab.id, ab.name)),
+        tags,
+    };
+    let mut version = store.create_model_version(&new)?;
+    if let Some(alias) = alias {
+        store.set_model_alias(name, alias, version.version)?;
+        version = store.model_version(name, version.version)?;
+    }
+    Ok(Promotion { version, run, value, forced: !b_better })
 }

@@ -43,8 +43,8 @@ mod summary;
 mod tests;
 
 pub use ab::{
-    AB_BOOTSTRAP_SEED, AB_CONFIDENCE, AbLive, ArmStats, ArmValue, LiveValue, ab_comparison, ab_direction,
-    ab_from_groups, ab_live, ab_values, arm_stats, finish_ab,
+    AB_BOOTSTRAP_SEED, AB_CONFIDENCE, AbLive, ArmStats, ArmValue, LiveValue, Promotion, ab_comparison, ab_direction,
+    ab_from_groups, ab_live, ab_values, arm_stats, finish_ab, promote_ab,
 };
 pub use align::{AlignedSeries, AxisKind, MAX_POINTS, aligned};
 pub use bucket::{XBucket, minmax_by_x};

@@ -45,8 +45,11 @@ impl From<StoreError> for ApiError {
             StoreError::RunNotFound(_)
             | StoreError::ProjectNotFound(_)
             | StoreError::ArtifactNotFound(_)
-            | StoreError::AbNotFound(_) => ApiError::not_found(message),
-            StoreError::ProjectExists(_) => ApiError::new(StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS", message),
+            | StoreError::AbNotFound(_)
+            | StoreError::NotFound { .. } => ApiError::not_found(message),
+            StoreError::ProjectExists(_) | StoreError::AlreadyExists { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS", message)
+            }
             StoreError::Invalid { .. } | StoreError::Filter(_) | StoreError::AmbiguousRun(..) => {
                 ApiError::invalid(message)
             }

@@ -313,6 +313,16 @@ impl Store {
             .collect()
     }
 
+    /// Logged models (not deleted) run `run` produced, newest first.
+    pub fn logged_models_of_run(&self, run: &str) -> Result<Vec<LoggedModel>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id FROM logged_models m JOIN runs r ON r.id = m.source_run_id \
+             WHERE r.uid = ?1 AND m.deleted_ms IS NULL ORDER BY m.created_ms DESC, m.id DESC",
+        )?;
+        let ids: Vec<i64> = stmt.query_map([run], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        ids.into_iter().map(|id| self.logged_model_by_rowid(id)).collect()
+    }
+
     /// Sets the status of logged model `uid` (`ready` once its files are in, or `failed`).
     pub fn finalize_logged_model(
         &mut self,

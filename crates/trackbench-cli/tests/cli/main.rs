@@ -4,6 +4,7 @@ mod compare;
 mod hardening;
 mod import;
 mod launch;
+mod models;
 mod report;
 mod runs;
 mod train;

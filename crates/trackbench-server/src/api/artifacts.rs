@@ -125,9 +125,16 @@ pub(super) fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
 
 /// Streams a request body into the store as artifact `path` of run `id`, refusing more than
 /// `max_upload` bytes (nothing is stored then).
+/// Whose artifact an upload is.
+pub enum Owner {
+    Run(String),
+    /// A logged model (MLflow 3).
+    Model(String),
+}
+
 pub async fn store_upload(
     s: &Arc<AppState>,
-    id: String,
+    owner: Owner,
     path: String,
     req: Request,
 ) -> ApiResult<trackbench_store::ArtifactInfo> {
@@ -143,7 +150,11 @@ pub async fn store_upload(
     let reader = tokio_util::io::SyncIoBridge::new(reader);
     s.read(move |store| {
         let limited = LimitedReader { inner: reader, left: max };
-        store.put_artifact_from(&id, &path, limited, "upload").map_err(|e| match e {
+        let stored = match &owner {
+            Owner::Run(id) => store.put_artifact_from(id, &path, limited, "upload"),
+            Owner::Model(id) => store.put_model_artifact_from(id, &path, limited, "upload"),
+        };
+        stored.map_err(|e| match e {
             trackbench_store::StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {
                 upload_too_large(max)
             }
@@ -194,6 +205,6 @@ pub(super) async fn upload_artifact(
     if let Err(e) = checked {
         return Err(crate::body::drain_then(req, e, crate::body::DRAIN_LIMIT).await);
     }
-    let info = store_upload(&s, id, path, req).await?;
+    let info = store_upload(&s, Owner::Run(id), path, req).await?;
     Ok((StatusCode::CREATED, axum::Json(info)).into_response())
 }

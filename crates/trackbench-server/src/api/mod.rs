@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
+pub use artifacts::{Owner, serve_file, store_upload};
 use artifacts::{download_artifact, list_artifacts, upload_artifact};
-pub use artifacts::{serve_file, store_upload};
 pub use runs::MAX_OFFSET;
 use runs::{
     create_run, delete_run, edit_run, finish_run, list_runs, log_batch, metrics, params, restore_run, resume_run,

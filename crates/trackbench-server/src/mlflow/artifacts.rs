@@ -4,7 +4,8 @@
 //! `download_artifacts` use with a tracking server.
 //!
 //! Proxy paths follow the run's `artifact_uri` (`mlflow-artifacts:/<experiment>/<run>/artifacts`):
-//! `<experiment id>/<run id>/artifacts/<path inside the run>`. Paths are checked by the store's
+//! `<experiment id>/<run id>/artifacts/<path inside the run>`, or a logged model's
+//! (`<experiment id>/models/<model id>/artifacts/<path>`). Paths are checked by the store's
 //! rules before anything is touched (`..`, absolute paths, backslashes and control characters
 //! such as NUL are 400), and land only in the store as the run's artifacts.
 
@@ -17,39 +18,62 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_store::{ArtifactInfo, Store, validate};
 
+use crate::api::Owner;
+
 use super::runs::ExpIds;
 use super::{AppJson, empty, find_run, put, run_id_of};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// `<experiment>/<run>/artifacts[/<path>]` -> (experiment, run, path inside the run).
-fn split_proxy_path(raw: &str) -> ApiResult<(String, String, String)> {
+/// Whose files a proxy path names.
+enum Target {
+    Run(String),
+    /// A logged model: `<experiment>/models/<model id>/artifacts/…`.
+    Model(String),
+}
+
+/// `<experiment>/<run>/artifacts[/<path>]` or `<experiment>/models/<model>/artifacts[/<path>]`
+/// -> (experiment, whose files, path inside them).
+fn split_proxy_path(raw: &str) -> ApiResult<(String, Target, String)> {
     let clean = validate::artifact_path(raw).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let mut parts = clean.splitn(4, '/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(exp), Some(run), Some("artifacts"), rest) => {
-            Ok((exp.to_string(), run.to_string(), rest.unwrap_or("").to_string()))
+    let parts: Vec<&str> = clean.splitn(5, '/').collect();
+    let rest = |n: usize| clean.splitn(n + 1, '/').nth(n).unwrap_or("").to_string();
+    match parts.as_slice() {
+        [exp, "models", model, "artifacts", ..] if model.starts_with("m-") => {
+            Ok((exp.to_string(), Target::Model(model.to_string()), rest(4)))
         }
+        [exp, run, "artifacts", ..] => Ok((exp.to_string(), Target::Run(run.to_string()), rest(3))),
         _ => Err(ApiError::invalid(format!(
-            "artifact path `{clean}` is not inside a run: expected <experiment id>/<run id>/artifacts/<path>"
+            "artifact path `{clean}` is not inside a run or a logged model: expected \
+             <experiment id>/<run id>/artifacts/<path> or <experiment id>/models/<model id>/artifacts/<path>"
         ))),
     }
 }
 
-/// Checks that run `run` exists and belongs to experiment `exp`.
-fn check_run(st: &Store, exp: &str, run: &str) -> ApiResult<()> {
-    let info = find_run(st, run)?;
-    let id = ExpIds::default().get(st, &info.project)?;
-    if id != exp {
-        return Err(ApiError::not_found(format!("Run {run} is not in experiment {exp}")));
+/// Checks that the target exists and belongs to experiment `exp`.
+fn check_target(st: &Store, exp: &str, t: &Target) -> ApiResult<()> {
+    let (project, what) = match t {
+        Target::Run(run) => (find_run(st, run)?.project, format!("Run {run}")),
+        Target::Model(m) => (super::models::find_model(st, m)?.project, format!("Logged model {m}")),
+    };
+    if ExpIds::default().get(st, &project)? != exp {
+        return Err(ApiError::not_found(format!("{what} is not in experiment {exp}")));
     }
     Ok(())
+}
+
+/// The target's artifacts.
+fn artifacts_of(st: &Store, t: &Target) -> ApiResult<Vec<ArtifactInfo>> {
+    Ok(match t {
+        Target::Run(r) => st.artifacts(r)?,
+        Target::Model(m) => st.model_artifacts(m)?,
+    })
 }
 
 /// MLflow's `FileInfo` list for folder `dir` ("" = the run's root) of a run's artifacts: files
 /// with their size, then sub-folders once each. `full` gives paths relative to the run's root
 /// (the tracking API), otherwise just names (the proxy).
-fn list_dir(artifacts: &[ArtifactInfo], dir: &str, full: bool) -> Vec<Value> {
+pub(super) fn list_dir(artifacts: &[ArtifactInfo], dir: &str, full: bool) -> Vec<Value> {
     let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
     let mut out = Vec::new();
     let mut dirs = std::collections::HashSet::new();
@@ -82,11 +106,11 @@ pub async fn list(State(s): State<Arc<AppState>>, Query(q): Query<ListReq>) -> A
     if raw.trim_matches('/').is_empty() {
         return Ok(empty());
     }
-    let (exp, run, dir) = split_proxy_path(&raw)?;
+    let (exp, target, dir) = split_proxy_path(&raw)?;
     let files = s
         .read(move |st| {
-            check_run(st, &exp, &run)?;
-            Ok(list_dir(&st.artifacts(&run)?, &dir, false))
+            check_target(st, &exp, &target)?;
+            Ok(list_dir(&artifacts_of(st, &target)?, &dir, false))
         })
         .await?;
     let mut obj = serde_json::Map::new();
@@ -100,60 +124,74 @@ pub async fn download(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (exp, run, path) = split_proxy_path(&raw)?;
+    let (exp, target, path) = split_proxy_path(&raw)?;
     if path.is_empty() {
-        return Err(ApiError::invalid("cannot download a run's artifact folder as a file"));
+        return Err(ApiError::invalid("cannot download an artifact folder as a file"));
     }
     let (info, file) = s
         .read(move |st| {
-            check_run(st, &exp, &run)?;
-            Ok(st.artifact_file(&run, &path)?)
+            check_target(st, &exp, &target)?;
+            Ok(match &target {
+                Target::Run(run) => st.artifact_file(run, &path)?,
+                Target::Model(m) => st.model_artifact_file(m, &path)?,
+            })
         })
         .await?;
     crate::api::serve_file(&file, &info.path, &info.media_type, info.size, &headers).await
 }
 
-/// Checks an upload's path and run before its body is read: (run id, path inside the run).
-async fn check_upload(s: &Arc<AppState>, raw: &str) -> ApiResult<(String, String)> {
-    let (exp, run, path) = split_proxy_path(raw)?;
+/// Checks an upload's path and owner before its body is read: (owner, path inside its files).
+async fn check_upload(s: &Arc<AppState>, raw: &str) -> ApiResult<(Target, String)> {
+    let (exp, target, path) = split_proxy_path(raw)?;
     if path.is_empty() {
-        return Err(ApiError::invalid("an upload needs a file path inside the run's artifacts"));
+        return Err(ApiError::invalid("an upload needs a file path inside the artifacts"));
     }
-    {
-        let run = run.clone();
-        s.read(move |st| {
-            check_run(st, &exp, &run)?;
-            if find_run(st, &run)?.deleted {
+    let target = s
+        .read(move |st| {
+            check_target(st, &exp, &target)?;
+            if let Target::Run(run) = &target
+                && find_run(st, run)?.deleted
+            {
                 return Err(ApiError::invalid(format!(
                     "The run {run} must be in the 'active' state. Current state is deleted."
                 )));
             }
-            Ok(())
+            Ok(target)
         })
         .await?;
-    }
-    Ok((run, path))
+    Ok((target, path))
 }
 
-/// `PUT /api/2.0/mlflow-artifacts/artifacts/<path>`: stores the body as the run's artifact.
+/// `PUT /api/2.0/mlflow-artifacts/artifacts/<path>`: stores the body as an artifact of the run
+/// or logged model the path names.
 pub async fn upload(State(s): State<Arc<AppState>>, Path(raw): Path<String>, req: Request) -> ApiResult<AppJson> {
     let checked = check_upload(&s, &raw).await;
-    let (run, path) = match checked {
+    let (target, path) = match checked {
         Ok(x) => x,
         // Read the refused body, so the client gets this answer and not a reset connection.
         Err(e) => return Err(crate::body::drain_then(req, e, crate::body::DRAIN_LIMIT).await),
     };
-    crate::api::store_upload(&s, run.clone(), path, req).await?;
-    // An upload is a write to the run like any log call: it shows the run is alive.
-    s.write(move |st| Ok(st.heartbeat(&run, trackbench_store::now_ms())?)).await?;
+    match target {
+        Target::Run(run) => {
+            crate::api::store_upload(&s, Owner::Run(run.clone()), path, req).await?;
+            // An upload is a write to the run like any log call: it shows the run is alive.
+            s.write(move |st| Ok(st.heartbeat(&run, trackbench_store::now_ms())?)).await?;
+        }
+        Target::Model(m) => {
+            crate::api::store_upload(&s, Owner::Model(m), path, req).await?;
+        }
+    }
     Ok(empty())
 }
 
 /// `DELETE /api/2.0/mlflow-artifacts/artifacts/<path>`: removes a file or a folder.
 pub async fn delete(State(s): State<Arc<AppState>>, Path(raw): Path<String>) -> ApiResult<AppJson> {
-    let (exp, run, path) = split_proxy_path(&raw)?;
+    let (exp, target, path) = split_proxy_path(&raw)?;
+    let Target::Run(run) = target else {
+        return Err(ApiError::invalid("a logged model's files cannot be deleted one by one"));
+    };
     s.write(move |st| {
-        check_run(st, &exp, &run)?;
+        check_target(st, &exp, &Target::Run(run.clone()))?;
         if path.is_empty() {
             for a in st.artifacts(&run)? {
                 st.delete_artifacts(&run, &a.path)?;
@@ -202,11 +240,27 @@ mod tests {
         ArtifactInfo { path: path.into(), size, hash: String::new(), media_type: String::new(), created_ms: 0 }
     }
 
+    fn split(raw: &str) -> ApiResult<(String, String, String)> {
+        split_proxy_path(raw).map(|(e, t, p)| {
+            let who = match t {
+                Target::Run(r) => r,
+                Target::Model(m) => format!("model {m}"),
+            };
+            (e, who, p)
+        })
+    }
+
     #[test]
     fn proxy_paths() {
-        assert_eq!(split_proxy_path("1/abc/artifacts/a/b.txt").unwrap(), ("1".into(), "abc".into(), "a/b.txt".into()));
-        assert_eq!(split_proxy_path("1/abc/artifacts").unwrap(), ("1".into(), "abc".into(), String::new()));
+        assert_eq!(split("1/abc/artifacts/a/b.txt").unwrap(), ("1".into(), "abc".into(), "a/b.txt".into()));
+        assert_eq!(split("1/abc/artifacts").unwrap(), ("1".into(), "abc".into(), String::new()));
+        assert_eq!(
+            split("1/models/m-0f/artifacts/MLmodel").unwrap(),
+            ("1".into(), "model m-0f".into(), "MLmodel".into())
+        );
+        assert_eq!(split("1/models/m-0f/artifacts").unwrap(), ("1".into(), "model m-0f".into(), String::new()));
         for bad in [
+            "1/models/m-0f/artifacts/../x",
             "1/abc/artifacts/../../x",
             "/etc/passwd",
             "1/abc/artifacts/a\0b",

@@ -7,9 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use trackbench_query::{Attribute, CmpOp, Expr, Field, Literal};
+use trackbench_query::{Attribute, Expr, Field};
 use trackbench_store::{ProjectInfo, Store, StoreError};
 
+use super::filter::{self, Val};
 use super::{
     AppJson, DEFAULT_EXPERIMENT, KeyValue, empty, experiment_id, key_values, parse_page_token, project_for, put,
 };
@@ -296,87 +297,20 @@ fn parse_order(terms: &[String]) -> ApiResult<Vec<(OrderKey, bool)>> {
 /// Evaluates an experiment filter: `name` (=, !=, LIKE, ILIKE), `tags.<key>` (the same), and
 /// `creation_time` (numeric comparisons).
 fn matches(e: &Expr, p: &ProjectInfo, tags: &[(String, String)]) -> ApiResult<bool> {
-    let text = |f: &Field| -> ApiResult<Option<String>> {
+    filter::eval(e, &|f: &Field| {
         Ok(match f {
-            Field::Attr(Attribute::RunName) => Some(p.name.clone()),
-            Field::Tag(k) => tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()),
+            Field::Attr(Attribute::RunName) => Some(Val::Text(p.name.clone())),
+            Field::Attr(Attribute::Created) => Some(Val::Num(p.created_ms as f64)),
+            Field::Tag(k) if filter::attr_name(f).is_none() => {
+                tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| Val::Text(v.clone()))
+            }
             other => {
                 return Err(ApiError::invalid(format!(
                     "Invalid experiment filter field {other:?}: use name, tags.<key> or creation_time"
                 )));
             }
         })
-    };
-    Ok(match e {
-        Expr::And(a, b) => matches(a, p, tags)? && matches(b, p, tags)?,
-        Expr::Or(a, b) => matches(a, p, tags)? || matches(b, p, tags)?,
-        Expr::Not(a) => !matches(a, p, tags)?,
-        Expr::Compare { field: Field::Attr(Attribute::Created), op, value: Literal::Number(n) } => {
-            cmp(op, (p.created_ms as f64).partial_cmp(n))
-        }
-        Expr::Compare { field, op, value } => {
-            let want = match value {
-                Literal::Str(s) => s.clone(),
-                Literal::Number(n) => n.to_string(),
-                Literal::Bool(b) => b.to_string(),
-            };
-            match text(field)? {
-                Some(have) => cmp(op, Some(have.cmp(&want))),
-                None => false,
-            }
-        }
-        Expr::Like { field, pattern, case_insensitive, negated } => match text(field)? {
-            Some(have) => like(&have, pattern, *case_insensitive) != *negated,
-            None => false,
-        },
-        Expr::In { field, values, negated } => match text(field)? {
-            Some(have) => values.iter().any(|v| matches!(v, Literal::Str(s) if *s == have)) != *negated,
-            None => false,
-        },
-        Expr::IsNull { field, negated } => text(field)?.is_none() != *negated,
     })
-}
-
-fn cmp(op: &CmpOp, ord: Option<std::cmp::Ordering>) -> bool {
-    use std::cmp::Ordering::*;
-    match (op, ord) {
-        (_, None) => false,
-        (CmpOp::Eq, Some(o)) => o == Equal,
-        (CmpOp::Ne, Some(o)) => o != Equal,
-        (CmpOp::Lt, Some(o)) => o == Less,
-        (CmpOp::Le, Some(o)) => o != Greater,
-        (CmpOp::Gt, Some(o)) => o == Greater,
-        (CmpOp::Ge, Some(o)) => o != Less,
-    }
-}
-
-/// SQL LIKE with `%` and `_`.
-fn like(text: &str, pattern: &str, case_insensitive: bool) -> bool {
-    let (t, p): (Vec<char>, Vec<char>) = if case_insensitive {
-        (text.to_lowercase().chars().collect(), pattern.to_lowercase().chars().collect())
-    } else {
-        (text.chars().collect(), pattern.chars().collect())
-    };
-    // Iterative wildcard match with backtracking on the last `%`.
-    let (mut ti, mut pi) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '_' || p[pi] == t[ti]) {
-            ti += 1;
-            pi += 1;
-        } else if pi < p.len() && p[pi] == '%' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '%')
 }
 
 #[derive(Deserialize)]
@@ -471,20 +405,4 @@ pub async fn delete_tag(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<
     })
     .await?;
     Ok(empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like;
-
-    #[test]
-    fn like_patterns() {
-        assert!(like("my-exp", "my%", false));
-        assert!(like("my-exp", "%exp", false));
-        assert!(like("my-exp", "m_-%", false));
-        assert!(!like("My-exp", "my%", false));
-        assert!(like("My-exp", "my%", true));
-        assert!(like("", "%", false));
-        assert!(!like("abc", "a%d", false));
-    }
 }

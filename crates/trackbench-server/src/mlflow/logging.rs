@@ -37,6 +37,9 @@ pub struct MetricIn {
     timestamp: Option<i64>,
     #[serde(default, deserialize_with = "super::lenient_i64")]
     step: Option<i64>,
+    /// MLflow 3: the logged model the value belongs to (it is also a value of the run's).
+    #[serde(default)]
+    model_id: Option<String>,
 }
 
 mod opt_lenient {
@@ -174,9 +177,22 @@ async fn apply(
             }
             batch.tags.push((t.key.clone(), t.value.clone()));
         }
+        // Values for logged models: every model must exist before anything is written.
+        let mut for_models: HashMap<&str, Vec<(String, f64, i64, i64)>> = HashMap::new();
+        for m in metrics.iter().filter(|m| m.model_id.as_deref().is_some_and(|x| !x.is_empty())) {
+            let model = m.model_id.as_deref().unwrap_or_default();
+            if !for_models.contains_key(model) {
+                super::models::find_model(st, model)?;
+            }
+            let v = (m.key.clone(), m.value.unwrap_or(f64::NAN), m.step.unwrap_or(0), m.timestamp.unwrap_or(now));
+            for_models.entry(model).or_default().push(v);
+        }
         let report = st.log_batch(&id, &batch)?;
         if let Some(r) = report.rejected.first() {
             return Err(ApiError::invalid(format!("Invalid {} `{}`: {}", r.what, r.key, r.reason)));
+        }
+        for (model, values) in for_models {
+            st.log_model_metrics(model, Some(&id), &values)?;
         }
         if let Some(name) = rename.filter(|n| !n.trim().is_empty()) {
             st.set_run_name(&id, &name)?;

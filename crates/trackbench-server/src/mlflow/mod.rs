@@ -1,5 +1,7 @@
-//! The MLflow tracking REST API (`/api/2.0/mlflow/...`, `/ajax-api/2.0/mlflow/...`) and the
-//! `mlflow-artifacts` proxy, mapped onto the store: experiments are projects, runs are runs.
+//! The MLflow tracking REST API (`/api/2.0/mlflow/...`, `/ajax-api/2.0/mlflow/...`), MLflow 3's
+//! logged models and the model registry, and the `mlflow-artifacts` proxy, mapped onto the
+//! store: experiments are projects, runs are runs, logged models and registered models are the
+//! store's (`models`, `registry`).
 //!
 //! Unchanged code using the official `mlflow` client (`mlflow.set_tracking_uri(url)`, the token
 //! in `MLFLOW_TRACKING_TOKEN`) logs here. The mapping:
@@ -26,15 +28,18 @@
 
 mod artifacts;
 mod experiments;
+mod filter;
 mod history;
 mod logging;
+mod models;
+mod registry;
 mod runs;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
-use axum::routing::{MethodRouter, any, get, post};
+use axum::routing::{MethodRouter, any, delete, get, patch, post};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use trackbench_store::{ProjectInfo, RunInfo, RunStatus, Store, StoreError};
@@ -75,9 +80,36 @@ pub fn routes() -> Router<Arc<AppState>> {
         ("metrics/get-history", get(history::get_history)),
         ("metrics/get-history-bulk-interval", get(history::get_history_bulk_interval)),
         ("artifacts/list", get(artifacts::list_for_run)),
-        // MLflow 3's client lists a run's logged models when it lists a folder of the run's
-        // artifacts; this server keeps no logged models, so the answer is always empty.
-        ("logged-models/search", post(no_logged_models).get(no_logged_models)),
+        ("runs/outputs", post(models::log_outputs)),
+        ("logged-models", post(models::create)),
+        ("logged-models/search", post(models::search)),
+        ("logged-models/{model_id}", get(models::get).patch(models::finalize).delete(models::delete)),
+        ("logged-models/{model_id}/tags", patch(models::set_tags)),
+        ("logged-models/{model_id}/tags/{tag_key}", delete(models::delete_tag)),
+        ("logged-models/{model_id}/params", post(models::log_params)),
+        ("logged-models/{model_id}/artifacts/directories", get(models::list_artifacts)),
+        ("registered-models/create", post(registry::create_model)),
+        ("registered-models/rename", post(registry::rename_model)),
+        ("registered-models/update", patch(registry::update_model)),
+        ("registered-models/delete", delete(registry::delete_model)),
+        ("registered-models/get", get(registry::get_model)),
+        ("registered-models/search", get(registry::search_models)),
+        ("registered-models/get-latest-versions", post(registry::latest_versions).get(registry::latest_versions)),
+        ("registered-models/set-tag", post(registry::set_model_tag)),
+        ("registered-models/delete-tag", delete(registry::delete_model_tag)),
+        (
+            "registered-models/alias",
+            post(registry::set_alias).delete(registry::delete_alias).get(registry::get_by_alias),
+        ),
+        ("model-versions/create", post(registry::create_version)),
+        ("model-versions/update", patch(registry::update_version)),
+        ("model-versions/transition-stage", post(registry::transition_stage)),
+        ("model-versions/delete", delete(registry::delete_version)),
+        ("model-versions/get", get(registry::get_version)),
+        ("model-versions/search", get(registry::search_versions)),
+        ("model-versions/get-download-uri", get(registry::download_uri_of)),
+        ("model-versions/set-tag", post(registry::set_version_tag)),
+        ("model-versions/delete-tag", delete(registry::delete_version_tag)),
     ];
     for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
         for (path, handler) in &tracking {
@@ -98,10 +130,6 @@ pub fn routes() -> Router<Arc<AppState>> {
             .route(&format!("{prefix}/{{*rest}}"), any(unknown_endpoint));
     }
     r
-}
-
-async fn no_logged_models() -> AppJson {
-    empty()
 }
 
 async fn unknown_endpoint(uri: Uri) -> ApiError {
@@ -176,11 +204,16 @@ pub fn experiment_id(p: &ProjectInfo) -> String {
 
 /// The project behind experiment `id` (creating `Default` for `"0"` when `create` is set).
 fn project_for(st: &mut Store, id: &str, create: bool) -> ApiResult<ProjectInfo> {
+    if id == "0" && create {
+        st.ensure_project(DEFAULT_EXPERIMENT)?;
+    }
+    experiment_project(st, id)
+}
+
+/// The project behind experiment `id`, as MLflow's 404 when there is none.
+fn experiment_project(st: &Store, id: &str) -> ApiResult<ProjectInfo> {
     let missing = || ApiError::not_found(format!("No Experiment with id={id} exists"));
     if id == "0" {
-        if create {
-            st.ensure_project(DEFAULT_EXPERIMENT)?;
-        }
         return st.project(DEFAULT_EXPERIMENT).map_err(|_| missing());
     }
     let n: i64 = id.trim().parse().map_err(|_| missing())?;

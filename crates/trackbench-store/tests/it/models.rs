@@ -64,6 +64,7 @@ fn a_logged_model_keeps_its_tags_params_metrics_and_status() {
     );
 
     assert_eq!(t.store.logged_models(&["p".into()]).unwrap().len(), 1);
+    assert_eq!(t.store.logged_models_of_run(&run).unwrap()[0].id, m.id);
     assert!(t.store.logged_models(&["other".into()]).unwrap().is_empty());
     t.store.delete_logged_model(&m.id).unwrap();
     assert!(matches!(t.store.logged_model(&m.id), Err(StoreError::NotFound { .. })));
