@@ -181,7 +181,7 @@ pub const MIGRATIONS: &[&str] = &[
     END;
     "#,
     // 6: models. Logged models (MLflow 3: a model a run produced, with its own tags, params,
-    //    metrics and artifacts) and the registry (named models, versions numbered per model
+    //    metrics and artifacts; a run's outputs name them) and the registry (named models, versions numbered per model
     //    from a counter that never goes back, aliases, tags, legacy stages). Metric values are
     //    kept as their f64 bits, so NaN and infinities round-trip exactly.
     r#"
@@ -232,6 +232,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (model_id, path)
     ) WITHOUT ROWID;
     CREATE INDEX model_artifacts_hash ON model_artifacts(hash);
+    CREATE TABLE model_outputs (
+        run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        model_id  INTEGER NOT NULL REFERENCES logged_models(id) ON DELETE CASCADE,
+        step      INTEGER NOT NULL,
+        PRIMARY KEY (run_id, model_id)
+    ) WITHOUT ROWID;
     CREATE TABLE registered_models (
         id            INTEGER PRIMARY KEY,
         name          TEXT NOT NULL UNIQUE,

@@ -1,7 +1,7 @@
 //! Models: logged models and the model registry.
 //!
-//! A logged model (MLflow 3's `LoggedModel`) is a model a run produced: a project, a name, the
-//! run it came from (if any), a status (`pending` until its files are in, then `ready` or
+//! A logged model (MLflow 3's `LoggedModel`) is a model a run produced: a project, a name (no
+//! `/ : . % " '`, MLflow's rule, as it appears in paths and filters), the run it came from (if any), a status (`pending` until its files are in, then `ready` or
 //! `failed`), its own tags, params (write-once), metrics (each with the run that logged it)
 //! and artifacts (content-addressed blobs, like a run's). Ids are `m-` and 32 hex digits.
 //! Deleting one hides it; its rows stay for the versions that point at it.
@@ -207,6 +207,12 @@ impl Store {
     /// Creates a logged model (`pending`) with its tags and params.
     pub fn create_logged_model(&mut self, new: &NewLoggedModel) -> Result<LoggedModel> {
         validate::name("model name", &new.name)?;
+        if let Some(c) = new.name.chars().find(|c| "/:.%\"'".contains(*c)) {
+            return Err(StoreError::invalid(
+                "model name",
+                format!("`{}` contains {c:?}; a logged model's name cannot contain / : . % \" or '", new.name),
+            ));
+        }
         check_tags(&new.tags)?;
         for (k, v) in &new.params {
             validate::key("param", k)?;
@@ -321,6 +327,28 @@ impl Store {
         )?;
         let ids: Vec<i64> = stmt.query_map([run], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         ids.into_iter().map(|id| self.logged_model_by_rowid(id)).collect()
+    }
+
+    /// Records that run `run` produced logged models (id, step): MLflow's run outputs.
+    pub fn log_model_outputs(&mut self, run: &str, models: &[(String, i64)]) -> Result<()> {
+        let run = self.run_rowid(run)?;
+        let ids = models.iter().map(|(m, _)| self.logged_model_rowid(m)).collect::<Result<Vec<_>>>()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (id, (_, step)) in ids.iter().zip(models) {
+            tx.execute("INSERT OR REPLACE INTO model_outputs VALUES (?1, ?2, ?3)", params![run, id, step])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The logged models run `run` output (not deleted), with their steps, oldest first.
+    pub fn model_outputs(&self, run: &str) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.uid, o.step FROM model_outputs o JOIN logged_models m ON m.id = o.model_id \
+             JOIN runs r ON r.id = o.run_id WHERE r.uid = ?1 AND m.deleted_ms IS NULL ORDER BY m.created_ms, m.id",
+        )?;
+        let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Sets the status of logged model `uid` (`ready` once its files are in, or `failed`).

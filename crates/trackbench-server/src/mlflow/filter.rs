@@ -153,6 +153,41 @@ pub fn like(text: &str, pattern: &str, case_insensitive: bool) -> bool {
     p[pi..].iter().all(|&c| c == '%')
 }
 
+/// The comparisons of a filter that may only join them with `and` (MLflow's logged-model
+/// search): `or` and `not` are `INVALID_PARAMETER_VALUE`.
+pub fn and_terms(e: &Expr) -> ApiResult<Vec<&Expr>> {
+    match e {
+        Expr::And(a, b) => {
+            let mut out = and_terms(a)?;
+            out.extend(and_terms(b)?);
+            Ok(out)
+        }
+        Expr::Or(..) | Expr::Not(_) => {
+            Err(ApiError::invalid("Invalid filter: only comparisons joined with AND are supported here"))
+        }
+        leaf => Ok(vec![leaf]),
+    }
+}
+
+/// A page token bound to the search it came from: the offset and a digest of the search's
+/// arguments (`what`), so a token replayed with another filter or order is refused.
+pub fn bound_token(offset: usize, what: &str) -> String {
+    format!("{offset}.{}", &blake3::hash(what.as_bytes()).to_hex()[..16])
+}
+
+/// The offset of a token made by [`bound_token`] for the same `what` (0 without a token).
+pub fn parse_bound_token(token: Option<&str>, what: &str) -> ApiResult<usize> {
+    let Some(t) = token.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(0) };
+    let bad = || ApiError::invalid(format!("Invalid page token `{t}` for this search"));
+    let (offset, digest) = t.split_once('.').ok_or_else(bad)?;
+    let offset: usize = offset.parse().map_err(|_| bad())?;
+    if bound_token(offset, what) != t || offset > crate::api::MAX_OFFSET {
+        return Err(bad());
+    }
+    let _ = digest;
+    Ok(offset)
+}
+
 /// One page of `rows` after `offset` (at most `max`), and the next page's token if more remain.
 pub fn page<T>(rows: Vec<T>, offset: usize, max: usize) -> (Vec<T>, Option<String>) {
     let total = rows.len();
@@ -207,6 +242,14 @@ mod tests {
         assert_eq!((p, next.as_deref()), (vec![3, 4], Some("4")));
         let (p, next) = page(vec![1, 2, 3], 2, 2);
         assert_eq!((p, next), (vec![3], None));
+        let t = bound_token(40, "search a");
+        assert_eq!(parse_bound_token(Some(&t), "search a").unwrap(), 40);
+        assert!(parse_bound_token(Some(&t), "search b").is_err());
+        assert!(parse_bound_token(Some("40"), "search a").is_err());
+        assert_eq!(parse_bound_token(None, "x").unwrap(), 0);
+        let e = parse(Some("name = 'a' and tags.t = 'b'")).unwrap().unwrap();
+        assert_eq!(and_terms(&e).unwrap().len(), 2);
+        assert!(and_terms(&parse(Some("name = 'a' or name = 'b'")).unwrap().unwrap()).is_err());
         assert_eq!(Val::order(&Some(Val::Num(1.0)), &None), Ordering::Less);
     }
 }

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use trackbench_query::{Attribute, Field};
+use trackbench_query::{Attribute, Expr, Field};
 use trackbench_store::{LoggedModel, ModelStatus, NewLoggedModel, Store};
 
 use super::filter::{self, Val};
 use super::runs::ExpIds;
-use super::{AppJson, KeyValue, empty, find_run, float, key_values, parse_page_token, project_for, put};
+use super::{AppJson, KeyValue, empty, find_run, float, key_values, project_for, put};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -284,6 +284,43 @@ fn field_of(m: &LoggedModel, f: &Field) -> ApiResult<Option<Val>> {
     })
 }
 
+/// A model with every attribute set, to check a field is searchable before any model is.
+fn probe() -> LoggedModel {
+    LoggedModel {
+        id: "m-0".into(),
+        project: String::new(),
+        name: String::new(),
+        source_run: Some(String::new()),
+        model_type: Some(String::new()),
+        status: ModelStatus::Ready,
+        status_message: None,
+        created_ms: 0,
+        updated_ms: 0,
+        tags: Default::default(),
+        params: Default::default(),
+        metrics: Vec::new(),
+    }
+}
+
+/// Refuses a comparison MLflow's logged-model search refuses: an unknown field, a string
+/// operator (LIKE, ILIKE) on a number, IN on a number.
+fn check_term(e: &Expr) -> ApiResult<()> {
+    let (field, op) = match e {
+        Expr::Compare { field, .. } => (field, None),
+        Expr::Like { field, .. } => (field, Some("LIKE")),
+        Expr::In { field, .. } => (field, Some("IN")),
+        Expr::IsNull { field, .. } => (field, None),
+        _ => return Ok(()),
+    };
+    let numeric = matches!(field, Field::Metric { .. }) || matches!(field_of(&probe(), field)?, Some(Val::Num(_)));
+    if let Some(op) = op
+        && numeric
+    {
+        return Err(ApiError::invalid(format!("Invalid filter: {op} is not supported on a numeric field ({field:?})")));
+    }
+    Ok(())
+}
+
 /// `POST logged-models/search`: models of the experiments, filtered, ordered (newest first by
 /// default) and paged.
 pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<SearchReq>) -> ApiResult<AppJson> {
@@ -291,13 +328,29 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
     if !(1..=50_000).contains(&max) {
         return Err(ApiError::invalid(format!("Invalid value {max} for parameter 'max_results'")));
     }
-    let offset = parse_page_token(req.page_token.as_deref())?;
     let expr = filter::parse(req.filter.as_deref())?;
+    if let Some(e) = &expr {
+        for term in filter::and_terms(e)? {
+            check_term(term)?;
+        }
+    }
     let mut order = Vec::new();
     for o in &req.order_by {
         let term = filter::parse_order(&o.field_name)?;
+        if matches!(term.field, Field::Param(_)) {
+            return Err(ApiError::invalid(format!("Invalid order_by field '{}': params cannot order", o.field_name)));
+        }
+        field_of(&probe(), &term.field)?;
         order.push((term.field, o.ascending));
     }
+    // The token is bound to what is searched, so it cannot continue another search.
+    let search_key = serde_json::to_string(&json!([
+        req.experiment_ids,
+        req.filter,
+        req.order_by.iter().map(|o| (o.field_name.clone(), o.ascending)).collect::<Vec<_>>()
+    ]))
+    .unwrap_or_default();
+    let offset = filter::parse_bound_token(req.page_token.as_deref(), &search_key)?;
     let out = s
         .read(move |st| {
             let mut ids = ExpIds::default();
@@ -330,6 +383,7 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
                 b.created_ms.cmp(&a.created_ms).then_with(|| a.id.cmp(&b.id))
             });
             let (page, next) = filter::page(keyed, offset, max as usize);
+            let next = next.and_then(|n| n.parse().ok()).map(|n| filter::bound_token(n, &search_key));
             let models = page
                 .iter()
                 .map(|(_, m)| Ok(model_json(m, &ids.get(st, &m.project)?)))
@@ -381,26 +435,20 @@ pub struct OutputsReq {
 pub struct ModelOutput {
     #[serde(default)]
     model_id: String,
+    #[serde(default, deserialize_with = "super::lenient_i64")]
+    step: Option<i64>,
 }
 
-/// `POST runs/outputs`: the run produced these models. A model records the run it came from
-/// when it is created (`source_run_id`), so this only checks that the run and the models exist
-/// and that no model names another run.
+/// `POST runs/outputs`: the run produced these models (at these steps); `get-run` lists them.
 pub async fn log_outputs(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<OutputsReq>) -> ApiResult<AppJson> {
     let run = super::run_id_of(req.run_id, None)?;
     s.write(move |st| {
         super::active_run(st, &run)?;
+        let mut outputs = Vec::new();
         for o in &req.models {
-            let m = find_model(st, &o.model_id)?;
-            if m.source_run.as_deref().is_some_and(|r| r != run) {
-                return Err(ApiError::invalid(format!(
-                    "Logged model {} was produced by run {}, not {run}",
-                    m.id,
-                    m.source_run.unwrap_or_default()
-                )));
-            }
+            outputs.push((find_model(st, &o.model_id)?.id, o.step.unwrap_or(0)));
         }
-        Ok(())
+        Ok(st.log_model_outputs(&run, &outputs)?)
     })
     .await?;
     Ok(empty())

@@ -82,7 +82,7 @@ fn run_info_only(st: &Store, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Valu
     Ok(info_json(run, &exp, user))
 }
 
-/// MLflow's `Run`: info, data (latest metrics, params, tags) and inputs.
+/// MLflow's `Run`: info, data (latest metrics, params, tags), inputs and outputs (logged models).
 pub fn run_json(st: &Store, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Value> {
     let exp = exps.get(st, &run.project)?;
     let tags = run_tags(st, run)?;
@@ -100,10 +100,15 @@ pub fn run_json(st: &Store, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Value
     put(&mut data, "tags", Value::Array(key_values(tags)));
     let mut inputs = serde_json::Map::new();
     put(&mut inputs, "dataset_inputs", Value::Array(st.run_inputs(&run.id)?));
+    let model_outputs: Vec<Value> =
+        st.model_outputs(&run.id)?.into_iter().map(|(m, step)| json!({ "model_id": m, "step": step })).collect();
+    let mut outputs = serde_json::Map::new();
+    put(&mut outputs, "model_outputs", Value::Array(model_outputs));
     Ok(json!({
         "info": info_json(run, &exp, user.as_deref()),
         "data": Value::Object(data),
         "inputs": Value::Object(inputs),
+        "outputs": Value::Object(outputs),
     }))
 }
 

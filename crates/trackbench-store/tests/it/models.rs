@@ -65,9 +65,19 @@ fn a_logged_model_keeps_its_tags_params_metrics_and_status() {
 
     assert_eq!(t.store.logged_models(&["p".into()]).unwrap().len(), 1);
     assert_eq!(t.store.logged_models_of_run(&run).unwrap()[0].id, m.id);
+    assert!(t.store.model_outputs(&run).unwrap().is_empty());
+    t.store.log_model_outputs(&run, &[(m.id.clone(), 3)]).unwrap();
+    t.store.log_model_outputs(&run, &[(m.id.clone(), 0)]).unwrap(); // again: the step is replaced
+    assert_eq!(t.store.model_outputs(&run).unwrap(), [(m.id.clone(), 0)]);
+    assert!(t.store.log_model_outputs(&run, &[("m-nope".into(), 0)]).is_err());
+    for bad in ["a/b", "a:b", "a.b", "50%", "say \"hi\"", "it's", ""] {
+        let new = NewLoggedModel { name: bad.into(), ..new_model("p", None) };
+        assert!(matches!(t.store.create_logged_model(&new), Err(StoreError::Invalid { .. })), "{bad:?} accepted");
+    }
     assert!(t.store.logged_models(&["other".into()]).unwrap().is_empty());
     t.store.delete_logged_model(&m.id).unwrap();
     assert!(matches!(t.store.logged_model(&m.id), Err(StoreError::NotFound { .. })));
+    assert!(t.store.model_outputs(&run).unwrap().is_empty());
     assert!(t.store.logged_models(&[]).unwrap().is_empty());
     assert!(matches!(
         t.store.create_logged_model(&new_model("p", Some("no-such-run"))),
