@@ -5,10 +5,11 @@
 //! Numbers that JSON cannot hold (NaN, ±inf) travel as the strings `"NaN"`, `"Infinity"`,
 //! `"-Infinity"`, both ways. Series travel column-wise (`steps`, `wall_ms`, `values`).
 //!
-//! The routes are here; the handlers live by concept: `runs`, `series` (with log lines)
-//! and `artifacts`.
+//! The routes are here; the handlers live by concept: `runs`, `series` (with log lines),
+//! `artifacts` and `models` (the registry, and promoting an A/B's winner).
 
 mod artifacts;
+mod models;
 mod runs;
 mod series;
 
@@ -52,6 +53,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/runs/{id}/series", get(series))
         .route("/api/v1/runs/{id}/logs", get(logs))
         .route("/api/v1/runs/{id}/artifacts", get(list_artifacts))
+        .route("/api/v1/models", get(models::list))
+        .route("/api/v1/models/{name}", get(models::detail))
+        .route("/api/v1/ab/{id}/promote", post(models::promote))
         .route(
             "/api/v1/runs/{id}/artifacts/{*path}",
             get(download_artifact).put(upload_artifact).layer(DefaultBodyLimit::disable()),

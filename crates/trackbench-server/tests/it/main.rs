@@ -9,6 +9,7 @@ mod fuzz;
 mod launch;
 mod live;
 mod load;
+mod models;
 mod native;
 mod odd_input;
 mod security;
