@@ -225,9 +225,10 @@ fn framework_requirements(venv: &Path) -> Result<(), String> {
     }
 }
 
-/// The official MLflow client (pinned in `crates/trackbench-server/tests/python/requirements.txt`)
-/// against the real `trackbench serve`, in its own venv under the target dir. Without PyPI the
-/// suite cannot install the client: it is skipped, and says so.
+/// The official MLflow client (the full `mlflow` package with scikit-learn, pinned in
+/// `crates/trackbench-server/tests/python/requirements.txt`) against the real `trackbench serve`,
+/// in its own venv under the target dir. Without PyPI the suite cannot install the client: it is
+/// skipped, and says so.
 fn mlflow_client_tests() -> Outcome {
     let suite = root().join("crates/trackbench-server/tests/python");
     let requirements = suite.join("requirements.txt");
@@ -237,10 +238,10 @@ fn mlflow_client_tests() -> Outcome {
     };
     let pinned = std::fs::read_to_string(&requirements)
         .ok()
-        .and_then(|r| r.lines().find_map(|l| l.trim().strip_prefix("mlflow-skinny==").map(str::to_string)))
+        .and_then(|r| r.lines().find_map(|l| l.trim().strip_prefix("mlflow==").map(str::to_string)))
         .unwrap_or_default();
     let have = Command::new(&vpy)
-        .args(["-c", &format!("import mlflow, pytest; assert mlflow.__version__ == '{pinned}'")])
+        .args(["-c", &format!("import mlflow, pytest, sklearn; assert mlflow.__version__ == '{pinned}'")])
         .current_dir(target_dir())
         .stderr(std::process::Stdio::null())
         .status()
@@ -255,10 +256,8 @@ fn mlflow_client_tests() -> Outcome {
                 .and_then(|mut a| a.next())
                 .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(10)).is_ok());
             if !reachable && std::env::var_os("PIP_INDEX_URL").is_none() {
-                eprintln!(
-                    "\n!!! SKIPPED: the MLflow client suite could not install mlflow-skinny: PyPI is unreachable\n"
-                );
-                return Outcome::Skipped(format!("cannot reach PyPI to install mlflow-skinny=={pinned} ({e})"));
+                eprintln!("\n!!! SKIPPED: the MLflow client suite could not install mlflow: PyPI is unreachable\n");
+                return Outcome::Skipped(format!("cannot reach PyPI to install mlflow=={pinned} ({e})"));
             }
             return Outcome::Failed(format!("pip install -r {}: {e}", requirements.display()));
         }
