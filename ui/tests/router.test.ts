@@ -1,7 +1,7 @@
 // Unit tests of URL → view matching (lib/router.svelte.ts) and wire floats (lib/api.svelte.ts).
 import { describe, expect, it } from 'vitest'
 import { num, url } from '../src/lib/api.svelte'
-import { match } from '../src/lib/routes'
+import { match, modelHref } from '../src/lib/routes'
 
 describe('routes', () => {
   it('maps every view URL, decoding names', () => {
@@ -14,6 +14,20 @@ describe('routes', () => {
     expect(match('/ab/x1')).toEqual({ view: 'ab', params: { id: 'x1' } })
     expect(match('/p/a/b').view).toBe('not-found')
     expect(match('/nowhere').view).toBe('not-found')
+  })
+  it('maps the model registry pages, decoding model names', () => {
+    expect(match('/models')).toEqual({ view: 'models', params: {} })
+    expect(match('/models/')).toEqual({ view: 'models', params: {} })
+    expect(match('/models/my%20model')).toEqual({ view: 'model', params: { name: 'my model' } })
+    expect(match('/models/a/b').view).toBe('not-found')
+  })
+  it('builds model links that round-trip through match', () => {
+    for (const name of ['plain', 'with space', 'odd%#?&name', 'ünï']) {
+      const href = modelHref(name)
+      expect(href.startsWith('/models/')).toBe(true)
+      expect(href.slice('/models/'.length)).not.toMatch(/[ %#?&](?![0-9A-F]{2})/)
+      expect(match(href)).toEqual({ view: 'model', params: { name } })
+    }
   })
 })
 

@@ -4,7 +4,7 @@ export interface Route {
   path: string
   query: URLSearchParams
   /** The matched view and its path parameters. */
-  view: 'projects' | 'runs' | 'run' | 'compare' | 'launch' | 'ab-list' | 'ab' | 'not-found'
+  view: 'projects' | 'runs' | 'run' | 'compare' | 'launch' | 'ab-list' | 'ab' | 'models' | 'model' | 'not-found'
   params: Record<string, string>
 }
 
@@ -17,6 +17,13 @@ export function match(path: string): Pick<Route, 'view' | 'params'> {
   if (parts[0] === 'launch' && parts.length === 1) return { view: 'launch', params: {} }
   if (parts[0] === 'ab' && parts.length === 1) return { view: 'ab-list', params: {} }
   if (parts[0] === 'ab' && parts.length === 2) return { view: 'ab', params: { id: parts[1] } }
+  if (parts[0] === 'models' && parts.length === 1) return { view: 'models', params: {} }
+  if (parts[0] === 'models' && parts.length === 2) return { view: 'model', params: { name: parts[1] } }
   return { view: 'not-found', params: {} }
 }
 
+
+/** The page of registered model `name` (a name may hold spaces, `%`, `#`, `?`…). */
+export function modelHref(name: string): string {
+  return `/models/${encodeURIComponent(name)}`
+}
