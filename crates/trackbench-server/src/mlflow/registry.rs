@@ -1,11 +1,12 @@
 //! The MLflow model registry (`registered-models/*`, `model-versions/*`): registered models,
 //! versions, tags, aliases, legacy stages and download URIs, over the store's registry.
 //!
-//! A version's source must be in this store: `models:/m-…` (a logged model), `runs:/RUN/PATH`
-//! (a run's artifacts) or the `mlflow-artifacts:/…` location of either; anything else (a local
-//! path, another bucket) is `INVALID_PARAMETER_VALUE`, so the server never serves files it does
-//! not keep. Its download URI is then the `mlflow-artifacts:/` location the client reads
-//! through the proxy. Versions travel as strings (`"3"`), as in MLflow's JSON.
+//! A version's source is in this store (`models:/m-…`, `runs:/RUN/PATH` or the
+//! `mlflow-artifacts:/…` location of either; its download URI is then the location the client
+//! reads through the proxy) or on a remote object store (`s3://…`, taken as is: the client
+//! reads it with its own credentials). A local path or `file:` is `INVALID_PARAMETER_VALUE`,
+//! so the server never serves files it does not keep. Versions travel as strings (`"3"`), as
+//! in MLflow's JSON.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -105,21 +106,29 @@ fn model_json(st: &Store, m: &RegisteredModel) -> ApiResult<Value> {
     Ok(Value::Object(o))
 }
 
-/// A version source inside this store: (run, logged model) it names.
-fn check_source(st: &Store, source: &str) -> ApiResult<(Option<String>, Option<String>)> {
-    let outside = || {
-        ApiError::invalid(format!(
-            "Invalid model version source '{source}': it must be in this server's store \
-             (models:/<model id>, runs:/<run id>/<path>, or an mlflow-artifacts:/ location of either)"
-        ))
-    };
+/// Object-store schemes a version's source may name as it is: the client reads those files
+/// with its own credentials, this server never does.
+const REMOTE_SCHEMES: [&str; 7] = ["s3://", "gs://", "wasbs://", "abfss://", "az://", "hdfs://", "dbfs:/"];
+
+/// Checks a version's source and returns the (run, logged model) it names. In this store:
+/// `models:/m-…`, or `runs:/RUN/PATH` or a run's `mlflow-artifacts:/` location with `run_id`
+/// RUN (as MLflow requires), or a logged model's location; or a remote object store, taken as is. A local
+/// path, `file:` or another web host is refused, as MLflow's server refuses them once it
+/// serves artifacts, so this server never serves files it does not keep. No `..` anywhere.
+fn check_source(st: &Store, source: &str, run_id: Option<&str>) -> ApiResult<(Option<String>, Option<String>)> {
+    let bad = |why: &str| ApiError::invalid(format!("Invalid model version source '{source}': {why}"));
+    if source.split(['/', '\\']).any(|seg| seg == "..") {
+        return Err(bad("`..` is not allowed in a source"));
+    }
     if let Some(id) = source.strip_prefix("models:/") {
-        let id = id.trim_end_matches('/');
-        let m = super::models::find_model(st, id)?;
+        let m = super::models::find_model(st, id.trim_end_matches('/'))?;
         return Ok((m.source_run, Some(m.id)));
     }
     if let Some(rest) = source.strip_prefix("runs:/") {
         let run = rest.split('/').next().unwrap_or("");
+        if run_id != Some(run) {
+            return Err(bad("a runs:/ source needs run_id, the same run"));
+        }
         return Ok((Some(find_run(st, run)?.id), None));
     }
     if let Some(rest) = source.strip_prefix("mlflow-artifacts:/") {
@@ -129,11 +138,16 @@ fn check_source(st: &Store, source: &str) -> ApiResult<(Option<String>, Option<S
                 let m = super::models::find_model(st, m)?;
                 Ok((m.source_run, Some(m.id)))
             }
-            [_, run, "artifacts", ..] => Ok((Some(find_run(st, run)?.id), None)),
-            _ => Err(outside()),
+            [_, run, "artifacts", ..] if run_id == Some(*run) => Ok((Some(find_run(st, run)?.id), None)),
+            [_, _, "artifacts", ..] => Err(bad("a run's artifact location needs run_id, the run that holds it")),
+            _ => Err(bad("not the location of a run's or a logged model's artifacts")),
         };
     }
-    Err(outside())
+    if REMOTE_SCHEMES.iter().any(|p| source.starts_with(p)) {
+        return Ok((None, None));
+    }
+    Err(bad("it must be in this server's store (models:/<model id>, runs:/<run id>/<path>, or an \
+         mlflow-artifacts:/ location) or on a remote object store (s3://, gs://, …); local paths are refused"))
 }
 
 /// Where a version's files are, as the client downloads them.
@@ -441,8 +455,9 @@ pub async fn create_version(State(s): State<Arc<AppState>>, req: Request) -> Api
     let out = s
         .write(move |st| {
             st.registered_model(&name).map_err(registry_error)?;
-            let (src_run, src_model) = check_source(st, &source)?;
-            let run = match req.run_id.filter(|r| !r.is_empty()) {
+            let run_id = req.run_id.clone().filter(|r| !r.is_empty());
+            let (src_run, src_model) = check_source(st, &source, run_id.as_deref())?;
+            let run = match run_id {
                 Some(r) => Some(find_run(st, &r)?.id),
                 None => src_run,
             };
@@ -654,10 +669,15 @@ pub async fn get_by_alias(State(s): State<Arc<AppState>>, req: Request) -> ApiRe
     let out = s
         .read(move |st| {
             st.registered_model(&name).map_err(registry_error)?;
+            // `latest` is the highest version; a missing alias is MLflow's invalid value.
+            if alias.eq_ignore_ascii_case("latest") {
+                let v = st.model_versions(Some(&name))?.pop().ok_or_else(|| {
+                    ApiError::invalid(format!("Registered model {name} has no versions for alias 'latest'"))
+                })?;
+                return Ok(version_json(&v));
+            }
             let v = st.model_version_by_alias(&name, &alias).map_err(|e| match e {
-                StoreError::NotFound { .. } => {
-                    ApiError::not_found(format!("Registered model alias {alias} not found."))
-                }
+                StoreError::NotFound { .. } => ApiError::invalid(format!("Registered model alias {alias} not found.")),
                 other => other.into(),
             })?;
             Ok(version_json(&v))

@@ -64,7 +64,7 @@ fn an_ab_winner_is_promoted_and_listed_with_its_ab() {
 }
 
 #[test]
-fn the_mlflow_registry_refuses_sources_outside_the_store_and_bad_names() {
+fn the_mlflow_registry_refuses_local_sources_and_bad_names() {
     let app = App::new();
     let rid = run(&app, "g", 0.5);
     let mlflow = |path: &str| format!("/api/2.0/mlflow/{path}");
@@ -75,14 +75,26 @@ fn the_mlflow_registry_refuses_sources_outside_the_store_and_bad_names() {
         let (st, e) = app.post(&mlflow("registered-models/create"), &json!({ "name": name }).to_string());
         assert_eq!((st, e["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")), "{name:?}: {e}");
     }
-    for source in ["s3://bucket/model", "file:///etc", "/etc/passwd", "runs:/nosuchrun/model", "models:/m-nope"] {
+    for source in ["file:///etc", "/etc/passwd", "runs:/nosuchrun/model", "models:/m-nope", "http://evil/x"] {
         let body = json!({ "name": "m", "source": source });
         let (st, e) = app.post(&mlflow("model-versions/create"), &body.to_string());
         assert!(st == 400 || st == 404, "{source}: {st} {e}");
     }
+    for source in [format!("runs:/{rid}/../../etc"), format!("runs:/{rid}/a/..")] {
+        let body = json!({ "name": "m", "source": source, "run_id": rid });
+        let (st, e) = app.post(&mlflow("model-versions/create"), &body.to_string());
+        assert_eq!((st, e["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")), "{source}: {e}");
+    }
+    let other = json!({ "name": "m", "source": format!("runs:/{rid}/model"), "run_id": "someotherrun" });
+    assert_eq!(app.post(&mlflow("model-versions/create"), &other.to_string()).0, 400);
     let body = json!({ "name": "m", "source": format!("runs:/{rid}/model") });
+    assert_eq!(app.post(&mlflow("model-versions/create"), &body.to_string()).0, 400, "a runs:/ source needs run_id");
+    let body = json!({ "name": "m", "source": format!("runs:/{rid}/model"), "run_id": rid });
     let (st, v) = app.post(&mlflow("model-versions/create"), &body.to_string());
     assert_eq!((st, v["model_version"]["version"].as_str()), (200, Some("1")), "{v}");
+    // A remote object store is taken as is (the client reads it with its own credentials).
+    let (st, v) = app.post(&mlflow("model-versions/create"), r#"{"name":"m","source":"s3://bucket/m"}"#);
+    assert_eq!((st, v["model_version"]["source"].as_str()), (200, Some("s3://bucket/m")), "{v}");
     let (st, e) =
         app.post(&mlflow("model-versions/create"), &json!({"name": "nope", "source": "models:/x"}).to_string());
     assert_eq!((st, e["error_code"].as_str()), (404, Some("RESOURCE_DOES_NOT_EXIST")), "{e}");
