@@ -241,7 +241,11 @@ fn mlflow_client_tests() -> Outcome {
         .and_then(|r| r.lines().find_map(|l| l.trim().strip_prefix("mlflow==").map(str::to_string)))
         .unwrap_or_default();
     let have = Command::new(&vpy)
-        .args(["-c", &format!("import mlflow, pytest, sklearn; assert mlflow.__version__ == '{pinned}'")])
+        // The distribution `mlflow`, not only `mlflow-skinny` (same version, same import name).
+        .args([
+            "-c",
+            &format!("import importlib.metadata as m, pytest, sklearn; assert m.version('mlflow') == '{pinned}'"),
+        ])
         .current_dir(target_dir())
         .stderr(std::process::Stdio::null())
         .status()
