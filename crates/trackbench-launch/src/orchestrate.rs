@@ -147,16 +147,17 @@ mod tests {
         r
     }
 
+    /// `lr=1` against `lr=2` over `seeds` seeds.
+    fn lr_plan(seeds: u64) -> AbPlan {
+        let p = |s| grid::parse_assignments(s).unwrap();
+        AbPlan { a: p("lr=1"), b: p("lr=2"), base: Vec::new(), seeds }
+    }
+
     #[test]
     fn runs_are_recorded_once_and_the_verdict_comes_after_the_last_job() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path(), Default::default()).unwrap();
-        let plan = AbPlan {
-            a: grid::parse_assignments("lr=1").unwrap(),
-            b: grid::parse_assignments("lr=2").unwrap(),
-            base: Vec::new(),
-            seeds: 2,
-        };
+        let plan = lr_plan(2);
         let goal = AbGoal { metric: "acc".into(), direction: Direction::Maximize, name: None };
         let template = Job::new("p", "train", vec!["{lr}".into()]);
         let (mut ab, jobs) = AbLaunch::create(&mut store, &plan, &template, &goal).unwrap();
@@ -194,12 +195,7 @@ mod tests {
     fn a_refused_plan_creates_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path(), Default::default()).unwrap();
-        let plan = AbPlan {
-            a: grid::parse_assignments("lr=1").unwrap(),
-            b: grid::parse_assignments("lr=2").unwrap(),
-            base: Vec::new(),
-            seeds: 1,
-        };
+        let plan = lr_plan(1);
         let goal = AbGoal { metric: "acc".into(), direction: Direction::Minimize, name: None };
         let template = Job::new("p", "train", Vec::new());
         assert!(AbLaunch::create(&mut store, &plan, &template, &goal).is_err());

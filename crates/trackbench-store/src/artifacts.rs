@@ -138,15 +138,7 @@ impl Store {
             "SELECT path, size, hash, media_type, created_ms FROM artifacts \
              WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) ORDER BY path",
         )?;
-        let rows = stmt.query_map([uid], |r| {
-            Ok(ArtifactInfo {
-                path: r.get(0)?,
-                size: r.get::<_, i64>(1)? as u64,
-                hash: r.get(2)?,
-                media_type: r.get(3)?,
-                created_ms: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([uid], artifact_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -171,21 +163,24 @@ impl Store {
                 "SELECT path, size, hash, media_type, created_ms FROM artifacts \
                  WHERE run_id = (SELECT id FROM runs WHERE uid = ?1) AND path = ?2",
                 params![uid, path],
-                |r| {
-                    Ok(ArtifactInfo {
-                        path: r.get(0)?,
-                        size: r.get::<_, i64>(1)? as u64,
-                        hash: r.get(2)?,
-                        media_type: r.get(3)?,
-                        created_ms: r.get(4)?,
-                    })
-                },
+                artifact_row,
             )
             .optional()?
             .ok_or_else(|| StoreError::ArtifactNotFound(format!("{uid}/{path}")))?;
         let file = self.blob_path(&info.hash);
         Ok((info, file))
     }
+}
+
+/// An artifact's row: `path, size, hash, media_type, created_ms`.
+pub(crate) fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactInfo> {
+    Ok(ArtifactInfo {
+        path: r.get(0)?,
+        size: r.get::<_, i64>(1)? as u64,
+        hash: r.get(2)?,
+        media_type: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
 }
 
 /// A uniquely named temporary file in `dir`.

@@ -489,15 +489,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, size, hash, media_type, created_ms FROM model_artifacts WHERE model_id = ?1 ORDER BY path",
         )?;
-        let rows = stmt.query_map([id], |r| {
-            Ok(ArtifactInfo {
-                path: r.get(0)?,
-                size: r.get::<_, i64>(1)? as u64,
-                hash: r.get(2)?,
-                media_type: r.get(3)?,
-                created_ms: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([id], crate::artifacts::artifact_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
