@@ -262,6 +262,90 @@ const tests = [
     await page.waitForSelector('[data-testid="ab-list"] [data-testid="ab-row"]')
   }],
 
+  ["the model registry: the list, a model's versions and two of them side by side", async () => {
+    const [a, c] = [demoRuns.find((r) => r.name === 'lr0.01-seed1'), demoRuns.find((r) => r.name === 'lr0.03-seed1')]
+    cli(store, ['models', 'register', a.id, 'e2e-model', '--alias', 'champion'])
+    cli(store, ['models', 'register', c.id, 'e2e-model', '--alias', 'challenger'])
+    await page.goto(`${server.base}/ab`)
+    await page.click('[data-testid="nav-models"]')
+    const row = page.locator('[data-testid="models-list"] [data-testid="model-row"][data-model="e2e-model"]')
+    await row.waitFor()
+    assertEq((await row.locator('[data-testid="model-versions"]').textContent()).trim(), '2', 'the version count')
+    assertEq(await row.locator('[data-testid="alias-chip"]').allTextContents(), ['challenger → v2', 'champion → v1'], 'alias chips')
+    await shot('models')
+    await row.locator('[data-testid="model-link"]').click()
+    await page.waitForSelector('[data-testid="model-detail"] [data-testid="model-version-row"]')
+    assertEq(new URL(page.url()).pathname, '/models/e2e-model', 'the model URL')
+    const versions = () => page.locator('[data-testid="model-version-row"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-version')))
+    assertEq(await versions(), ['2', '1'], 'both versions, newest first')
+    const runLink = page.locator('[data-testid="model-version-row"][data-version="1"] [data-testid="model-version-run"]')
+    assertEq((await runLink.textContent()).trim(), a.name, "v1's run")
+    assertEq(await runLink.getAttribute('href'), `/runs/${a.id}`, "v1's run link")
+    // The latest two side by side (v1 left, v2 right): lr differs, the seed does not.
+    const cmp = '[data-testid="model-compare"]'
+    const cells = async (key) => (await page.locator(`${cmp} [data-testid="model-compare-row"][data-key="${key}"] td`).allTextContents()).map((t) => t.trim())
+    await page.waitForSelector(`${cmp} [data-testid="model-compare-row"][data-kind="param"][data-key="lr"]`, { timeout: 15_000 })
+    assertEq(await cells('lr'), ['lr', '0.01', '0.03'], 'the lr row')
+    assertEq(await page.getAttribute(`${cmp} [data-key="lr"]`, 'data-differs'), 'true', 'lr highlighted')
+    assertEq(await page.getAttribute(`${cmp} [data-key="seed"]`, 'data-differs'), 'false', 'the seed is the same')
+    assert(await page.locator(`${cmp} [data-kind="metric"][data-key="val/acc"]`).count() === 1, 'a val/acc row of last values')
+    await shot('model-detail')
+    // Another pair from the selects (kept in the URL): v2 against itself differs nowhere.
+    await page.selectOption('[data-testid="model-compare-a"]', '2')
+    await until(async () => new URL(page.url()).searchParams.get('a') === '2', 'the pair in the URL')
+    await until(async () => (await page.locator(`${cmp} [data-testid="model-compare-row"][data-differs="true"]`).count()) === 0, 'nothing differs between v2 and v2')
+    await page.goto(`${server.base}/models/no-such-model`)
+    await page.waitForSelector('[data-testid="model-detail"] >> text=No such model')
+  }],
+
+  ["register an A/B's winner from its page; a lost A/B only with force", async () => {
+    // Two small A/Bs of the reference trainer (about a second each): a learning rate of 0.3
+    // beats 0.0001 on blobs by far, so B wins in one and loses in the other (arms swapped).
+    const ab = (name, a, b) => JSON.parse(cli(store, [
+      'ab', '--project', 'e2e-promote', '--name', name, '--metric', 'val/acc', '--maximize', '--seeds', '3', '--a', `lr=${a}`, '--b', `lr=${b}`, '--json', '--',
+      bin, '--store', store, 'train', '--backend', 'cpu', '--project', 'e2e-promote', '--dataset', 'blobs', '--samples', '300', '--epochs', '3', '--lr', '{lr}', '--seed', '{seed}',
+    ]))
+    const won = ab('b-wins', '0.0001', '0.3')
+    const lost = ab('b-loses', '0.3', '0.0001')
+    const id = (x) => x.id
+    assertEq(won.result?.comparison?.outcome, 'b_better', 'the first A/B: B is better')
+    assert(lost.result?.comparison?.outcome !== 'b_better', 'the second A/B: B is not better')
+    const form = '[data-testid="ab-promote"]'
+    const submit = `${form} [data-testid="ab-promote-submit"]`
+
+    await page.goto(`${server.base}/ab/${id(won)}`)
+    await page.waitForSelector(`${form}[data-b-won="true"]`)
+    assertEq(await page.locator(`${form} [data-testid="ab-promote-force"]`).count(), 0, 'no force needed when B won')
+    assertEq(await page.inputValue(`${form} [data-testid="ab-promote-alias"]`), 'champion', 'the default alias')
+    assert(await page.isDisabled(submit), 'disabled without a model name')
+    await page.fill(`${form} [data-testid="ab-promote-name"]`, 'e2e-winner')
+    assert(await page.isEnabled(submit), 'enabled once named')
+    await page.click(submit)
+    const result = await page.waitForSelector('[data-testid="ab-promote-result"]')
+    assert((await result.textContent()).includes('Registered e2e-winner version 1'), `the result: ${await result.textContent()}`)
+    await shot('ab-promote')
+    await page.click('[data-testid="ab-promote-link"]')
+    await page.waitForSelector('[data-testid="model-detail"][data-model="e2e-winner"] [data-testid="model-version-row"][data-version="1"]')
+    assertEq(await page.getAttribute('[data-testid="model-version-row"][data-version="1"] [data-testid="model-version-ab"]', 'href'), `/ab/${id(won)}`, 'the version links its A/B')
+    assertEq((await page.locator('[data-testid="alias-chip"]').allTextContents()), ['champion → v1'], 'champion points at it')
+
+    await page.goto(`${server.base}/ab/${id(lost)}`)
+    await page.waitForSelector(`${form}[data-b-won="false"]`)
+    await page.fill(`${form} [data-testid="ab-promote-name"]`, 'e2e-winner')
+    await page.fill(`${form} [data-testid="ab-promote-alias"]`, 'forced')
+    assert(await page.isDisabled(submit), 'disabled while the verdict is not that B is better')
+    const why = await page.getAttribute(submit, 'title')
+    assert(/not that B is better/.test(why) && /force/.test(why), `the tooltip says why: ${why}`)
+    await page.check(`${form} [data-testid="ab-promote-force"]`)
+    assert(await page.isEnabled(submit), 'force enables it')
+    await page.click(submit)
+    const forced = await page.waitForSelector('[data-testid="ab-promote-result"]')
+    const text = await forced.textContent()
+    assert(text.includes('Registered e2e-winner version 2') && text.includes('forced'), `the forced result: ${text}`)
+    const models = JSON.parse(cli(store, ['models', 'ls', '--json']))
+    assertEq(models.find((m) => m.name === 'e2e-winner')?.aliases, { champion: 1, forced: 2 }, 'the registry after both')
+  }],
+
   ['errors are messages, not blank pages', async () => {
     await page.goto(`${server.base}/runs/no-such-run`)
     await until(async () => /not found|no run|unknown/i.test(await page.locator('main').textContent()), 'a not-found message')

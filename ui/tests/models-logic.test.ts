@@ -2,7 +2,7 @@
 // versions, the side-by-side rows of two runs, and when "Register B's best run" is allowed.
 import { describe, expect, it } from 'vitest'
 import type { MetricSummary } from '../src/lib/api.svelte'
-import { aliasChips, defaultPair, modelNameProblem, pickPair, promoteGate, sameValue, sideBySide, versionLabel } from '../src/views/models/logic'
+import { aliasChips, aliasProblem, defaultPair, modelNameProblem, pickPair, promoteGate, sameValue, sideBySide, versionLabel } from '../src/views/models/logic'
 
 const metric = (key: string, last: number | string | null): MetricSummary => ({
   key, last, count: 1, last_step: 0, last_wall_ms: 0, min: last, max: last, mean: last, sum: last, nan_count: 0,
@@ -95,6 +95,15 @@ describe('promoting an A/B winner', () => {
     expect(promoteGate(ended('b_better'), '  ', false)).toMatchObject({ enabled: false, why: 'Give the model a name.' })
     expect(promoteGate(ended('b_better'), 'a/b', false).enabled).toBe(false)
     expect(promoteGate(null, 'digits', true).enabled).toBe(false)
+  })
+  it('refuses an alias the store would refuse, before anything is registered', () => {
+    expect(promoteGate(ended('b_better'), 'digits', false, 'champion').enabled).toBe(true)
+    expect(promoteGate(ended('b_better'), 'digits', false, '').enabled).toBe(true)
+    for (const bad of ['latest', 'LATEST', 'v1', 'V12', 'has space', 'a.b']) {
+      expect(aliasProblem(bad), bad).not.toBeNull()
+      expect(promoteGate(ended('b_better'), 'digits', false, bad).enabled, bad).toBe(false)
+    }
+    for (const ok of ['champion', 'v', 'v1a', 'prod_2', 'ünï-x']) expect(aliasProblem(ok), ok).toBeNull()
   })
   it('checks names as MLflow does', () => {
     expect(modelNameProblem('ok name')).toBeNull()

@@ -101,6 +101,20 @@ export function modelNameProblem(name: string): string | null {
   return null
 }
 
+/**
+ * Why an alias is refused (the store's rule: letters, digits, `_` and `-`; not `latest` or
+ * `v<number>`), or null; an empty alias means none. Checked here too because the server
+ * registers the version before it sets the alias, so a refused alias would still leave a version.
+ */
+export function aliasProblem(alias: string): string | null {
+  const a = alias.trim()
+  if (!a) return null
+  if (a.length > 255) return 'An alias is at most 255 characters.'
+  if (!/^[\p{L}\p{N}_-]+$/u.test(a)) return 'An alias holds only letters, digits, “_” and “-”.'
+  if (a.toLowerCase() === 'latest' || /^[vV]\d+$/.test(a)) return `“${a}” is reserved (it reads as a version).`
+  return null
+}
+
 export interface PromoteGate {
   /** The verdict says B is better: promoting needs no force. */
   bWon: boolean
@@ -114,9 +128,14 @@ const outcomeWords = (o: string) => o.replaceAll('_', ' ')
 
 /**
  * Whether "Register B's best run" may be pressed: the A/B must have ended with a verdict that B
- * is better, or `force` is ticked (the server refuses otherwise); the name must be valid.
+ * is better, or `force` is ticked (the server refuses otherwise); the name and alias must be valid.
  */
-export function promoteGate(ab: { status: string; result: { comparison?: { outcome?: string } } | null } | null, name: string, force: boolean): PromoteGate {
+export function promoteGate(
+  ab: { status: string; result: { comparison?: { outcome?: string } } | null } | null,
+  name: string,
+  force: boolean,
+  alias = '',
+): PromoteGate {
   const outcome = ab?.result?.comparison?.outcome ?? ''
   const bWon = outcome === 'b_better' && ab?.status !== 'running'
   let why = ''
@@ -126,6 +145,6 @@ export function promoteGate(ab: { status: string; result: { comparison?: { outco
     why = outcome
       ? `The verdict is not that B is better (${outcomeWords(outcome)}); tick “force” to register B's best run anyway.`
       : `The A/B test has no verdict; tick “force” to register B's best run anyway.`
-  else why = modelNameProblem(name) ?? ''
+  else why = modelNameProblem(name) ?? aliasProblem(alias) ?? ''
   return { bWon, enabled: why === '', why }
 }
