@@ -227,6 +227,10 @@ pub struct Promotion {
 /// version's tags. Refused unless the stored verdict says B is better; `force` promotes anyway
 /// (and says so in a tag).
 pub fn promote_ab(store: &mut Store, id: &str, name: &str, alias: Option<&str>, force: bool) -> Result<Promotion> {
+    // Everything that can be refused is checked before anything is written.
+    if let Some(a) = alias {
+        trackbench_store::check_alias(a)?;
+    }
     let ab = store.ab(id)?;
     let comparison = ab.result.as_ref().map(|r| &r["comparison"]).filter(|c| c.is_object());
     let outcome = comparison.and_then(|c| c["outcome"].as_str()).unwrap_or("");

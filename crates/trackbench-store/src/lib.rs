@@ -54,6 +54,7 @@ pub use liveness::{LocalProcesses, ProcessIdentity, ProcessProbe};
 pub use model::*;
 pub use models::{
     LoggedModel, ModelMetric, ModelStatus, ModelVersion, NewLoggedModel, NewModelVersion, RegisteredModel, STAGES,
+    check_alias,
 };
 pub use runs::{Health, new_run_id};
 pub use watch::{Change, ChangeCursor};

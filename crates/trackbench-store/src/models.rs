@@ -178,7 +178,7 @@ fn check_registered_name(name: &str) -> Result<()> {
 }
 
 /// An alias: 1..=255 of letters, digits, `_` and `-`; not `latest` or `v<number>` (reserved).
-fn check_alias(alias: &str) -> Result<()> {
+pub fn check_alias(alias: &str) -> Result<()> {
     if alias.is_empty() || alias.len() > 255 {
         return Err(StoreError::invalid("alias", "must be 1 to 255 characters"));
     }

@@ -54,6 +54,9 @@ fn an_ab_winner_is_promoted_only_when_the_verdict_says_so() {
     assert_eq!((forced["version"]["version"].as_i64(), &forced["forced"]), (Some(2), &serde_json::json!(true)));
     assert_eq!(forced["version"]["tags"]["ab.forced"], "true");
     assert!(env.cmd(&["ab", "promote", "nosuchab", "iris"]).code == 4);
+    // A refused alias registers nothing.
+    assert_eq!(env.cmd(&["ab", "promote", id, "iris", "--alias", "latest"]).code, 2);
+    assert_eq!(env.ok(&["models", "show", "iris", "--json"]).json()["versions"].as_array().unwrap().len(), 2);
 }
 
 #[test]
