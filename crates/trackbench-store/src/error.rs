@@ -35,6 +35,10 @@ pub enum StoreError {
     CorruptChunk(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// An error of another backend's database (PostgreSQL), as its text; `unavailable` when
+    /// the database could not be reached (a caller may retry).
+    #[error("database error: {message}")]
+    Database { message: String, unavailable: bool },
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

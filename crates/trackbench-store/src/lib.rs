@@ -23,6 +23,7 @@
 
 mod ab;
 pub mod artifacts;
+pub mod backend;
 pub mod codec;
 mod error;
 pub mod filter;
@@ -47,6 +48,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
+pub use backend::ProjectStore;
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
