@@ -5,6 +5,7 @@
 //! ran; a suite that cannot run here says so and why, and the run ends with a summary.
 
 mod desktop;
+mod postgres;
 mod tally;
 mod ui;
 
@@ -372,16 +373,29 @@ fn test(args: &[String]) -> ExitCode {
             ui::Built::Failed(why) => Outcome::Failed(why.clone()),
         }
     });
+    // A throwaway PostgreSQL for the team store's contract tests (they skip, saying why, without).
+    let postgres = match postgres::Postgres::start() {
+        Ok(pg) => Some(pg),
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: the PostgreSQL store tests: {why}\n");
+            None
+        }
+    };
     report.run("rust: build and test the workspace", || {
         let mut c = cargo();
         if let Some(dir) = &xdg {
             c.env("XDG_RUNTIME_DIR", dir);
+        }
+        if let Some(pg) = &postgres {
+            c.env("TRACKBENCH_TEST_POSTGRES", &pg.url);
         }
         // The PyO3 extension only links inside a Python process: maturin builds it below.
         c.args(["test", "--workspace", "--locked", "--exclude", "trackbench-python"]);
         c.args(args);
         status(c)
     });
+    // Stopped (and its files removed) before the next suites need the machine.
+    drop(postgres);
     report.run("python SDK (maturin develop + pytest)", python_tests);
     report.run("mlflow client against trackbench serve (pytest)", mlflow_client_tests);
     report.run("ui unit (vitest) + browser end-to-end (Playwright, Chromium)", || {
