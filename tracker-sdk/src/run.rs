@@ -11,9 +11,13 @@ use trackbench_store::{LogLine, NewRun, ProcessIdentity, RunStatus, Store, Store
 
 use crate::http::{HttpClient, HttpSink};
 use crate::options::RunOptions;
-use crate::sink::{Sink, StoreSink, retry_busy};
+use crate::sink::{Sink, StoreSink};
 use crate::writer::{Point, Queue, Record, Shared, run_writer};
 use crate::{Result, SdkError};
+
+/// How long a write to the local store waits while another process holds its write lock:
+/// long enough for a busy machine's other writers, short of hanging a training loop forever.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// An open run. Cheap to share between threads (`&Run` is enough to log). Dropping it
 /// finishes the run: `finished`, or `failed` when the thread is panicking.
@@ -76,21 +80,23 @@ impl Run {
                 (info, Box::new(HttpSink { client }))
             }
             None => {
-                let mut store = Store::open(
-                    &opts.store_dir,
-                    StoreOptions { max_db_bytes: opts.max_db_bytes, ..StoreOptions::default() },
-                )?;
+                let store_opts = StoreOptions {
+                    max_db_bytes: opts.max_db_bytes,
+                    busy_timeout: BUSY_TIMEOUT,
+                    ..StoreOptions::default()
+                };
+                let mut store = Store::open(&opts.store_dir, store_opts)?;
                 let info = match &opts.resume {
                     Some(id) => {
                         let id = store.resolve_run(id)?;
-                        retry_busy(|| store.resume_run_as(&id, me.as_ref()))?;
+                        store.resume_run_as(&id, me.as_ref())?;
                         if !opts.tags.is_empty() {
                             let batch = trackbench_store::Batch { tags: opts.tags.clone(), ..Default::default() };
                             store.log_batch(&id, &batch)?;
                         }
                         store.run(&id)?
                     }
-                    None => retry_busy(|| store.create_run(&new)).map_err(invalid)?,
+                    None => store.create_run(&new).map_err(invalid)?,
                 };
                 (info, Box::new(StoreSink { store }))
             }

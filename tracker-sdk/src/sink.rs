@@ -18,32 +18,26 @@ pub(crate) trait Sink: Send {
     }
 }
 
-/// Writes into a local store, retrying while another process holds the write lock.
+/// Writes into a local store; SQLite waits while another process holds the write lock (for
+/// the SDK's store, up to [`crate::run::BUSY_TIMEOUT`]).
 pub(crate) struct StoreSink {
     pub store: Store,
 }
 
-/// How long a write keeps retrying while SQLite still reports busy after its own busy timeout.
-const BUSY_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
-
-pub(crate) fn retry_busy<T>(f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
-    trackbench_store::retry_busy(BUSY_RETRY_FOR, f)
-}
-
 impl Sink for StoreSink {
     fn write(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError> {
-        retry_busy(|| self.store.log_batch(run, batch))
+        self.store.log_batch(run, batch)
     }
 
     fn put_artifact(&mut self, run: &str, name: &str, source: &Path) -> Result<(), StoreError> {
         if source.is_dir() {
-            retry_busy(|| self.store.put_artifact_dir(run, name, source).map(|_| ()))
+            self.store.put_artifact_dir(run, name, source).map(|_| ())
         } else {
-            retry_busy(|| self.store.put_artifact(run, name, source).map(|_| ()))
+            self.store.put_artifact(run, name, source).map(|_| ())
         }
     }
 
     fn finish(&mut self, run: &str, status: RunStatus, error: Option<&str>) -> Result<(), StoreError> {
-        retry_busy(|| self.store.finish_run(run, status, error))
+        self.store.finish_run(run, status, error)
     }
 }

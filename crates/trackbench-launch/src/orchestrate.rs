@@ -7,16 +7,11 @@
 //! [`AbLaunch`] only counts (it is cheap to keep under a lock); what must reach the store comes
 //! back as [`AbWrites`], applied by the caller with its own store handle, outside its locks.
 
-use std::time::Duration;
-
 use trackbench_compare::{CompareError, Direction, finish_ab};
-use trackbench_store::{AbInfo, Arm, NewAb, RunStatus, Store, retry_busy};
+use trackbench_store::{AbInfo, Arm, NewAb, RunStatus, Store};
 
 use crate::plan::{AbJob, AbPlan};
 use crate::{Job, JobResult, LaunchError};
-
-/// How long a write of the A/B waits for a busy store.
-const BUSY_WAIT: Duration = Duration::from_secs(30);
 
 /// What an A/B is judged on.
 #[derive(Debug, Clone)]
@@ -122,11 +117,11 @@ impl AbWrites {
         self.record.is_none() && self.finish.is_none()
     }
 
-    /// Records the run (waiting while the store is busy), then stores the verdict when this
+    /// Records the run, then stores the verdict when this
     /// was the last job; returns the ended A/B then.
     pub fn apply(self, store: &mut Store) -> Result<Option<AbInfo>, CompareError> {
         if let Some((arm, run, seq)) = &self.record {
-            retry_busy(BUSY_WAIT, || store.add_ab_run(&self.ab, *arm, run, *seq))?;
+            store.add_ab_run(&self.ab, *arm, run, *seq)?;
         }
         match self.finish {
             Some(interrupted) => Ok(Some(finish_ab(store, &self.ab, interrupted)?)),

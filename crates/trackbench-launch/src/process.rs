@@ -12,7 +12,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use trackbench_store::{Batch, LogLine, NewRun, RunStatus, Store, Stream, now_ms, retry_busy};
+use trackbench_store::{Batch, LogLine, NewRun, RunStatus, Store, Stream, now_ms};
 
 use crate::find::{is_executable, on_path};
 use crate::job::{git_info, host_name};
@@ -45,10 +45,6 @@ pub(crate) fn kill_group(pgid: i32, sig: i32) -> bool {
     pgid > 1 && unsafe { libc::kill(-pgid, sig) } == 0
 }
 
-fn retry<T>(f: impl FnMut() -> trackbench_store::Result<T>) -> trackbench_store::Result<T> {
-    retry_busy(Duration::from_secs(30), f)
-}
-
 /// Runs `job` to its end (blocking) as a tracked run: see the crate docs. Errors only when the
 /// job could not be started at all; then no run is left `running` (either none was created,
 /// or it is marked `failed` with the reason).
@@ -64,7 +60,7 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     if !cwd.is_dir() {
         return Err(LaunchError::Invalid { what: "working folder", why: format!("{} is not a folder", cwd.display()) });
     }
-    let mut store = retry(|| Store::open(&opts.store_dir, opts.store_opts.clone()))?;
+    let mut store = Store::open(&opts.store_dir, opts.store_opts.clone())?;
     let git = git_info(&cwd);
     let host = host_name();
     let pin = job.device.pin_env();
@@ -95,7 +91,7 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     if let Some(me) = trackbench_store::ProcessIdentity::current() {
         new.held_by(&me);
     }
-    let run = retry(|| store.create_run(&new))?;
+    let run = store.create_run(&new)?;
     let id = run.id.clone();
     if let Some(on_run) = &opts.on_run {
         on_run(&id);
@@ -126,7 +122,7 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
         Ok(c) => c,
         Err(e) => {
             let why = format!("could not start `{}`: {e}", job.program);
-            retry(|| store.finish_run(&id, RunStatus::Failed, Some(&why)))?;
+            store.finish_run(&id, RunStatus::Failed, Some(&why))?;
             return Ok(JobResult { run_id: Some(id), ..JobResult::not_started(RunStatus::Failed, why) });
         }
     };
@@ -256,9 +252,9 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     sup.buf_tags(end_tags);
     sup.flush(true)?;
     // Keep an error the child recorded itself (an SDK's traceback); else say how it ended.
-    let previous = retry(|| sup.store.run(&id)).ok().and_then(|r| r.error);
+    let previous = sup.store.run(&id).ok().and_then(|r| r.error);
     let error = previous.or(why.clone());
-    retry(|| sup.store.finish_run(&id, run_status, error.as_deref()))?;
+    sup.store.finish_run(&id, run_status, error.as_deref())?;
     let exit_to_recorded = exit_at.elapsed();
     Ok(JobResult {
         run_id: Some(id),
@@ -283,7 +279,7 @@ impl Supervisor {
     fn buf_tags(&mut self, tags: Vec<(String, String)>) {
         if !tags.is_empty() {
             let batch = Batch { tags, ..Batch::default() };
-            if let Err(e) = retry(|| self.store.log_batch(&self.id, &batch)) {
+            if let Err(e) = self.store.log_batch(&self.id, &batch) {
                 tracing::warn!(run = %self.id, "could not tag the run: {e}");
             }
         }
@@ -301,7 +297,7 @@ impl Supervisor {
             return Ok(());
         }
         self.lines += batch.log_lines.len() as u64;
-        retry(|| self.store.log_batch(&self.id, &batch))?;
+        self.store.log_batch(&self.id, &batch)?;
         Ok(())
     }
 

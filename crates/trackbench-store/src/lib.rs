@@ -138,21 +138,21 @@ impl Default for StoreOptions {
     }
 }
 
-/// Runs `f` again while SQLite reports the database busy — in ways its busy handler does not
-/// wait out (changing the journal mode, recovering a WAL), or past the busy timeout — for up to
-/// `limit`, backing off up to 100 ms between tries.
-pub fn retry_busy<T>(limit: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
-    let start = std::time::Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match f() {
-            Err(e) if e.is_busy() && start.elapsed() < limit => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            other => return other,
-        }
-    }
+/// File name of the lock `Store::open` holds while it sets the store up.
+pub const OPEN_LOCK_FILE: &str = "trackbench.open.lock";
+
+/// Takes the store folder's open lock (an advisory lock on [`OPEN_LOCK_FILE`]), waiting for
+/// another process's `open` to finish; released when the file is dropped.
+fn lock_for_open(root: &Path) -> Result<std::fs::File> {
+    let path = root.join(OPEN_LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(StoreError::io(format!("opening {}", path.display())))?;
+    file.lock().map_err(StoreError::io(format!("locking {}", path.display())))?;
+    Ok(file)
 }
 
 /// Default crash-detection timeout: four missed SDK heartbeats.
@@ -192,14 +192,14 @@ impl Store {
             Connection::open(&db)?
         };
         conn.busy_timeout(opts.busy_timeout)?;
+        // Opening for writing takes the store's lock file (blocking, released at the end of
+        // `open`): switching to WAL needs an exclusive lock SQLite does not wait for, so
+        // processes creating one store at once take turns here instead of failing busy.
+        let _opening = if opts.read_only { None } else { Some(lock_for_open(&root)?) };
         if !opts.read_only {
-            // WAL persists in the file; setting it needs an exclusive lock, which SQLite does not
-            // wait for: several processes creating one store at once retry here.
-            let mode: String =
-                retry_busy(opts.busy_timeout, || Ok(conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
-                let mode: String =
-                    retry_busy(opts.busy_timeout, || Ok(conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?))?;
+                let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
                 if !mode.eq_ignore_ascii_case("wal") {
                     tracing::warn!(mode, "could not switch the store to WAL");
                 }
@@ -220,7 +220,7 @@ impl Store {
             }
             v
         } else {
-            retry_busy(opts.busy_timeout, || migrate::migrate(&mut conn, &db))?
+            migrate::migrate(&mut conn, &db)?
         };
         Ok(Store {
             conn,

@@ -473,8 +473,7 @@ pub async fn create_version(State(s): State<Arc<AppState>>, req: Request) -> Api
                 description: req.description.filter(|d| !d.is_empty()),
                 tags: pairs(req.tags),
             };
-            let v = trackbench_store::retry_busy(std::time::Duration::from_secs(30), || st.create_model_version(&new))
-                .map_err(registry_error)?;
+            let v = st.create_model_version(&new).map_err(registry_error)?;
             Ok(version_json(&v))
         })
         .await?;

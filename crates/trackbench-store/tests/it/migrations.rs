@@ -104,3 +104,25 @@ impl SummaryForTest for Store {
         assert_eq!(self.summary_values(run).unwrap(), vec![("best".to_string(), serde_json::json!(0.9))]);
     }
 }
+
+#[test]
+fn many_openers_of_a_new_store_at_once_all_succeed() {
+    // Switching a new database to WAL needs an exclusive lock SQLite does not wait for; the
+    // openers take turns on the store's open lock instead of failing busy.
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let (root, barrier) = (dir.path().to_path_buf(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&root, StoreOptions::default()).map(|s| s.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), migrate::LATEST);
+        }
+    }
+}
