@@ -2,12 +2,14 @@
 //! provides, as traits, so the same contract tests run against SQLite ([`Store`]) and
 //! PostgreSQL (`trackbench-store-pg`). A behaviour only one backend has is a bug.
 //!
-//! It grows one concept at a time; today it covers projects. What is not here yet is reached
-//! through [`Store`] alone, which is why the server still holds a [`Store`].
+//! It grows one concept at a time; today it covers projects and the life of a run (creation,
+//! status, heartbeat, tags, names, notes, deletion), not yet metrics, params, artifacts or
+//! listing with filters. What is not here yet is reached through [`Store`] alone, which is why
+//! the server still holds a [`Store`].
 
 use crate::Store;
 use crate::error::Result;
-use crate::model::ProjectInfo;
+use crate::model::{NewRun, ProjectInfo, RunInfo, RunStatus};
 
 /// Projects (MLflow's experiments): create, look up, rename, soft delete and restore, tags.
 pub trait ProjectStore {
@@ -68,5 +70,83 @@ impl ProjectStore for Store {
     }
     fn project_tags(&self, id: i64) -> Result<Vec<(String, String)>> {
         Store::project_tags(self, id)
+    }
+}
+
+/// A run's life: created `running`, kept alive by heartbeats (a `running` run whose heartbeat is
+/// older than the timeout, or whose process on this host is gone, reads `crashed`), ended
+/// `finished`, `failed` or `killed`; tags, name and notes; soft deletion.
+pub trait RunStore: ProjectStore {
+    /// Creates a run with a caller-chosen id (status `running`, heartbeat now).
+    fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo>;
+    /// Creates a run with a fresh id.
+    fn create_run(&mut self, new: &NewRun) -> Result<RunInfo> {
+        self.create_run_with_id(&crate::new_run_id(), new)
+    }
+    /// Run `uid` (exact id), with its effective status.
+    fn run(&self, uid: &str) -> Result<RunInfo>;
+    /// A full id, a unique id prefix of 4+ characters, or a unique run name, to a run id.
+    fn resolve_run(&self, what: &str) -> Result<String>;
+    /// Ends a run with `status` (not `running`/`crashed`) at `ended_ms` (now when `None`).
+    fn finish_run_at(&mut self, uid: &str, status: RunStatus, error: Option<&str>, ended_ms: Option<i64>)
+    -> Result<()>;
+    /// Records that the run is alive at `at_ms` (a heartbeat never goes back).
+    fn heartbeat(&mut self, uid: &str, at_ms: i64) -> Result<()>;
+    /// Sets one tag (a write: it also records a heartbeat).
+    fn set_tag(&mut self, uid: &str, key: &str, value: &str) -> Result<()>;
+    /// Removes one tag; false when it was not set.
+    fn remove_tag(&mut self, uid: &str, key: &str) -> Result<bool>;
+    /// Tags of a run, sorted by key.
+    fn tags(&self, uid: &str) -> Result<Vec<(String, String)>>;
+    /// Renames a run (names need not be unique).
+    fn set_run_name(&mut self, uid: &str, name: &str) -> Result<()>;
+    fn set_notes(&mut self, uid: &str, notes: Option<&str>) -> Result<()>;
+    /// Soft-deletes a run (hidden from listings, restorable).
+    fn delete_run(&mut self, uid: &str) -> Result<()>;
+    fn restore_run(&mut self, uid: &str) -> Result<()>;
+}
+
+impl RunStore for Store {
+    fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo> {
+        Store::create_run_with_id(self, uid, new)
+    }
+    fn run(&self, uid: &str) -> Result<RunInfo> {
+        Store::run(self, uid)
+    }
+    fn resolve_run(&self, what: &str) -> Result<String> {
+        Store::resolve_run(self, what)
+    }
+    fn finish_run_at(
+        &mut self,
+        uid: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
+    ) -> Result<()> {
+        Store::finish_run_at(self, uid, status, error, ended_ms)
+    }
+    fn heartbeat(&mut self, uid: &str, at_ms: i64) -> Result<()> {
+        Store::heartbeat(self, uid, at_ms)
+    }
+    fn set_tag(&mut self, uid: &str, key: &str, value: &str) -> Result<()> {
+        Store::set_tag(self, uid, key, value)
+    }
+    fn remove_tag(&mut self, uid: &str, key: &str) -> Result<bool> {
+        Store::remove_tag(self, uid, key)
+    }
+    fn tags(&self, uid: &str) -> Result<Vec<(String, String)>> {
+        Store::tags(self, uid)
+    }
+    fn set_run_name(&mut self, uid: &str, name: &str) -> Result<()> {
+        Store::set_run_name(self, uid, name)
+    }
+    fn set_notes(&mut self, uid: &str, notes: Option<&str>) -> Result<()> {
+        Store::set_notes(self, uid, notes)
+    }
+    fn delete_run(&mut self, uid: &str) -> Result<()> {
+        Store::delete_run(self, uid)
+    }
+    fn restore_run(&mut self, uid: &str) -> Result<()> {
+        Store::restore_run(self, uid)
     }
 }

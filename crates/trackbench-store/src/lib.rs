@@ -48,7 +48,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
-pub use backend::ProjectStore;
+pub use backend::{ProjectStore, RunStore};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
@@ -58,7 +58,7 @@ pub use models::{
     LoggedModel, ModelMetric, ModelStatus, ModelVersion, NewLoggedModel, NewModelVersion, RegisteredModel, STAGES,
     check_alias,
 };
-pub use runs::{Health, new_run_id};
+pub use runs::{Health, default_run_name, new_run_id};
 pub use watch::{Change, ChangeCursor};
 
 /// File name of the database inside the store folder.

@@ -84,6 +84,14 @@ const NOUNS: [&str; 16] = [
 ];
 const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
+/// The readable name a run without one gets (`calm-otter-3`): two words picked by its id and
+/// the number of runs its project already had, plus one. Every backend names runs so.
+pub fn default_run_name(uid: &str, runs_before: i64) -> String {
+    let b = blake3::hash(uid.as_bytes());
+    let b = b.as_bytes();
+    format!("{}-{}-{}", ADJECTIVES[(b[0] & 15) as usize], NOUNS[(b[1] & 15) as usize], runs_before + 1)
+}
+
 /// A fresh 16-character run id: 80 bits hashed from the operating system's randomness (drawn
 /// by std's hash-map seeding, no clock read), the pid and a counter.
 pub fn new_run_id() -> String {
@@ -158,14 +166,7 @@ impl Store {
 
     /// Creates a run with a caller-chosen id (importers keep the source id where they can).
     pub fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo> {
-        validate::key("run id", uid)?;
-        if let Some(name) = &new.name {
-            validate::name("run name", name)?;
-        }
-        for (k, v) in &new.tags {
-            validate::key("tag", k)?;
-            validate::tag_value(k, v)?;
-        }
+        validate::new_run(uid, new)?;
         let project_id = self.ensure_project(&new.project)?;
         let now = self.now();
         let created = new.created_ms.unwrap_or(now);
@@ -175,9 +176,7 @@ impl Store {
             None => {
                 let count: i64 =
                     tx.query_row("SELECT count(*) FROM runs WHERE project_id = ?1", [project_id], |r| r.get(0))?;
-                let b = blake3::hash(uid.as_bytes());
-                let b = b.as_bytes();
-                format!("{}-{}-{}", ADJECTIVES[(b[0] & 15) as usize], NOUNS[(b[1] & 15) as usize], count + 1)
+                default_run_name(uid, count)
             }
         };
         let env = new.env.as_ref().map(|e| e.to_string());

@@ -49,6 +49,19 @@ pub fn name(what: &'static str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// What a new run records: its id (a key), its name and its tags.
+pub fn new_run(uid: &str, new: &crate::NewRun) -> Result<()> {
+    key("run id", uid)?;
+    if let Some(n) = &new.name {
+        name("run name", n)?;
+    }
+    for (k, v) in &new.tags {
+        key("tag", k)?;
+        tag_value(k, v)?;
+    }
+    Ok(())
+}
+
 /// A tag value: any text without NUL, up to 64 KiB.
 pub fn tag_value(key: &str, value: &str) -> Result<()> {
     if value.len() > MAX_TAG_VALUE_BYTES {
