@@ -4,7 +4,8 @@
 //!
 //! Work in progress (the team-server issue): the schema is complete ([`migrate`]); the
 //! operations grow one concept at a time with the seam's traits, today projects
-//! ([`ProjectStore`]). The server does not use this crate yet.
+//! ([`ProjectStore`]) and the life of a run ([`RunStore`]). The server does not use this crate
+//! yet.
 //!
 //! Connection: a `postgres://USER[:PASSWORD]@HOST:PORT/DB` URL (anything `postgres` accepts).
 //! A database that cannot be reached is `StoreError::Database { unavailable: true }`.
@@ -15,13 +16,17 @@ use std::cell::RefCell;
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
-use trackbench_store::{Clock, ProjectInfo, ProjectStore, Result, StoreError, validate};
+use trackbench_store::{
+    NewRun, ProjectInfo, ProjectStore, Result, RunInfo, RunStatus, RunStore, StoreError, StoreOptions,
+    default_run_name, validate,
+};
 
 /// A store in a PostgreSQL database.
 pub struct PgStore {
     // The client needs `&mut` for every query; the store API reads through `&self`.
     client: RefCell<Client>,
-    clock: Clock,
+    /// The clock, the heartbeat timeout and the process probe, as the SQLite store takes them.
+    opts: StoreOptions,
 }
 
 /// A PostgreSQL error as the store's.
@@ -45,6 +50,47 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Columns of [`RunInfo`] in the order [`run_from_row`] reads them, with the effective status:
+/// `$1` is the stale-before time; `gone` are runs whose process is gone (store ids, not input).
+fn run_columns(gone: &[i64]) -> String {
+    let gone_sql = if gone.is_empty() {
+        String::new()
+    } else {
+        format!(" OR r.id IN ({})", gone.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+    };
+    format!(
+        "r.uid, p.name, r.name, \
+         (CASE WHEN r.status = 'running' AND (r.heartbeat_ms < $1{gone_sql}) THEN 'crashed' ELSE r.status END), \
+         r.grp, r.notes, r.created_ms, r.started_ms, r.ended_ms, r.heartbeat_ms, r.host, r.pid, r.command, \
+         r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms"
+    )
+}
+
+fn run_from_row(row: &Row) -> RunInfo {
+    let status: String = row.get(3);
+    let env: Option<String> = row.get(15);
+    RunInfo {
+        id: row.get(0),
+        project: row.get(1),
+        name: row.get(2),
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        group: row.get(4),
+        notes: row.get(5),
+        created_ms: row.get(6),
+        started_ms: row.get(7),
+        ended_ms: row.get(8),
+        heartbeat_ms: row.get(9),
+        host: row.get(10),
+        pid: row.get(11),
+        command: row.get(12),
+        git_commit: row.get(13),
+        git_dirty: row.get(14),
+        env: env.and_then(|e| serde_json::from_str(&e).ok()),
+        error: row.get(16),
+        deleted: row.get::<_, Option<i64>>(17).is_some(),
+    }
+}
+
 const PROJECT_COLUMNS: &str = "p.id, p.name, p.created_ms, p.updated_ms, p.deleted_ms IS NOT NULL, \
    (SELECT count(*) FROM runs r WHERE r.project_id = p.id AND r.deleted_ms IS NULL), \
    (SELECT max(greatest(r.heartbeat_ms, r.created_ms, coalesce(r.ended_ms, 0))) FROM runs r \
@@ -63,14 +109,15 @@ fn project_from_row(r: &Row) -> ProjectInfo {
 }
 
 impl PgStore {
-    /// Connects to the database at `url` and brings its schema up to date.
-    pub fn connect(url: &str, clock: Clock) -> Result<PgStore> {
+    /// Connects to the database at `url` and brings its schema up to date. Of `opts`, the
+    /// clock, the heartbeat timeout and the process probe apply.
+    pub fn connect(url: &str, opts: StoreOptions) -> Result<PgStore> {
         let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Database {
             message: format!("connecting to {}: {e}", redact(url)),
             unavailable: true,
         })?;
         migrate::migrate(&mut client, &redact(url))?;
-        Ok(PgStore { client: RefCell::new(client), clock })
+        Ok(PgStore { client: RefCell::new(client), opts })
     }
 
     /// The schema version of the database.
@@ -79,7 +126,48 @@ impl PgStore {
     }
 
     fn now(&self) -> i64 {
-        (self.clock)()
+        (self.opts.clock)()
+    }
+
+    /// Before this time a `running` run's heartbeat is stale (it reads `crashed`).
+    fn stale_before(&self) -> i64 {
+        self.now() - self.opts.heartbeat_timeout_ms
+    }
+
+    /// Ids of running runs (all, or only `uid`) with a fresh heartbeat whose process on this
+    /// host and boot is gone (the SQLite store's rule: only such runs are probed).
+    fn gone_runs(&self, uid: Option<&str>) -> Result<Vec<i64>> {
+        let Some(probe) = self.opts.process_probe.as_ref() else { return Ok(Vec::new()) };
+        let (Some(host), Some(boot)) = (probe.host(), probe.boot()) else { return Ok(Vec::new()) };
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT id, pid, proc_start FROM runs \
+                 WHERE status = 'running' AND host = $1 AND proc_boot = $2 AND heartbeat_ms >= $3 \
+                 AND pid IS NOT NULL AND proc_start IS NOT NULL AND ($4::text IS NULL OR uid = $4)",
+                &[&host, &boot, &self.stale_before(), &uid],
+            )
+            .map_err(db)?;
+        Ok(rows
+            .iter()
+            .filter(|r| probe.start_ticks(r.get::<_, i64>(1)) != Some(r.get::<_, i64>(2)))
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    /// Internal id of run `uid` (exact id).
+    fn run_rowid(&self, uid: &str) -> Result<i64> {
+        let row = self.client.borrow_mut().query_opt("SELECT id FROM runs WHERE uid = $1", &[&uid]).map_err(db)?;
+        row.map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))
+    }
+
+    /// Runs one statement on run `uid`'s internal id (`$1`) and `args` (`$2`…).
+    fn on_run(&mut self, uid: &str, sql: &str, args: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64> {
+        let id = self.run_rowid(uid)?;
+        let mut all: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&id];
+        all.extend_from_slice(args);
+        self.client.get_mut().execute(sql, &all).map_err(db)
     }
 
     fn one_project(
@@ -225,6 +313,179 @@ impl ProjectStore for PgStore {
             .query("SELECT key, value FROM project_tags WHERE project_id = $1 ORDER BY key", &[&id])
             .map_err(db)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+impl RunStore for PgStore {
+    fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo> {
+        validate::new_run(uid, new)?;
+        let project_id = self.ensure_project(&new.project)?;
+        let now = self.now();
+        let created = new.created_ms.unwrap_or(now);
+        let env = new.env.as_ref().map(|e| e.to_string());
+        let mut tx = self.client.get_mut().transaction().map_err(db)?;
+        // Runs of a project are numbered in their default names: one creation at a time.
+        tx.execute("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", &[&project_id]).map_err(db)?;
+        let name = match &new.name {
+            Some(n) => n.clone(),
+            None => {
+                let count: i64 =
+                    tx.query_one("SELECT count(*) FROM runs WHERE project_id = $1", &[&project_id]).map_err(db)?.get(0);
+                default_run_name(uid, count)
+            }
+        };
+        let inserted = tx.execute(
+            "INSERT INTO runs(uid, project_id, name, status, grp, notes, created_ms, started_ms, heartbeat_ms, \
+               host, pid, command, git_commit, git_dirty, env_json, proc_start, proc_boot) \
+             VALUES ($1, $2, $3, 'running', $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &[
+                &uid,
+                &project_id,
+                &name,
+                &new.group,
+                &new.notes,
+                &created,
+                &now.max(created),
+                &new.host,
+                &new.pid,
+                &new.command,
+                &new.git_commit,
+                &new.git_dirty,
+                &env,
+                &new.proc_start,
+                &new.proc_boot,
+            ],
+        );
+        inserted.map_err(db)?;
+        for (k, v) in &new.tags {
+            tx.execute(
+                "INSERT INTO run_tags(run_id, key, value) SELECT id, $2, $3 FROM runs WHERE uid = $1 \
+                 ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                &[&uid, k, v],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        self.run(uid)
+    }
+
+    fn run(&self, uid: &str) -> Result<RunInfo> {
+        let sql = format!(
+            "SELECT {} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.uid = $2",
+            run_columns(&self.gone_runs(Some(uid))?)
+        );
+        let row = self.client.borrow_mut().query_opt(&sql, &[&self.stale_before(), &uid]).map_err(db)?;
+        row.map(|r| run_from_row(&r)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))
+    }
+
+    fn resolve_run(&self, what: &str) -> Result<String> {
+        let mut c = self.client.borrow_mut();
+        if let Some(r) = c.query_opt("SELECT uid FROM runs WHERE uid = $1", &[&what]).map_err(db)? {
+            return Ok(r.get(0));
+        }
+        let mut candidates: Vec<String> = Vec::new();
+        if what.len() >= 4 && what.chars().all(|c| c.is_ascii_alphanumeric()) {
+            let upper = format!("{what}~");
+            candidates = c
+                .query("SELECT uid FROM runs WHERE uid >= $1 AND uid < $2 LIMIT 10", &[&what, &upper])
+                .map_err(db)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        }
+        if candidates.is_empty() {
+            candidates = c
+                .query("SELECT uid FROM runs WHERE name = $1 AND deleted_ms IS NULL LIMIT 10", &[&what])
+                .map_err(db)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        }
+        match candidates.len() {
+            0 => Err(StoreError::RunNotFound(what.to_string())),
+            1 => Ok(candidates.remove(0)),
+            n => Err(StoreError::AmbiguousRun(what.to_string(), n)),
+        }
+    }
+
+    fn finish_run_at(
+        &mut self,
+        uid: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
+    ) -> Result<()> {
+        if !matches!(status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed) {
+            let why = format!("a run cannot be finished as `{status}`");
+            return Err(StoreError::Invalid { what: "status", why });
+        }
+        let ended = ended_ms.unwrap_or_else(|| self.now());
+        self.on_run(
+            uid,
+            "UPDATE runs SET status = $2, ended_ms = $3, heartbeat_ms = greatest(heartbeat_ms, $3), \
+               error = coalesce($4, error) WHERE id = $1",
+            &[&status.as_str(), &ended, &error],
+        )?;
+        Ok(())
+    }
+
+    fn heartbeat(&mut self, uid: &str, at_ms: i64) -> Result<()> {
+        self.on_run(uid, "UPDATE runs SET heartbeat_ms = greatest(heartbeat_ms, $2) WHERE id = $1", &[&at_ms])?;
+        Ok(())
+    }
+
+    fn set_tag(&mut self, uid: &str, key: &str, value: &str) -> Result<()> {
+        if let Err(e) = validate::key("tag", key).and_then(|_| validate::tag_value(key, value)) {
+            return Err(StoreError::Invalid { what: "tag", why: e.to_string() });
+        }
+        let id = self.run_rowid(uid)?;
+        let now = self.now();
+        let mut tx = self.client.get_mut().transaction().map_err(db)?;
+        tx.execute("UPDATE runs SET heartbeat_ms = greatest(heartbeat_ms, $2) WHERE id = $1", &[&id, &now])
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO run_tags(run_id, key, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+            &[&id, &key, &value],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn remove_tag(&mut self, uid: &str, key: &str) -> Result<bool> {
+        Ok(self.on_run(uid, "DELETE FROM run_tags WHERE run_id = $1 AND key = $2", &[&key])? > 0)
+    }
+
+    fn tags(&self, uid: &str) -> Result<Vec<(String, String)>> {
+        let id = self.run_rowid(uid)?;
+        let rows = self
+            .client
+            .borrow_mut()
+            .query("SELECT key, value FROM run_tags WHERE run_id = $1 ORDER BY key", &[&id])
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn set_run_name(&mut self, uid: &str, name: &str) -> Result<()> {
+        validate::name("run name", name)?;
+        self.on_run(uid, "UPDATE runs SET name = $2 WHERE id = $1", &[&name])?;
+        Ok(())
+    }
+
+    fn set_notes(&mut self, uid: &str, notes: Option<&str>) -> Result<()> {
+        self.on_run(uid, "UPDATE runs SET notes = $2 WHERE id = $1", &[&notes])?;
+        Ok(())
+    }
+
+    fn delete_run(&mut self, uid: &str) -> Result<()> {
+        let now = self.now();
+        self.on_run(uid, "UPDATE runs SET deleted_ms = $2 WHERE id = $1 AND deleted_ms IS NULL", &[&now])?;
+        Ok(())
+    }
+
+    fn restore_run(&mut self, uid: &str) -> Result<()> {
+        self.on_run(uid, "UPDATE runs SET deleted_ms = NULL WHERE id = $1", &[])?;
+        Ok(())
     }
 }
 

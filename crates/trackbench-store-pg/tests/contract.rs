@@ -3,12 +3,13 @@
 //! server named by `TRACKBENCH_TEST_POSTGRES` (`cargo xtask test` starts one); without it they
 //! are skipped, and say so.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use postgres::{Client, NoTls};
-use trackbench_store::{ProjectStore, Store, StoreError, StoreOptions};
+use trackbench_store::{NewRun, ProcessProbe, RunStatus, RunStore, Store, StoreError, StoreOptions, default_run_name};
 use trackbench_store_pg::{PgStore, migrate};
 
 const T0: i64 = 1_750_000_000_000;
@@ -52,11 +53,44 @@ fn test_server() -> Option<String> {
     url
 }
 
-/// A backend under test: its store, its manual clock, and what must outlive the store.
+/// A machine named `here` whose processes the test decides (the OS, not our store, is what
+/// this stands in for).
+#[derive(Default)]
+struct FakeProcesses {
+    procs: Mutex<HashMap<i64, i64>>,
+}
+
+impl FakeProcesses {
+    fn start(&self, pid: i64, ticks: i64) {
+        self.procs.lock().unwrap().insert(pid, ticks);
+    }
+    fn kill(&self, pid: i64) {
+        self.procs.lock().unwrap().remove(&pid);
+    }
+}
+
+impl ProcessProbe for FakeProcesses {
+    fn host(&self) -> Option<&str> {
+        Some("here")
+    }
+    fn boot(&self) -> Option<&str> {
+        Some("boot-1")
+    }
+    fn start_ticks(&self, pid: i64) -> Option<i64> {
+        self.procs.lock().unwrap().get(&pid).copied()
+    }
+}
+
+/// Heartbeat timeout of the stores under test.
+const TIMEOUT: i64 = 60_000;
+
+/// A backend under test: its store, its manual clock and process table, and what must outlive
+/// the store.
 struct Backend {
     name: &'static str,
-    store: Box<dyn ProjectStore>,
+    store: Box<dyn RunStore>,
     clock: Arc<AtomicI64>,
+    procs: Arc<FakeProcesses>,
     _db: Option<Database>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -67,20 +101,31 @@ impl Backend {
     }
 }
 
+/// The same options for every backend: a manual clock from T0 and a fake process table.
+fn options() -> (StoreOptions, Arc<AtomicI64>, Arc<FakeProcesses>) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let procs = Arc::new(FakeProcesses::default());
+    let c = clock.clone();
+    let opts = StoreOptions {
+        clock: Arc::new(move || c.load(Ordering::SeqCst)),
+        heartbeat_timeout_ms: TIMEOUT,
+        process_probe: Some(procs.clone()),
+        ..StoreOptions::default()
+    };
+    (opts, clock, procs)
+}
+
 /// SQLite, and PostgreSQL when a test server is there.
 fn backends() -> Vec<Backend> {
-    let clock = Arc::new(AtomicI64::new(T0));
-    let c = clock.clone();
+    let (opts, clock, procs) = options();
     let dir = tempfile::tempdir().unwrap();
-    let opts = StoreOptions { clock: Arc::new(move || c.load(Ordering::SeqCst)), ..StoreOptions::default() };
     let sqlite = Store::open(dir.path(), opts).unwrap();
-    let mut out = vec![Backend { name: "sqlite", store: Box::new(sqlite), clock, _db: None, _dir: Some(dir) }];
+    let mut out = vec![Backend { name: "sqlite", store: Box::new(sqlite), clock, procs, _db: None, _dir: Some(dir) }];
     if let Some(admin) = test_server() {
         let db = Database::create(&admin);
-        let clock = Arc::new(AtomicI64::new(T0));
-        let c = clock.clone();
-        let pg = PgStore::connect(&db.url, Arc::new(move || c.load(Ordering::SeqCst))).unwrap();
-        out.push(Backend { name: "postgres", store: Box::new(pg), clock, _db: Some(db), _dir: None });
+        let (opts, clock, procs) = options();
+        let pg = PgStore::connect(&db.url, opts).unwrap();
+        out.push(Backend { name: "postgres", store: Box::new(pg), clock, procs, _db: Some(db), _dir: None });
     }
     out
 }
@@ -145,6 +190,127 @@ fn deleted_projects_are_hidden_until_restored_alike() {
     }
 }
 
+#[test]
+fn runs_are_created_named_tagged_ended_and_deleted_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let first = s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap();
+        assert_eq!(first.name, default_run_name(&first.id, 0), "{n}: the default name counts the project's runs");
+        let full = NewRun {
+            project: "p".into(),
+            name: Some("full ✓".into()),
+            group: Some("g".into()),
+            notes: Some("notes".into()),
+            tags: vec![("k".into(), "v".into())],
+            host: Some("elsewhere".into()),
+            pid: Some(7),
+            command: Some("python train.py".into()),
+            git_commit: Some("abc".into()),
+            git_dirty: Some(true),
+            env: Some(serde_json::json!({"python": "3.11", "gpus": [0, 1]})),
+            created_ms: Some(T0 - 500),
+            ..NewRun::default()
+        };
+        let r = s.create_run_with_id("fixedid000000001", &full).unwrap();
+        assert_eq!(r.id, "fixedid000000001");
+        assert_eq!((r.project.as_str(), r.name.as_str(), r.status), ("p", "full ✓", RunStatus::Running), "{n}");
+        assert_eq!((r.created_ms, r.started_ms, r.heartbeat_ms, r.ended_ms), (T0 - 500, T0 - 500, T0, None), "{n}");
+        assert_eq!(
+            (r.group.as_deref(), r.notes.as_deref(), r.host.as_deref(), r.pid, r.git_dirty),
+            (Some("g"), Some("notes"), Some("elsewhere"), Some(7), Some(true)),
+            "{n}"
+        );
+        assert_eq!(r.env, full.env, "{n}");
+        assert!(s.create_run(&NewRun { project: "p".into(), name: Some(" ".into()), ..NewRun::default() }).is_err());
+        let p = s.project("p").unwrap();
+        assert_eq!((p.runs, p.last_activity_ms), (2, Some(T0)), "{n}");
+
+        // Tags: set (a write, so a heartbeat), overwrite, remove; sorted by key.
+        b.advance(5);
+        let s = &mut b.store;
+        s.set_tag(&r.id, "b", "2").unwrap();
+        s.set_tag(&r.id, "k", "v2").unwrap();
+        assert_eq!(s.run(&r.id).unwrap().heartbeat_ms, T0 + 5, "{n}");
+        assert!(matches!(s.set_tag(&r.id, "", "x"), Err(StoreError::Invalid { what: "tag", .. })), "{n}");
+        assert!(s.remove_tag(&r.id, "b").unwrap() && !s.remove_tag(&r.id, "b").unwrap(), "{n}");
+        assert_eq!(s.tags(&r.id).unwrap(), [("k".to_string(), "v2".to_string())], "{n}");
+        assert!(matches!(s.tags("nosuchrun"), Err(StoreError::RunNotFound(_))), "{n}");
+
+        // Names: a full id, a prefix of 4+ characters, a unique name; two of a name are ambiguous.
+        assert_eq!(s.resolve_run("fixedid000000001").unwrap(), r.id);
+        assert_eq!(s.resolve_run("fixe").unwrap(), r.id, "{n}");
+        assert_eq!(s.resolve_run("full ✓").unwrap(), r.id, "{n}");
+        s.set_run_name(&first.id, "full ✓").unwrap();
+        assert!(matches!(s.resolve_run("full ✓"), Err(StoreError::AmbiguousRun(_, 2))), "{n}");
+        assert!(matches!(s.resolve_run("nope"), Err(StoreError::RunNotFound(_))), "{n}");
+        s.set_notes(&r.id, None).unwrap();
+        assert_eq!(s.run(&r.id).unwrap().notes, None, "{n}");
+
+        // Heartbeats never go back; an end keeps its error; `running` is no way to end.
+        s.heartbeat(&r.id, T0 + 100).unwrap();
+        s.heartbeat(&r.id, T0 + 50).unwrap();
+        assert_eq!(s.run(&r.id).unwrap().heartbeat_ms, T0 + 100, "{n}");
+        assert!(matches!(s.finish_run_at(&r.id, RunStatus::Running, None, None), Err(StoreError::Invalid { .. })));
+        s.finish_run_at(&r.id, RunStatus::Failed, Some("out of memory"), Some(T0 + 200)).unwrap();
+        let ended = s.run(&r.id).unwrap();
+        assert_eq!(
+            (ended.status, ended.ended_ms, ended.heartbeat_ms, ended.error.as_deref()),
+            (RunStatus::Failed, Some(T0 + 200), T0 + 200, Some("out of memory")),
+            "{n}"
+        );
+
+        // A running run whose heartbeat is older than the timeout reads crashed.
+        b.advance(TIMEOUT + 1);
+        assert_eq!(b.store.run(&first.id).unwrap().status, RunStatus::Crashed, "{n}");
+        b.store.heartbeat(&first.id, T0 + 5 + TIMEOUT + 1).unwrap();
+        assert_eq!(b.store.run(&first.id).unwrap().status, RunStatus::Running, "{n}");
+
+        // Deleting a project deletes its live runs; restoring brings back only those.
+        let s = &mut b.store;
+        s.delete_run(&first.id).unwrap();
+        assert!(s.run(&first.id).unwrap().deleted, "{n}");
+        assert_eq!(s.project("p").unwrap().runs, 1, "{n}");
+        b.advance(1);
+        let pid = b.store.project("p").unwrap().id;
+        b.store.delete_project(pid).unwrap();
+        assert!(b.store.run(&r.id).unwrap().deleted, "{n}");
+        b.store.restore_project(pid).unwrap();
+        assert!(!b.store.run(&r.id).unwrap().deleted, "{n}: deleted with the project, restored with it");
+        assert!(b.store.run(&first.id).unwrap().deleted, "{n}: deleted before, stays deleted");
+        b.store.restore_run(&first.id).unwrap();
+        assert_eq!(b.store.project("p").unwrap().runs, 2, "{n}");
+    }
+}
+
+#[test]
+fn a_run_whose_process_is_gone_reads_crashed_at_once_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let at = |host: &str| NewRun {
+            project: "p".into(),
+            host: Some(host.into()),
+            pid: Some(42),
+            proc_start: Some(7),
+            proc_boot: Some("boot-1".into()),
+            ..NewRun::default()
+        };
+        b.procs.start(42, 7);
+        let here = b.store.create_run(&at("here")).unwrap();
+        let there = b.store.create_run(&at("there")).unwrap();
+        assert_eq!(b.store.run(&here.id).unwrap().status, RunStatus::Running, "{n}");
+        b.procs.kill(42);
+        assert_eq!(b.store.run(&here.id).unwrap().status, RunStatus::Crashed, "{n}: its process is gone");
+        // Another host's process is not this machine's to probe: it waits for the timeout.
+        assert_eq!(b.store.run(&there.id).unwrap().status, RunStatus::Running, "{n}");
+        // The pid now names another process (another start time): gone too.
+        b.procs.start(42, 8);
+        assert_eq!(b.store.run(&here.id).unwrap().status, RunStatus::Crashed, "{n}");
+        b.advance(TIMEOUT + 1);
+        assert_eq!(b.store.run(&there.id).unwrap().status, RunStatus::Crashed, "{n}");
+    }
+}
+
 /// blake3 of every shipped PostgreSQL migration. Append a line for a new one; never edit one.
 const SHIPPED: &[&str] = &["c102eebfd2f74aebd1714464a2870256861f23b2d59f37416fd97cb3452b7436"];
 
@@ -163,11 +329,10 @@ fn postgres_migrations_are_append_only() {
 fn replicas_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     let Some(admin) = test_server() else { return };
     let db = Database::create(&admin);
-    let clock: trackbench_store::Clock = Arc::new(|| T0);
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let (url, clock) = (db.url.clone(), clock.clone());
-            std::thread::spawn(move || PgStore::connect(&url, clock).map(|s| s.schema_version().unwrap()))
+            let url = db.url.clone();
+            std::thread::spawn(move || PgStore::connect(&url, options().0).map(|s| s.schema_version().unwrap()))
         })
         .collect();
     for h in handles {
@@ -175,7 +340,7 @@ fn replicas_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     }
     let mut c = Client::connect(&db.url, NoTls).unwrap();
     c.execute("UPDATE trackbench_schema SET version = $1", &[&(migrate::LATEST + 1)]).unwrap();
-    match PgStore::connect(&db.url, clock.clone()) {
+    match PgStore::connect(&db.url, options().0) {
         Err(StoreError::SchemaTooNew { found, known, .. }) => {
             assert_eq!((found, known), (migrate::LATEST + 1, migrate::LATEST))
         }
@@ -190,7 +355,7 @@ fn replicas_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
 #[test]
 fn an_unreachable_database_is_a_clear_error_without_the_password() {
     // Port 1 on loopback: nothing listens there.
-    let err = PgStore::connect("postgres://ana:s3cret@127.0.0.1:1/tb?connect_timeout=5", Arc::new(|| T0))
+    let err = PgStore::connect("postgres://ana:s3cret@127.0.0.1:1/tb?connect_timeout=5", options().0)
         .err()
         .expect("no server there");
     match err {
