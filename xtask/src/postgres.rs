@@ -59,7 +59,9 @@ impl Postgres {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("finding a free port: {e}"))?
             .port();
-        let dir = target_dir().join("postgres-test").join(std::process::id().to_string());
+        let parent = target_dir().join("postgres-test");
+        stop_leftovers(&bin, &parent, as_postgres);
+        let dir = parent.join(std::process::id().to_string());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("sock")).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let pg = Postgres {
@@ -111,6 +113,25 @@ impl Postgres {
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
         }
+    }
+}
+
+/// Stops and removes clusters that earlier runs left behind when they were killed before
+/// stopping theirs (each folder is named by the pid of the xtask that made it).
+fn stop_leftovers(bin: &Path, parent: &Path, as_postgres: bool) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let alive = e
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if alive {
+            continue;
+        }
+        let leftover = Postgres { url: String::new(), bin: bin.to_path_buf(), dir: e.path(), as_postgres };
+        eprintln!("stopping a test PostgreSQL left behind in {}", e.path().display());
+        drop(leftover);
     }
 }
 
