@@ -2,14 +2,18 @@
 //! provides, as traits, so the same contract tests run against SQLite ([`Store`]) and
 //! PostgreSQL (`trackbench-store-pg`). A behaviour only one backend has is a bug.
 //!
-//! It grows one concept at a time; today it covers projects and the life of a run (creation,
-//! status, heartbeat, tags, names, notes, deletion), not yet metrics, params, artifacts or
-//! listing with filters. What is not here yet is reached through [`Store`] alone, which is why
+//! It grows one concept at a time; today it covers projects, the life of a run (creation,
+//! status, heartbeat, tags, names, notes, deletion) and the one write with what it wrote
+//! (points in chunks, summaries, params, summary values, log lines); not yet downsampling,
+//! listing with filters, artifacts, A/B tests or models. What is not here yet is reached through [`Store`] alone, which is why
 //! the server still holds a [`Store`].
 
 use crate::Store;
+use crate::codec::Points;
 use crate::error::Result;
-use crate::model::{NewRun, ProjectInfo, RunInfo, RunStatus};
+use crate::model::{
+    Batch, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunStatus, StepRange, StoredLogLine,
+};
 
 /// Projects (MLflow's experiments): create, look up, rename, soft delete and restore, tags.
 pub trait ProjectStore {
@@ -148,5 +152,43 @@ impl RunStore for Store {
     }
     fn restore_run(&mut self, uid: &str) -> Result<()> {
         Store::restore_run(self, uid)
+    }
+}
+
+/// The one write, `log_batch` (points, params, tags, summary values, log lines and the
+/// heartbeat in one transaction, a retried batch a no-op), and reading back what it wrote.
+pub trait MetricStore: RunStore {
+    /// Stores `batch` into run `uid` atomically; invalid items are refused in the report.
+    fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport>;
+    /// Points of series `key` in `range`, in step order (bit-exact).
+    fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points>;
+    /// Summaries of every series of a run, by key.
+    fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>>;
+    /// Params, by key, with their JSON type.
+    fn params(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>>;
+    /// User summary values, by key.
+    fn summary_values(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>>;
+    /// Up to `limit` log lines after position `after`, in order.
+    fn log_lines(&self, uid: &str, after: i64, limit: usize) -> Result<Vec<StoredLogLine>>;
+}
+
+impl MetricStore for Store {
+    fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport> {
+        Store::log_batch(self, uid, batch)
+    }
+    fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points> {
+        Store::series(self, uid, key, range)
+    }
+    fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>> {
+        Store::metric_summaries(self, uid)
+    }
+    fn params(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        Store::params(self, uid)
+    }
+    fn summary_values(&self, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        Store::summary_values(self, uid)
+    }
+    fn log_lines(&self, uid: &str, after: i64, limit: usize) -> Result<Vec<StoredLogLine>> {
+        Store::log_lines(self, uid, after, limit)
     }
 }

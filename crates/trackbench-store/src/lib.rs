@@ -24,6 +24,7 @@
 mod ab;
 pub mod artifacts;
 pub mod backend;
+pub mod chunking;
 pub mod codec;
 mod error;
 pub mod filter;
@@ -48,7 +49,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
-pub use backend::{ProjectStore, RunStore};
+pub use backend::{MetricStore, ProjectStore, RunStore};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};

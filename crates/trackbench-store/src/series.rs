@@ -51,13 +51,7 @@ impl Store {
         let total: usize = chunks.iter().map(|c| c.len).sum();
         let mut out = Points { steps: column(total), wall_ms: column(total), values: column(total) };
         decode_parallel(&chunks, &mut out)?;
-        if range != StepRange::ALL {
-            out = filter_range(out, range);
-        }
-        if out.steps.windows(2).any(|w| w[1] < w[0]) {
-            out = stable_sort_by_step(out);
-        }
-        Ok(out)
+        Ok(crate::chunking::finish_read(out, range))
     }
 
     /// Series `key` of run `uid` reduced to at most `buckets` equal-width step buckets over
@@ -299,24 +293,4 @@ fn decode_parallel(chunks: &[Chunk<'_>], out: &mut Points) -> Result<()> {
             h.join().unwrap_or_else(|_| Err(StoreError::CorruptChunk("decoder thread panicked".into())))
         })
     })
-}
-
-fn filter_range(p: Points, range: StepRange) -> Points {
-    let mut out = Points::with_capacity(p.len());
-    for i in 0..p.len() {
-        if range.contains(p.steps[i]) {
-            out.push(p.steps[i], p.wall_ms[i], p.values[i]);
-        }
-    }
-    out
-}
-
-fn stable_sort_by_step(p: Points) -> Points {
-    let mut idx: Vec<usize> = (0..p.len()).collect();
-    idx.sort_by_key(|&i| p.steps[i]);
-    let mut out = Points::with_capacity(p.len());
-    for i in idx {
-        out.push(p.steps[i], p.wall_ms[i], p.values[i]);
-    }
-    out
 }

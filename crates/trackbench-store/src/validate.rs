@@ -89,6 +89,40 @@ pub fn param_value(key: &str, value: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
+/// A captured line as stored: NUL bytes shown as U+FFFD, cut (on a character boundary) at
+/// [`MAX_LOG_LINE_BYTES`].
+pub fn log_line(line: &str) -> String {
+    let mut clean = line.replace('\0', "\u{FFFD}");
+    if clean.len() > MAX_LOG_LINE_BYTES {
+        let mut end = MAX_LOG_LINE_BYTES;
+        while !clean.is_char_boundary(end) {
+            end -= 1;
+        }
+        clean.truncate(end);
+    }
+    clean
+}
+
+/// The refusal of a param logged again with another value (params are write-once).
+pub fn param_rewrite(key: &str, old_json: &str, new_json: &str) -> StoreError {
+    StoreError::invalid(
+        "param",
+        format!(
+            "`{key}` was already logged as {old_json}; params are write-once (log {new_json} under a new key or in a new run)"
+        ),
+    )
+}
+
+/// The text form of a param (strings raw, everything else as JSON) and its numeric value
+/// when it is a number or a string holding one (MLflow logs every param as a string).
+pub fn param_text_num(value: &serde_json::Value) -> (String, Option<f64>) {
+    match value {
+        serde_json::Value::String(s) => (s.clone(), s.trim().parse::<f64>().ok().filter(|f| f.is_finite())),
+        serde_json::Value::Number(n) => (n.to_string(), n.as_f64()),
+        other => (other.to_string(), None),
+    }
+}
+
 /// An artifact path inside a run: relative, `/`-separated, no `.`/`..`/empty segments, no
 /// control characters or backslashes. Returns the normalised path.
 pub fn artifact_path(path: &str) -> Result<String> {

@@ -1,0 +1,239 @@
+//! How a series is kept as chunks, for every backend: appending a flush (merging small tail
+//! chunks, tiered like an LSM tree), compacting a finished run's series into full chunks, and
+//! folding the per-series summary point by point. A backend gives the chunk table's few
+//! operations ([`ChunkTx`], inside its write transaction); the algorithm is written once here,
+//! so SQLite and PostgreSQL store the same chunks for the same flushes.
+//!
+//! Merging decodes and re-encodes losslessly: nothing already stored is dropped or replaced by
+//! a different point.
+
+use crate::codec::{self, Points};
+use crate::error::Result;
+
+/// Target number of points per chunk.
+pub const CHUNK_POINTS: usize = 4096;
+
+/// Tail chunks merged at once by the tiered compaction.
+const MERGE_FANOUT: usize = 8;
+
+/// Size class of a chunk for tiered merging: 1-7 points, 8-63, 64-511, 512-4095.
+fn level(n: i64) -> u32 {
+    (63 - (n.max(1) as u64).leading_zeros()) / 3
+}
+
+/// Running per-series summary, folded point by point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSummary {
+    pub count: i64,
+    pub nan_count: i64,
+    /// Value at the greatest step (the later-logged on a tie); NaN before any point.
+    pub last: f64,
+    pub last_step: i64,
+    pub last_wall_ms: i64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: Option<f64>,
+}
+
+impl SeriesSummary {
+    pub fn empty() -> SeriesSummary {
+        SeriesSummary {
+            count: 0,
+            nan_count: 0,
+            last: f64::NAN,
+            last_step: i64::MIN,
+            last_wall_ms: 0,
+            min: None,
+            max: None,
+            sum: None,
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, step: i64, wall: i64, v: f64) {
+        self.count += 1;
+        if step >= self.last_step {
+            self.last_step = step;
+            self.last = v;
+            self.last_wall_ms = wall;
+        }
+        if v.is_nan() {
+            self.nan_count += 1;
+        } else {
+            self.min = Some(self.min.map_or(v, |m| m.min(v)));
+            self.max = Some(self.max.map_or(v, |m| m.max(v)));
+            self.sum = Some(self.sum.map_or(v, |s| s + v));
+        }
+    }
+}
+
+/// A value as summary columns keep it, in every backend alike: NaN as none (a flag says when
+/// the last value was NaN) and -0.0 as 0.0 (SQLite stores whole REAL values as integers, which
+/// have no negative zero). The points themselves keep every bit.
+pub fn stored_real(v: f64) -> Option<f64> {
+    if v.is_nan() {
+        None
+    } else if v == 0.0 {
+        Some(0.0)
+    } else {
+        Some(v)
+    }
+}
+
+/// One chunk row: its number in the series, point count, step extent, value summary (NaN
+/// kept out of min/max; `vlast` `None` when the last value is NaN) and encoded points.
+#[derive(Debug, Clone)]
+pub struct ChunkRow {
+    pub seq: i64,
+    pub n: i64,
+    pub step_min: i64,
+    pub step_max: i64,
+    pub vmin: Option<f64>,
+    pub vmax: Option<f64>,
+    pub vlast: Option<f64>,
+    pub data: Vec<u8>,
+}
+
+/// The chunk table of one backend, inside its open write transaction.
+pub trait ChunkTx {
+    /// The newest chunks of series (run, key), newest first: (seq, point count), at most `limit`.
+    fn tail(&mut self, run: i64, key: i64, limit: usize) -> Result<Vec<(i64, i64)>>;
+    /// Decodes chunks `first..=last` (by seq) of the series into `out`, in order.
+    fn read(&mut self, run: i64, key: i64, first: i64, last: i64, out: &mut Points) -> Result<()>;
+    /// Deletes chunks `first..=last` of the series.
+    fn delete(&mut self, run: i64, key: i64, first: i64, last: i64) -> Result<()>;
+    /// Writes a chunk, replacing one of that seq.
+    fn put(&mut self, run: i64, key: i64, chunk: &ChunkRow) -> Result<()>;
+    /// The series' summary, if it has one.
+    fn summary(&mut self, run: i64, key: i64) -> Result<Option<SeriesSummary>>;
+    fn put_summary(&mut self, run: i64, key: i64, s: &SeriesSummary) -> Result<()>;
+}
+
+/// Appends `new` to series (run, key) and folds it into the series summary.
+///
+/// Write amplification stays bounded both for big flushes and for a slow loop that flushes a
+/// few points at a time: a small tail chunk is merged with new points when they outnumber it
+/// (rewriting at most as much as is added); otherwise new points go into new chunks, and
+/// whenever the last [`MERGE_FANOUT`] chunks are of one size class they are merged into one,
+/// so each point is rewritten about once per size class.
+pub fn append_series(tx: &mut dyn ChunkTx, run: i64, key: i64, new: &Points) -> Result<()> {
+    match tx.tail(run, key, 1)?.first().copied() {
+        Some((tail_seq, n)) if (n as usize) < CHUNK_POINTS && n as usize <= new.len() => {
+            let mut all = Points::default();
+            tx.read(run, key, tail_seq, tail_seq, &mut all)?;
+            all.extend_from(new, 0..new.len());
+            write_chunks(tx, run, key, tail_seq, &all)?;
+        }
+        Some((tail_seq, _)) => {
+            write_chunks(tx, run, key, tail_seq + 1, new)?;
+            compact_tail(tx, run, key)?;
+        }
+        None => write_chunks(tx, run, key, 0, new)?,
+    }
+    let mut s = tx.summary(run, key)?.unwrap_or_else(SeriesSummary::empty);
+    for i in 0..new.len() {
+        s.add(new.steps[i], new.wall_ms[i], new.values[i]);
+    }
+    tx.put_summary(run, key, &s)
+}
+
+/// Rewrites series (run, key) so that each run of consecutive small chunks becomes full
+/// chunks (done when a run finishes; reads are fastest on full chunks). Returns chunks removed.
+pub fn compact_series(tx: &mut dyn ChunkTx, run: i64, key: i64) -> Result<usize> {
+    let mut chunks = tx.tail(run, key, usize::MAX)?;
+    chunks.reverse();
+    let mut removed = 0;
+    let mut i = 0;
+    while i < chunks.len() {
+        if chunks[i].1 as usize >= CHUNK_POINTS {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j + 1 < chunks.len() && (chunks[j + 1].1 as usize) < CHUNK_POINTS {
+            j += 1;
+        }
+        if j > i {
+            let mut merged = Points::default();
+            tx.read(run, key, chunks[i].0, chunks[j].0, &mut merged)?;
+            tx.delete(run, key, chunks[i].0, chunks[j].0)?;
+            write_chunks(tx, run, key, chunks[i].0, &merged)?;
+            removed += j - i + 1 - merged.len().div_ceil(CHUNK_POINTS);
+        }
+        i = j + 1;
+    }
+    Ok(removed)
+}
+
+/// Merges the last [`MERGE_FANOUT`] chunks while they are small and of one size class.
+fn compact_tail(tx: &mut dyn ChunkTx, run: i64, key: i64) -> Result<()> {
+    loop {
+        let tail = tx.tail(run, key, MERGE_FANOUT)?;
+        let Some(&(last_seq, last_n)) = tail.first() else { return Ok(()) };
+        let same_class = tail.iter().all(|&(_, n)| (n as usize) < CHUNK_POINTS && level(n) == level(last_n));
+        if tail.len() < MERGE_FANOUT || !same_class {
+            return Ok(());
+        }
+        let first_seq = tail[tail.len() - 1].0;
+        let mut merged = Points::default();
+        tx.read(run, key, first_seq, last_seq, &mut merged)?;
+        tx.delete(run, key, first_seq, last_seq)?;
+        write_chunks(tx, run, key, first_seq, &merged)?;
+    }
+}
+
+/// Writes `points` as chunks of at most [`CHUNK_POINTS`], numbered from `seq`.
+fn write_chunks(tx: &mut dyn ChunkTx, run: i64, key: i64, mut seq: i64, points: &Points) -> Result<()> {
+    let mut start = 0;
+    while start < points.len() {
+        let end = (start + CHUNK_POINTS).min(points.len());
+        let mut s = SeriesSummary::empty();
+        let (mut step_min, mut step_max) = (i64::MAX, i64::MIN);
+        for i in start..end {
+            let step = points.steps[i];
+            step_min = step_min.min(step);
+            step_max = step_max.max(step);
+            s.add(step, points.wall_ms[i], points.values[i]);
+        }
+        let row = ChunkRow {
+            seq,
+            n: (end - start) as i64,
+            step_min,
+            step_max,
+            vmin: s.min.and_then(stored_real),
+            vmax: s.max.and_then(stored_real),
+            vlast: stored_real(s.last),
+            data: codec::encode(points, start..end),
+        };
+        tx.put(run, key, &row)?;
+        seq += 1;
+        start = end;
+    }
+    Ok(())
+}
+
+/// A series' points as read back: only those in `range`, in step order (stable: points of one
+/// step keep their logging order).
+pub fn finish_read(p: Points, range: crate::StepRange) -> Points {
+    let p = if range == crate::StepRange::ALL {
+        p
+    } else {
+        let mut out = Points::with_capacity(p.len());
+        for i in 0..p.len() {
+            if range.contains(p.steps[i]) {
+                out.push(p.steps[i], p.wall_ms[i], p.values[i]);
+            }
+        }
+        out
+    };
+    if !p.steps.windows(2).any(|w| w[1] < w[0]) {
+        return p;
+    }
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by_key(|&i| p.steps[i]);
+    let mut out = Points::with_capacity(p.len());
+    for i in idx {
+        out.push(p.steps[i], p.wall_ms[i], p.values[i]);
+    }
+    out
+}
