@@ -4,12 +4,14 @@
 //!
 //! Work in progress (the team-server issue): the schema is complete ([`migrate`]); the
 //! operations grow one concept at a time with the seam's traits, today projects
-//! ([`ProjectStore`]) and the life of a run ([`RunStore`]). The server does not use this crate
+//! ([`ProjectStore`]), the life of a run ([`RunStore`]) and the one write with what it wrote
+//! ([`trackbench_store::MetricStore`], in `ingest`). The server does not use this crate
 //! yet.
 //!
 //! Connection: a `postgres://USER[:PASSWORD]@HOST:PORT/DB` URL (anything `postgres` accepts).
 //! A database that cannot be reached is `StoreError::Database { unavailable: true }`.
 
+mod ingest;
 pub mod migrate;
 
 use std::cell::RefCell;
@@ -24,7 +26,7 @@ use trackbench_store::{
 /// A store in a PostgreSQL database.
 pub struct PgStore {
     // The client needs `&mut` for every query; the store API reads through `&self`.
-    client: RefCell<Client>,
+    pub(crate) client: RefCell<Client>,
     /// The clock, the heartbeat timeout and the process probe, as the SQLite store takes them.
     opts: StoreOptions,
 }
@@ -125,7 +127,7 @@ impl PgStore {
         migrate::version(&mut self.client.borrow_mut())
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         (self.opts.clock)()
     }
 
@@ -157,7 +159,7 @@ impl PgStore {
     }
 
     /// Internal id of run `uid` (exact id).
-    fn run_rowid(&self, uid: &str) -> Result<i64> {
+    pub(crate) fn run_rowid(&self, uid: &str) -> Result<i64> {
         let row = self.client.borrow_mut().query_opt("SELECT id FROM runs WHERE uid = $1", &[&uid]).map_err(db)?;
         row.map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))
     }
@@ -426,6 +428,9 @@ impl RunStore for PgStore {
                error = coalesce($4, error) WHERE id = $1",
             &[&status.as_str(), &ended, &error],
         )?;
+        // Reads are fastest on full chunks: an ended run's series are compacted.
+        let run = self.run_rowid(uid)?;
+        self.compact_run(run)?;
         Ok(())
     }
 

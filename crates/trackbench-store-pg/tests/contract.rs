@@ -9,7 +9,11 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use postgres::{Client, NoTls};
-use trackbench_store::{NewRun, ProcessProbe, RunStatus, RunStore, Store, StoreError, StoreOptions, default_run_name};
+use trackbench_store::codec::Points;
+use trackbench_store::{
+    Batch, LogLine, MetricStore, NewRun, ProcessProbe, RunStatus, SeriesBatch, StepRange, Store, StoreError,
+    StoreOptions, Stream, default_run_name,
+};
 use trackbench_store_pg::{PgStore, migrate};
 
 const T0: i64 = 1_750_000_000_000;
@@ -88,7 +92,7 @@ const TIMEOUT: i64 = 60_000;
 /// the store.
 struct Backend {
     name: &'static str,
-    store: Box<dyn RunStore>,
+    store: Box<dyn MetricStore>,
     clock: Arc<AtomicI64>,
     procs: Arc<FakeProcesses>,
     _db: Option<Database>,
@@ -308,6 +312,139 @@ fn a_run_whose_process_is_gone_reads_crashed_at_once_alike() {
         assert_eq!(b.store.run(&here.id).unwrap().status, RunStatus::Crashed, "{n}");
         b.advance(TIMEOUT + 1);
         assert_eq!(b.store.run(&there.id).unwrap().status, RunStatus::Crashed, "{n}");
+    }
+}
+
+fn points(rows: &[(i64, f64)]) -> Points {
+    let mut p = Points::default();
+    for &(step, v) in rows {
+        p.push(step, 1_000 + step, v);
+    }
+    p
+}
+
+fn series(key: &str, rows: &[(i64, f64)]) -> Batch {
+    Batch { series: vec![SeriesBatch { key: key.into(), points: points(rows) }], ..Batch::default() }
+}
+
+fn bits(p: &Points) -> Vec<(i64, i64, u64)> {
+    (0..p.len()).map(|i| (p.steps[i], p.wall_ms[i], p.values[i].to_bits())).collect()
+}
+
+#[test]
+fn points_read_back_bit_exact_in_step_order_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let run = s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap().id;
+        // Out of order, a step twice (both kept, in logging order), NaN, ±inf and -0.0.
+        let rows = [(0, 1.5), (1, f64::NAN), (1, f64::NEG_INFINITY), (2, f64::INFINITY), (5, -0.0), (3, 2.0)];
+        let mut batch = series("loss", &rows);
+        batch.series.push(SeriesBatch { key: "".into(), points: points(&[(0, 1.0)]) });
+        let report = s.log_batch(&run, &batch).unwrap();
+        assert_eq!((report.points, report.rejected.len()), (6, 1), "{n}: the bad key is refused, the rest stored");
+        let all = s.series(&run, "loss", StepRange::ALL).unwrap();
+        let want = points(&[(0, 1.5), (1, f64::NAN), (1, f64::NEG_INFINITY), (2, f64::INFINITY), (3, 2.0), (5, -0.0)]);
+        assert_eq!(bits(&all), bits(&want), "{n}");
+        let some = s.series(&run, "loss", StepRange { min: Some(1), max: Some(3) }).unwrap();
+        assert_eq!(some.steps, [1, 1, 2, 3], "{n}");
+        assert!(s.series(&run, "never logged", StepRange::ALL).unwrap().is_empty(), "{n}");
+
+        // A slow loop's many small flushes read back whole, before and after the run ends (and
+        // its series are compacted).
+        let mut expect = Vec::new();
+        for f in 0..700 {
+            let rows: Vec<(i64, f64)> = (0..3).map(|i| (f * 3 + i, ((f * 3 + i) as f64).sin())).collect();
+            expect.extend_from_slice(&rows);
+            s.log_batch(&run, &series("acc", &rows)).unwrap();
+        }
+        assert_eq!(bits(&s.series(&run, "acc", StepRange::ALL).unwrap()), bits(&points(&expect)), "{n}");
+        s.finish_run_at(&run, RunStatus::Finished, None, None).unwrap();
+        assert_eq!(bits(&s.series(&run, "acc", StepRange::ALL).unwrap()), bits(&points(&expect)), "{n}");
+
+        let sums = s.metric_summaries(&run).unwrap();
+        assert_eq!(sums.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(), ["acc", "loss"], "{n}");
+        let loss = &sums[1];
+        assert_eq!((loss.count, loss.nan_count, loss.last_step), (6, 1, 5), "{n}");
+        // The value at the greatest step; summaries keep -0.0 as 0.0 (points keep every bit).
+        assert_eq!(loss.last.to_bits(), 0.0f64.to_bits(), "{n}");
+        assert_eq!((loss.min, loss.max), (Some(f64::NEG_INFINITY), Some(f64::INFINITY)), "{n}");
+        assert_eq!(loss.sum, None, "{n}: -inf + inf has no sum");
+        assert_eq!((sums[0].count, sums[0].last_step), (2100, 2099), "{n}");
+        assert!(matches!(s.log_batch("nosuchrun", &series("x", &[(0, 1.0)])), Err(StoreError::RunNotFound(_))));
+    }
+}
+
+#[test]
+fn params_tags_summary_values_and_log_lines_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let run = s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap().id;
+        let params = |kv: &[(&str, serde_json::Value)]| Batch {
+            params: kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            ..Batch::default()
+        };
+        let first = params(&[("lr", 0.01.into()), ("opt", "adam".into()), ("layers", serde_json::json!([64, 32]))]);
+        assert_eq!(s.log_batch(&run, &first).unwrap().params, 3, "{n}");
+        assert_eq!(s.log_batch(&run, &first).unwrap().params, 0, "{n}: the same values again store nothing");
+        let report = s.log_batch(&run, &params(&[("lr", 0.02.into()), ("new", 1.into())])).unwrap();
+        assert_eq!(report.params, 1, "{n}");
+        assert!(report.rejected[0].reason.contains("write-once"), "{n}: {:?}", report.rejected);
+        let got = s.params(&run).unwrap();
+        assert_eq!(
+            got,
+            [
+                ("layers".to_string(), serde_json::json!([64, 32])),
+                ("lr".to_string(), serde_json::json!(0.01)),
+                ("new".to_string(), serde_json::json!(1)),
+                ("opt".to_string(), serde_json::json!("adam")),
+            ],
+            "{n}"
+        );
+
+        let long = "é".repeat(40_000);
+        let batch = Batch {
+            tags: vec![("team".into(), "cv".into()), ("".into(), "refused".into())],
+            summary: vec![("best".into(), serde_json::json!(0.9))],
+            log_lines: vec![
+                LogLine { stream: Stream::Stdout, ts_ms: 1, line: "epoch 1\0done".into() },
+                LogLine { stream: Stream::Stderr, ts_ms: 2, line: long.clone() },
+                LogLine { stream: Stream::Stdout, ts_ms: 3, line: "end".into() },
+            ],
+            ..Batch::default()
+        };
+        assert_eq!(s.log_batch(&run, &batch).unwrap().rejected.len(), 1, "{n}");
+        let again = Batch { summary: vec![("best".into(), serde_json::json!(0.95))], ..Batch::default() };
+        s.log_batch(&run, &again).unwrap();
+        assert_eq!(s.summary_values(&run).unwrap(), [("best".to_string(), serde_json::json!(0.95))], "{n}");
+        assert_eq!(s.tags(&run).unwrap(), [("team".to_string(), "cv".to_string())], "{n}");
+        let lines = s.log_lines(&run, 0, 10).unwrap();
+        assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2, 3], "{n}");
+        assert_eq!(lines[0].line.line, "epoch 1\u{FFFD}done", "{n}: NUL shown, not stored");
+        assert_eq!((lines[1].line.stream, lines[1].line.line.len()), (Stream::Stderr, 64 * 1024), "{n}: cut");
+        let page = s.log_lines(&run, 1, 1).unwrap();
+        assert_eq!((page.len(), page[0].seq), (1, 2), "{n}");
+    }
+}
+
+#[test]
+fn a_retried_batch_is_stored_once_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let run = s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap().id;
+        let marked =
+            |seq: i64, step: i64| Batch { mark: Some(("writer-1".into(), seq)), ..series("m", &[(step, 1.0)]) };
+        assert!(!s.log_batch(&run, &marked(1, 0)).unwrap().duplicate, "{n}");
+        let again = s.log_batch(&run, &marked(1, 0)).unwrap();
+        assert!(again.duplicate && again.points == 0, "{n}: the answer was lost, the retry stores nothing");
+        s.log_batch(&run, &marked(2, 1)).unwrap();
+        assert!(s.log_batch(&run, &marked(1, 0)).unwrap().duplicate, "{n}: an older batch is not stored either");
+        assert_eq!(s.series(&run, "m", StepRange::ALL).unwrap().steps, [0, 1], "{n}");
+        let other = Batch { mark: Some(("writer-2".into(), 1)), ..series("m", &[(2, 1.0)]) };
+        assert!(!s.log_batch(&run, &other).unwrap().duplicate, "{n}: marks are per writer");
+        assert_eq!(s.metric_summaries(&run).unwrap()[0].count, 3, "{n}");
     }
 }
 
