@@ -4,15 +4,15 @@
 //!
 //! It grows one concept at a time; today it covers projects, the life of a run (creation,
 //! status, heartbeat, tags, names, notes, deletion) and the one write with what it wrote
-//! (points in chunks, summaries, params, summary values, log lines); not yet downsampling,
-//! listing with filters, artifacts, A/B tests or models. What is not here yet is reached through [`Store`] alone, which is why
-//! the server still holds a [`Store`].
+//! (points in chunks, downsampling, summaries, params, summary values, log lines); not yet
+//! listing with filters, artifacts, A/B tests or models. What is not here yet is reached
+//! through [`Store`] alone, which is why the server still holds a [`Store`].
 
 use crate::Store;
 use crate::codec::Points;
 use crate::error::Result;
 use crate::model::{
-    Batch, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunStatus, StepRange, StoredLogLine,
+    Batch, Bucket, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunStatus, StepRange, StoredLogLine,
 };
 
 /// Projects (MLflow's experiments): create, look up, rename, soft delete and restore, tags.
@@ -162,6 +162,9 @@ pub trait MetricStore: RunStore {
     fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport>;
     /// Points of series `key` in `range`, in step order (bit-exact).
     fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points>;
+    /// Series `key` reduced to at most `buckets` equal-width step buckets over `range` (or its
+    /// own extent): count, min, max and last per bucket, no extreme hidden.
+    fn downsample(&mut self, uid: &str, key: &str, range: StepRange, buckets: usize) -> Result<Vec<Bucket>>;
     /// Summaries of every series of a run, by key.
     fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>>;
     /// Params, by key, with their JSON type.
@@ -178,6 +181,9 @@ impl MetricStore for Store {
     }
     fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points> {
         Store::series(self, uid, key, range)
+    }
+    fn downsample(&mut self, uid: &str, key: &str, range: StepRange, buckets: usize) -> Result<Vec<Bucket>> {
+        Store::downsample(self, uid, key, range, buckets)
     }
     fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>> {
         Store::metric_summaries(self, uid)

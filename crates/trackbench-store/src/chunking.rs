@@ -7,8 +7,9 @@
 //! Merging decodes and re-encodes losslessly: nothing already stored is dropped or replaced by
 //! a different point.
 
-use crate::codec::{self, Points};
+use crate::codec::{self, Chunk, Points};
 use crate::error::Result;
+use crate::model::{Bucket, StepRange};
 
 /// Target number of points per chunk.
 pub const CHUNK_POINTS: usize = 4096;
@@ -236,4 +237,179 @@ pub fn finish_read(p: Points, range: crate::StepRange) -> Points {
         out.push(p.steps[i], p.wall_ms[i], p.values[i]);
     }
     out
+}
+
+/// Downsampling a series to equal-width step buckets over `[lo, hi]`, fed its chunk rows in
+/// order: a chunk, or a block of a chunk (see [`codec`]), that falls entirely inside one
+/// bucket is folded from its stored summary without being decoded, so only the blocks
+/// straddling a bucket edge are decoded. Keeps per bucket the count, min, max (NaN ignored)
+/// and the value at the last step, so no extreme is hidden.
+pub struct Downsampler {
+    lo: i64,
+    hi: i64,
+    range: StepRange,
+    index: BucketIndex,
+    acc: Vec<Acc>,
+}
+
+impl Downsampler {
+    /// `buckets` (at least 1) over `[lo, hi]` (`lo <= hi`), keeping only points in `range`.
+    pub fn new(lo: i64, hi: i64, range: StepRange, buckets: usize) -> Downsampler {
+        let buckets = buckets.max(1);
+        Downsampler { lo, hi, range, index: BucketIndex::new(lo, hi, buckets), acc: vec![Acc::EMPTY; buckets] }
+    }
+
+    /// Folds one chunk row: its point count, step extent, summary (`vlast` `None` = NaN) and
+    /// encoded points.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_chunk(
+        &mut self,
+        n: i64,
+        step_min: i64,
+        step_max: i64,
+        vmin: Option<f64>,
+        vmax: Option<f64>,
+        vlast: Option<f64>,
+        data: &[u8],
+    ) -> Result<()> {
+        let (lo, hi, range) = (self.lo, self.hi, self.range);
+        let index = &self.index;
+        if range.contains(step_min) && range.contains(step_max) && index.of(step_min) == index.of(step_max) {
+            // The whole chunk is in one bucket: its row summary is enough.
+            self.acc[index.of(step_min)].add_summary(
+                n as u64,
+                step_min,
+                step_max,
+                vmin,
+                vmax,
+                vlast.unwrap_or(f64::NAN),
+            );
+            return Ok(());
+        }
+        let chunk = Chunk::parse(data)?;
+        for (b, m) in chunk.blocks.iter().enumerate() {
+            if m.step_max < lo || m.step_min > hi {
+                continue;
+            }
+            if range.contains(m.step_min) && range.contains(m.step_max) && index.of(m.step_min) == index.of(m.step_max)
+            {
+                self.acc[index.of(m.step_min)].add_summary(
+                    m.count as u64,
+                    m.step_min,
+                    m.step_max,
+                    m.min,
+                    m.max,
+                    m.last,
+                );
+            } else {
+                let acc = &mut self.acc;
+                chunk.decode_block_steps_values(b, |step, v| {
+                    if step >= lo && step <= hi {
+                        acc[index.of(step)].add_point(step, v);
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The non-empty buckets, in step order.
+    pub fn finish(self) -> Vec<Bucket> {
+        self.acc.into_iter().filter_map(Acc::bucket).collect()
+    }
+}
+
+/// Maps a step to its bucket: `(step - lo) * buckets / (hi - lo + 1)`, in 64-bit arithmetic
+/// whenever that cannot overflow.
+struct BucketIndex {
+    lo: i64,
+    span: u128,
+    buckets: u128,
+    fast: bool,
+}
+
+impl BucketIndex {
+    fn new(lo: i64, hi: i64, buckets: usize) -> BucketIndex {
+        let span = (hi as i128 - lo as i128 + 1) as u128;
+        let fast = span.saturating_mul(buckets as u128) <= u64::MAX as u128;
+        BucketIndex { lo, span, buckets: buckets as u128, fast }
+    }
+
+    #[inline]
+    fn of(&self, step: i64) -> usize {
+        let off = step.wrapping_sub(self.lo) as u64;
+        if self.fast {
+            (off * self.buckets as u64 / self.span as u64) as usize
+        } else {
+            (off as u128 * self.buckets / self.span) as usize
+        }
+    }
+}
+
+/// A bucket being filled.
+#[derive(Clone, Copy)]
+struct Acc {
+    count: u64,
+    first_step: i64,
+    last_step: i64,
+    /// Whether any non-NaN value was seen (min/max are meaningless until then).
+    valued: bool,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        count: 0,
+        first_step: i64::MAX,
+        last_step: i64::MIN,
+        valued: false,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        last: f64::NAN,
+    };
+
+    /// Points and summaries arrive in logging order, so on equal last steps the later one
+    /// wins, as in the series summary.
+    #[inline]
+    fn add_point(&mut self, step: i64, v: f64) {
+        self.count += 1;
+        self.first_step = self.first_step.min(step);
+        if step >= self.last_step {
+            self.last_step = step;
+            self.last = v;
+        }
+        if !v.is_nan() {
+            self.valued = true;
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+    }
+
+    #[inline]
+    fn add_summary(&mut self, count: u64, step_min: i64, step_max: i64, min: Option<f64>, max: Option<f64>, last: f64) {
+        self.count += count;
+        self.first_step = self.first_step.min(step_min);
+        if step_max >= self.last_step {
+            self.last_step = step_max;
+            self.last = last;
+        }
+        if let (Some(lo), Some(hi)) = (min, max) {
+            self.valued = true;
+            self.min = self.min.min(lo);
+            self.max = self.max.max(hi);
+        }
+    }
+
+    fn bucket(self) -> Option<Bucket> {
+        (self.count > 0).then(|| Bucket {
+            first_step: self.first_step,
+            last_step: self.last_step,
+            count: self.count,
+            min: self.valued.then_some(self.min),
+            max: self.valued.then_some(self.max),
+            last: self.last,
+        })
+    }
 }

@@ -10,6 +10,7 @@
 use rusqlite::OptionalExtension;
 
 use crate::Store;
+use crate::chunking::Downsampler;
 use crate::codec::{Chunk, Points};
 use crate::error::{Result, StoreError};
 use crate::model::{Bucket, StepRange};
@@ -76,144 +77,17 @@ impl Store {
         if hi < lo {
             return Ok(Vec::new());
         }
-        let index = BucketIndex::new(lo, hi, buckets);
-        let mut acc: Vec<Acc> = vec![Acc::EMPTY; buckets];
+        let mut down = Downsampler::new(lo, hi, range, buckets);
         let mut stmt = self.conn.prepare_cached(
             "SELECT n, step_min, step_max, vmin, vmax, vlast, data FROM metric_chunks \
              WHERE run_id = ?1 AND key_id = ?2 AND step_max >= ?3 AND step_min <= ?4 ORDER BY seq",
         )?;
         let mut rows = stmt.query(rusqlite::params![run, key_id, lo, hi])?;
         while let Some(row) = rows.next()? {
-            let (step_min, step_max): (i64, i64) = (row.get(1)?, row.get(2)?);
-            if range.contains(step_min) && range.contains(step_max) && index.of(step_min) == index.of(step_max) {
-                // The whole chunk is in one bucket: its row summary is enough (NULL last = NaN).
-                let vlast: Option<f64> = row.get(5)?;
-                acc[index.of(step_min)].add_summary(
-                    row.get::<_, i64>(0)? as u64,
-                    step_min,
-                    step_max,
-                    row.get(3)?,
-                    row.get(4)?,
-                    vlast.unwrap_or(f64::NAN),
-                );
-                continue;
-            }
             let blob = row.get_ref(6)?.as_blob().map_err(rusqlite::Error::from)?;
-            let chunk = Chunk::parse(blob)?;
-            for (b, m) in chunk.blocks.iter().enumerate() {
-                if m.step_max < lo || m.step_min > hi {
-                    continue;
-                }
-                if range.contains(m.step_min)
-                    && range.contains(m.step_max)
-                    && index.of(m.step_min) == index.of(m.step_max)
-                {
-                    acc[index.of(m.step_min)].add_summary(m.count as u64, m.step_min, m.step_max, m.min, m.max, m.last);
-                } else {
-                    chunk.decode_block_steps_values(b, |step, v| {
-                        if step >= lo && step <= hi {
-                            acc[index.of(step)].add_point(step, v);
-                        }
-                    })?;
-                }
-            }
+            down.add_chunk(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, blob)?;
         }
-        Ok(acc.into_iter().filter_map(Acc::bucket).collect())
-    }
-}
-
-/// Maps a step to its bucket: `(step - lo) * buckets / (hi - lo + 1)`, in 64-bit arithmetic
-/// whenever that cannot overflow.
-struct BucketIndex {
-    lo: i64,
-    span: u128,
-    buckets: u128,
-    fast: bool,
-}
-
-impl BucketIndex {
-    fn new(lo: i64, hi: i64, buckets: usize) -> BucketIndex {
-        let span = (hi as i128 - lo as i128 + 1) as u128;
-        let fast = span.saturating_mul(buckets as u128) <= u64::MAX as u128;
-        BucketIndex { lo, span, buckets: buckets as u128, fast }
-    }
-
-    #[inline]
-    fn of(&self, step: i64) -> usize {
-        let off = step.wrapping_sub(self.lo) as u64;
-        if self.fast {
-            (off * self.buckets as u64 / self.span as u64) as usize
-        } else {
-            (off as u128 * self.buckets / self.span) as usize
-        }
-    }
-}
-
-/// A bucket being filled.
-#[derive(Clone, Copy)]
-struct Acc {
-    count: u64,
-    first_step: i64,
-    last_step: i64,
-    /// Whether any non-NaN value was seen (min/max are meaningless until then).
-    valued: bool,
-    min: f64,
-    max: f64,
-    last: f64,
-}
-
-impl Acc {
-    const EMPTY: Acc = Acc {
-        count: 0,
-        first_step: i64::MAX,
-        last_step: i64::MIN,
-        valued: false,
-        min: f64::INFINITY,
-        max: f64::NEG_INFINITY,
-        last: f64::NAN,
-    };
-
-    /// Points and summaries arrive in logging order, so on equal last steps the later one
-    /// wins, as in the series summary.
-    #[inline]
-    fn add_point(&mut self, step: i64, v: f64) {
-        self.count += 1;
-        self.first_step = self.first_step.min(step);
-        if step >= self.last_step {
-            self.last_step = step;
-            self.last = v;
-        }
-        if !v.is_nan() {
-            self.valued = true;
-            self.min = self.min.min(v);
-            self.max = self.max.max(v);
-        }
-    }
-
-    #[inline]
-    fn add_summary(&mut self, count: u64, step_min: i64, step_max: i64, min: Option<f64>, max: Option<f64>, last: f64) {
-        self.count += count;
-        self.first_step = self.first_step.min(step_min);
-        if step_max >= self.last_step {
-            self.last_step = step_max;
-            self.last = last;
-        }
-        if let (Some(lo), Some(hi)) = (min, max) {
-            self.valued = true;
-            self.min = self.min.min(lo);
-            self.max = self.max.max(hi);
-        }
-    }
-
-    fn bucket(self) -> Option<Bucket> {
-        (self.count > 0).then(|| Bucket {
-            first_step: self.first_step,
-            last_step: self.last_step,
-            count: self.count,
-            min: self.valued.then_some(self.min),
-            max: self.valued.then_some(self.max),
-            last: self.last,
-        })
+        Ok(down.finish())
     }
 }
 
