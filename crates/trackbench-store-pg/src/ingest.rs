@@ -7,11 +7,12 @@
 //! a series never interleave.
 
 use postgres::Transaction;
+use trackbench_store::chunking::Downsampler;
 use trackbench_store::chunking::{self, ChunkRow, ChunkTx, SeriesSummary};
 use trackbench_store::codec::{self, Points};
 use trackbench_store::{
-    Batch, IngestReport, LogLine, MetricStore, MetricSummary, Rejected, Result, StepRange, StoreError, StoredLogLine,
-    Stream, validate,
+    Batch, Bucket, IngestReport, LogLine, MetricStore, MetricSummary, Rejected, Result, StepRange, StoreError,
+    StoredLogLine, Stream, validate,
 };
 
 use crate::{PgStore, db};
@@ -313,6 +314,41 @@ impl MetricStore for PgStore {
             codec::decode_into(r.get::<_, &[u8]>(0), &mut out)?;
         }
         Ok(chunking::finish_read(out, range))
+    }
+
+    fn downsample(&mut self, uid: &str, key: &str, range: StepRange, buckets: usize) -> Result<Vec<Bucket>> {
+        let run = self.run_rowid(uid)?;
+        let c = self.client.get_mut();
+        let Some(key_id) =
+            c.query_opt("SELECT id FROM metric_keys WHERE name = $1", &[&key]).map_err(db)?.map(|r| r.get::<_, i64>(0))
+        else {
+            return Ok(Vec::new());
+        };
+        let extent = c
+            .query_one(
+                "SELECT min(step_min), max(step_max) FROM metric_chunks WHERE run_id = $1 AND key_id = $2",
+                &[&run, &key_id],
+            )
+            .map_err(db)?;
+        let (Some(first), Some(last)) = (extent.get::<_, Option<i64>>(0), extent.get::<_, Option<i64>>(1)) else {
+            return Ok(Vec::new());
+        };
+        let (lo, hi) = (range.min.unwrap_or(first), range.max.unwrap_or(last));
+        if hi < lo {
+            return Ok(Vec::new());
+        }
+        let mut down = Downsampler::new(lo, hi, range, buckets);
+        let rows = c
+            .query(
+                "SELECT n, step_min, step_max, vmin, vmax, vlast, data FROM metric_chunks \
+                 WHERE run_id = $1 AND key_id = $2 AND step_max >= $3 AND step_min <= $4 ORDER BY seq",
+                &[&run, &key_id, &lo, &hi],
+            )
+            .map_err(db)?;
+        for r in rows {
+            down.add_chunk(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get::<_, &[u8]>(6))?;
+        }
+        Ok(down.finish())
     }
 
     fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>> {

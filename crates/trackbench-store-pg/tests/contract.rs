@@ -448,6 +448,62 @@ fn a_retried_batch_is_stored_once_alike() {
     }
 }
 
+/// A bucket as compared: first and last step, count, min, max, bits of the last value.
+type BucketRow = (i64, i64, u64, Option<f64>, Option<f64>, u64);
+/// A bucket being filled: as [`BucketRow`], with the last value itself.
+type Filling = (i64, i64, u64, Option<f64>, Option<f64>, f64);
+
+/// Buckets of `rows` over `[lo, hi]` computed point by point: what downsampling must give.
+fn brute_buckets(rows: &[(i64, f64)], lo: i64, hi: i64, buckets: usize) -> Vec<BucketRow> {
+    let span = (hi - lo + 1) as i128;
+    let mut out: Vec<Option<Filling>> = vec![None; buckets];
+    for &(step, v) in rows.iter().filter(|(s, _)| *s >= lo && *s <= hi) {
+        let i = ((step - lo) as i128 * buckets as i128 / span) as usize;
+        let b = out[i].get_or_insert((step, step, 0, None, None, v));
+        b.0 = b.0.min(step);
+        if step >= b.1 {
+            (b.1, b.5) = (step, v);
+        }
+        b.2 += 1;
+        if !v.is_nan() {
+            b.3 = Some(b.3.map_or(v, |m: f64| m.min(v)));
+            b.4 = Some(b.4.map_or(v, |m: f64| m.max(v)));
+        }
+    }
+    out.into_iter().flatten().map(|(a, z, n, mn, mx, last)| (a, z, n, mn, mx, last.to_bits())).collect()
+}
+
+#[test]
+fn downsampling_keeps_every_extreme_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let run = s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap().id;
+        let mut rows: Vec<(i64, f64)> = (0..20_000).map(|i| (i, (i as f64 / 100.0).sin())).collect();
+        rows[777].1 = f64::NAN;
+        rows[12_345].1 = 1e9;
+        rows[3].1 = -1e9;
+        for part in rows.chunks(7_000) {
+            s.log_batch(&run, &series("m", part)).unwrap();
+        }
+        let tail: Vec<(i64, f64)> = (20_000..20_005).map(|i| (i, 0.5)).collect();
+        s.log_batch(&run, &series("m", &tail)).unwrap();
+        rows.extend_from_slice(&tail);
+        let got = |s: &mut Box<dyn MetricStore>, range: StepRange, k: usize| {
+            s.downsample(&run, "m", range, k)
+                .unwrap()
+                .into_iter()
+                .map(|x| (x.first_step, x.last_step, x.count, x.min, x.max, x.last.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(got(s, StepRange::ALL, 7), brute_buckets(&rows, 0, 20_004, 7), "{n}");
+        let some = StepRange { min: Some(100), max: Some(9_000) };
+        assert_eq!(got(s, some, 10), brute_buckets(&rows, 100, 9_000, 10), "{n}");
+        assert_eq!(got(s, StepRange::ALL, 1)[0].2, 20_005, "{n}");
+        assert!(s.downsample(&run, "never logged", StepRange::ALL, 5).unwrap().is_empty(), "{n}");
+    }
+}
+
 /// blake3 of every shipped PostgreSQL migration. Append a line for a new one; never edit one.
 const SHIPPED: &[&str] = &["c102eebfd2f74aebd1714464a2870256861f23b2d59f37416fd97cb3452b7436"];
 
