@@ -74,11 +74,7 @@ const AB_COLUMNS: &str = "a.id, a.uid, p.name, a.name, a.metric, a.direction, a.
 impl Store {
     /// Creates an A/B comparison (status `running`, no runs yet) and returns its id.
     pub fn create_ab(&mut self, new: &NewAb) -> Result<String> {
-        validate::name("A/B name", &new.name)?;
-        validate::key("metric", &new.metric)?;
-        if !matches!(new.direction.as_str(), "maximize" | "minimize") {
-            return Err(StoreError::invalid("direction", format!("`{}` is not maximize or minimize", new.direction)));
-        }
+        validate::new_ab(new)?;
         let project_id = self.ensure_project(&new.project)?;
         let uid = crate::new_run_id();
         let now = self.now();
@@ -110,9 +106,7 @@ impl Store {
         result: Option<&serde_json::Value>,
         error: Option<&str>,
     ) -> Result<()> {
-        if !matches!(status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed) {
-            return Err(StoreError::invalid("status", format!("an A/B cannot be finished as `{status}`")));
-        }
+        validate::end_status("an A/B", status)?;
         let ab_id = self.ab_rowid(ab)?;
         let now = self.now();
         self.conn.execute(
@@ -139,7 +133,7 @@ impl Store {
             0 => Err(StoreError::AbNotFound(what.to_string())),
             1 => Ok(found.into_iter().next().unwrap_or_default()),
             _ if found.iter().any(|f| f == what) => Ok(what.to_string()),
-            n => Err(StoreError::invalid("A/B id", format!("prefix `{what}` matches {n} comparisons; give more"))),
+            n => Err(validate::ambiguous_ab(what, n)),
         }
     }
 

@@ -3,12 +3,13 @@
 //! PostgreSQL (`trackbench-store-pg`). A behaviour only one backend has is a bug.
 //!
 //! It grows one concept at a time; today it covers projects, the life of a run (creation,
-//! status, heartbeat, tags, names, notes, deletion) and the one write with what it wrote
-//! (points in chunks, downsampling, summaries, params, summary values, log lines); not yet
-//! listing with filters, artifacts, A/B tests or models. What is not here yet is reached
-//! through [`Store`] alone, which is why the server still holds a [`Store`].
+//! status, heartbeat, tags, names, notes, deletion), the one write with what it wrote (points
+//! in chunks, downsampling, summaries, params, summary values, log lines) and A/B comparisons;
+//! not yet listing with filters, artifacts or models. What is not here yet is reached through
+//! [`Store`] alone, which is why the server still holds a [`Store`].
 
 use crate::Store;
+use crate::ab::{AbInfo, Arm, NewAb};
 use crate::codec::Points;
 use crate::error::Result;
 use crate::model::{
@@ -196,5 +197,55 @@ impl MetricStore for Store {
     }
     fn log_lines(&self, uid: &str, after: i64, limit: usize) -> Result<Vec<StoredLogLine>> {
         Store::log_lines(self, uid, after, limit)
+    }
+}
+
+/// A/B comparisons: the object (arms, metric, direction, spec), its runs by arm in launch
+/// order, and the verdict its maker stored.
+pub trait AbStore: RunStore {
+    /// Creates an A/B (status `running`, no runs yet) and returns its id.
+    fn create_ab(&mut self, new: &NewAb) -> Result<String>;
+    /// Adds run `run` to arm `arm` at position `seq`; adding a run twice keeps the first.
+    fn add_ab_run(&mut self, ab: &str, arm: Arm, run: &str, seq: i64) -> Result<()>;
+    /// Ends A/B `ab` with `status` (finished, failed, killed), its verdict and an error text.
+    fn finish_ab(
+        &mut self,
+        ab: &str,
+        status: RunStatus,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// A full A/B id or a unique prefix of 4+ characters, to an id.
+    fn resolve_ab(&self, what: &str) -> Result<String>;
+    /// A/B `uid` with its runs in launch order.
+    fn ab(&self, uid: &str) -> Result<AbInfo>;
+    /// A/B comparisons, newest first, of one project or all.
+    fn list_abs(&self, project: Option<&str>) -> Result<Vec<AbInfo>>;
+}
+
+impl AbStore for Store {
+    fn create_ab(&mut self, new: &NewAb) -> Result<String> {
+        Store::create_ab(self, new)
+    }
+    fn add_ab_run(&mut self, ab: &str, arm: Arm, run: &str, seq: i64) -> Result<()> {
+        Store::add_ab_run(self, ab, arm, run, seq)
+    }
+    fn finish_ab(
+        &mut self,
+        ab: &str,
+        status: RunStatus,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        Store::finish_ab(self, ab, status, result, error)
+    }
+    fn resolve_ab(&self, what: &str) -> Result<String> {
+        Store::resolve_ab(self, what)
+    }
+    fn ab(&self, uid: &str) -> Result<AbInfo> {
+        Store::ab(self, uid)
+    }
+    fn list_abs(&self, project: Option<&str>) -> Result<Vec<AbInfo>> {
+        Store::list_abs(self, project)
     }
 }

@@ -49,7 +49,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
-pub use backend::{MetricStore, ProjectStore, RunStore};
+pub use backend::{AbStore, MetricStore, ProjectStore, RunStore};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};

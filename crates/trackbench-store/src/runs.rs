@@ -321,9 +321,7 @@ impl Store {
         error: Option<&str>,
         ended_ms: Option<i64>,
     ) -> Result<()> {
-        if !matches!(status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed) {
-            return Err(StoreError::invalid("status", format!("a run cannot be finished as `{status}`")));
-        }
+        validate::end_status("a run", status)?;
         let id = self.run_rowid(uid)?;
         let ended = ended_ms.unwrap_or_else(|| self.now());
         self.conn.execute(

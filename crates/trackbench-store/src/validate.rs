@@ -62,6 +62,31 @@ pub fn new_run(uid: &str, new: &crate::NewRun) -> Result<()> {
     Ok(())
 }
 
+/// What a new A/B comparison records: a name, the metric's key, and `maximize`/`minimize`.
+pub fn new_ab(new: &crate::NewAb) -> Result<()> {
+    name("A/B name", &new.name)?;
+    key("metric", &new.metric)?;
+    if !matches!(new.direction.as_str(), "maximize" | "minimize") {
+        return Err(StoreError::invalid("direction", format!("`{}` is not maximize or minimize", new.direction)));
+    }
+    Ok(())
+}
+
+/// How a run or an A/B (`thing`: "a run", "an A/B") may end: finished, failed or killed.
+pub fn end_status(thing: &str, status: crate::RunStatus) -> Result<()> {
+    use crate::RunStatus as S;
+    if matches!(status, S::Finished | S::Failed | S::Killed) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid("status", format!("{thing} cannot be finished as `{status}`")))
+    }
+}
+
+/// The refusal of an A/B id prefix that matches `n` comparisons.
+pub fn ambiguous_ab(prefix: &str, n: usize) -> StoreError {
+    StoreError::invalid("A/B id", format!("prefix `{prefix}` matches {n} comparisons; give more"))
+}
+
 /// A tag value: any text without NUL, up to 64 KiB.
 pub fn tag_value(key: &str, value: &str) -> Result<()> {
     if value.len() > MAX_TAG_VALUE_BYTES {
