@@ -4,13 +4,15 @@
 //!
 //! Work in progress (the team-server issue): the schema is complete ([`migrate`]); the
 //! operations grow one concept at a time with the seam's traits, today projects
-//! ([`ProjectStore`]), the life of a run ([`RunStore`]) and the one write with what it wrote
-//! ([`trackbench_store::MetricStore`], in `ingest`). The server does not use this crate
+//! ([`ProjectStore`]), the life of a run ([`RunStore`]), the one write with what it wrote
+//! ([`trackbench_store::MetricStore`], in `ingest`) and A/B comparisons
+//! ([`trackbench_store::AbStore`], in `ab`). The server does not use this crate
 //! yet.
 //!
 //! Connection: a `postgres://USER[:PASSWORD]@HOST:PORT/DB` URL (anything `postgres` accepts).
 //! A database that cannot be reached is `StoreError::Database { unavailable: true }`.
 
+mod ab;
 mod ingest;
 pub mod migrate;
 
@@ -417,10 +419,7 @@ impl RunStore for PgStore {
         error: Option<&str>,
         ended_ms: Option<i64>,
     ) -> Result<()> {
-        if !matches!(status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed) {
-            let why = format!("a run cannot be finished as `{status}`");
-            return Err(StoreError::Invalid { what: "status", why });
-        }
+        validate::end_status("a run", status)?;
         let ended = ended_ms.unwrap_or_else(|| self.now());
         self.on_run(
             uid,

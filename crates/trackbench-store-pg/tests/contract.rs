@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, NoTls};
 use trackbench_store::codec::Points;
 use trackbench_store::{
-    Batch, LogLine, MetricStore, NewRun, ProcessProbe, RunStatus, SeriesBatch, StepRange, Store, StoreError,
-    StoreOptions, Stream, default_run_name,
+    AbStore, Arm, Batch, LogLine, MetricStore, NewAb, NewRun, ProcessProbe, RunStatus, SeriesBatch, StepRange, Store,
+    StoreError, StoreOptions, Stream, default_run_name,
 };
 use trackbench_store_pg::{PgStore, migrate};
 
@@ -57,6 +57,10 @@ fn test_server() -> Option<String> {
     url
 }
 
+/// Everything the seam covers so far.
+trait Contract: MetricStore + AbStore {}
+impl<T: MetricStore + AbStore> Contract for T {}
+
 /// A machine named `here` whose processes the test decides (the OS, not our store, is what
 /// this stands in for).
 #[derive(Default)]
@@ -92,7 +96,7 @@ const TIMEOUT: i64 = 60_000;
 /// the store.
 struct Backend {
     name: &'static str,
-    store: Box<dyn MetricStore>,
+    store: Box<dyn Contract>,
     clock: Arc<AtomicI64>,
     procs: Arc<FakeProcesses>,
     _db: Option<Database>,
@@ -489,7 +493,7 @@ fn downsampling_keeps_every_extreme_alike() {
         let tail: Vec<(i64, f64)> = (20_000..20_005).map(|i| (i, 0.5)).collect();
         s.log_batch(&run, &series("m", &tail)).unwrap();
         rows.extend_from_slice(&tail);
-        let got = |s: &mut Box<dyn MetricStore>, range: StepRange, k: usize| {
+        let got = |s: &mut Box<dyn Contract>, range: StepRange, k: usize| {
             s.downsample(&run, "m", range, k)
                 .unwrap()
                 .into_iter()
@@ -501,6 +505,54 @@ fn downsampling_keeps_every_extreme_alike() {
         assert_eq!(got(s, some, 10), brute_buckets(&rows, 100, 9_000, 10), "{n}");
         assert_eq!(got(s, StepRange::ALL, 1)[0].2, 20_005, "{n}");
         assert!(s.downsample(&run, "never logged", StepRange::ALL, 5).unwrap().is_empty(), "{n}");
+    }
+}
+
+#[test]
+fn ab_comparisons_keep_their_arms_runs_and_verdict_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let runs: Vec<String> = (0..3)
+            .map(|i| {
+                s.create_run(&NewRun { project: "p".into(), name: Some(format!("r{i}")), ..NewRun::default() })
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        let new = NewAb {
+            project: "p".into(),
+            name: "lr 0.01 vs 0.03".into(),
+            metric: "val/acc".into(),
+            direction: "maximize".into(),
+            spec: serde_json::json!({"a": {"lr": "0.01"}, "b": {"lr": "0.03"}, "seeds": 2}),
+        };
+        assert!(s.create_ab(&NewAb { direction: "sideways".into(), ..new.clone() }).is_err(), "{n}");
+        let id = s.create_ab(&new).unwrap();
+        for (arm, run, seq) in [(Arm::B, &runs[1], 2), (Arm::A, &runs[2], 3), (Arm::A, &runs[0], 1)] {
+            s.add_ab_run(&id, arm, run, seq).unwrap();
+        }
+        s.add_ab_run(&id, Arm::B, &runs[0], 9).unwrap(); // a second add keeps the first
+        let ab = s.ab(&id).unwrap();
+        assert_eq!(ab.status, RunStatus::Running, "{n}");
+        let order: Vec<(Arm, &str)> = ab.runs.iter().map(|r| (r.arm, r.run_id.as_str())).collect();
+        assert_eq!(order, [(Arm::A, runs[0].as_str()), (Arm::B, runs[1].as_str()), (Arm::A, runs[2].as_str())], "{n}");
+        assert_eq!(ab.spec["seeds"], 2, "{n}");
+        assert!(matches!(s.finish_ab(&id, RunStatus::Running, None, None), Err(StoreError::Invalid { .. })), "{n}");
+        b.advance(5);
+        let verdict = serde_json::json!({"verdict": "B is better", "welch": {"p_two_sided": 0.01}});
+        b.store.finish_ab(&id, RunStatus::Finished, Some(&verdict), None).unwrap();
+        let ab = b.store.ab(&id).unwrap();
+        assert_eq!((ab.status, ab.result.as_ref(), ab.ended_ms), (RunStatus::Finished, Some(&verdict), Some(T0 + 5)));
+        assert_eq!(b.store.resolve_ab(&id[..6]).unwrap(), id, "{n}");
+        assert!(matches!(b.store.resolve_ab("zzzzzz"), Err(StoreError::AbNotFound(_))), "{n}");
+        let other = b.store.create_ab(&NewAb { project: "q".into(), ..new.clone() }).unwrap();
+        let all: Vec<String> = b.store.list_abs(None).unwrap().into_iter().map(|a| a.id).collect();
+        assert_eq!(all.len(), 2, "{n}");
+        assert!(all.contains(&other) && all.contains(&id), "{n}");
+        assert_eq!(b.store.list_abs(Some("p")).unwrap().len(), 1, "{n}");
+        assert!(b.store.list_abs(Some("nope")).unwrap().is_empty(), "{n}");
+        assert!(matches!(b.store.ab("nope"), Err(StoreError::AbNotFound(_))), "{n}");
     }
 }
 
