@@ -4,8 +4,9 @@
 //!
 //! It grows one concept at a time; today it covers projects, the life of a run (creation,
 //! status, heartbeat, tags, names, notes, deletion), the one write with what it wrote (points
-//! in chunks, downsampling, summaries, params, summary values, log lines) and A/B comparisons;
-//! not yet listing with filters, artifacts or models. What is not here yet is reached through
+//! in chunks, downsampling, summaries, params, summary values, log lines), listing runs with
+//! the query language (compiled for each dialect by `filter`) and A/B comparisons; not yet
+//! artifacts or models. What is not here yet is reached through
 //! [`Store`] alone, which is why the server still holds a [`Store`].
 
 use crate::Store;
@@ -13,7 +14,8 @@ use crate::ab::{AbInfo, Arm, NewAb};
 use crate::codec::Points;
 use crate::error::Result;
 use crate::model::{
-    Batch, Bucket, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunStatus, StepRange, StoredLogLine,
+    Batch, Bucket, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunQuery, RunStatus, StepRange,
+    StoredLogLine,
 };
 
 /// Projects (MLflow's experiments): create, look up, rename, soft delete and restore, tags.
@@ -92,6 +94,9 @@ pub trait RunStore: ProjectStore {
     fn run(&self, uid: &str) -> Result<RunInfo>;
     /// A full id, a unique id prefix of 4+ characters, or a unique run name, to a run id.
     fn resolve_run(&self, what: &str) -> Result<String>;
+    /// Runs matching `q` (project, the query language's filter and order, paging), newest
+    /// first unless ordered otherwise.
+    fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>>;
     /// Ends a run with `status` (not `running`/`crashed`) at `ended_ms` (now when `None`).
     fn finish_run_at(&mut self, uid: &str, status: RunStatus, error: Option<&str>, ended_ms: Option<i64>)
     -> Result<()>;
@@ -120,6 +125,9 @@ impl RunStore for Store {
     }
     fn resolve_run(&self, what: &str) -> Result<String> {
         Store::resolve_run(self, what)
+    }
+    fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
+        Store::list_runs(self, q)
     }
     fn finish_run_at(
         &mut self,

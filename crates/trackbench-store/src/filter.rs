@@ -1,26 +1,71 @@
-//! Compiles the query language (`trackbench-query` trees) to SQL over the runs table.
+//! Compiles the query language (`trackbench-query` trees) to SQL over the runs table, in the
+//! dialect of the backend ([`Dialect`]: SQLite, PostgreSQL), with the same meaning in both.
 //!
-//! Every value from the user is a bound parameter (`?N`), never spliced into the text. Each
-//! predicate compiles to an expression that is 0 or 1 (never NULL), so `not` is the exact
-//! complement. Semantics:
+//! Every value from the user is a bound parameter (`?N` / `$N`), never spliced into the text.
+//! Each predicate compiles to an expression that is true or false (never NULL), so `not` is
+//! the exact complement. Semantics:
 //! - `metrics.k` compares the series summary (`last` by default, or `min`/`max`/`mean`/
 //!   `count`/`sum`); a run without the series, or whose value is NaN, matches no comparison.
 //! - `params.k` compares numerically when the literal is a number (params logged as numeric
 //!   strings, as MLflow does, count as numbers); a string literal that looks like a number
 //!   matches either the text or the number (`params.lr = '0.01'` matches `0.01` logged as a
 //!   float); otherwise text comparison.
-//! - `LIKE` is case-sensitive, `ILIKE` is not (ASCII), both with `%` and `_` wildcards.
+//! - `LIKE` is case-sensitive, `ILIKE` is not (ASCII letters on SQLite; PostgreSQL's ILIKE
+//!   folds other letters too), both with `%` and `_` wildcards and no escape character.
 //! - `IS NULL` asks whether the run has the param/tag/metric at all.
 
-use rusqlite::types::Value;
 use trackbench_query::{Agg, Attribute, CmpOp, Expr, Field, Literal};
 
 use crate::error::{Result, StoreError};
 
-/// Collects SQL text and its bound parameters. `?1` is reserved for the crash-detection
-/// "stale before" time.
+/// Which SQL the builder writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound parameter's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Param {
+        Param::Int(v)
+    }
+}
+
+impl From<f64> for Param {
+    fn from(v: f64) -> Param {
+        Param::Real(v)
+    }
+}
+
+impl From<String> for Param {
+    fn from(v: String) -> Param {
+        Param::Text(v)
+    }
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Int(v) => v.to_sql(),
+            Param::Real(v) => v.to_sql(),
+            Param::Text(v) => v.to_sql(),
+        }
+    }
+}
+
+/// Collects SQL text and its bound parameters. Parameter 1 is reserved for the
+/// crash-detection "stale before" time.
 pub struct SqlBuilder {
-    params: Vec<Value>,
+    dialect: Dialect,
+    params: Vec<Param>,
     now_ms: i64,
     /// Running runs whose process on this host is gone: they read `crashed`.
     gone: Vec<i64>,
@@ -65,8 +110,29 @@ fn like_to_glob(pattern: &str) -> String {
 }
 
 impl SqlBuilder {
+    /// A builder for SQLite.
     pub fn new(stale_before_ms: i64, now_ms: i64) -> SqlBuilder {
-        SqlBuilder { params: vec![Value::Integer(stale_before_ms)], now_ms, gone: Vec::new() }
+        SqlBuilder::for_dialect(Dialect::Sqlite, stale_before_ms, now_ms)
+    }
+
+    pub fn for_dialect(dialect: Dialect, stale_before_ms: i64, now_ms: i64) -> SqlBuilder {
+        SqlBuilder { dialect, params: vec![Param::Int(stale_before_ms)], now_ms, gone: Vec::new() }
+    }
+
+    /// The placeholder of parameter `n`.
+    fn placeholder(&self, n: usize) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
+    /// The SQL for "false" and, of a boolean that may be NULL, "or else false".
+    fn or_false(&self, e: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("coalesce({e}, 0)"),
+            Dialect::Postgres => format!("coalesce({e}, false)"),
+        }
     }
 
     /// Runs (by internal id) that read `crashed` whatever their heartbeat says.
@@ -75,14 +141,41 @@ impl SqlBuilder {
         self
     }
 
-    /// Adds a bound parameter and returns its placeholder.
-    pub fn bind(&mut self, v: impl Into<Value>) -> String {
-        self.params.push(v.into());
-        format!("?{}", self.params.len())
+    /// Adds a bound parameter and returns its placeholder (typed on PostgreSQL, which would
+    /// otherwise take the type of the column it meets: a count compared with 0.5, say).
+    pub fn bind(&mut self, v: impl Into<Param>) -> String {
+        let v = v.into();
+        let cast = match (self.dialect, &v) {
+            (Dialect::Sqlite, _) => "",
+            (Dialect::Postgres, Param::Int(_)) => "::bigint",
+            (Dialect::Postgres, Param::Real(_)) => "::float8",
+            (Dialect::Postgres, Param::Text(_)) => "::text",
+        };
+        self.params.push(v);
+        format!("{}{cast}", self.placeholder(self.params.len()))
     }
 
-    pub fn params(&self) -> &[Value] {
+    pub fn params(&self) -> &[Param] {
         &self.params
+    }
+
+    /// The ORDER BY terms for ordering by `field`: runs that lack it last, then by its value
+    /// (numbers before texts for params, as SQLite orders mixed values).
+    pub fn order_terms(&mut self, field: &Field, descending: bool) -> Result<Vec<String>> {
+        let dir = if descending { "DESC" } else { "ASC" };
+        if let (Dialect::Postgres, Field::Param(key)) = (self.dialect, field) {
+            // PostgreSQL does not compare a number with a text: order by kind, then each.
+            let k = self.bind(key.clone());
+            let row = format!("FROM params WHERE run_id = r.id AND key = {k}");
+            return Ok(vec![
+                format!("NOT EXISTS (SELECT 1 {row})"),
+                format!("(SELECT value_num IS NULL {row}) {dir}"),
+                format!("(SELECT value_num {row}) {dir}"),
+                format!("(SELECT value_text {row}) {dir}"),
+            ]);
+        }
+        let e = self.order_expr(field)?;
+        Ok(vec![format!("({e}) IS NULL"), format!("({e}) {dir}")])
     }
 
     /// SQL (0/1-valued) for a filter tree; the runs table is `r`, projects `p`.
@@ -93,12 +186,11 @@ impl SqlBuilder {
             Expr::Not(a) => format!("(NOT {})", self.filter(a)?),
             Expr::Compare { field, op, value } => self.compare(field, *op, value)?,
             Expr::Like { field, pattern, case_insensitive, negated } => {
-                let cond = |b: &mut Self, col: &str| {
-                    if *case_insensitive {
-                        format!("{col} LIKE {}", b.bind(pattern.clone()))
-                    } else {
-                        format!("{col} GLOB {}", b.bind(like_to_glob(pattern)))
-                    }
+                let cond = |b: &mut Self, col: &str| match (b.dialect, *case_insensitive) {
+                    (Dialect::Sqlite, true) => format!("{col} LIKE {}", b.bind(pattern.clone())),
+                    (Dialect::Sqlite, false) => format!("{col} GLOB {}", b.bind(like_to_glob(pattern))),
+                    (Dialect::Postgres, true) => format!("{col} ILIKE {} ESCAPE ''", b.bind(pattern.clone())),
+                    (Dialect::Postgres, false) => format!("{col} LIKE {} ESCAPE ''", b.bind(pattern.clone())),
                 };
                 let inner = self.text_predicate(field, cond)?;
                 if *negated {
@@ -172,7 +264,8 @@ impl SqlBuilder {
             }
             Field::Attr(a) => {
                 let col = self.attr_sql(*a);
-                format!("coalesce({}, 0)", cond(self, &col))
+                let c = cond(self, &col);
+                self.or_false(&c)
             }
         })
     }
@@ -250,7 +343,7 @@ impl SqlBuilder {
                     }
                     (_, other) => self.bind(literal_text(other)),
                 };
-                format!("coalesce({col} {o} {v}, 0)")
+                self.or_false(&format!("{col} {o} {v}"))
             }
         })
     }
@@ -292,7 +385,10 @@ impl SqlBuilder {
         match a {
             Attribute::RunId => "r.uid".into(),
             Attribute::RunName => "r.name".into(),
-            Attribute::Status => crate::runs::status_sql(&self.gone),
+            Attribute::Status => {
+                let stale = self.placeholder(1);
+                crate::runs::status_sql_with(&self.gone, &stale)
+            }
             Attribute::Group => "r.grp".into(),
             Attribute::Project => "p.name".into(),
             Attribute::StartTime => "r.started_ms".into(),

@@ -59,7 +59,7 @@ pub use models::{
     LoggedModel, ModelMetric, ModelStatus, ModelVersion, NewLoggedModel, NewModelVersion, RegisteredModel, STAGES,
     check_alias,
 };
-pub use runs::{Health, default_run_name, new_run_id};
+pub use runs::{Health, default_run_name, new_run_id, status_sql_with};
 pub use watch::{Change, ChangeCursor};
 
 /// File name of the database inside the store folder.

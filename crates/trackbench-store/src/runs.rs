@@ -23,12 +23,19 @@ pub(crate) fn run_columns(gone: &[i64]) -> String {
 /// is older than `?1` or its id is in `gone` (its process on this host is gone, see
 /// [`Store::gone_runs`]). The ids are the store's own integers, never user input.
 pub(crate) fn status_sql(gone: &[i64]) -> String {
+    status_sql_with(gone, "?1")
+}
+
+/// [`status_sql`] with the stale-before time at placeholder `stale` (`?1`, `$1`).
+pub fn status_sql_with(gone: &[i64], stale: &str) -> String {
     if gone.is_empty() {
-        return "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < ?1 THEN 'crashed' ELSE r.status END)".into();
+        return format!(
+            "(CASE WHEN r.status = 'running' AND r.heartbeat_ms < {stale} THEN 'crashed' ELSE r.status END)"
+        );
     }
     let ids = gone.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     format!(
-        "(CASE WHEN r.status = 'running' AND (r.heartbeat_ms < ?1 OR r.id IN ({ids})) THEN 'crashed' \
+        "(CASE WHEN r.status = 'running' AND (r.heartbeat_ms < {stale} OR r.id IN ({ids})) THEN 'crashed' \
          ELSE r.status END)"
     )
 }
@@ -288,8 +295,7 @@ impl Store {
         let mut order = Vec::new();
         if let Some(o) = q.order_by.as_deref() {
             for term in trackbench_query::parse_order_by(o)? {
-                let e = sql.order_expr(&term.field)?;
-                order.push(format!("({e}) IS NULL, ({e}) {}", if term.descending { "DESC" } else { "ASC" }));
+                order.extend(sql.order_terms(&term.field, term.descending)?);
             }
         }
         order.push("r.created_ms DESC, r.id DESC".to_string());
