@@ -20,9 +20,10 @@ use std::cell::RefCell;
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
+use trackbench_store::filter::{Dialect, Param, SqlBuilder};
 use trackbench_store::{
-    NewRun, ProjectInfo, ProjectStore, Result, RunInfo, RunStatus, RunStore, StoreError, StoreOptions,
-    default_run_name, validate,
+    NewRun, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore, StoreError, StoreOptions,
+    default_run_name, status_sql_with, validate,
 };
 
 /// A store in a PostgreSQL database.
@@ -57,16 +58,10 @@ pub fn redact(url: &str) -> String {
 /// Columns of [`RunInfo`] in the order [`run_from_row`] reads them, with the effective status:
 /// `$1` is the stale-before time; `gone` are runs whose process is gone (store ids, not input).
 fn run_columns(gone: &[i64]) -> String {
-    let gone_sql = if gone.is_empty() {
-        String::new()
-    } else {
-        format!(" OR r.id IN ({})", gone.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
-    };
     format!(
-        "r.uid, p.name, r.name, \
-         (CASE WHEN r.status = 'running' AND (r.heartbeat_ms < $1{gone_sql}) THEN 'crashed' ELSE r.status END), \
-         r.grp, r.notes, r.created_ms, r.started_ms, r.ended_ms, r.heartbeat_ms, r.host, r.pid, r.command, \
-         r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms"
+        "r.uid, p.name, r.name, {}, r.grp, r.notes, r.created_ms, r.started_ms, r.ended_ms, r.heartbeat_ms, r.host, \
+         r.pid, r.command, r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms",
+        status_sql_with(gone, "$1")
     )
 }
 
@@ -410,6 +405,53 @@ impl RunStore for PgStore {
             1 => Ok(candidates.remove(0)),
             n => Err(StoreError::AmbiguousRun(what.to_string(), n)),
         }
+    }
+
+    fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
+        let gone = self.gone_runs(None)?;
+        let mut sql = SqlBuilder::for_dialect(Dialect::Postgres, self.stale_before(), self.now()).with_gone(&gone);
+        let mut wheres = Vec::new();
+        if !q.include_deleted {
+            wheres.push("r.deleted_ms IS NULL".to_string());
+        }
+        if let Some(p) = &q.project {
+            let ph = sql.bind(p.clone());
+            wheres.push(format!("p.name = {ph}"));
+        }
+        if let Some(f) = q.filter.as_deref()
+            && let Some(expr) = trackbench_query::parse_filter(f)?
+        {
+            wheres.push(sql.filter(&expr)?);
+        }
+        let mut order = Vec::new();
+        if let Some(o) = q.order_by.as_deref() {
+            for term in trackbench_query::parse_order_by(o)? {
+                order.extend(sql.order_terms(&term.field, term.descending)?);
+            }
+        }
+        order.push("r.created_ms DESC, r.id DESC".to_string());
+        let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
+        let limit = q.limit.map(|l| format!("LIMIT {l}")).unwrap_or_default();
+        let text = format!(
+            "SELECT {} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} ORDER BY {} {limit} OFFSET {}",
+            run_columns(&gone),
+            order.join(", "),
+            q.offset
+        );
+        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = sql
+            .params()
+            .iter()
+            .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
+                match p {
+                    Param::Int(v) => Box::new(*v),
+                    Param::Real(v) => Box::new(*v),
+                    Param::Text(v) => Box::new(v.clone()),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|b| b.as_ref()).collect();
+        let rows = self.client.borrow_mut().query(&text, &refs).map_err(db)?;
+        Ok(rows.iter().map(run_from_row).collect())
     }
 
     fn finish_run_at(

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, NoTls};
 use trackbench_store::codec::Points;
 use trackbench_store::{
-    AbStore, Arm, Batch, LogLine, MetricStore, NewAb, NewRun, ProcessProbe, RunStatus, SeriesBatch, StepRange, Store,
-    StoreError, StoreOptions, Stream, default_run_name,
+    AbStore, Arm, Batch, LogLine, MetricStore, NewAb, NewRun, ProcessProbe, RunQuery, RunStatus, SeriesBatch,
+    StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
 };
 use trackbench_store_pg::{PgStore, migrate};
 
@@ -553,6 +553,127 @@ fn ab_comparisons_keep_their_arms_runs_and_verdict_alike() {
         assert_eq!(b.store.list_abs(Some("p")).unwrap().len(), 1, "{n}");
         assert!(b.store.list_abs(Some("nope")).unwrap().is_empty(), "{n}");
         assert!(matches!(b.store.ab("nope"), Err(StoreError::AbNotFound(_))), "{n}");
+    }
+}
+
+/// Five runs in `proj` and one in `other` (the store's own filter tests' fixture):
+/// name  lr(json)   opt      acc(last,min..)  loss      tags
+/// a     0.01       "adam"   0.9 (0.5..0.9)   [1, 0.2]  team=x
+/// b     "0.01"     "sgd"    0.7              [2, 0.5]  team=y
+/// c     0.1        "adam"   0.95             [NaN]     -
+/// d     1          "Adam"   -                -         team=x
+/// e     -          -        0.3              [0.1]     (finished)
+fn query_fixture(b: &mut Backend) {
+    type Row<'a> = (&'a str, Option<serde_json::Value>, Option<&'a str>, &'a [f64], &'a [f64], Option<&'a str>);
+    let rows: [Row; 5] = [
+        ("a", Some(serde_json::json!(0.01)), Some("adam"), &[0.5, 0.9], &[1.0, 0.2], Some("x")),
+        ("b", Some(serde_json::json!("0.01")), Some("sgd"), &[0.7], &[2.0, 0.5], Some("y")),
+        ("c", Some(serde_json::json!(0.1)), Some("adam"), &[0.95], &[f64::NAN], None),
+        ("d", Some(serde_json::json!(1)), Some("Adam"), &[], &[], Some("x")),
+        ("e", None, None, &[0.3], &[0.1], None),
+    ];
+    for (i, (name, lr, opt, acc, loss, team)) in rows.into_iter().enumerate() {
+        b.advance(1000);
+        let new = NewRun { project: "proj".into(), name: Some(name.into()), ..NewRun::default() };
+        let id = b.store.create_run(&new).unwrap().id;
+        let mut batch = Batch::default();
+        if let Some(lr) = lr {
+            batch.params.push(("lr".into(), lr));
+        }
+        if let Some(opt) = opt {
+            batch.params.push(("opt".into(), serde_json::json!(opt)));
+        }
+        for (s, v) in acc.iter().enumerate() {
+            batch.push_metric("acc", s as i64, T0 + i as i64, *v);
+        }
+        for (s, v) in loss.iter().enumerate() {
+            batch.push_metric("train.loss", s as i64, T0, *v);
+        }
+        if let Some(team) = team {
+            batch.tags.push(("team".into(), team.into()));
+        }
+        b.store.log_batch(&id, &batch).unwrap();
+        if name == "e" {
+            b.store.finish_run_at(&id, RunStatus::Finished, None, None).unwrap();
+        }
+    }
+    let other = b.store.create_run(&NewRun { project: "other".into(), name: Some("z".into()), ..NewRun::default() });
+    let params = Batch { params: vec![("lr".into(), serde_json::json!(0.01))], ..Batch::default() };
+    b.store.log_batch(&other.unwrap().id, &params).unwrap();
+}
+
+fn names(b: &Backend, filter: &str, order: Option<&str>) -> Vec<String> {
+    let q = RunQuery {
+        project: Some("proj".into()),
+        filter: Some(filter.into()),
+        order_by: order.map(str::to_string),
+        ..RunQuery::default()
+    };
+    let runs = b.store.list_runs(&q).unwrap_or_else(|e| panic!("{}: {filter}: {e}", b.name));
+    let mut n: Vec<String> = runs.into_iter().map(|r| r.name).collect();
+    if order.is_none() {
+        n.sort();
+    }
+    n
+}
+
+#[test]
+fn the_query_language_selects_orders_and_pages_alike() {
+    for mut b in backends() {
+        query_fixture(&mut b);
+        let n = b.name;
+        let check = |filter: &str, expect: &[&str]| assert_eq!(names(&b, filter, None), expect, "{n}: {filter}");
+        check("", &["a", "b", "c", "d", "e"]);
+        check("metrics.acc > 0.8", &["a", "c"]);
+        check("metrics.acc >= 0.7 and params.opt = 'adam'", &["a", "c"]);
+        check("params.lr = 0.01", &["a", "b"]);
+        check("params.lr = '0.01'", &["a", "b"]);
+        check("params.lr < 0.5", &["a", "b", "c"]);
+        check("params.lr > 0.05 or tags.team = 'y'", &["b", "c", "d"]);
+        check("not params.lr = 0.01", &["c", "d", "e"]);
+        check("params.opt LIKE 'a%'", &["a", "c"]);
+        check("params.opt ILIKE 'a%'", &["a", "c", "d"]);
+        check("params.opt NOT LIKE 'a%'", &["b", "d"]);
+        check("params.opt LIKE 'a\\%'", &[]);
+        check("params.opt IN ('sgd', 'Adam')", &["b", "d"]);
+        check("params.opt NOT IN ('sgd', 'Adam')", &["a", "c"]);
+        check("params.lr IS NULL", &["e"]);
+        check("metrics.acc IS NOT NULL and tags.team IS NULL", &["c", "e"]);
+        check("min(metrics.acc) < 0.6", &["a", "e"]);
+        check("max(metrics.acc) >= 0.9", &["a", "c"]);
+        check("count(metrics.acc) = 2", &["a"]);
+        check("mean(metrics.acc) = 0.7", &["a", "b"]);
+        check("metrics.`train.loss` < 0.3", &["a", "e"]);
+        check("metrics.train.loss > -1e9", &["a", "b", "e"]); // NaN last never matches
+        check("attributes.status = 'finished'", &["e"]);
+        check("attributes.status = 'RUNNING'", &["a", "b", "c", "d"]);
+        check("attributes.run_name IN ('a', 'b') and (metrics.acc > 0.8 or params.opt = 'sgd')", &["a", "b"]);
+        check("attributes.run_name LIKE '_'", &["a", "b", "c", "d", "e"]);
+        check("tags.team != 'x'", &["b"]);
+        check("attributes.end_time IS NOT NULL", &["e"]);
+        check("attributes.duration >= 0", &["a", "b", "c", "d", "e"]);
+        check("metrics.nosuch > 0", &[]);
+        check("params.opt = 'x'' OR 1=1 --'", &[]);
+        let order = |o: &str| names(&b, "", Some(o));
+        assert_eq!(order("metrics.acc desc"), ["c", "a", "b", "e", "d"], "{n}: runs lacking the metric last");
+        assert_eq!(order("metrics.acc"), ["e", "b", "a", "c", "d"], "{n}");
+        assert_eq!(order("min(metrics.acc) asc"), ["e", "a", "b", "c", "d"], "{n}");
+        assert_eq!(order("params.lr desc, attributes.run_name asc"), ["d", "c", "a", "b", "e"], "{n}");
+        assert_eq!(order("params.opt, attributes.run_name"), ["d", "a", "c", "b", "e"], "{n}");
+        assert_eq!(order("attributes.created"), ["a", "b", "c", "d", "e"], "{n}");
+        let q = RunQuery { limit: Some(2), offset: 1, project: Some("proj".into()), ..RunQuery::default() };
+        let page: Vec<String> = b.store.list_runs(&q).unwrap().into_iter().map(|r| r.name).collect();
+        assert_eq!(page, ["d", "c"], "{n}: newest first");
+        assert_eq!(b.store.list_runs(&RunQuery::default()).unwrap().len(), 6, "{n}");
+        for (f, needle) in [
+            ("metrics.acc = 'high'", "compared with a number"),
+            ("attributes.status = 'sleeping'", "unknown status"),
+            ("metrics.acc LIKE 'x'", "not metrics"),
+        ] {
+            let q = RunQuery { filter: Some(f.into()), ..RunQuery::default() };
+            let err = b.store.list_runs(&q).expect_err(f).to_string();
+            assert!(err.contains(needle), "{n}: {f}: {err}");
+        }
     }
 }
 
