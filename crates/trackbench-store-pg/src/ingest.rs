@@ -196,16 +196,7 @@ impl MetricStore for PgStore {
     fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport> {
         let run = self.run_rowid(uid)?;
         let mut report = IngestReport::default();
-        let mut key_ids = Vec::with_capacity(batch.series.len());
-        for s in &batch.series {
-            match validate::key("metric", &s.key) {
-                Ok(()) => key_ids.push(Some(self.key_id(&s.key)?)),
-                Err(e) => {
-                    report.rejected.push(Rejected { what: "metric".into(), key: s.key.clone(), reason: e.to_string() });
-                    key_ids.push(None);
-                }
-            }
-        }
+        let key_ids = chunking::series_keys(batch, &mut report, |k| self.key_id(k))?;
         if let Some((writer, _)) = &batch.mark {
             validate::key("writer id", writer)?;
         }
@@ -251,11 +242,8 @@ impl MetricStore for PgStore {
                 Err(e) => return Err(e),
             }
         }
-        for (k, v) in &batch.tags {
-            if let Err(e) = validate::key("tag", k).and_then(|_| validate::tag_value(k, v)) {
-                report.rejected.push(Rejected { what: "tag".into(), key: k.clone(), reason: e.to_string() });
-                continue;
-            }
+        let accepted = chunking::accepted_tags_and_summary(batch, &mut report);
+        for (k, v) in accepted.tags {
             tx.execute(
                 "INSERT INTO run_tags(run_id, key, value) VALUES ($1, $2, $3) \
                  ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
@@ -263,11 +251,7 @@ impl MetricStore for PgStore {
             )
             .map_err(db)?;
         }
-        for (k, v) in &batch.summary {
-            if let Err(e) = validate::key("summary", k) {
-                report.rejected.push(Rejected { what: "summary".into(), key: k.clone(), reason: e.to_string() });
-                continue;
-            }
+        for (k, v) in accepted.summary {
             tx.execute(
                 "INSERT INTO run_summary(run_id, key, value_json) VALUES ($1, $2, $3) \
                  ON CONFLICT (run_id, key) DO UPDATE SET value_json = excluded.value_json",

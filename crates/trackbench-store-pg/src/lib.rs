@@ -20,7 +20,7 @@ use std::cell::RefCell;
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
-use trackbench_store::filter::{Dialect, Param, SqlBuilder};
+use trackbench_store::filter::{Dialect, Param, list_runs_sql};
 use trackbench_store::{
     NewRun, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore, StoreError, StoreOptions,
     default_run_name, status_sql_with, validate,
@@ -409,37 +409,9 @@ impl RunStore for PgStore {
 
     fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
         let gone = self.gone_runs(None)?;
-        let mut sql = SqlBuilder::for_dialect(Dialect::Postgres, self.stale_before(), self.now()).with_gone(&gone);
-        let mut wheres = Vec::new();
-        if !q.include_deleted {
-            wheres.push("r.deleted_ms IS NULL".to_string());
-        }
-        if let Some(p) = &q.project {
-            let ph = sql.bind(p.clone());
-            wheres.push(format!("p.name = {ph}"));
-        }
-        if let Some(f) = q.filter.as_deref()
-            && let Some(expr) = trackbench_query::parse_filter(f)?
-        {
-            wheres.push(sql.filter(&expr)?);
-        }
-        let mut order = Vec::new();
-        if let Some(o) = q.order_by.as_deref() {
-            for term in trackbench_query::parse_order_by(o)? {
-                order.extend(sql.order_terms(&term.field, term.descending)?);
-            }
-        }
-        order.push("r.created_ms DESC, r.id DESC".to_string());
-        let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
-        let limit = q.limit.map(|l| format!("LIMIT {l}")).unwrap_or_default();
-        let text = format!(
-            "SELECT {} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} ORDER BY {} {limit} OFFSET {}",
-            run_columns(&gone),
-            order.join(", "),
-            q.offset
-        );
-        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = sql
-            .params()
+        let (text, params) =
+            list_runs_sql(Dialect::Postgres, q, self.stale_before(), self.now(), &gone, &run_columns(&gone))?;
+        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = params
             .iter()
             .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
                 match p {

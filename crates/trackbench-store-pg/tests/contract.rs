@@ -556,7 +556,8 @@ fn ab_comparisons_keep_their_arms_runs_and_verdict_alike() {
     }
 }
 
-/// Five runs in `proj` and one in `other` (the store's own filter tests' fixture):
+/// Five runs in `proj` and one in `other`, for the query language (the store's filter tests,
+/// here so that they run on every backend):
 /// name  lr(json)   opt      acc(last,min..)  loss      tags
 /// a     0.01       "adam"   0.9 (0.5..0.9)   [1, 0.2]  team=x
 /// b     "0.01"     "sgd"    0.7              [2, 0.5]  team=y
@@ -643,6 +644,7 @@ fn the_query_language_selects_orders_and_pages_alike() {
         check("max(metrics.acc) >= 0.9", &["a", "c"]);
         check("count(metrics.acc) = 2", &["a"]);
         check("mean(metrics.acc) = 0.7", &["a", "b"]);
+        check("metrics.train.loss < 0.3", &["a", "e"]);
         check("metrics.`train.loss` < 0.3", &["a", "e"]);
         check("metrics.train.loss > -1e9", &["a", "b", "e"]); // NaN last never matches
         check("attributes.status = 'finished'", &["e"]);
@@ -654,6 +656,7 @@ fn the_query_language_selects_orders_and_pages_alike() {
         check("attributes.duration >= 0", &["a", "b", "c", "d", "e"]);
         check("metrics.nosuch > 0", &[]);
         check("params.opt = 'x'' OR 1=1 --'", &[]);
+        check("tags.`team') OR 1=1 --` = 'x'", &[]);
         let order = |o: &str| names(&b, "", Some(o));
         assert_eq!(order("metrics.acc desc"), ["c", "a", "b", "e", "d"], "{n}: runs lacking the metric last");
         assert_eq!(order("metrics.acc"), ["e", "b", "a", "c", "d"], "{n}");
@@ -664,8 +667,13 @@ fn the_query_language_selects_orders_and_pages_alike() {
         let q = RunQuery { limit: Some(2), offset: 1, project: Some("proj".into()), ..RunQuery::default() };
         let page: Vec<String> = b.store.list_runs(&q).unwrap().into_iter().map(|r| r.name).collect();
         assert_eq!(page, ["d", "c"], "{n}: newest first");
-        assert_eq!(b.store.list_runs(&RunQuery::default()).unwrap().len(), 6, "{n}");
+        assert_eq!(b.store.list_runs(&RunQuery::default()).unwrap().len(), 6, "{n}: nothing was harmed");
+        let counts: Vec<(String, i64)> =
+            b.store.list_projects(false).unwrap().into_iter().map(|p| (p.name, p.runs)).collect();
+        assert_eq!(counts, [("other".to_string(), 1), ("proj".to_string(), 5)], "{n}");
         for (f, needle) in [
+            ("metrics.acc >", "position"),
+            ("attributes.start_time > 'yesterday'", "compared with a number"),
             ("metrics.acc = 'high'", "compared with a number"),
             ("attributes.status = 'sleeping'", "unknown status"),
             ("metrics.acc LIKE 'x'", "not metrics"),

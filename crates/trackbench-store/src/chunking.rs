@@ -81,6 +81,63 @@ pub fn stored_real(v: f64) -> Option<f64> {
     }
 }
 
+/// The metric keys of `batch`'s series, resolved with `key_id` (a backend's interning), or
+/// `None` for a key the rules refuse (the refusal goes into `report`).
+pub fn series_keys(
+    batch: &crate::Batch,
+    report: &mut crate::IngestReport,
+    mut key_id: impl FnMut(&str) -> Result<i64>,
+) -> Result<Vec<Option<i64>>> {
+    let mut out = Vec::with_capacity(batch.series.len());
+    for s in &batch.series {
+        match crate::validate::key("metric", &s.key) {
+            Ok(()) => out.push(Some(key_id(&s.key)?)),
+            Err(e) => {
+                report.rejected.push(crate::Rejected {
+                    what: "metric".into(),
+                    key: s.key.clone(),
+                    reason: e.to_string(),
+                });
+                out.push(None);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The tags and summary values of a batch that the rules accept.
+pub struct Accepted<'a> {
+    pub tags: Vec<&'a (String, String)>,
+    pub summary: Vec<&'a (String, serde_json::Value)>,
+}
+
+/// The tags and summary values of `batch` the rules accept; the others are refused into
+/// `report`. (Params are checked against what is stored, inside the write.)
+pub fn accepted_tags_and_summary<'a>(batch: &'a crate::Batch, report: &mut crate::IngestReport) -> Accepted<'a> {
+    use crate::validate;
+    let mut tags = Vec::new();
+    for t in &batch.tags {
+        match validate::key("tag", &t.0).and_then(|_| validate::tag_value(&t.0, &t.1)) {
+            Ok(()) => tags.push(t),
+            Err(e) => {
+                report.rejected.push(crate::Rejected { what: "tag".into(), key: t.0.clone(), reason: e.to_string() })
+            }
+        }
+    }
+    let mut summary = Vec::new();
+    for kv in &batch.summary {
+        match validate::key("summary", &kv.0) {
+            Ok(()) => summary.push(kv),
+            Err(e) => report.rejected.push(crate::Rejected {
+                what: "summary".into(),
+                key: kv.0.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    Accepted { tags, summary }
+}
+
 /// One chunk row: its number in the series, point count, step extent, value summary (NaN
 /// kept out of min/max; `vlast` `None` when the last value is NaN) and encoded points.
 #[derive(Debug, Clone)]

@@ -403,3 +403,49 @@ impl SqlBuilder {
         }
     }
 }
+
+/// The SQL and parameters of a run listing (`Store::list_runs` and every backend's): `q`'s
+/// project, filter, order (then newest first) and paging over runs `r` joined with their
+/// projects `p`, selecting `columns(gone)`. `gone` are runs whose process is gone.
+pub fn list_runs_sql(
+    dialect: Dialect,
+    q: &crate::RunQuery,
+    stale_before_ms: i64,
+    now_ms: i64,
+    gone: &[i64],
+    columns: &str,
+) -> Result<(String, Vec<Param>)> {
+    let mut sql = SqlBuilder::for_dialect(dialect, stale_before_ms, now_ms).with_gone(gone);
+    let mut wheres = Vec::new();
+    if !q.include_deleted {
+        wheres.push("r.deleted_ms IS NULL".to_string());
+    }
+    if let Some(p) = &q.project {
+        let ph = sql.bind(p.clone());
+        wheres.push(format!("p.name = {ph}"));
+    }
+    if let Some(f) = q.filter.as_deref()
+        && let Some(expr) = trackbench_query::parse_filter(f)?
+    {
+        wheres.push(sql.filter(&expr)?);
+    }
+    let mut order = Vec::new();
+    if let Some(o) = q.order_by.as_deref() {
+        for term in trackbench_query::parse_order_by(o)? {
+            order.extend(sql.order_terms(&term.field, term.descending)?);
+        }
+    }
+    order.push("r.created_ms DESC, r.id DESC".to_string());
+    let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
+    let limit = match (q.limit, dialect) {
+        (Some(l), _) => format!("LIMIT {l}"),
+        (None, Dialect::Sqlite) => "LIMIT -1".to_string(),
+        (None, Dialect::Postgres) => String::new(),
+    };
+    let text = format!(
+        "SELECT {columns} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} ORDER BY {} {limit} OFFSET {}",
+        order.join(", "),
+        q.offset
+    );
+    Ok((text, sql.params))
+}

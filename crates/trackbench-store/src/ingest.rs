@@ -7,7 +7,9 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::chunking::{ChunkRow, ChunkTx, SeriesSummary, append_series, compact_series};
+use crate::chunking::{
+    ChunkRow, ChunkTx, SeriesSummary, accepted_tags_and_summary, append_series, compact_series, series_keys,
+};
 use crate::codec::{self, Points};
 use crate::error::{Result, StoreError};
 use crate::model::*;
@@ -24,16 +26,7 @@ impl Store {
         let run = self.run_rowid(uid)?;
         let mut report = IngestReport::default();
         // Resolve keys before the write transaction so the cache stays right on rollback.
-        let mut key_ids = Vec::with_capacity(batch.series.len());
-        for s in &batch.series {
-            match validate::key("metric", &s.key) {
-                Ok(()) => key_ids.push(Some(self.key_id(&s.key)?)),
-                Err(e) => {
-                    report.rejected.push(Rejected { what: "metric".into(), key: s.key.clone(), reason: e.to_string() });
-                    key_ids.push(None);
-                }
-            }
-        }
+        let key_ids = series_keys(batch, &mut report, |k| self.key_id(k))?;
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // First, so a run purged by another connection (whose id this one cached) is refused
@@ -80,19 +73,12 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        for (k, v) in &batch.tags {
-            if let Err(e) = validate::key("tag", k).and_then(|_| validate::tag_value(k, v)) {
-                report.rejected.push(Rejected { what: "tag".into(), key: k.clone(), reason: e.to_string() });
-                continue;
-            }
+        let accepted = accepted_tags_and_summary(batch, &mut report);
+        for (k, v) in accepted.tags {
             tx.prepare_cached("INSERT INTO run_tags(run_id, key, value) VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET value = excluded.value")?
                 .execute(params![run, k, v])?;
         }
-        for (k, v) in &batch.summary {
-            if let Err(e) = validate::key("summary", k) {
-                report.rejected.push(Rejected { what: "summary".into(), key: k.clone(), reason: e.to_string() });
-                continue;
-            }
+        for (k, v) in accepted.summary {
             tx.prepare_cached("INSERT INTO run_summary(run_id, key, value_json) VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET value_json = excluded.value_json")?
                 .execute(params![run, k, v.to_string()])?;
         }

@@ -278,38 +278,16 @@ impl Store {
     /// Runs matching `q`, newest first unless `q.order_by` says otherwise.
     pub fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
         let gone = self.gone_runs(None)?;
-        let mut sql = crate::filter::SqlBuilder::new(self.stale_before(), self.now()).with_gone(&gone);
-        let mut wheres = Vec::new();
-        if !q.include_deleted {
-            wheres.push("r.deleted_ms IS NULL".to_string());
-        }
-        if let Some(p) = &q.project {
-            let ph = sql.bind(p.clone());
-            wheres.push(format!("p.name = {ph}"));
-        }
-        if let Some(f) = q.filter.as_deref()
-            && let Some(expr) = trackbench_query::parse_filter(f)?
-        {
-            wheres.push(sql.filter(&expr)?);
-        }
-        let mut order = Vec::new();
-        if let Some(o) = q.order_by.as_deref() {
-            for term in trackbench_query::parse_order_by(o)? {
-                order.extend(sql.order_terms(&term.field, term.descending)?);
-            }
-        }
-        order.push("r.created_ms DESC, r.id DESC".to_string());
-        let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
-        let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
-        let text = format!(
-            "SELECT {} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} \
-             ORDER BY {} LIMIT {limit} OFFSET {}",
-            run_columns(&gone),
-            order.join(", "),
-            q.offset
-        );
+        let (text, params) = crate::filter::list_runs_sql(
+            crate::filter::Dialect::Sqlite,
+            q,
+            self.stale_before(),
+            self.now(),
+            &gone,
+            &run_columns(&gone),
+        )?;
         let mut stmt = self.conn.prepare(&text)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(sql.params()), run_from_row)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), run_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -2,7 +2,6 @@
 
 mod ab;
 mod artifacts;
-mod filter;
 mod gc;
 mod liveness;
 mod migrations;
