@@ -13,6 +13,7 @@ use crate::Store;
 use crate::ab::{AbInfo, Arm, NewAb};
 use crate::codec::Points;
 use crate::error::Result;
+use crate::liveness::ProcessIdentity;
 use crate::model::{
     Batch, Bucket, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunQuery, RunStatus, StepRange,
     StoredLogLine,
@@ -114,6 +115,15 @@ pub trait RunStore: ProjectStore {
     /// Soft-deletes a run (hidden from listings, restorable).
     fn delete_run(&mut self, uid: &str) -> Result<()>;
     fn restore_run(&mut self, uid: &str) -> Result<()>;
+    /// Deletes a run and everything it logged, for good.
+    fn purge_run(&mut self, uid: &str) -> Result<()>;
+    /// Puts a run back to `running` with a fresh heartbeat, held by `by` unless the process
+    /// recorded as holding it still runs on this host.
+    fn resume_run_as(&mut self, uid: &str, by: Option<&ProcessIdentity>) -> Result<()>;
+    /// Records inputs (MLflow datasets) by digest; one already recorded is not added again.
+    fn add_run_inputs(&mut self, uid: &str, inputs: &[(String, serde_json::Value)]) -> Result<()>;
+    /// Inputs in the order they were first recorded.
+    fn run_inputs(&self, uid: &str) -> Result<Vec<serde_json::Value>>;
 }
 
 impl RunStore for Store {
@@ -161,6 +171,18 @@ impl RunStore for Store {
     }
     fn restore_run(&mut self, uid: &str) -> Result<()> {
         Store::restore_run(self, uid)
+    }
+    fn purge_run(&mut self, uid: &str) -> Result<()> {
+        Store::purge_run(self, uid)
+    }
+    fn resume_run_as(&mut self, uid: &str, by: Option<&ProcessIdentity>) -> Result<()> {
+        Store::resume_run_as(self, uid, by)
+    }
+    fn add_run_inputs(&mut self, uid: &str, inputs: &[(String, serde_json::Value)]) -> Result<()> {
+        Store::add_run_inputs(self, uid, inputs)
+    }
+    fn run_inputs(&self, uid: &str) -> Result<Vec<serde_json::Value>> {
+        Store::run_inputs(self, uid)
     }
 }
 

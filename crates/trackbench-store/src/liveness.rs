@@ -38,6 +38,14 @@ pub struct ProcessIdentity {
 }
 
 impl ProcessIdentity {
+    /// True when this process runs on the machine `probe` sees now: same host and boot, and
+    /// its pid has the recorded start time.
+    pub fn runs_under(&self, probe: &dyn ProcessProbe) -> bool {
+        probe.host() == Some(self.host.as_str())
+            && probe.boot() == Some(self.boot.as_str())
+            && probe.start_ticks(self.pid) == Some(self.start_ticks)
+    }
+
     /// The calling process, when the platform can say (Linux); `None` elsewhere.
     pub fn current() -> Option<ProcessIdentity> {
         let local = LocalProcesses::shared();

@@ -159,11 +159,7 @@ impl Store {
     /// True when process `p` runs on this machine now (the probe knows this host and boot,
     /// and the pid has the recorded start time).
     fn still_running(&self, p: &ProcessIdentity) -> bool {
-        self.opts.process_probe.as_ref().is_some_and(|probe| {
-            probe.host() == Some(p.host.as_str())
-                && probe.boot() == Some(p.boot.as_str())
-                && probe.start_ticks(p.pid) == Some(p.start_ticks)
-        })
+        self.opts.process_probe.as_ref().is_some_and(|probe| p.runs_under(probe.as_ref()))
     }
 
     /// Creates a run (status `running`, heartbeat now) and returns it.
