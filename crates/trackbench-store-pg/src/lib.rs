@@ -22,8 +22,8 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
 use trackbench_store::filter::{Dialect, Param, list_runs_sql};
 use trackbench_store::{
-    NewRun, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore, StoreError, StoreOptions,
-    default_run_name, status_sql_with, validate,
+    NewRun, ProcessIdentity, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore, StoreError,
+    StoreOptions, default_run_name, status_sql_with, validate,
 };
 
 /// A store in a PostgreSQL database.
@@ -504,6 +504,80 @@ impl RunStore for PgStore {
     fn restore_run(&mut self, uid: &str) -> Result<()> {
         self.on_run(uid, "UPDATE runs SET deleted_ms = NULL WHERE id = $1", &[])?;
         Ok(())
+    }
+
+    fn purge_run(&mut self, uid: &str) -> Result<()> {
+        self.on_run(uid, "DELETE FROM runs WHERE id = $1", &[])?;
+        Ok(())
+    }
+
+    fn resume_run_as(&mut self, uid: &str, by: Option<&ProcessIdentity>) -> Result<()> {
+        let id = self.run_rowid(uid)?;
+        let now = self.now();
+        let row = self
+            .client
+            .get_mut()
+            .query_one("SELECT host, pid, proc_start, proc_boot FROM runs WHERE id = $1", &[&id])
+            .map_err(db)?;
+        let holder = match (row.get(0), row.get(1), row.get(2), row.get(3)) {
+            (Some(host), Some(pid), Some(start_ticks), Some(boot)) => {
+                Some(ProcessIdentity { host, pid, start_ticks, boot })
+            }
+            _ => None,
+        };
+        let probe = self.opts.process_probe.clone();
+        let held = holder.is_some_and(|h| probe.as_ref().is_some_and(|p| h.runs_under(p.as_ref())));
+        let c = self.client.get_mut();
+        if held {
+            c.execute(
+                "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .map_err(db)?;
+        } else {
+            let (host, pid, start, boot) = match by {
+                Some(p) => (Some(p.host.as_str()), Some(p.pid), Some(p.start_ticks), Some(p.boot.as_str())),
+                None => (None, None, None, None),
+            };
+            // Without a new holder, host and pid stay as context; only the liveness record goes.
+            c.execute(
+                "UPDATE runs SET status = 'running', ended_ms = NULL, heartbeat_ms = $2, \
+                   host = coalesce($3, host), pid = coalesce($4, pid), proc_start = $5, proc_boot = $6 WHERE id = $1",
+                &[&id, &now, &host, &pid, &start, &boot],
+            )
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn add_run_inputs(&mut self, uid: &str, inputs: &[(String, serde_json::Value)]) -> Result<()> {
+        for (digest, _) in inputs {
+            validate::key("input digest", digest)?;
+        }
+        let id = self.run_rowid(uid)?;
+        let mut tx = self.client.get_mut().transaction().map_err(db)?;
+        // One writer of a run's inputs at a time (their order is the order first recorded).
+        tx.execute("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", &[&id]).map_err(db)?;
+        for (digest, value) in inputs {
+            tx.execute(
+                "INSERT INTO run_inputs(run_id, seq, digest, value_json) \
+                 SELECT $1, (SELECT coalesce(max(seq), 0) + 1 FROM run_inputs WHERE run_id = $1), $2, $3 \
+                 WHERE NOT EXISTS (SELECT 1 FROM run_inputs WHERE run_id = $1 AND digest = $2)",
+                &[&id, digest, &value.to_string()],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn run_inputs(&self, uid: &str) -> Result<Vec<serde_json::Value>> {
+        let id = self.run_rowid(uid)?;
+        let rows = self
+            .client
+            .borrow_mut()
+            .query("SELECT value_json FROM run_inputs WHERE run_id = $1 ORDER BY seq", &[&id])
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap_or(serde_json::Value::Null)).collect())
     }
 }
 

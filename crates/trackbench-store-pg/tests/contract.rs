@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, NoTls};
 use trackbench_store::codec::Points;
 use trackbench_store::{
-    AbStore, Arm, Batch, LogLine, MetricStore, NewAb, NewRun, ProcessProbe, RunQuery, RunStatus, SeriesBatch,
-    StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
+    AbStore, Arm, Batch, LogLine, MetricStore, NewAb, NewRun, ProcessIdentity, ProcessProbe, RunQuery, RunStatus,
+    SeriesBatch, StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
 };
 use trackbench_store_pg::{PgStore, migrate};
 
@@ -553,6 +553,61 @@ fn ab_comparisons_keep_their_arms_runs_and_verdict_alike() {
         assert_eq!(b.store.list_abs(Some("p")).unwrap().len(), 1, "{n}");
         assert!(b.store.list_abs(Some("nope")).unwrap().is_empty(), "{n}");
         assert!(matches!(b.store.ab("nope"), Err(StoreError::AbNotFound(_))), "{n}");
+    }
+}
+
+#[test]
+fn runs_resume_record_inputs_and_purge_alike() {
+    for mut b in backends() {
+        let n = b.name;
+        let me = |pid: i64, ticks: i64| ProcessIdentity {
+            host: "here".into(),
+            pid,
+            start_ticks: ticks,
+            boot: "boot-1".into(),
+        };
+        b.procs.start(42, 7);
+        let held = NewRun {
+            project: "p".into(),
+            host: Some("here".into()),
+            pid: Some(42),
+            proc_start: Some(7),
+            proc_boot: Some("boot-1".into()),
+            ..NewRun::default()
+        };
+        let run = b.store.create_run(&held).unwrap().id;
+        b.store.finish_run_at(&run, RunStatus::Finished, None, Some(T0 + 1)).unwrap();
+        // Its holder still runs: resuming keeps it (a launched run's child attaching).
+        b.advance(10);
+        b.store.resume_run_as(&run, Some(&me(99, 1))).unwrap();
+        let r = b.store.run(&run).unwrap();
+        assert_eq!((r.status, r.ended_ms, r.heartbeat_ms, r.pid), (RunStatus::Running, None, T0 + 10, Some(42)), "{n}");
+        // Its holder is gone: the resuming process holds it now, and is probed.
+        b.procs.kill(42);
+        b.procs.start(99, 1);
+        b.store.resume_run_as(&run, Some(&me(99, 1))).unwrap();
+        assert_eq!((b.store.run(&run).unwrap().status, b.store.run(&run).unwrap().pid), (RunStatus::Running, Some(99)));
+        b.procs.kill(99);
+        assert_eq!(b.store.run(&run).unwrap().status, RunStatus::Crashed, "{n}");
+        // Resumed by no process: judged by its heartbeat only (no longer probed).
+        b.store.resume_run_as(&run, None).unwrap();
+        assert_eq!(b.store.run(&run).unwrap().status, RunStatus::Running, "{n}");
+
+        let inputs = |d: &[&str]| -> Vec<(String, serde_json::Value)> {
+            d.iter().map(|d| (d.to_string(), serde_json::json!({"digest": d, "name": format!("set {d}")}))).collect()
+        };
+        b.store.add_run_inputs(&run, &inputs(&["d2", "d1"])).unwrap();
+        b.store.add_run_inputs(&run, &inputs(&["d1", "d3"])).unwrap();
+        assert!(b.store.add_run_inputs(&run, &inputs(&[""])).is_err(), "{n}");
+        let got: Vec<String> =
+            b.store.run_inputs(&run).unwrap().iter().map(|v| v["digest"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, ["d2", "d1", "d3"], "{n}: first recorded first, none twice");
+
+        b.store.log_batch(&run, &series("m", &[(0, 1.0)])).unwrap();
+        b.store.purge_run(&run).unwrap();
+        assert!(matches!(b.store.run(&run), Err(StoreError::RunNotFound(_))), "{n}");
+        assert!(matches!(b.store.log_batch(&run, &series("m", &[(1, 1.0)])), Err(StoreError::RunNotFound(_))), "{n}");
+        assert_eq!(b.store.project("p").unwrap().runs, 0, "{n}");
     }
 }
 
