@@ -130,11 +130,30 @@ fn summary_from(r: &postgres::Row, at: usize) -> SeriesSummary {
 }
 
 impl PgStore {
-    /// Id of metric key `name`, interning it on first use.
+    /// Id of metric key `name`, interning it on first use (cached: keys are never deleted).
     fn key_id(&mut self, name: &str) -> Result<i64> {
+        if let Some(id) = self.existing_key_id(name)? {
+            return Ok(id);
+        }
         let c = self.client.get_mut();
         c.execute("INSERT INTO metric_keys(name) VALUES ($1) ON CONFLICT (name) DO NOTHING", &[&name]).map_err(db)?;
-        Ok(c.query_one("SELECT id FROM metric_keys WHERE name = $1", &[&name]).map_err(db)?.get(0))
+        let id: i64 = c.query_one("SELECT id FROM metric_keys WHERE name = $1", &[&name]).map_err(db)?.get(0);
+        self.key_ids.borrow_mut().insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// Id of metric key `name` if any run ever logged it.
+    fn existing_key_id(&self, name: &str) -> Result<Option<i64>> {
+        if let Some(&id) = self.key_ids.borrow().get(name) {
+            return Ok(Some(id));
+        }
+        let row =
+            self.client.borrow_mut().query_opt("SELECT id FROM metric_keys WHERE name = $1", &[&name]).map_err(db)?;
+        let id = row.map(|r| r.get::<_, i64>(0));
+        if let Some(id) = id {
+            self.key_ids.borrow_mut().insert(name.to_string(), id);
+        }
+        Ok(id)
     }
 
     /// Rewrites each series of run `uid` into full chunks (when a run finishes).
@@ -207,6 +226,8 @@ impl MetricStore for PgStore {
             .execute("UPDATE runs SET heartbeat_ms = greatest(heartbeat_ms, $2) WHERE id = $1", &[&run, &beat])
             .map_err(db)?;
         if found == 0 {
+            drop(tx);
+            self.forget_run(uid);
             return Err(StoreError::RunNotFound(uid.to_string()));
         }
         if let Some((writer, seq)) = &batch.mark {
@@ -279,12 +300,10 @@ impl MetricStore for PgStore {
 
     fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points> {
         let run = self.run_rowid(uid)?;
-        let c = self.client.get_mut();
-        let Some(key_id) =
-            c.query_opt("SELECT id FROM metric_keys WHERE name = $1", &[&key]).map_err(db)?.map(|r| r.get::<_, i64>(0))
-        else {
+        let Some(key_id) = self.existing_key_id(key)? else {
             return Ok(Points::default());
         };
+        let c = self.client.get_mut();
         let (lo, hi) = (range.min.unwrap_or(i64::MIN), range.max.unwrap_or(i64::MAX));
         let rows = c
             .query(
@@ -302,12 +321,10 @@ impl MetricStore for PgStore {
 
     fn downsample(&mut self, uid: &str, key: &str, range: StepRange, buckets: usize) -> Result<Vec<Bucket>> {
         let run = self.run_rowid(uid)?;
-        let c = self.client.get_mut();
-        let Some(key_id) =
-            c.query_opt("SELECT id FROM metric_keys WHERE name = $1", &[&key]).map_err(db)?.map(|r| r.get::<_, i64>(0))
-        else {
+        let Some(key_id) = self.existing_key_id(key)? else {
             return Ok(Vec::new());
         };
+        let c = self.client.get_mut();
         let extent = c
             .query_one(
                 "SELECT min(step_min), max(step_max) FROM metric_chunks WHERE run_id = $1 AND key_id = $2",

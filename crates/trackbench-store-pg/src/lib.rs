@@ -17,13 +17,14 @@ mod ingest;
 pub mod migrate;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
 use trackbench_store::filter::{Dialect, Param, list_runs_sql};
 use trackbench_store::{
-    NewRun, ProcessIdentity, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore, StoreError,
-    StoreOptions, default_run_name, status_sql_with, validate,
+    Batch, NewRun, ProcessIdentity, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore,
+    StoreError, StoreOptions, default_run_name, status_sql_with, validate,
 };
 
 /// A store in a PostgreSQL database.
@@ -32,6 +33,10 @@ pub struct PgStore {
     pub(crate) client: RefCell<Client>,
     /// The clock, the heartbeat timeout and the process probe, as the SQLite store takes them.
     opts: StoreOptions,
+    /// run uid -> internal id (identities are never reused, so a cached id names no other run).
+    run_ids: RefCell<HashMap<String, i64>>,
+    /// metric key -> id (keys are never deleted).
+    pub(crate) key_ids: RefCell<HashMap<String, i64>>,
 }
 
 /// A PostgreSQL error as the store's.
@@ -116,7 +121,7 @@ impl PgStore {
             unavailable: true,
         })?;
         migrate::migrate(&mut client, &redact(url))?;
-        Ok(PgStore { client: RefCell::new(client), opts })
+        Ok(PgStore { client: RefCell::new(client), opts, run_ids: RefCell::default(), key_ids: RefCell::default() })
     }
 
     /// The schema version of the database.
@@ -155,10 +160,20 @@ impl PgStore {
             .collect())
     }
 
-    /// Internal id of run `uid` (exact id).
+    /// Internal id of run `uid` (exact id; cached, as the SQLite store caches it).
     pub(crate) fn run_rowid(&self, uid: &str) -> Result<i64> {
+        if let Some(&id) = self.run_ids.borrow().get(uid) {
+            return Ok(id);
+        }
         let row = self.client.borrow_mut().query_opt("SELECT id FROM runs WHERE uid = $1", &[&uid]).map_err(db)?;
-        row.map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))
+        let id: i64 = row.map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))?;
+        self.run_ids.borrow_mut().insert(uid.to_string(), id);
+        Ok(id)
+    }
+
+    /// Forgets run `uid`'s cached id (it was purged, here or elsewhere).
+    pub(crate) fn forget_run(&self, uid: &str) {
+        self.run_ids.borrow_mut().remove(uid);
     }
 
     /// Runs one statement on run `uid`'s internal id (`$1`) and `args` (`$2`…).
@@ -453,21 +468,13 @@ impl RunStore for PgStore {
     }
 
     fn set_tag(&mut self, uid: &str, key: &str, value: &str) -> Result<()> {
-        if let Err(e) = validate::key("tag", key).and_then(|_| validate::tag_value(key, value)) {
-            return Err(StoreError::Invalid { what: "tag", why: e.to_string() });
+        // The one write, as the SQLite store does it (so the tag also records a heartbeat).
+        let batch = Batch { tags: vec![(key.to_string(), value.to_string())], ..Batch::default() };
+        let report = trackbench_store::MetricStore::log_batch(self, uid, &batch)?;
+        match report.rejected.into_iter().next() {
+            Some(r) => Err(StoreError::Invalid { what: "tag", why: r.reason }),
+            None => Ok(()),
         }
-        let id = self.run_rowid(uid)?;
-        let now = self.now();
-        let mut tx = self.client.get_mut().transaction().map_err(db)?;
-        tx.execute("UPDATE runs SET heartbeat_ms = greatest(heartbeat_ms, $2) WHERE id = $1", &[&id, &now])
-            .map_err(db)?;
-        tx.execute(
-            "INSERT INTO run_tags(run_id, key, value) VALUES ($1, $2, $3) \
-             ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
-            &[&id, &key, &value],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)
     }
 
     fn remove_tag(&mut self, uid: &str, key: &str) -> Result<bool> {
@@ -508,6 +515,7 @@ impl RunStore for PgStore {
 
     fn purge_run(&mut self, uid: &str) -> Result<()> {
         self.on_run(uid, "DELETE FROM runs WHERE id = $1", &[])?;
+        self.forget_run(uid);
         Ok(())
     }
 
