@@ -294,6 +294,10 @@ impl MetricStore for PgStore {
                 .map_err(db)?;
             }
         }
+        if report.points > 0 {
+            // Live views on other connections learn of the points on commit.
+            tx.batch_execute(crate::changes::NOTIFY).map_err(db)?;
+        }
         tx.commit().map_err(db)?;
         Ok(report)
     }

@@ -13,8 +13,11 @@
 //! A database that cannot be reached is `StoreError::Database { unavailable: true }`.
 
 mod ab;
+mod changes;
 mod ingest;
 pub mod migrate;
+
+pub use changes::ChangeListener;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -169,6 +172,11 @@ impl PgStore {
         let id: i64 = row.map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))?;
         self.run_ids.borrow_mut().insert(uid.to_string(), id);
         Ok(id)
+    }
+
+    /// Announces a change to live views on other connections ([`changes`]).
+    fn notify(&mut self) -> Result<()> {
+        self.client.get_mut().batch_execute(changes::NOTIFY).map_err(db)
     }
 
     /// Forgets run `uid`'s cached id (it was purged, here or elsewhere).
@@ -379,6 +387,7 @@ impl RunStore for PgStore {
             )
             .map_err(db)?;
         }
+        tx.batch_execute(changes::NOTIFY).map_err(db)?;
         tx.commit().map_err(db)?;
         self.run(uid)
     }
@@ -459,7 +468,7 @@ impl RunStore for PgStore {
         // Reads are fastest on full chunks: an ended run's series are compacted.
         let run = self.run_rowid(uid)?;
         self.compact_run(run)?;
-        Ok(())
+        self.notify()
     }
 
     fn heartbeat(&mut self, uid: &str, at_ms: i64) -> Result<()> {
@@ -505,18 +514,18 @@ impl RunStore for PgStore {
     fn delete_run(&mut self, uid: &str) -> Result<()> {
         let now = self.now();
         self.on_run(uid, "UPDATE runs SET deleted_ms = $2 WHERE id = $1 AND deleted_ms IS NULL", &[&now])?;
-        Ok(())
+        self.notify()
     }
 
     fn restore_run(&mut self, uid: &str) -> Result<()> {
         self.on_run(uid, "UPDATE runs SET deleted_ms = NULL WHERE id = $1", &[])?;
-        Ok(())
+        self.notify()
     }
 
     fn purge_run(&mut self, uid: &str) -> Result<()> {
         self.on_run(uid, "DELETE FROM runs WHERE id = $1", &[])?;
         self.forget_run(uid);
-        Ok(())
+        self.notify()
     }
 
     fn resume_run_as(&mut self, uid: &str, by: Option<&ProcessIdentity>) -> Result<()> {
@@ -555,7 +564,7 @@ impl RunStore for PgStore {
             )
             .map_err(db)?;
         }
-        Ok(())
+        self.notify()
     }
 
     fn add_run_inputs(&mut self, uid: &str, inputs: &[(String, serde_json::Value)]) -> Result<()> {

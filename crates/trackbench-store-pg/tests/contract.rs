@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, NoTls};
 use trackbench_store::codec::Points;
 use trackbench_store::{
-    AbStore, Arm, Batch, LogLine, MetricStore, NewAb, NewRun, ProcessIdentity, ProcessProbe, RunQuery, RunStatus,
-    SeriesBatch, StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
+    AbStore, Arm, Batch, Change, ChangeStore, LogLine, MetricStore, NewAb, NewRun, ProcessIdentity, ProcessProbe, RunQuery, RunStatus,
+    RunStore, SeriesBatch, StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
 };
-use trackbench_store_pg::{PgStore, migrate};
+use trackbench_store_pg::{ChangeListener, PgStore, migrate};
 
 const T0: i64 = 1_750_000_000_000;
 
@@ -58,8 +58,8 @@ fn test_server() -> Option<String> {
 }
 
 /// Everything the seam covers so far.
-trait Contract: MetricStore + AbStore {}
-impl<T: MetricStore + AbStore> Contract for T {}
+trait Contract: MetricStore + AbStore + ChangeStore {}
+impl<T: MetricStore + AbStore + ChangeStore> Contract for T {}
 
 /// A machine named `here` whose processes the test decides (the OS, not our store, is what
 /// this stands in for).
@@ -794,4 +794,74 @@ fn an_unreachable_database_is_a_clear_error_without_the_password() {
         }
         other => panic!("expected a Database error, got {other}"),
     }
+}
+
+#[test]
+fn live_views_see_the_same_changes_alike() {
+    for mut b in backends() {
+        let s = &mut b.store;
+        let old = s.create_run(&NewRun { project: "p".into(), name: Some("old".into()), ..NewRun::default() }).unwrap();
+        s.log_batch(&old.id, &series("loss", &[(0, 1.0)])).unwrap();
+        let mut cursor = s.change_cursor().unwrap();
+        assert_eq!(s.poll_changes(&mut cursor).unwrap(), [], "{}: a fresh cursor sees nothing", b.name);
+
+        let new = s.create_run(&NewRun { project: "p".into(), name: Some("new".into()), ..NewRun::default() }).unwrap();
+        s.log_batch(&old.id, &series("loss", &[(1, 0.5), (2, 0.25)])).unwrap();
+        s.finish_run(&old.id, RunStatus::Finished, None).unwrap();
+        let mut got = s.poll_changes(&mut cursor).unwrap();
+        got.sort_by_key(|c| format!("{c:?}"));
+        let mut want = vec![
+            Change::RunCreated { run: new.id.clone(), project: "p".into(), name: "new".into(), status: RunStatus::Running },
+            Change::Points { run: old.id.clone(), project: "p".into(), key: "loss".into(), count: 3, last_step: 2 },
+            Change::RunStatus { run: old.id.clone(), project: "p".into(), status: RunStatus::Finished },
+        ];
+        want.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(got, want, "{}", b.name);
+
+        // Points of a running run, then its silence past the timeout reads crashed.
+        s.log_batch(&new.id, &series("acc", &[(0, 0.1), (1, 0.2)])).unwrap();
+        let got = s.poll_changes(&mut cursor).unwrap();
+        let want = [Change::Points { run: new.id.clone(), project: "p".into(), key: "acc".into(), count: 2, last_step: 1 }];
+        assert_eq!(got, want, "{}", b.name);
+        b.advance(TIMEOUT + 1);
+        let s = &mut b.store;
+        let got = s.poll_changes(&mut cursor).unwrap();
+        assert_eq!(got, [Change::RunStatus { run: new.id.clone(), project: "p".into(), status: RunStatus::Crashed }], "{}", b.name);
+        // A resumed run is seen again.
+        s.resume_run(&old.id).unwrap();
+        let got = s.poll_changes(&mut cursor).unwrap();
+        // (with its series, which the cursor stopped following when it ended)
+        let want = [
+            Change::RunStatus { run: old.id.clone(), project: "p".into(), status: RunStatus::Running },
+            Change::Points { run: old.id.clone(), project: "p".into(), key: "loss".into(), count: 3, last_step: 2 },
+        ];
+        assert_eq!(got, want, "{}", b.name);
+        assert_eq!(s.poll_changes(&mut cursor).unwrap(), [], "{}: nothing twice", b.name);
+    }
+}
+
+#[test]
+fn a_listener_hears_writes_from_other_connections_on_commit_only() {
+    let Some(admin) = test_server() else { return };
+    let db = Database::create(&admin);
+    let mut listener = ChangeListener::connect(&db.url).unwrap();
+    let mut store = PgStore::connect(&db.url, StoreOptions::default()).unwrap();
+    assert!(!listener.wait(std::time::Duration::from_millis(50)).unwrap(), "nothing written yet");
+    let run = store.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap();
+    assert!(listener.wait(std::time::Duration::from_secs(5)).unwrap(), "a new run is announced");
+    // A batch without points (a tag) is not a change a live view shows; points are.
+    store.set_tag(&run.id, "k", "v").unwrap();
+    assert!(!listener.wait(std::time::Duration::from_millis(100)).unwrap(), "a tag is not announced");
+    // Announced on commit: a rolled back write announces nothing.
+    let mut other = Client::connect(&db.url, NoTls).unwrap();
+    let mut tx = other.transaction().unwrap();
+    tx.batch_execute("NOTIFY trackbench_changes").unwrap();
+    tx.rollback().unwrap();
+    assert!(!listener.wait(std::time::Duration::from_millis(100)).unwrap(), "a rolled back notice is not heard");
+    store.log_batch(&run.id, &series("loss", &[(0, 1.0)])).unwrap();
+    store.log_batch(&run.id, &series("loss", &[(1, 1.0)])).unwrap();
+    assert!(listener.wait(std::time::Duration::from_secs(5)).unwrap(), "points are announced");
+    while listener.wait(std::time::Duration::from_millis(50)).unwrap() {}
+    store.finish_run(&run.id, RunStatus::Finished, None).unwrap();
+    assert!(listener.wait(std::time::Duration::from_secs(5)).unwrap(), "an ended run is announced");
 }

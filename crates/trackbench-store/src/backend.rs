@@ -10,6 +10,7 @@
 //! [`Store`] alone, which is why the server still holds a [`Store`].
 
 use crate::Store;
+use crate::watch::{Change, ChangeCursor};
 use crate::ab::{AbInfo, Arm, NewAb};
 use crate::codec::Points;
 use crate::error::Result;
@@ -103,6 +104,14 @@ pub trait RunStore: ProjectStore {
     -> Result<()>;
     /// Records that the run is alive at `at_ms` (a heartbeat never goes back).
     fn heartbeat(&mut self, uid: &str, at_ms: i64) -> Result<()>;
+    /// Marks a run ended with `status` now (see [`RunStore::finish_run_at`]).
+    fn finish_run(&mut self, uid: &str, status: RunStatus, error: Option<&str>) -> Result<()> {
+        self.finish_run_at(uid, status, error, None)
+    }
+    /// Puts a run back to `running` (see [`RunStore::resume_run_as`]).
+    fn resume_run(&mut self, uid: &str) -> Result<()> {
+        self.resume_run_as(uid, None)
+    }
     /// Sets one tag (a write: it also records a heartbeat).
     fn set_tag(&mut self, uid: &str, key: &str, value: &str) -> Result<()>;
     /// Removes one tag; false when it was not set.
@@ -277,5 +286,26 @@ impl AbStore for Store {
     }
     fn list_abs(&self, project: Option<&str>) -> Result<Vec<AbInfo>> {
         Store::list_abs(self, project)
+    }
+}
+
+/// Live views: what changed since a cursor (new runs, status changes, new points), by the one
+/// poll every backend shares ([`crate::poll_changes_with`]). How a backend learns that another
+/// writer committed (file events and `data_version` on SQLite, `LISTEN` on PostgreSQL) is the
+/// caller's side.
+pub trait ChangeStore {
+    /// Changes since `cursor`, which is moved past them.
+    fn poll_changes(&self, cursor: &mut ChangeCursor) -> Result<Vec<Change>>;
+    /// A cursor at the store's current state: the next poll reports only later changes.
+    fn change_cursor(&self) -> Result<ChangeCursor> {
+        let mut c = ChangeCursor::default();
+        self.poll_changes(&mut c)?;
+        Ok(c)
+    }
+}
+
+impl ChangeStore for Store {
+    fn poll_changes(&self, cursor: &mut ChangeCursor) -> Result<Vec<Change>> {
+        Store::poll_changes(self, cursor)
     }
 }

@@ -49,7 +49,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
-pub use backend::{AbStore, MetricStore, ProjectStore, RunStore};
+pub use backend::{AbStore, ChangeStore, MetricStore, ProjectStore, RunStore};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
@@ -60,7 +60,7 @@ pub use models::{
     check_alias,
 };
 pub use runs::{Health, default_run_name, new_run_id, status_sql_with};
-pub use watch::{Change, ChangeCursor};
+pub use watch::{Change, ChangeCursor, ChangeSource, PolledRun, PolledSeries, poll_changes_with};
 
 /// File name of the database inside the store folder.
 pub const DB_FILE: &str = "trackbench.db";
