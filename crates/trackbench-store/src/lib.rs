@@ -24,6 +24,7 @@
 mod ab;
 pub mod artifacts;
 pub mod backend;
+mod backend_models;
 pub mod chunking;
 pub mod codec;
 mod error;
@@ -50,6 +51,7 @@ use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
 pub use backend::{AbStore, ChangeStore, MetricStore, ProjectStore, RunStore};
+pub use backend_models::ModelStore;
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
@@ -57,7 +59,7 @@ pub use liveness::{LocalProcesses, ProcessIdentity, ProcessProbe};
 pub use model::*;
 pub use models::{
     LoggedModel, ModelMetric, ModelStatus, ModelVersion, NewLoggedModel, NewModelVersion, RegisteredModel, STAGES,
-    check_alias,
+    check_alias, new_model_id,
 };
 pub use runs::{Health, default_run_name, new_run_id, status_sql_with};
 pub use watch::{Change, ChangeCursor, ChangeSource, PolledRun, PolledSeries, poll_changes_with};

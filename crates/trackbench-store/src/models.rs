@@ -43,7 +43,8 @@ impl ModelStatus {
         }
     }
 
-    fn parse(s: &str) -> ModelStatus {
+    /// The status stored as `s` (`pending` for anything unknown).
+    pub fn parse(s: &str) -> ModelStatus {
         match s {
             "ready" => ModelStatus::Ready,
             "failed" => ModelStatus::Failed,
@@ -139,44 +140,6 @@ pub struct ModelVersion {
 /// MLflow's legacy stages, in their canonical spelling.
 pub const STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"];
 
-/// Longest registered model name, alias, or model description we keep.
-const MAX_DESCRIPTION_BYTES: usize = 64 * 1024;
-
-fn not_found(what: &'static str, name: impl Into<String>) -> StoreError {
-    StoreError::NotFound { what, name: name.into() }
-}
-
-fn check_text(what: &'static str, text: &str) -> Result<()> {
-    if text.len() > MAX_DESCRIPTION_BYTES {
-        return Err(StoreError::invalid(what, format!("longer than {MAX_DESCRIPTION_BYTES} bytes")));
-    }
-    if text.contains('\0') {
-        return Err(StoreError::invalid(what, "contains a NUL byte"));
-    }
-    Ok(())
-}
-
-fn check_tags(tags: &[(String, String)]) -> Result<()> {
-    for (k, v) in tags {
-        validate::key("tag", k)?;
-        validate::tag_value(k, v)?;
-    }
-    Ok(())
-}
-
-/// A registered model name, as MLflow allows them: not blank, no `/` or `:`, and nothing a
-/// path would read as another name (`.`, `a/../b`, leading `/`, trailing spaces are fine).
-fn check_registered_name(name: &str) -> Result<()> {
-    validate::name("registered model name", name)?;
-    if name.contains(['/', ':']) {
-        return Err(StoreError::invalid("registered model name", format!("`{name}`: names cannot contain '/' or ':'")));
-    }
-    if name == "." || name == ".." {
-        return Err(StoreError::invalid("registered model name", format!("`{name}` would resolve to another name")));
-    }
-    Ok(())
-}
-
 /// An alias: 1..=255 of letters, digits, `_` and `-`; not `latest` or `v<number>` (reserved).
 pub fn check_alias(alias: &str) -> Result<()> {
     if alias.is_empty() || alias.len() > 255 {
@@ -194,7 +157,7 @@ pub fn check_alias(alias: &str) -> Result<()> {
 }
 
 /// A new logged model id: `m-` and 32 hex digits.
-fn new_model_id() -> String {
+pub fn new_model_id() -> String {
     let a = crate::new_run_id();
     let b = crate::new_run_id();
     let hex: String = blake3::hash(format!("{a}{b}").as_bytes()).to_hex().chars().take(32).collect();
@@ -206,21 +169,7 @@ impl Store {
 
     /// Creates a logged model (`pending`) with its tags and params.
     pub fn create_logged_model(&mut self, new: &NewLoggedModel) -> Result<LoggedModel> {
-        validate::name("model name", &new.name)?;
-        if let Some(c) = new.name.chars().find(|c| "/:.%\"'".contains(*c)) {
-            return Err(StoreError::invalid(
-                "model name",
-                format!("`{}` contains {c:?}; a logged model's name cannot contain / : . % \" or '", new.name),
-            ));
-        }
-        check_tags(&new.tags)?;
-        for (k, v) in &new.params {
-            validate::key("param", k)?;
-            validate::tag_value(k, v)?;
-        }
-        if let Some(t) = &new.model_type {
-            check_text("model type", t)?;
-        }
+        validate::new_logged_model(new)?;
         let project = self.ensure_project(&new.project)?;
         let run = new.source_run.as_deref().map(|r| self.run_rowid(r)).transpose()?;
         let uid = new_model_id();
@@ -246,7 +195,7 @@ impl Store {
         self.conn
             .query_row("SELECT id FROM logged_models WHERE uid = ?1 AND deleted_ms IS NULL", [uid], |r| r.get(0))
             .optional()?
-            .ok_or_else(|| not_found("logged model", uid))
+            .ok_or_else(|| validate::logged_model_not_found(uid))
     }
 
     /// Logged model `uid` (not deleted).
@@ -378,7 +327,7 @@ impl Store {
 
     /// Sets tags of logged model `uid` (replacing values of existing keys).
     pub fn set_logged_model_tags(&mut self, uid: &str, tags: &[(String, String)]) -> Result<()> {
-        check_tags(tags)?;
+        validate::tags(tags)?;
         let id = self.logged_model_rowid(uid)?;
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -396,7 +345,7 @@ impl Store {
         let n =
             self.conn.execute("DELETE FROM logged_model_tags WHERE model_id = ?1 AND key = ?2", params![id, key])?;
         if n == 0 {
-            return Err(not_found("logged model tag", format!("{uid}: {key}")));
+            return Err(validate::logged_model_tag_not_found(uid, key));
         }
         Ok(())
     }
@@ -404,10 +353,7 @@ impl Store {
     /// Logs params of logged model `uid`: write-once (the same value again is fine, another
     /// value is `Invalid`), all or none.
     pub fn log_logged_model_params(&mut self, uid: &str, params: &[(String, String)]) -> Result<()> {
-        for (k, v) in params {
-            validate::key("param", k)?;
-            validate::tag_value(k, v)?;
-        }
+        validate::model_params(params)?;
         let id = self.logged_model_rowid(uid)?;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (k, v) in params {
@@ -420,10 +366,7 @@ impl Store {
                 .optional()?;
             match old {
                 Some(old) if &old != v => {
-                    return Err(StoreError::invalid(
-                        "param",
-                        format!("`{k}` of model {uid} is already `{old}`; params are write-once"),
-                    ));
+                    return Err(validate::model_param_rewrite(uid, k, &old));
                 }
                 Some(_) => {}
                 None => {
@@ -511,7 +454,7 @@ impl Store {
         self.conn
             .query_row("SELECT id FROM registered_models WHERE name = ?1", [name], |r| r.get(0))
             .optional()?
-            .ok_or_else(|| not_found("registered model", name))
+            .ok_or_else(|| validate::registered_model_not_found(name))
     }
 
     /// Creates registered model `name`; an existing one is `AlreadyExists`.
@@ -521,11 +464,11 @@ impl Store {
         description: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<RegisteredModel> {
-        check_registered_name(name)?;
+        validate::registered_model_name(name)?;
         if let Some(d) = description {
-            check_text("description", d)?;
+            validate::model_text("description", d)?;
         }
-        check_tags(tags)?;
+        validate::tags(tags)?;
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let n = tx.execute(
@@ -534,7 +477,7 @@ impl Store {
             params![name, description, now],
         )?;
         if n == 0 {
-            return Err(StoreError::AlreadyExists { what: "registered model", name: name.to_string() });
+            return Err(validate::registered_model_exists(name));
         }
         let id = tx.last_insert_rowid();
         for (k, v) in tags {
@@ -580,10 +523,10 @@ impl Store {
 
     /// Renames registered model `name` (its versions and aliases follow).
     pub fn rename_registered_model(&mut self, name: &str, new_name: &str) -> Result<RegisteredModel> {
-        check_registered_name(new_name)?;
+        validate::registered_model_name(new_name)?;
         let id = self.registered_rowid(name)?;
         if name != new_name && self.registered_rowid(new_name).is_ok() {
-            return Err(StoreError::AlreadyExists { what: "registered model", name: new_name.to_string() });
+            return Err(validate::registered_model_exists(new_name));
         }
         let now = self.now();
         self.conn.execute(
@@ -596,7 +539,7 @@ impl Store {
     /// Sets (or clears) the description of registered model `name`.
     pub fn update_registered_model(&mut self, name: &str, description: Option<&str>) -> Result<RegisteredModel> {
         if let Some(d) = description {
-            check_text("description", d)?;
+            validate::model_text("description", d)?;
         }
         let id = self.registered_rowid(name)?;
         let now = self.now();
@@ -633,14 +576,7 @@ impl Store {
 
     /// Registers a new version of `new.name`, numbered after every version it ever had.
     pub fn create_model_version(&mut self, new: &NewModelVersion) -> Result<ModelVersion> {
-        check_text("source", &new.source)?;
-        if new.source.trim().is_empty() {
-            return Err(StoreError::invalid("source", "empty"));
-        }
-        if let Some(d) = &new.description {
-            check_text("description", d)?;
-        }
-        check_tags(&new.tags)?;
+        validate::new_model_version(new)?;
         let run = new.run.as_deref().map(|r| self.run_rowid(r)).transpose()?;
         let logged = new.logged_model.as_deref().map(|m| self.logged_model_rowid(m)).transpose()?;
         let now = self.now();
@@ -650,7 +586,7 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?
-            .ok_or_else(|| not_found("registered model", &new.name))?;
+            .ok_or_else(|| validate::registered_model_not_found(&new.name))?;
         tx.execute(
             "INSERT INTO model_versions(model_id, version, source, run_id, logged_model_id, description, created_ms, updated_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -676,7 +612,7 @@ impl Store {
             params![id, version],
             |r| r.get(0),
         )?;
-        if found { Ok(()) } else { Err(not_found("model version", format!("{name} version {version}"))) }
+        if found { Ok(()) } else { Err(validate::model_version_not_found(name, version)) }
     }
 
     /// Version `version` of registered model `name`.
@@ -749,7 +685,7 @@ impl Store {
         description: Option<&str>,
     ) -> Result<ModelVersion> {
         if let Some(d) = description {
-            check_text("description", d)?;
+            validate::model_text("description", d)?;
         }
         let id = self.registered_rowid(name)?;
         self.version_exists(id, name, version)?;
@@ -770,15 +706,12 @@ impl Store {
         stage: &str,
         archive_existing: bool,
     ) -> Result<ModelVersion> {
-        let stage = STAGES
-            .iter()
-            .find(|s| s.eq_ignore_ascii_case(stage))
-            .ok_or_else(|| StoreError::invalid("stage", format!("`{stage}`; expected one of {}", STAGES.join(", "))))?;
+        let stage = validate::stage(stage)?;
         let id = self.registered_rowid(name)?;
         self.version_exists(id, name, version)?;
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if archive_existing && matches!(*stage, "Staging" | "Production") {
+        if archive_existing && matches!(stage, "Staging" | "Production") {
             tx.execute(
                 "UPDATE model_versions SET stage = 'Archived', updated_ms = ?4 \
                  WHERE model_id = ?1 AND stage = ?2 AND version != ?3",
@@ -854,7 +787,7 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| not_found("model alias", format!("{name}@{alias}")))?;
+            .ok_or_else(|| validate::model_alias_not_found(name, alias))?;
         self.model_version(name, version)
     }
 }

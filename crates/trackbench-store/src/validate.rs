@@ -1,5 +1,7 @@
 //! Input rules shared by every writer (the SDKs validate with these at the call, the store
-//! again at ingest): what a key, a tag or a param value may be.
+//! again at ingest): what a key, a tag or a param value may be, and what a model, a
+//! registered model or a version may be (every backend checks with these, and refuses
+//! alike with the error constructors here).
 
 use crate::error::{Result, StoreError};
 
@@ -172,6 +174,126 @@ pub fn artifact_path(path: &str) -> Result<String> {
         return bad("`.` and `..` segments are not allowed");
     }
     Ok(segments.join("/"))
+}
+
+/// Longest model description, model type or version source we keep, in bytes.
+pub const MAX_MODEL_TEXT_BYTES: usize = 64 * 1024;
+
+/// A model's free text (a description, a model type, a version's source): up to 64 KiB, no
+/// NUL.
+pub fn model_text(what: &'static str, text: &str) -> Result<()> {
+    if text.len() > MAX_MODEL_TEXT_BYTES {
+        return Err(StoreError::invalid(what, format!("longer than {MAX_MODEL_TEXT_BYTES} bytes")));
+    }
+    if text.contains('\0') {
+        return Err(StoreError::invalid(what, "contains a NUL byte"));
+    }
+    Ok(())
+}
+
+/// Tags of a model, a registered model or a version: keys, and values as run tags' are.
+pub fn tags(tags: &[(String, String)]) -> Result<()> {
+    for (k, v) in tags {
+        key("tag", k)?;
+        tag_value(k, v)?;
+    }
+    Ok(())
+}
+
+/// Params of a logged model: keys, and text values as tag values are.
+pub fn model_params(params: &[(String, String)]) -> Result<()> {
+    for (k, v) in params {
+        key("param", k)?;
+        tag_value(k, v)?;
+    }
+    Ok(())
+}
+
+/// What a new logged model records: its name (no `/ : . % " '`, MLflow's rule, as it
+/// appears in paths and filters), tags, params and model type.
+pub fn new_logged_model(new: &crate::NewLoggedModel) -> Result<()> {
+    name("model name", &new.name)?;
+    if let Some(c) = new.name.chars().find(|c| "/:.%\"'".contains(*c)) {
+        return Err(StoreError::invalid(
+            "model name",
+            format!("`{}` contains {c:?}; a logged model's name cannot contain / : . % \" or '", new.name),
+        ));
+    }
+    tags(&new.tags)?;
+    model_params(&new.params)?;
+    if let Some(t) = &new.model_type {
+        model_text("model type", t)?;
+    }
+    Ok(())
+}
+
+/// A registered model name, as MLflow allows them: not blank, no `/` or `:`, and nothing a
+/// path would read as another name (`.`, `..`; trailing spaces are fine).
+pub fn registered_model_name(name: &str) -> Result<()> {
+    self::name("registered model name", name)?;
+    if name.contains(['/', ':']) {
+        return Err(StoreError::invalid("registered model name", format!("`{name}`: names cannot contain '/' or ':'")));
+    }
+    if name == "." || name == ".." {
+        return Err(StoreError::invalid("registered model name", format!("`{name}` would resolve to another name")));
+    }
+    Ok(())
+}
+
+/// What a new model version records: a source (not blank), a description and tags.
+pub fn new_model_version(new: &crate::NewModelVersion) -> Result<()> {
+    model_text("source", &new.source)?;
+    if new.source.trim().is_empty() {
+        return Err(StoreError::invalid("source", "empty"));
+    }
+    if let Some(d) = &new.description {
+        model_text("description", d)?;
+    }
+    tags(&new.tags)
+}
+
+/// A legacy stage in any case, as its canonical spelling (one of [`crate::STAGES`]).
+pub fn stage(stage: &str) -> Result<&'static str> {
+    crate::STAGES
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(stage))
+        .copied()
+        .ok_or_else(|| StoreError::invalid("stage", format!("`{stage}`; expected one of {}", crate::STAGES.join(", "))))
+}
+
+/// The refusal of a logged model's param logged again with another value.
+pub fn model_param_rewrite(model: &str, key: &str, old: &str) -> StoreError {
+    StoreError::invalid("param", format!("`{key}` of model {model} is already `{old}`; params are write-once"))
+}
+
+/// Logged model `uid` does not exist (or was deleted).
+pub fn logged_model_not_found(uid: &str) -> StoreError {
+    StoreError::NotFound { what: "logged model", name: uid.to_string() }
+}
+
+/// Tag `key` of logged model `uid` is not set.
+pub fn logged_model_tag_not_found(uid: &str, key: &str) -> StoreError {
+    StoreError::NotFound { what: "logged model tag", name: format!("{uid}: {key}") }
+}
+
+/// Registered model `name` does not exist.
+pub fn registered_model_not_found(name: &str) -> StoreError {
+    StoreError::NotFound { what: "registered model", name: name.to_string() }
+}
+
+/// Registered model `name` already exists.
+pub fn registered_model_exists(name: &str) -> StoreError {
+    StoreError::AlreadyExists { what: "registered model", name: name.to_string() }
+}
+
+/// Version `version` of registered model `name` does not exist.
+pub fn model_version_not_found(name: &str, version: i64) -> StoreError {
+    StoreError::NotFound { what: "model version", name: format!("{name} version {version}") }
+}
+
+/// Registered model `name` has no alias `alias`.
+pub fn model_alias_not_found(name: &str, alias: &str) -> StoreError {
+    StoreError::NotFound { what: "model alias", name: format!("{name}@{alias}") }
 }
 
 fn prefix(s: &str, chars: usize) -> &str {
