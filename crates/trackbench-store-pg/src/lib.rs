@@ -16,6 +16,7 @@ mod ab;
 mod changes;
 mod ingest;
 pub mod migrate;
+mod models;
 
 pub use changes::ChangeListener;
 
