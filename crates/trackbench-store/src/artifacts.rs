@@ -6,21 +6,29 @@
 //! half-written blob under its final name, and identical files share one blob. The rename and
 //! the artifact's row happen in one write transaction, the lock garbage collection takes to
 //! remove a blob, so a collection running beside an upload never removes a blob a new artifact
-//! points to.
+//! points to. The blob folder is a [`DirBlobs`] (`crate::blobs`); the same operations on
+//! any backend are the [`ArtifactStore`](crate::backend_artifacts::ArtifactStore) seam.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{OptionalExtension, params};
 
+use crate::backend_artifacts::artifact_info;
+use crate::blobs::{BlobStore, DirBlobs};
 use crate::error::{Result, StoreError};
 use crate::model::ArtifactInfo;
 use crate::{Store, validate};
 
 impl Store {
+    /// The store's blob folder, `<root>/blobs`.
+    pub(crate) fn blobs(&self) -> DirBlobs {
+        DirBlobs::new(self.root.join("blobs"))
+    }
+
     pub(crate) fn blob_path(&self, hash: &str) -> PathBuf {
-        self.root.join("blobs").join(&hash[..2]).join(hash)
+        self.blobs().path(hash)
     }
 
     /// Stores the file at `source` as artifact `path` of run `uid` (replacing an artifact of
@@ -54,52 +62,14 @@ impl Store {
         what: &str,
         record: impl FnOnce(&rusqlite::Transaction<'_>, &ArtifactInfo) -> Result<()>,
     ) -> Result<ArtifactInfo> {
-        let tmp_dir = self.root.join("blobs").join("tmp");
-        std::fs::create_dir_all(&tmp_dir).map_err(StoreError::io(format!("creating {}", tmp_dir.display())))?;
-        let mut tmp = tempfile_in(&tmp_dir)?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp.0);
-                    return Err(StoreError::Io { context: format!("reading artifact {what}"), source: e });
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            tmp.1.write_all(&buf[..n]).map_err(StoreError::io("writing artifact blob"))?;
-            size += n as u64;
-        }
-        tmp.1.sync_all().map_err(StoreError::io("syncing artifact blob"))?;
-        drop(tmp.1);
-        let hash = hasher.finalize().to_hex().to_string();
-        let dest = self.blob_path(&hash);
-        if let Some(dir) = dest.parent() {
-            std::fs::create_dir_all(dir).map_err(StoreError::io(format!("creating {}", dir.display())))?;
-        }
-        let media_type = mime_guess::from_path(path).first_or_octet_stream().essence_str().to_string();
-        let info = ArtifactInfo { path: path.to_string(), size, hash, media_type, created_ms: self.now() };
+        // Staged in `blobs/tmp`; dropped on any error below, which removes the file.
+        let staged = self.blobs().stage(&mut input, what)?;
+        let info = artifact_info(path, staged.hash(), staged.size(), self.now());
         // The blob goes into place and its row in one write transaction, which garbage
         // collection also takes to remove a blob (see `crate::gc`): a blob gc saw unreferenced
         // is either gone before this (and the rename puts it back) or referenced after it.
-        // The rename also replaces a blob already there with the same bytes, freshly dated, so
-        // a collector going by age alone sees it young.
-        let tx = match self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp.0);
-                return Err(e.into());
-            }
-        };
-        if let Err(e) = std::fs::rename(&tmp.0, &dest) {
-            let _ = std::fs::remove_file(&tmp.0);
-            return Err(StoreError::Io { context: format!("moving blob to {}", dest.display()), source: e });
-        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        staged.commit()?;
         record(&tx, &info)?;
         tx.commit()?;
         Ok(info)
@@ -181,18 +151,4 @@ pub(crate) fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactIn
         media_type: r.get(3)?,
         created_ms: r.get(4)?,
     })
-}
-
-/// A uniquely named temporary file in `dir`.
-fn tempfile_in(dir: &Path) -> Result<(PathBuf, File)> {
-    for attempt in 0..100u32 {
-        let name = format!("{}-{}-{attempt}.part", std::process::id(), crate::runs::new_run_id());
-        let p = dir.join(name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
-            Ok(f) => return Ok((p, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(StoreError::Io { context: format!("creating {}", p.display()), source: e }),
-        }
-    }
-    Err(StoreError::invalid("artifact", "could not create a temporary file"))
 }

@@ -24,7 +24,9 @@
 mod ab;
 pub mod artifacts;
 pub mod backend;
+pub mod backend_artifacts;
 mod backend_models;
+pub mod blobs;
 pub mod chunking;
 pub mod codec;
 mod error;
@@ -51,7 +53,9 @@ use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
 pub use backend::{AbStore, ChangeStore, MetricStore, ProjectStore, RunStore};
+pub use backend_artifacts::ArtifactStore;
 pub use backend_models::ModelStore;
+pub use blobs::{BlobEntry, BlobInfo, BlobStore, DirBlobs, StagedBlob};
 pub use codec::Points;
 pub use error::{Result, StoreError};
 pub use gc::{GcOptions, GcReport};
