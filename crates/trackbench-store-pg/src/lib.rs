@@ -13,6 +13,7 @@
 //! A database that cannot be reached is `StoreError::Database { unavailable: true }`.
 
 mod ab;
+mod artifacts;
 mod changes;
 mod ingest;
 pub mod migrate;
@@ -41,6 +42,8 @@ pub struct PgStore {
     run_ids: RefCell<HashMap<String, i64>>,
     /// metric key -> id (keys are never deleted).
     pub(crate) key_ids: RefCell<HashMap<String, i64>>,
+    /// Where artifact bytes live (`artifacts`); none: artifacts are refused.
+    blobs: Option<std::sync::Arc<dyn trackbench_store::BlobStore>>,
 }
 
 /// A PostgreSQL error as the store's.
@@ -125,7 +128,13 @@ impl PgStore {
             unavailable: true,
         })?;
         migrate::migrate(&mut client, &redact(url))?;
-        Ok(PgStore { client: RefCell::new(client), opts, run_ids: RefCell::default(), key_ids: RefCell::default() })
+        Ok(PgStore {
+            client: RefCell::new(client),
+            opts,
+            run_ids: RefCell::default(),
+            key_ids: RefCell::default(),
+            blobs: None,
+        })
     }
 
     /// The schema version of the database.
