@@ -6,6 +6,7 @@
 
 mod desktop;
 mod postgres;
+mod s3;
 mod tally;
 mod ui;
 
@@ -381,6 +382,14 @@ fn test(args: &[String]) -> ExitCode {
             None
         }
     };
+    // A throwaway S3 server (moto) for the object-store artifact tests (they skip without).
+    let s3 = match s3::S3::start() {
+        Ok(s3) => Some(s3),
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: the object-store (S3) tests: {why}\n");
+            None
+        }
+    };
     report.run("rust: build and test the workspace", || {
         let mut c = cargo();
         if let Some(dir) = &xdg {
@@ -389,6 +398,9 @@ fn test(args: &[String]) -> ExitCode {
         if let Some(pg) = &postgres {
             c.env("TRACKBENCH_TEST_POSTGRES", &pg.url);
         }
+        if let Some(s3) = &s3 {
+            c.env("TRACKBENCH_TEST_S3", &s3.url);
+        }
         // The PyO3 extension only links inside a Python process: maturin builds it below.
         c.args(["test", "--workspace", "--locked", "--exclude", "trackbench-python"]);
         c.args(args);
@@ -396,6 +408,7 @@ fn test(args: &[String]) -> ExitCode {
     });
     // Stopped (and its files removed) before the next suites need the machine.
     drop(postgres);
+    drop(s3);
     report.run("python SDK (maturin develop + pytest)", python_tests);
     report.run("mlflow client against trackbench serve (pytest)", mlflow_client_tests);
     report.run("ui unit (vitest) + browser end-to-end (Playwright, Chromium)", || {
