@@ -8,8 +8,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use trackbench_stats::{Comparison, Direction, StatsError, describe};
+use trackbench_store::prelude::*;
 use trackbench_store::{
-    AbInfo, Arm, ModelVersion, NewAb, NewModelVersion, RunInfo, RunQuery, RunStatus, Store, StoreError, json_opt_f64,
+    AbInfo, Arm, ModelVersion, NewAb, NewModelVersion, RunInfo, RunQuery, RunStatus, StoreError, json_opt_f64,
 };
 
 use crate::group::{MeanCi, mean_ci};
@@ -29,7 +30,7 @@ pub const AB_CONFIDENCE: f64 = 0.95;
 pub const AB_BOOTSTRAP_SEED: u64 = 0;
 
 /// The runs of `ab` with their final metric values; only finished runs count.
-pub fn ab_values(store: &Store, ab: &AbInfo) -> Result<Vec<ArmValue>> {
+pub fn ab_values(store: &dyn Backend, ab: &AbInfo) -> Result<Vec<ArmValue>> {
     ab.runs
         .iter()
         .map(|r| {
@@ -100,7 +101,7 @@ pub fn arm_stats(values: &[f64]) -> ArmStats {
 
 /// Each run of `ab` with its current value (running runs included, for a live view) and each
 /// arm's statistics over the values that count: those of finished runs, as in the verdict.
-pub fn ab_live(store: &Store, ab: &AbInfo) -> Result<AbLive> {
+pub fn ab_live(store: &dyn Backend, ab: &AbInfo) -> Result<AbLive> {
     let mut links = ab.runs.clone();
     links.sort_by_key(|r| r.seq);
     let runs = links
@@ -124,7 +125,7 @@ pub fn ab_direction(ab: &AbInfo) -> Direction {
 /// The statistics on A/B `ab`'s runs as they are in the store now (the inner error says why
 /// there is no verdict: too few values, no spread…).
 pub fn ab_comparison(
-    store: &Store,
+    store: &dyn Backend,
     ab: &AbInfo,
 ) -> Result<(Vec<ArmValue>, std::result::Result<Comparison, StatsError>)> {
     let vals = ab_values(store, ab)?;
@@ -135,7 +136,7 @@ pub fn ab_comparison(
 
 /// Computes and stores the verdict of A/B `id`; it ends `finished`, `failed` (too few values
 /// for statistics) or `killed` (interrupted). Returns the A/B as stored.
-pub fn finish_ab(store: &mut Store, id: &str, interrupted: bool) -> Result<AbInfo> {
+pub fn finish_ab(store: &mut dyn Backend, id: &str, interrupted: bool) -> Result<AbInfo> {
     let ab = store.ab(id)?;
     let (vals, comparison) = ab_comparison(store, &ab)?;
     let runs: Vec<Value> = vals
@@ -166,7 +167,7 @@ pub fn finish_ab(store: &mut Store, id: &str, interrupted: bool) -> Result<AbInf
 /// search and names the A/B's project, else the first run's), computes its verdict and
 /// returns it. A group without runs is `RunNotFound`.
 pub fn ab_from_groups(
-    store: &mut Store,
+    store: &mut dyn Backend,
     project: Option<&str>,
     name: Option<&str>,
     metric: &str,
@@ -226,7 +227,7 @@ pub struct Promotion {
 /// `alias` at it, and records the A/B id, outcome, verdict, effect size and interval as the
 /// version's tags. Refused unless the stored verdict says B is better; `force` promotes anyway
 /// (and says so in a tag).
-pub fn promote_ab(store: &mut Store, id: &str, name: &str, alias: Option<&str>, force: bool) -> Result<Promotion> {
+pub fn promote_ab(store: &mut dyn Backend, id: &str, name: &str, alias: Option<&str>, force: bool) -> Result<Promotion> {
     // Everything that can be refused is checked before anything is written.
     if let Some(a) = alias {
         trackbench_store::check_alias(a)?;

@@ -9,7 +9,8 @@
 //! server) to equal-width wall-time buckets, x being the bucket's latest time minus the origin.
 
 use serde::Serialize;
-use trackbench_store::{RunInfo, StepRange, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{RunInfo, StepRange, };
 
 use crate::bucket::minmax_by_x;
 use crate::error::Result;
@@ -92,7 +93,7 @@ impl AlignedSeries {
 /// Series `metric` of each run (in the order of `runs`) on `axis`, at most `max_points`
 /// buckets each (clamped to `1..=MAX_POINTS`).
 pub fn aligned(
-    store: &mut Store,
+    store: &mut dyn Backend,
     runs: &[RunInfo],
     metric: &str,
     axis: AxisKind,

@@ -12,7 +12,8 @@ use trackbench_report::{
     Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection, format_num,
 };
 use trackbench_stats::{Comparison, Direction, Summary};
-use trackbench_store::{AbInfo, Arm, RunInfo, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{AbInfo, Arm, RunInfo, };
 
 use crate::{
     AxisKind, GroupBy, Report, ReportOptions, Result, Selection, ab_comparison, ab_direction, aligned, report,
@@ -60,7 +61,7 @@ impl Default for DocumentOptions {
 }
 
 /// The runs of an A/B as a selection (in launch order).
-pub fn ab_selection(store: &Store, ab: &AbInfo) -> Result<(Selection, Vec<RunInfo>)> {
+pub fn ab_selection(store: &dyn Backend, ab: &AbInfo) -> Result<(Selection, Vec<RunInfo>)> {
     let selection = Selection::Ids(ab.runs.iter().map(|r| r.run_id.clone()).collect());
     let runs = selection.resolve(store)?;
     Ok((selection, runs))
@@ -70,7 +71,7 @@ pub fn ab_selection(store: &Store, ab: &AbInfo) -> Result<(Selection, Vec<RunInf
 /// they are; its metric, direction, arms and verdict then fill in what `opts` leaves open).
 /// `progress(done, total)` is called as series are charted.
 pub fn document(
-    store: &mut Store,
+    store: &mut dyn Backend,
     selection: &Selection,
     runs: &[RunInfo],
     ab: Option<&AbInfo>,
@@ -123,7 +124,7 @@ pub fn json_cell(v: &serde_json::Value) -> String {
     }
 }
 
-fn run_rows(store: &Store, runs: &[RunInfo], r: &Report) -> Result<Vec<RunRow>> {
+fn run_rows(store: &dyn Backend, runs: &[RunInfo], r: &Report) -> Result<Vec<RunRow>> {
     let now = store.now();
     runs.iter()
         .enumerate()
@@ -214,7 +215,7 @@ fn group_arm(ab: &AbInfo, group_runs: &[String]) -> Option<Arm> {
 /// One chart per metric: each group's mean with its min–max band when grouping (an A/B's
 /// groups named for their arms), else each run's line (optionally EMA-smoothed).
 fn charts(
-    store: &mut Store,
+    store: &mut dyn Backend,
     runs: &[RunInfo],
     r: &Report,
     a: &DocumentOptions,
@@ -285,7 +286,7 @@ fn stats_section(r: &Report) -> Option<StatsSection> {
 
 /// The statistics of an A/B, computed as its verdict was (the same runs, values and seed);
 /// arms that cannot be compared say why.
-fn ab_stats_section(store: &Store, ab: &AbInfo) -> Result<StatsSection> {
+fn ab_stats_section(store: &dyn Backend, ab: &AbInfo) -> Result<StatsSection> {
     Ok(match ab_comparison(store, ab)?.1 {
         Ok(c) => comparison_section(&c, &ab.metric, &arm_description(ab, Arm::A), &arm_description(ab, Arm::B)),
         Err(e) => StatsSection {
@@ -369,6 +370,7 @@ mod tests {
     use trackbench_store::{Batch, NewAb, NewRun, RunStatus, StoreOptions};
 
     use super::*;
+    use trackbench_store::Store;
 
     /// An A/B as the launcher makes it: runs grouped `ab-<id8>-a`/`-b`, two seeds per arm.
     fn launched_ab(spec: serde_json::Value) -> (tempfile::TempDir, Store, AbInfo) {
@@ -408,7 +410,7 @@ mod tests {
         (dir, store, ab)
     }
 
-    fn doc(store: &mut Store, ab: &AbInfo) -> ReportInput {
+    fn doc(store: &mut dyn Backend, ab: &AbInfo) -> ReportInput {
         let (selection, runs) = ab_selection(store, ab).unwrap();
         document(store, &selection, &runs, Some(ab), &DocumentOptions::default(), &mut |_, _| {}).unwrap()
     }

@@ -11,7 +11,8 @@ use std::cmp::Ordering;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use trackbench_stats::{Direction, describe, welch};
-use trackbench_store::{MetricSummary, RunInfo, StepRange, Store, json_opt_f64};
+use trackbench_store::prelude::*;
+use trackbench_store::{MetricSummary, RunInfo, StepRange, json_opt_f64};
 
 use crate::align::MAX_POINTS;
 use crate::error::{CompareError, Result};
@@ -159,7 +160,7 @@ pub struct GroupAggregate {
 /// value: numbers ascending, then strings, booleans, other JSON, and `(none)` last. The
 /// per-step series has at most `max_points` entries (clamped to `1..=MAX_POINTS`).
 pub fn grouped(
-    store: &mut Store,
+    store: &mut dyn Backend,
     runs: &[RunInfo],
     group_by: &GroupBy,
     metric: &str,
@@ -211,7 +212,7 @@ type Buckets = Vec<(usize, i64, f64)>;
 
 /// Each run's series on one step grid over the extent of all of them.
 fn step_buckets(
-    store: &mut Store,
+    store: &mut dyn Backend,
     runs: &[RunInfo],
     summaries: &[Option<MetricSummary>],
     metric: &str,

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use trackbench_store::{RunInfo, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{RunInfo, };
 
 use crate::error::Result;
 
@@ -39,7 +40,7 @@ pub struct ParamDiff {
 }
 
 /// Reads the params of `runs` (one store read per run) and diffs them.
-pub fn param_diff(store: &Store, runs: &[RunInfo]) -> Result<ParamDiff> {
+pub fn param_diff(store: &dyn Backend, runs: &[RunInfo]) -> Result<ParamDiff> {
     let params = runs.iter().map(|r| store.params(&r.id)).collect::<Result<Vec<_>, _>>()?;
     Ok(diff_params(runs.iter().map(|r| r.id.clone()).collect(), params))
 }

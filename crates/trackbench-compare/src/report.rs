@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 use trackbench_stats::Direction;
-use trackbench_store::{MetricSummary, RunInfo, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{MetricSummary, RunInfo, };
 
 use crate::error::{CompareError, Result};
 use crate::group::{GroupAggregate, GroupBy, grouped};
@@ -67,7 +68,7 @@ pub struct GroupedMetric {
 
 /// Builds the comparison of `runs`. A metric named in `opts.metrics` that no run logged is
 /// [`CompareError::MetricNotFound`].
-pub fn report(store: &mut Store, runs: &[RunInfo], opts: &ReportOptions) -> Result<Report> {
+pub fn report(store: &mut dyn Backend, runs: &[RunInfo], opts: &ReportOptions) -> Result<Report> {
     let params = param_diff(store, runs)?;
     let summaries: Vec<Vec<MetricSummary>> =
         runs.iter().map(|r| store.metric_summaries(&r.id)).collect::<Result<_, _>>()?;

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
-use trackbench_store::{RunInfo, RunQuery, RunStatus, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{RunInfo, RunQuery, RunStatus, };
 
 use crate::error::Result;
 
@@ -26,7 +27,7 @@ pub enum Selection {
 impl Selection {
     /// The runs selected, possibly none. Errors: an unknown or ambiguous run name, a bad
     /// filter ([`trackbench_store::StoreError::Filter`], with the byte offset).
-    pub fn resolve(&self, store: &Store) -> Result<Vec<RunInfo>> {
+    pub fn resolve(&self, store: &dyn Backend) -> Result<Vec<RunInfo>> {
         Ok(match self {
             Selection::Ids(names) => {
                 let mut seen = HashSet::new();

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 use trackbench_stats::Direction;
-use trackbench_store::{MetricSummary, RunInfo, Store, json_opt_f64};
+use trackbench_store::prelude::*;
+use trackbench_store::{MetricSummary, RunInfo, json_opt_f64};
 
 use crate::error::Result;
 
@@ -35,7 +36,7 @@ pub struct SummaryRow {
 }
 
 /// The summary table of `metric` over `runs`, one row per run in their order.
-pub fn summary_table(store: &Store, runs: &[RunInfo], metric: &str, direction: Direction) -> Result<Vec<SummaryRow>> {
+pub fn summary_table(store: &dyn Backend, runs: &[RunInfo], metric: &str, direction: Direction) -> Result<Vec<SummaryRow>> {
     runs.iter()
         .map(|r| {
             let s = store.metric_summaries(&r.id)?.into_iter().find(|s| s.key == metric);

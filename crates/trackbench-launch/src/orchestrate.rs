@@ -8,7 +8,8 @@
 //! back as [`AbWrites`], applied by the caller with its own store handle, outside its locks.
 
 use trackbench_compare::{CompareError, Direction, finish_ab};
-use trackbench_store::{AbInfo, Arm, NewAb, RunStatus, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{AbInfo, Arm, NewAb, RunStatus};
 
 use crate::plan::{AbJob, AbPlan};
 use crate::{Job, JobResult, LaunchError};
@@ -48,7 +49,7 @@ impl AbLaunch {
     /// Checks `plan`, creates the A/B in `project` of `template` and returns it with its jobs
     /// (launch order). Nothing is created when the plan or the goal is refused.
     pub fn create(
-        store: &mut Store,
+        store: &mut dyn Backend,
         plan: &AbPlan,
         template: &Job,
         goal: &AbGoal,
@@ -119,7 +120,7 @@ impl AbWrites {
 
     /// Records the run, then stores the verdict when this
     /// was the last job; returns the ended A/B then.
-    pub fn apply(self, store: &mut Store) -> Result<Option<AbInfo>, CompareError> {
+    pub fn apply(self, store: &mut dyn Backend) -> Result<Option<AbInfo>, CompareError> {
         if let Some((arm, run, seq)) = &self.record {
             store.add_ab_run(&self.ab, *arm, run, *seq)?;
         }
@@ -151,7 +152,7 @@ mod tests {
     #[test]
     fn runs_are_recorded_once_and_the_verdict_comes_after_the_last_job() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path(), Default::default()).unwrap();
+        let mut store = trackbench_store::Store::open(dir.path(), Default::default()).unwrap();
         let plan = lr_plan(2);
         let goal = AbGoal { metric: "acc".into(), direction: Direction::Maximize, name: None };
         let template = Job::new("p", "train", vec!["{lr}".into()]);
@@ -189,7 +190,7 @@ mod tests {
     #[test]
     fn a_refused_plan_creates_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path(), Default::default()).unwrap();
+        let mut store = trackbench_store::Store::open(dir.path(), Default::default()).unwrap();
         let plan = lr_plan(1);
         let goal = AbGoal { metric: "acc".into(), direction: Direction::Minimize, name: None };
         let template = Job::new("p", "train", Vec::new());

@@ -4,7 +4,8 @@
 //! process group if it is still there (checked by the run id in its environment, so a reused
 //! pid is never signalled) and marks the run `failed` with the reason.
 
-use trackbench_store::{RunQuery, RunStatus, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{RunQuery, RunStatus};
 
 use crate::job::host_name;
 use crate::process::kill_group;
@@ -23,7 +24,7 @@ fn runs_for(pid: i32, run: &str) -> bool {
 }
 
 /// Ends the runs of dead launchers on this host; returns their ids.
-pub fn reap_orphans(store: &mut Store) -> trackbench_store::Result<Vec<String>> {
+pub fn reap_orphans(store: &mut dyn Backend) -> trackbench_store::Result<Vec<String>> {
     let host = host_name();
     let q = RunQuery { filter: Some("status = 'running' or status = 'crashed'".into()), ..RunQuery::default() };
     let mut reaped = Vec::new();

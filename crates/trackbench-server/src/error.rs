@@ -54,6 +54,10 @@ impl From<StoreError> for ApiError {
                 ApiError::invalid(message)
             }
             _ if e.is_disk_full() => ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "RESOURCE_EXHAUSTED", message),
+            StoreError::Database { unavailable: true, .. } => {
+                tracing::warn!(error = %e, "the database is unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE", message)
+            }
             _ if e.is_busy() => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE", message),
             _ => {
                 tracing::error!(error = %e, "store error");

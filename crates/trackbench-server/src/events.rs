@@ -2,10 +2,14 @@
 //! them as [`Change`]s on the state's broadcast channel; `GET /api/v1/events` streams them to
 //! clients as server-sent events (`event: run_created|run_status|points`, `data: <json>`).
 //!
-//! Noticing: the `notify` crate watches the store folder (the database and its WAL); each file
-//! event, and a short timer as a safety net (and the only trigger where watching is
+//! Noticing, on SQLite: the `notify` crate watches the store folder (the database and its WAL);
+//! each file event, and a short timer as a safety net (and the only trigger where watching is
 //! unavailable), checks `PRAGMA data_version` on the watcher's own connection, the truth about
 //! whether another connection committed. Only then does it poll the store for what changed.
+//!
+//! On the team store (PostgreSQL), every replica's watcher listens for the notices writes send
+//! on commit (`trackbench_store_pg::ChangeListener`), from any replica, and polls then; a lost
+//! database is retried every second until it is back.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use serde::Deserialize;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use trackbench_store::prelude::*;
 use trackbench_store::{Change, Store};
 
 use crate::state::AppState;
@@ -33,6 +38,9 @@ const COALESCE: Duration = Duration::from_millis(15);
 
 /// Starts the watcher thread; it ends when the server state is dropped.
 pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
+    if let Some(team) = state.team.clone() {
+        return spawn_team_watcher(state, team);
+    }
     let weak = Arc::downgrade(state);
     let store = Store::open(&state.root, trackbench_store::StoreOptions { read_only: true, ..state.opts.clone() })
         .map_err(std::io::Error::other)?;
@@ -83,6 +91,60 @@ pub fn spawn_watcher(state: &Arc<AppState>) -> std::io::Result<()> {
             drop(state);
         }
         drop(watcher);
+    })?;
+    Ok(())
+}
+
+/// The team store's watcher: waits on `LISTEN`, polls on a notice (and every few seconds, for
+/// runs that turn crashed by silence), reconnects when the database comes back.
+fn spawn_team_watcher(state: &Arc<AppState>, team: crate::state::TeamStore) -> std::io::Result<()> {
+    let weak = Arc::downgrade(state);
+    let opts = state.opts.clone();
+    let connect = move || -> trackbench_store::Result<_> {
+        let listener = trackbench_store_pg::ChangeListener::connect(&team.url)?;
+        let store = team.connect(&opts)?;
+        Ok((listener, store))
+    };
+    // The first connection is made now, so the cursor starts at the store as it is.
+    let (listener, store) = connect().map_err(std::io::Error::other)?;
+    let mut cursor = store.change_cursor().map_err(std::io::Error::other)?;
+    std::thread::Builder::new().name("trackbench-watch".into()).spawn(move || {
+        let mut conn = Some((listener, store));
+        let mut last_poll = std::time::Instant::now();
+        loop {
+            if weak.strong_count() == 0 {
+                break;
+            }
+            let Some((listener, store)) = conn.as_mut() else {
+                std::thread::sleep(Duration::from_secs(1));
+                match connect() {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => tracing::debug!(error = %e, "watcher: the database is still unavailable"),
+                }
+                continue;
+            };
+            // Short waits, so a dropped server state ends the thread soon.
+            let heard = match listener.wait(Duration::from_millis(250)) {
+                Ok(heard) => heard,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watcher lost the database; reconnecting");
+                    conn = None;
+                    continue;
+                }
+            };
+            if !heard && last_poll.elapsed() < STALE_POLL {
+                continue;
+            }
+            last_poll = std::time::Instant::now();
+            let Some(state) = weak.upgrade() else { break };
+            match store.poll_changes(&mut cursor) {
+                Ok(changes) => publish(&state, changes),
+                Err(e) => {
+                    tracing::warn!(error = %e, "watcher could not poll changes");
+                    conn = None;
+                }
+            }
+        }
     })?;
     Ok(())
 }

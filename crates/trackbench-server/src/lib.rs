@@ -36,12 +36,14 @@ use axum::extract::DefaultBodyLimit;
 use trackbench_store::{Store, StoreOptions};
 
 pub use error::{ApiError, ApiResult};
-pub use state::AppState;
+pub use state::{AppState, TeamStore};
 
 /// How to start a server.
 #[derive(Clone)]
 pub struct ServerConfig {
     pub store_dir: PathBuf,
+    /// Serve the team store (PostgreSQL + a blob store) instead of the folder `store_dir`.
+    pub team: Option<TeamStore>,
     pub opts: StoreOptions,
     /// Address to bind; `127.0.0.1` by default.
     pub host: IpAddr,
@@ -65,6 +67,7 @@ impl ServerConfig {
     pub fn new(store_dir: PathBuf) -> ServerConfig {
         ServerConfig {
             store_dir,
+            team: None,
             opts: StoreOptions::default(),
             host: IpAddr::from([127, 0, 0, 1]),
             port: 5005,
@@ -118,8 +121,15 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
         // Create and migrate up front, so a bad store fails at start and not on a request.
         let dir = cfg.store_dir.clone();
         let opts = cfg.opts.clone();
-        tokio::task::spawn_blocking(move || Store::open(&dir, opts).map(drop))
-            .await
+        let team = cfg.team.clone();
+        tokio::task::spawn_blocking(move || match team {
+            Some(team) => {
+                team.blobs.check()?;
+                team.connect(&opts).map(drop)
+            }
+            None => Store::open(&dir, opts).map(drop),
+        })
+        .await
             .map_err(std::io::Error::other)?
             .map_err(std::io::Error::other)?;
     }
@@ -142,7 +152,8 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
         cfg.max_body,
         cfg.max_upload,
         launch::LaunchConfig { enabled: addr.ip().is_loopback() || cfg.allow_launch, ..cfg.launch.clone() },
-    ));
+    )
+    .with_team(cfg.team.clone()));
     events::spawn_watcher(&state)?;
     let app = router(state.clone());
     Ok(BoundServer { listener, app, limits: cfg.conn, addr, token, state })

@@ -349,6 +349,10 @@ impl ProjectStore for PgStore {
 }
 
 impl RunStore for PgStore {
+    fn now(&self) -> i64 {
+        PgStore::now(self)
+    }
+
     fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo> {
         validate::new_run(uid, new)?;
         let project_id = self.ensure_project(&new.project)?;

@@ -2,12 +2,14 @@
 //! provides, as traits, so the same contract tests run against SQLite ([`Store`]) and
 //! PostgreSQL (`trackbench-store-pg`). A behaviour only one backend has is a bug.
 //!
-//! It grows one concept at a time; today it covers projects, the life of a run (creation,
-//! status, heartbeat, tags, names, notes, deletion), the one write with what it wrote (points
-//! in chunks, downsampling, summaries, params, summary values, log lines), listing runs with
-//! the query language (compiled for each dialect by `filter`) and A/B comparisons; not yet
-//! artifacts or models. What is not here yet is reached through
-//! [`Store`] alone, which is why the server still holds a [`Store`].
+//! It covers projects, the life of a run (creation, status, heartbeat, tags, names, notes,
+//! deletion), the one write with what it wrote (points in chunks, downsampling, summaries,
+//! params, summary values, log lines), listing runs with the query language (compiled for each
+//! dialect by `filter`), A/B comparisons, live views ([`ChangeStore`]), and, in their own
+//! modules, logged models and the registry (`backend_models`) and artifacts
+//! (`backend_artifacts`). [`Backend`] is all of them as one object: what the server, compare
+//! and launch hold. Maintenance that only the SQLite file has (integrity check, vacuum) stays
+//! on [`Store`].
 
 use crate::Store;
 use crate::watch::{Change, ChangeCursor};
@@ -87,6 +89,8 @@ impl ProjectStore for Store {
 /// `finished`, `failed` or `killed`; tags, name and notes; soft deletion.
 pub trait RunStore: ProjectStore {
     /// Creates a run with a caller-chosen id (status `running`, heartbeat now).
+    /// The store's clock (ms since the epoch): the time it records writes at.
+    fn now(&self) -> i64;
     fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo>;
     /// Creates a run with a fresh id.
     fn create_run(&mut self, new: &NewRun) -> Result<RunInfo> {
@@ -136,6 +140,9 @@ pub trait RunStore: ProjectStore {
 }
 
 impl RunStore for Store {
+    fn now(&self) -> i64 {
+        Store::now(self)
+    }
     fn create_run_with_id(&mut self, uid: &str, new: &NewRun) -> Result<RunInfo> {
         Store::create_run_with_id(self, uid, new)
     }
@@ -308,4 +315,17 @@ impl ChangeStore for Store {
     fn poll_changes(&self, cursor: &mut ChangeCursor) -> Result<Vec<Change>> {
         Store::poll_changes(self, cursor)
     }
+}
+
+/// Everything a store offers, as one object: what the server, compare and launch hold, whether
+/// the store is a SQLite folder or a PostgreSQL database. `&mut Store` coerces to
+/// `&mut dyn Backend`, so callers holding a [`Store`] pass it as it is.
+pub trait Backend:
+    ProjectStore + RunStore + MetricStore + AbStore + ChangeStore + crate::ModelStore + crate::ArtifactStore + Send
+{
+}
+
+impl<T> Backend for T where
+    T: ProjectStore + RunStore + MetricStore + AbStore + ChangeStore + crate::ModelStore + crate::ArtifactStore + Send
+{
 }

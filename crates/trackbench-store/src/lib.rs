@@ -52,7 +52,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
-pub use backend::{AbStore, ChangeStore, MetricStore, ProjectStore, RunStore};
+pub use backend::{AbStore, Backend, ChangeStore, MetricStore, ProjectStore, RunStore};
 pub use backend_artifacts::ArtifactStore;
 pub use backend_models::ModelStore;
 pub use blobs::{BlobEntry, BlobInfo, BlobStore, DirBlobs, StagedBlob};
@@ -268,4 +268,9 @@ impl Store {
     pub fn data_version(&self) -> Result<i64> {
         Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
+}
+
+/// The seam's traits, for code that holds a `dyn Backend` (`use trackbench_store::prelude::*`).
+pub mod prelude {
+    pub use crate::{AbStore, ArtifactStore, Backend, ChangeStore, MetricStore, ModelStore, ProjectStore, RunStore};
 }

@@ -1,7 +1,7 @@
 //! Artifacts over the native API: the listing, downloads with Range (active types as
 //! attachments), and streamed uploads under a size limit.
 
-use std::io::SeekFrom;
+use std::ops::Range;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use trackbench_store::backend_artifacts::resolve_range;
+use trackbench_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -29,8 +30,7 @@ pub async fn download_artifact(
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (info, file) = s.read(move |st| Ok(st.artifact_file(&id, &path)?)).await?;
-    serve_file(&file, &info.path, &info.media_type, info.size, &headers).await
+    serve_artifact(&s, &headers, move |st, range| Ok(st.open_artifact(&id, &path, range)?)).await
 }
 
 /// Media types a browser only displays (no script, no markup that can load any): served
@@ -63,29 +63,45 @@ pub(super) fn attachment(path: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")).unwrap_or(HeaderValue::from_static("attachment"))
 }
 
-/// Answers a GET of stored file `path` (an artifact path, for its download name), honouring a
-/// single byte `Range`.
-pub async fn serve_file(
-    file: &std::path::Path,
-    path: &str,
-    media_type: &str,
-    size: u64,
+/// An artifact's record and a reader of its bytes (all, or the range asked for).
+pub type Opened = (trackbench_store::ArtifactInfo, Box<dyn std::io::Read + Send>);
+
+/// Answers a GET of an artifact, honouring a single byte `Range`: `open` opens it on a store
+/// connection (on the blocking pool), whole or a half-open range of it, and the bytes stream
+/// from the blob store (a folder or an object store) to the client as they are read.
+pub async fn serve_artifact(
+    s: &Arc<AppState>,
     headers: &HeaderMap,
+    open: impl Fn(&mut dyn Backend, Option<Range<u64>>) -> ApiResult<Opened> + Send + 'static,
 ) -> ApiResult<Response> {
-    let mut f = tokio::fs::File::open(file).await.map_err(|e| ApiError::internal(format!("opening blob: {e}")))?;
-    let range = headers.get(header::RANGE).and_then(|r| r.to_str().ok()).map(|r| parse_range(r, size));
-    let (status, start, len) = match range {
+    let spec = headers.get(header::RANGE).map(|r| r.to_str().unwrap_or("").to_string());
+    let (info, reader, range) = s
+        .read(move |st| {
+            let (info, reader) = open(st, None)?;
+            let Some(spec) = spec else { return Ok((info, reader, None)) };
+            match resolve_range(&spec, info.size) {
+                // Unsatisfiable, or not one range of bytes: 416 with the size.
+                None => Ok((info, reader, Some(None))),
+                Some(r) => {
+                    drop(reader);
+                    let (info, reader) = open(st, Some(r.clone()))?;
+                    Ok((info, reader, Some(Some(r))))
+                }
+            }
+        })
+        .await?;
+    let size = info.size;
+    let (status, start, len) = match &range {
         None => (StatusCode::OK, 0, size),
-        Some(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
+        Some(Some(r)) => (StatusCode::PARTIAL_CONTENT, r.start, r.end - r.start),
         Some(None) => {
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{size}"))])
                 .into_response());
         }
     };
-    f.seek(SeekFrom::Start(start)).await.map_err(|e| ApiError::internal(format!("reading blob: {e}")))?;
-    let stream = tokio_util::io::ReaderStream::new(f.take(len));
-    let mut resp = Response::new(Body::from_stream(stream));
+    let mut resp = Response::new(Body::from_stream(read_stream(reader)));
     *resp.status_mut() = status;
+    let media_type = info.media_type.as_str();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -95,8 +111,11 @@ pub async fn serve_file(
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", info.hash)) {
+        h.insert(header::ETAG, etag);
+    }
     if !is_passive(media_type) {
-        h.insert(header::CONTENT_DISPOSITION, attachment(path));
+        h.insert(header::CONTENT_DISPOSITION, attachment(&info.path));
     }
     if status == StatusCode::PARTIAL_CONTENT {
         let v = format!("bytes {}-{}/{size}", start, start + len - 1);
@@ -105,22 +124,29 @@ pub async fn serve_file(
     Ok(resp)
 }
 
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n` -> inclusive range within `size`; `None` if unsatisfiable.
-pub(super) fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
-    let r = spec.trim().strip_prefix("bytes=")?;
-    if r.contains(',') || size == 0 {
-        return None;
-    }
-    let (a, b) = r.split_once('-')?;
-    let (a, b) = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().ok()?;
-            (size.saturating_sub(n), size - 1)
+/// A blocking reader as a body stream: a blocking-pool thread reads 256 KiB at a time into a
+/// short channel, so a slow client holds back the reads instead of filling memory.
+fn read_stream(
+    mut reader: Box<dyn std::io::Read + Send>,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let item = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => Ok(axum::body::Bytes::copy_from_slice(&buf[..n])),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            // The client went away: stop reading.
+            if tx.blocking_send(item).is_err() || failed {
+                break;
+            }
         }
-        (a, "") => (a.parse().ok()?, size - 1),
-        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(size - 1)),
-    };
-    (a <= b && a < size).then_some((a, b))
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
 /// Streams a request body into the store as artifact `path` of run `id`, refusing more than
@@ -149,10 +175,10 @@ pub async fn store_upload(
     let reader = tokio_util::io::StreamReader::new(stream);
     let reader = tokio_util::io::SyncIoBridge::new(reader);
     s.read(move |store| {
-        let limited = LimitedReader { inner: reader, left: max };
+        let mut limited = LimitedReader { inner: reader, left: max };
         let stored = match &owner {
-            Owner::Run(id) => store.put_artifact_from(id, &path, limited, "upload"),
-            Owner::Model(id) => store.put_model_artifact_from(id, &path, limited, "upload"),
+            Owner::Run(id) => store.put_artifact_from(id, &path, &mut limited, "upload"),
+            Owner::Model(id) => store.put_model_artifact_from(id, &path, &mut limited, "upload"),
         };
         stored.map_err(|e| match e {
             trackbench_store::StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use trackbench_store::prelude::*;
 use trackbench_store::wire::WireBatch;
-use trackbench_store::{Batch, MetricSummary, NewRun, RunInfo, RunQuery, RunStatus, Store};
+use trackbench_store::{Batch, MetricSummary, NewRun, RunInfo, RunQuery, RunStatus};
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
@@ -83,7 +84,7 @@ pub(super) async fn list_runs(State(s): State<Arc<AppState>>, Query(q): Query<Li
 }
 
 /// The chosen columns of one run.
-fn run_columns(st: &Store, uid: &str, columns: &[String]) -> ApiResult<Value> {
+fn run_columns(st: &dyn Backend, uid: &str, columns: &[String]) -> ApiResult<Value> {
     let want = |kind: &str| columns.iter().any(|c| c.starts_with(&format!("{kind}.")));
     let pick =
         |kind: &str, key: &str| columns.iter().any(|c| c == &format!("{kind}.*") || c == &format!("{kind}.{key}"));

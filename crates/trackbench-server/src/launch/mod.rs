@@ -120,6 +120,16 @@ fn launch_error(e: LaunchError) -> ApiError {
 
 /// 403 unless launching is enabled for this server.
 fn check_enabled(s: &AppState) -> ApiResult<()> {
+    if s.team.is_some() {
+        // Launched jobs log to the SQLite store beside the server; a team server's runs live in
+        // its database, and a team server runs no commands for remote users.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "launching is not available on a team server (PostgreSQL store): launch on your machine \
+             (`trackbench launch|sweep|ab`) and point the SDK at this server with TRACKBENCH_URL",
+        ));
+    }
     if s.launcher.config.enabled {
         Ok(())
     } else {

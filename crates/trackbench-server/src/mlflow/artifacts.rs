@@ -16,7 +16,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use trackbench_store::{ArtifactInfo, Store, validate};
+use trackbench_store::prelude::*;
+use trackbench_store::{ArtifactInfo, validate};
 
 use crate::api::Owner;
 
@@ -51,7 +52,7 @@ fn split_proxy_path(raw: &str) -> ApiResult<(String, Target, String)> {
 }
 
 /// Checks that the target exists and belongs to experiment `exp`.
-fn check_target(st: &Store, exp: &str, t: &Target) -> ApiResult<()> {
+fn check_target(st: &dyn Backend, exp: &str, t: &Target) -> ApiResult<()> {
     let (project, what) = match t {
         Target::Run(run) => (find_run(st, run)?.project, format!("Run {run}")),
         Target::Model(m) => (super::models::find_model(st, m)?.project, format!("Logged model {m}")),
@@ -63,7 +64,7 @@ fn check_target(st: &Store, exp: &str, t: &Target) -> ApiResult<()> {
 }
 
 /// The target's artifacts.
-fn artifacts_of(st: &Store, t: &Target) -> ApiResult<Vec<ArtifactInfo>> {
+fn artifacts_of(st: &dyn Backend, t: &Target) -> ApiResult<Vec<ArtifactInfo>> {
     Ok(match t {
         Target::Run(r) => st.artifacts(r)?,
         Target::Model(m) => st.model_artifacts(m)?,
@@ -128,16 +129,14 @@ pub async fn download(
     if path.is_empty() {
         return Err(ApiError::invalid("cannot download an artifact folder as a file"));
     }
-    let (info, file) = s
-        .read(move |st| {
-            check_target(st, &exp, &target)?;
-            Ok(match &target {
-                Target::Run(run) => st.artifact_file(run, &path)?,
-                Target::Model(m) => st.model_artifact_file(m, &path)?,
-            })
+    crate::api::serve_artifact(&s, &headers, move |st, range| {
+        check_target(st, &exp, &target)?;
+        Ok(match &target {
+            Target::Run(run) => st.open_artifact(run, &path, range)?,
+            Target::Model(m) => st.open_model_artifact(m, &path, range)?,
         })
-        .await?;
-    crate::api::serve_file(&file, &info.path, &info.media_type, info.size, &headers).await
+    })
+    .await
 }
 
 /// Checks an upload's path and owner before its body is read: (owner, path inside its files).

@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_query::{Attribute, Expr, Field};
-use trackbench_store::{ProjectInfo, Store, StoreError};
+use trackbench_store::prelude::*;
+use trackbench_store::{ProjectInfo, StoreError};
 
 use super::filter::{self, Val};
 use super::{
@@ -19,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// An experiment as MLflow's JSON shows it.
-fn experiment_json(st: &Store, p: &ProjectInfo) -> ApiResult<Value> {
+fn experiment_json(st: &dyn Backend, p: &ProjectInfo) -> ApiResult<Value> {
     let id = experiment_id(p);
     let mut obj = serde_json::Map::new();
     obj.insert("experiment_id".into(), json!(id));

@@ -42,7 +42,8 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::{MethodRouter, any, delete, get, patch, post};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use trackbench_store::{ProjectInfo, RunInfo, RunStatus, Store, StoreError};
+use trackbench_store::prelude::*;
+use trackbench_store::{ProjectInfo, RunInfo, RunStatus, StoreError};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -203,7 +204,7 @@ pub fn experiment_id(p: &ProjectInfo) -> String {
 }
 
 /// The project behind experiment `id` (creating `Default` for `"0"` when `create` is set).
-fn project_for(st: &mut Store, id: &str, create: bool) -> ApiResult<ProjectInfo> {
+fn project_for(st: &mut dyn Backend, id: &str, create: bool) -> ApiResult<ProjectInfo> {
     if id == "0" && create {
         st.ensure_project(DEFAULT_EXPERIMENT)?;
     }
@@ -211,7 +212,7 @@ fn project_for(st: &mut Store, id: &str, create: bool) -> ApiResult<ProjectInfo>
 }
 
 /// The project behind experiment `id`, as MLflow's 404 when there is none.
-fn experiment_project(st: &Store, id: &str) -> ApiResult<ProjectInfo> {
+fn experiment_project(st: &dyn Backend, id: &str) -> ApiResult<ProjectInfo> {
     let missing = || ApiError::not_found(format!("No Experiment with id={id} exists"));
     if id == "0" {
         return st.project(DEFAULT_EXPERIMENT).map_err(|_| missing());
@@ -243,7 +244,7 @@ fn run_id_of(run_id: Option<String>, run_uuid: Option<String>) -> ApiResult<Stri
 }
 
 /// Run `id`, as MLflow's 404 when it does not exist.
-fn find_run(st: &Store, id: &str) -> ApiResult<RunInfo> {
+fn find_run(st: &dyn Backend, id: &str) -> ApiResult<RunInfo> {
     match st.run(id) {
         Ok(r) => Ok(r),
         Err(StoreError::RunNotFound(_)) => Err(ApiError::not_found(format!("Run with id={id} not found"))),
@@ -252,7 +253,7 @@ fn find_run(st: &Store, id: &str) -> ApiResult<RunInfo> {
 }
 
 /// Run `id`, which must not be deleted (MLflow refuses writes to deleted runs).
-fn active_run(st: &Store, id: &str) -> ApiResult<RunInfo> {
+fn active_run(st: &dyn Backend, id: &str) -> ApiResult<RunInfo> {
     let run = find_run(st, id)?;
     if run.deleted {
         return Err(ApiError::invalid(format!(

@@ -13,7 +13,8 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_query::{Attribute, Expr, Field};
-use trackbench_store::{LoggedModel, ModelStatus, NewLoggedModel, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{LoggedModel, ModelStatus, NewLoggedModel};
 
 use super::filter::{self, Val};
 use super::runs::ExpIds;
@@ -83,7 +84,7 @@ pub(super) fn model_json(m: &LoggedModel, exp_id: &str) -> Value {
 }
 
 /// Logged model `id` as MLflow's 404 when it does not exist (or was deleted).
-pub(super) fn find_model(st: &Store, id: &str) -> ApiResult<LoggedModel> {
+pub(super) fn find_model(st: &dyn Backend, id: &str) -> ApiResult<LoggedModel> {
     st.logged_model(id).map_err(|e| match e {
         trackbench_store::StoreError::NotFound { .. } => {
             ApiError::not_found(format!("Logged model with ID '{id}' not found."))

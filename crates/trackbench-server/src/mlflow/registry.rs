@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use trackbench_query::{Attribute, Field};
-use trackbench_store::{ModelVersion, NewModelVersion, RegisteredModel, STAGES, Store, StoreError};
+use trackbench_store::prelude::*;
+use trackbench_store::{ModelVersion, NewModelVersion, RegisteredModel, STAGES, StoreError};
 
 use super::filter::{self, Val};
 use super::runs::ExpIds;
@@ -88,7 +89,7 @@ fn version_json(v: &ModelVersion) -> Value {
 }
 
 /// MLflow's `RegisteredModel`, with the latest version in each stage.
-fn model_json(st: &Store, m: &RegisteredModel) -> ApiResult<Value> {
+fn model_json(st: &dyn Backend, m: &RegisteredModel) -> ApiResult<Value> {
     let mut latest: BTreeMap<&str, ModelVersion> = BTreeMap::new();
     for v in st.model_versions(Some(&m.name))? {
         let stage = STAGES.iter().copied().find(|s| *s == v.stage).unwrap_or("None");
@@ -115,7 +116,7 @@ const REMOTE_SCHEMES: [&str; 7] = ["s3://", "gs://", "wasbs://", "abfss://", "az
 /// RUN (as MLflow requires), or a logged model's location; or a remote object store, taken as is. A local
 /// path, `file:` or another web host is refused, as MLflow's server refuses them once it
 /// serves artifacts, so this server never serves files it does not keep. No `..` anywhere.
-fn check_source(st: &Store, source: &str, run_id: Option<&str>) -> ApiResult<(Option<String>, Option<String>)> {
+fn check_source(st: &dyn Backend, source: &str, run_id: Option<&str>) -> ApiResult<(Option<String>, Option<String>)> {
     let bad = |why: &str| ApiError::invalid(format!("Invalid model version source '{source}': {why}"));
     if source.split(['/', '\\']).any(|seg| seg == "..") {
         return Err(bad("`..` is not allowed in a source"));
@@ -151,7 +152,7 @@ fn check_source(st: &Store, source: &str, run_id: Option<&str>) -> ApiResult<(Op
 }
 
 /// Where a version's files are, as the client downloads them.
-fn download_uri(st: &Store, v: &ModelVersion) -> ApiResult<String> {
+fn download_uri(st: &dyn Backend, v: &ModelVersion) -> ApiResult<String> {
     if let Some(m) = &v.logged_model {
         let m = super::models::find_model(st, m)?;
         return Ok(super::models::artifact_uri(&ExpIds::default().get(st, &m.project)?, &m.id));
@@ -481,7 +482,7 @@ pub async fn create_version(State(s): State<Arc<AppState>>, req: Request) -> Api
 }
 
 /// The version named by a request, as MLflow's 404 when it does not exist.
-fn find_version(st: &Store, name: &str, version: i64) -> ApiResult<ModelVersion> {
+fn find_version(st: &dyn Backend, name: &str, version: i64) -> ApiResult<ModelVersion> {
     st.registered_model(name).map_err(registry_error)?;
     st.model_version(name, version).map_err(|e| match e {
         StoreError::NotFound { .. } => {

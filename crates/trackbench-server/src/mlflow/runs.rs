@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_query::{Attribute, Expr, Field, Literal};
-use trackbench_store::{NewRun, RunInfo, RunQuery, RunStatus, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{NewRun, RunInfo, RunQuery, RunStatus};
 
 use super::experiments::ViewType;
 use super::logging::check_tags;
@@ -38,7 +39,7 @@ pub(super) fn param_text(v: &Value) -> String {
 pub struct ExpIds(HashMap<String, String>);
 
 impl ExpIds {
-    pub(super) fn get(&mut self, st: &Store, project: &str) -> ApiResult<String> {
+    pub(super) fn get(&mut self, st: &dyn Backend, project: &str) -> ApiResult<String> {
         if let Some(id) = self.0.get(project) {
             return Ok(id.clone());
         }
@@ -69,13 +70,13 @@ fn info_json(run: &RunInfo, exp_id: &str, user: Option<&str>) -> Value {
 }
 
 /// The run's tags as MLflow shows them: `mlflow.runName` always holds the current name.
-fn run_tags(st: &Store, run: &RunInfo) -> ApiResult<Vec<(String, String)>> {
+fn run_tags(st: &dyn Backend, run: &RunInfo) -> ApiResult<Vec<(String, String)>> {
     let mut tags: Vec<(String, String)> = st.tags(&run.id)?.into_iter().filter(|(k, _)| k != RUN_NAME_TAG).collect();
     tags.push((RUN_NAME_TAG.to_string(), run.name.clone()));
     Ok(tags)
 }
 
-fn run_info_only(st: &Store, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Value> {
+fn run_info_only(st: &dyn Backend, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Value> {
     let exp = exps.get(st, &run.project)?;
     let tags = st.tags(&run.id)?;
     let user = tags.iter().find(|(k, _)| k == USER_TAG).map(|(_, v)| v.as_str());
@@ -83,7 +84,7 @@ fn run_info_only(st: &Store, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Valu
 }
 
 /// MLflow's `Run`: info, data (latest metrics, params, tags), inputs and outputs (logged models).
-pub fn run_json(st: &Store, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Value> {
+pub fn run_json(st: &dyn Backend, run: &RunInfo, exps: &mut ExpIds) -> ApiResult<Value> {
     let exp = exps.get(st, &run.project)?;
     let tags = run_tags(st, run)?;
     let user = tags.iter().find(|(k, _)| k == USER_TAG).map(|(_, v)| v.clone());
