@@ -14,7 +14,8 @@ use trackbench_compare::{Direction, ab_from_groups, ab_values, promote_ab};
 use trackbench_launch::grid;
 use trackbench_launch::orchestrate::{AbGoal, AbLaunch};
 use trackbench_launch::plan::AbPlan;
-use trackbench_store::{AbInfo, Arm, RunStatus, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{AbInfo, Arm, RunStatus};
 
 use crate::cmd_launch::{JobArgs, prepare, run_with_progress};
 use crate::selection::lift;
@@ -106,9 +107,10 @@ pub fn ab(ctx: &Ctx, a: AbArgs) -> anyhow::Result<()> {
     match a.sub {
         Some(AbSub::Ls { project, json }) => ls(ctx, project.as_deref(), json),
         Some(AbSub::Show { id, json }) => {
-            let store = ctx.open()?;
+            let boxed = ctx.open()?;
+    let store = boxed.as_ref();
             let ab = store.ab(&store.resolve_ab(&id)?)?;
-            print_ab(&store, &ab, json)
+            print_ab(store, &ab, json)
         }
         Some(AbSub::Promote { id, name, alias, force, json }) => promote(ctx, &id, &name, &alias, force, json),
         None => run(ctx, a.run),
@@ -116,9 +118,10 @@ pub fn ab(ctx: &Ctx, a: AbArgs) -> anyhow::Result<()> {
 }
 
 fn promote(ctx: &Ctx, id: &str, name: &str, alias: &str, force: bool, json: bool) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
+    let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
     let id = store.resolve_ab(id)?;
-    let p = promote_ab(&mut store, &id, name, Some(alias), force).map_err(lift)?;
+    let p = promote_ab(store, &id, name, Some(alias), force).map_err(lift)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(());
@@ -172,7 +175,7 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_local()?;
     prepare(&mut store)?;
     let dir = if a.minimize { Direction::Minimize } else { Direction::Maximize };
     let goal = AbGoal { metric: metric.clone(), direction: dir, name: a.name.clone() };
@@ -209,11 +212,12 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
 }
 
 fn from_groups(ctx: &Ctx, a: &AbRunArgs, metric: &str, direction: &str, ga: &str, gb: &str) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
+    let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
     let dir = if direction == "minimize" { Direction::Minimize } else { Direction::Maximize };
     let ab =
-        ab_from_groups(&mut store, a.job.project.as_deref(), a.name.as_deref(), metric, dir, ga, gb).map_err(lift)?;
-    print_ab(&store, &ab, a.json)?;
+        ab_from_groups(store, a.job.project.as_deref(), a.name.as_deref(), metric, dir, ga, gb).map_err(lift)?;
+    print_ab(store, &ab, a.json)?;
     match ab.status {
         RunStatus::Finished => Ok(()),
         _ => Err(crate::cmd_launch::JobFailed(format!("A/B {} {}", ab.id, ab.status)).into()),
@@ -221,7 +225,8 @@ fn from_groups(ctx: &Ctx, a: &AbRunArgs, metric: &str, direction: &str, ga: &str
 }
 
 fn ls(ctx: &Ctx, project: Option<&str>, json: bool) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let boxed = ctx.open()?;
+    let store = boxed.as_ref();
     let abs = store.list_abs(project)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&abs)?);
@@ -256,7 +261,7 @@ fn ls(ctx: &Ctx, project: Option<&str>, json: bool) -> anyhow::Result<()> {
 }
 
 /// Prints an A/B: its runs and values, then the verdict with every number (or JSON).
-fn print_ab(store: &Store, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
+fn print_ab(store: &dyn Backend, ab: &AbInfo, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(ab)?);
         return Ok(());

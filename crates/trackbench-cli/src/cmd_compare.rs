@@ -33,15 +33,16 @@ pub struct CompareArgs {
 }
 
 pub fn compare(ctx: &Ctx, a: CompareArgs) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
-    let (_, runs) = a.select.resolve(&store)?;
+    let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
+    let (_, runs) = a.select.resolve(&*store)?;
     let opts = ReportOptions {
         metrics: (!a.metric.is_empty()).then_some(a.metric),
         direction: a.direction.map(Direction::from),
         group_by: a.group_by.as_deref().map(GroupBy::parse).transpose().map_err(lift)?,
         group_points: a.points,
     };
-    let r = report(&mut store, &runs, &opts).map_err(lift)?;
+    let r = report(&mut *store, &runs, &opts).map_err(lift)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

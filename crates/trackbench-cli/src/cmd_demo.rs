@@ -80,7 +80,7 @@ pub fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
             run.finish().context("finishing the run")?;
         }
     }
-    let store = ctx.open()?;
+    let store = ctx.open_local()?;
     let q = RunQuery {
         project: Some("demo".into()),
         filter: Some(format!("attributes.group = '{group}'")),
@@ -140,9 +140,9 @@ mod tests {
     #[test]
     fn the_demo_logs_real_trainer_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Ctx { store_dir: dir.path().to_path_buf(), opts: Default::default() };
+        let ctx = Ctx { store_dir: dir.path().to_path_buf(), team: None, opts: Default::default() };
         demo(&ctx, DemoArgs { steps: 30, seeds: 1 }).unwrap();
-        let store = ctx.open().unwrap();
+        let store = ctx.open_local().unwrap();
         let runs = store.list_runs(&RunQuery { project: Some("demo".into()), ..RunQuery::default() }).unwrap();
         let mut names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
         names.sort();

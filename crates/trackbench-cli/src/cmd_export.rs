@@ -41,7 +41,7 @@ pub struct ExportArgs {
 }
 
 pub fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_local()?;
     let ids = args.runs.iter().map(|r| store.resolve_run(r)).collect::<Result<Vec<_>, _>>()?;
     if let Format::Parquet = args.format {
         let Some(path) = &args.output else {

@@ -29,7 +29,7 @@ pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
             why: format!("{} is not a number of days >= 0", args.older_than),
         });
     }
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_local()?;
     let opts = GcOptions {
         deleted_older_than_ms: Some((args.older_than * 86_400_000.0) as i64),
         dry_run: !args.apply,

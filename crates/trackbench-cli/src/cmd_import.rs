@@ -71,14 +71,14 @@ pub enum ImportCmd {
 pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
         ImportCmd::Wandb { path, project, allow_outside_artifacts, json } => {
-            let mut store = ctx.open()?;
+            let mut store = ctx.open_local()?;
             let opts = trackbench_import::wandb::Options { project: project.as_deref(), allow_outside_artifacts };
             let reports =
                 with_bar("run files", |p| trackbench_import::wandb::import_opts(&mut store, &path, &opts, p))?;
             print_runs(&reports, json)
         }
         ImportCmd::Trackio { db, project, json } => {
-            let mut store = ctx.open()?;
+            let mut store = ctx.open_local()?;
             let reports =
                 with_bar("runs", |p| trackbench_import::trackio::import_with(&mut store, &db, project.as_deref(), p))?;
             print_runs(&reports, json)
@@ -93,13 +93,13 @@ pub fn import(ctx: &Ctx, cmd: ImportCmd) -> anyhow::Result<()> {
                 })?),
                 None => None,
             };
-            let mut store = ctx.open()?;
+            let mut store = ctx.open_local()?;
             let opts = trackbench_import::mlflow::Options { remap, allow_outside_artifacts };
             let reports = with_bar("runs", |p| trackbench_import::mlflow::import_opts(&mut store, &source, &opts, p))?;
             print_runs(&reports, json)
         }
         ImportCmd::Tensorboard { dir, project, watch, json } => {
-            let mut store = ctx.open()?;
+            let mut store = ctx.open_local()?;
             if watch {
                 return follow(&mut store, &dir, &project);
             }

@@ -119,7 +119,7 @@ pub struct LaunchArgs {
 pub fn launch(ctx: &Ctx, a: LaunchArgs) -> anyhow::Result<()> {
     let mut job = a.job.job(&a.command)?;
     job.name = a.name.clone();
-    prepare(&mut ctx.open()?)?;
+    prepare(&mut ctx.open_local()?)?;
     let mut opts = a.job.options(ctx);
     let json = a.json;
     opts.echo = Some(std::sync::Arc::new(move |_run: &str, stream: Stream, line: &str| {
@@ -184,7 +184,7 @@ pub struct CancelArgs {
 /// Asks each run's launcher (through the run's `launch.cancel` tag) to cancel it and waits for
 /// the run to end; a run whose launcher is gone is ended here.
 pub fn cancel(ctx: &Ctx, a: CancelArgs) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_local()?;
     let ids: Vec<String> = a.runs.iter().map(|r| store.resolve_run(r)).collect::<Result<_, _>>()?;
     for id in &ids {
         if store.run(id)?.status.is_terminal() && store.run(id)?.status != RunStatus::Crashed {

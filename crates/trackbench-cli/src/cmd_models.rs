@@ -5,7 +5,8 @@
 //! registry endpoints, so what one writes the other reads.
 
 use clap::Subcommand;
-use trackbench_store::{ModelVersion, NewModelVersion, Store, StoreError};
+use trackbench_store::prelude::*;
+use trackbench_store::{ModelVersion, NewModelVersion, StoreError};
 
 use crate::{Ctx, output};
 
@@ -48,8 +49,9 @@ pub fn models(ctx: &Ctx, cmd: ModelsCmd) -> anyhow::Result<()> {
         ModelsCmd::Ls { json } => ls(ctx, json),
         ModelsCmd::Show { name, json } => show(ctx, &name, json),
         ModelsCmd::Register { source, name, alias, json } => {
-            let mut store = ctx.open()?;
-            let v = register(&mut store, &source, &name)?;
+            let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
+            let v = register(&mut *store, &source, &name)?;
             let v = match alias {
                 Some(a) => {
                     store.set_model_alias(&name, &a, v.version)?;
@@ -66,7 +68,8 @@ pub fn models(ctx: &Ctx, cmd: ModelsCmd) -> anyhow::Result<()> {
             Ok(())
         }
         ModelsCmd::Alias { name, alias, number } => {
-            let mut store = ctx.open()?;
+            let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
             store.set_model_alias(&name, &alias, number)?;
             println!("{}@{} -> version {number}", output::escape(&name), output::escape(&alias));
             Ok(())
@@ -76,7 +79,7 @@ pub fn models(ctx: &Ctx, cmd: ModelsCmd) -> anyhow::Result<()> {
 
 /// The version `source` makes: a logged model id, `RUN:PATH`, or `RUN` (its newest logged
 /// model, else its artifact root).
-fn register(store: &mut Store, source: &str, name: &str) -> anyhow::Result<ModelVersion> {
+fn register(store: &mut dyn Backend, source: &str, name: &str) -> anyhow::Result<ModelVersion> {
     let (run, logged_model, src) = if source.starts_with("m-") {
         let m = store.logged_model(source)?;
         (m.source_run.clone(), Some(m.id.clone()), format!("models:/{}", m.id))
@@ -111,7 +114,8 @@ fn register(store: &mut Store, source: &str, name: &str) -> anyhow::Result<Model
 }
 
 fn ls(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let boxed = ctx.open()?;
+    let store = boxed.as_ref();
     let models = store.registered_models()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&models)?);
@@ -136,7 +140,8 @@ fn ls(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
 }
 
 fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let boxed = ctx.open()?;
+    let store = boxed.as_ref();
     let m = store.registered_model(name)?;
     let versions = store.model_versions(Some(name))?;
     if json {

@@ -86,14 +86,15 @@ fn format_of(a: &ReportArgs) -> Format {
 }
 
 pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
+    let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
     let ab = match &a.ab {
         Some(id) => Some(store.ab(&store.resolve_ab(id)?)?),
         None => None,
     };
     let (selection, runs) = match &ab {
-        Some(ab) => ab_selection(&store, ab).map_err(lift)?,
-        None => a.select.resolve(&store)?,
+        Some(ab) => ab_selection(&*store, ab).map_err(lift)?,
+        None => a.select.resolve(&*store)?,
     };
     let opts = DocumentOptions {
         metrics: a.metric.clone(),
@@ -111,7 +112,7 @@ pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{spinner} charting {pos}/{len} series {wide_bar} {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let input = document(&mut store, &selection, &runs, ab.as_ref(), &opts, &mut |done, total| {
+    let input = document(&mut *store, &selection, &runs, ab.as_ref(), &opts, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

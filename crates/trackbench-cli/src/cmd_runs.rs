@@ -3,7 +3,8 @@
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
-use trackbench_store::{RunInfo, RunQuery, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{RunInfo, RunQuery};
 
 use crate::Ctx;
 use crate::output::{self, LAST_FILTER};
@@ -70,7 +71,7 @@ pub enum ProjectsCmd {
     },
 }
 
-fn run_json(store: &Store, r: &RunInfo) -> anyhow::Result<serde_json::Value> {
+fn run_json(store: &dyn Backend, r: &RunInfo) -> anyhow::Result<serde_json::Value> {
     let metrics: serde_json::Map<String, serde_json::Value> = store
         .metric_summaries(&r.id)?
         .into_iter()
@@ -89,7 +90,7 @@ fn run_json(store: &Store, r: &RunInfo) -> anyhow::Result<serde_json::Value> {
 }
 
 /// Value of a `metrics.k` / `params.k` column for a run.
-fn column(store: &Store, r: &RunInfo, col: &str) -> anyhow::Result<String> {
+fn column(store: &dyn Backend, r: &RunInfo, col: &str) -> anyhow::Result<String> {
     if let Some(k) = col.strip_prefix("metrics.").or_else(|| col.strip_prefix("metric.")) {
         Ok(store
             .metric_summaries(&r.id)?
@@ -109,14 +110,15 @@ fn column(store: &Store, r: &RunInfo, col: &str) -> anyhow::Result<String> {
 }
 
 pub fn runs(ctx: &Ctx, cmd: RunsCmd) -> anyhow::Result<()> {
-    let mut store = ctx.open()?;
+    let mut boxed = ctx.open()?;
+    let store = boxed.as_mut();
     match cmd {
         RunsCmd::Ls { project, filter, order_by, limit, columns, deleted, json } => {
             LAST_FILTER.with(|f| *f.borrow_mut() = filter.clone().or(order_by.clone()));
             let q = RunQuery { project, filter, order_by, limit, offset: 0, include_deleted: deleted };
             let runs = store.list_runs(&q)?;
             if json {
-                let all = runs.iter().map(|r| run_json(&store, r)).collect::<anyhow::Result<Vec<_>>>()?;
+                let all = runs.iter().map(|r| run_json(&*store, r)).collect::<anyhow::Result<Vec<_>>>()?;
                 println!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
@@ -134,7 +136,7 @@ pub fn runs(ctx: &Ctx, cmd: RunsCmd) -> anyhow::Result<()> {
                     output::duration(r.ended_ms.unwrap_or(now) - r.started_ms),
                 ];
                 for c in &columns {
-                    row.push(column(&store, r, c)?);
+                    row.push(column(&*store, r, c)?);
                 }
                 rows.push(row);
             }
@@ -145,12 +147,12 @@ pub fn runs(ctx: &Ctx, cmd: RunsCmd) -> anyhow::Result<()> {
             let id = store.resolve_run(&run)?;
             let r = store.run(&id)?;
             if json {
-                let mut v = run_json(&store, &r)?;
+                let mut v = run_json(&*store, &r)?;
                 v["artifacts"] = serde_json::to_value(store.artifacts(&id)?)?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(());
             }
-            show(&store, &r)?;
+            show(&*store, &r)?;
         }
         RunsCmd::Tag { run, tags, remove } => {
             let id = store.resolve_run(&run)?;
@@ -190,7 +192,7 @@ pub fn runs(ctx: &Ctx, cmd: RunsCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(store: &Store, r: &RunInfo) -> anyhow::Result<()> {
+fn show(store: &dyn Backend, r: &RunInfo) -> anyhow::Result<()> {
     let now = trackbench_store::now_ms();
     let mut rows = vec![
         vec!["id".into(), r.id.clone()],
@@ -265,9 +267,10 @@ fn show(store: &Store, r: &RunInfo) -> anyhow::Result<()> {
 }
 
 pub fn projects(ctx: &Ctx, cmd: ProjectsCmd) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let boxed = ctx.open()?;
+    let store = boxed.as_ref();
     let ProjectsCmd::Ls { json } = cmd;
-    let projects = store.projects()?;
+    let projects = store.list_projects(false)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&projects)?);
     } else {
@@ -281,7 +284,7 @@ pub fn projects(ctx: &Ctx, cmd: ProjectsCmd) -> anyhow::Result<()> {
 }
 
 pub fn doctor(ctx: &Ctx, json_out: bool) -> anyhow::Result<()> {
-    let store = ctx.open()?;
+    let store = ctx.open_local()?;
     let h = store.health()?;
     let devices = trackbench_train::devices::list();
     if json_out {

@@ -40,6 +40,7 @@ pub struct ServeArgs {
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = ServerConfig::new(ctx.store_dir.clone());
+    cfg.team = ctx.team_store()?;
     cfg.opts = ctx.opts.clone();
     cfg.host = args.host;
     cfg.port = args.port;
@@ -67,8 +68,12 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     with_trainer(&mut cfg);
+    let serving = match &cfg.team {
+        Some(team) => format!("the team store {}", team.describe()),
+        None => ctx.store_dir.display().to_string(),
+    };
     run_until_ctrl_c(cfg, |server| {
-        println!("Trackbench server for {}", ctx.store_dir.display());
+        println!("Trackbench server for {serving}");
         println!("  open:  {}", server.login_url());
         println!("  API:   {}/api/v1  (Authorization: Bearer {})", server.base_url(), server.token);
         println!("  MLflow: MLFLOW_TRACKING_URI={} MLFLOW_TRACKING_TOKEN={}", server.base_url(), server.token);

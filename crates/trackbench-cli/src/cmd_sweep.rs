@@ -39,7 +39,7 @@ pub fn sweep(ctx: &Ctx, a: SweepArgs) -> anyhow::Result<()> {
     let plan = SweepPlan { axes, random: a.random, seed: a.seed };
     plan.check()?;
     let base = a.job.job(&a.command)?;
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_local()?;
     prepare(&mut store)?;
     let combos = plan.combos();
     let (group, jobs) = plan.jobs(&base);

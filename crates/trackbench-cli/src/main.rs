@@ -29,14 +29,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use trackbench_compare::CompareError;
-use trackbench_store::{Store, StoreError, StoreOptions};
+use trackbench_store::{Backend, Store, StoreError, StoreOptions};
 
 #[derive(Parser)]
 #[command(name = "trackbench", version, about = "Local-first experiment tracking", propagate_version = true)]
 struct Cli {
-    /// Store folder [env: TRACKBENCH_DIR; default: the platform data dir]
-    #[arg(long, global = true, value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// Store folder, or a team store's PostgreSQL URL (postgres://USER@HOST:PORT/DB)
+    /// [env: TRACKBENCH_STORE, then TRACKBENCH_DIR; default: the platform data dir]
+    #[arg(long, global = true, value_name = "DIR|URL")]
+    store: Option<String>,
+    /// Where a team store's artifacts live: s3://BUCKET/PREFIX, gs://…, az://…, file:///PATH
+    #[arg(long, global = true, value_name = "URL", env = "TRACKBENCH_ARTIFACTS")]
+    artifacts: Option<String>,
     /// A running run without a heartbeat for this many seconds reads as crashed
     #[arg(long, global = true, env = "TRACKBENCH_HEARTBEAT_TIMEOUT", default_value_t = 120.0, hide_env_values = true)]
     heartbeat_timeout: f64,
@@ -92,14 +96,66 @@ enum Command {
 /// What commands get: the resolved store location and options.
 pub struct Ctx {
     pub store_dir: PathBuf,
+    /// The team store named by `--store postgres://…`, instead of the folder.
+    pub team: Option<TeamSpec>,
     pub opts: StoreOptions,
 }
 
+/// A team store as the command line names it.
+pub struct TeamSpec {
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DB`.
+    pub url: String,
+    /// Where its artifacts live (needed by commands that touch artifacts, and by `serve`).
+    pub artifacts: Option<String>,
+}
+
+/// True when `spec` names a PostgreSQL database rather than a store folder.
+pub fn is_postgres_url(spec: &str) -> bool {
+    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
+}
+
 impl Ctx {
-    /// Opens the store for reading and writing (creates it if missing).
-    pub fn open(&self) -> anyhow::Result<Store> {
+    /// Opens the store for reading and writing (a folder is created if missing; a team
+    /// database is migrated).
+    pub fn open(&self) -> anyhow::Result<Box<dyn Backend>> {
+        let Some(team) = &self.team else { return Ok(Box::new(self.open_local()?)) };
+        let pg = trackbench_store_pg::PgStore::connect(&team.url, self.opts.clone())
+            .map_err(|e| anyhow::Error::new(e).context("opening the team store"))?;
+        Ok(match &team.artifacts {
+            Some(url) => Box::new(pg.with_blobs(
+                trackbench_objstore::open_blobs(url)
+                    .map_err(|e| anyhow::Error::new(e).context(format!("opening the artifact store {url}")))?,
+            )),
+            None => Box::new(pg),
+        })
+    }
+
+    /// Opens the store folder, for the commands that work on one only (a team store is
+    /// refused with a clear error).
+    pub fn open_local(&self) -> anyhow::Result<Store> {
+        if let Some(team) = &self.team {
+            anyhow::bail!(
+                "this command works on a store folder, not on a team store ({}); run it against a \
+                 folder with --store DIR",
+                trackbench_store_pg::redact(&team.url)
+            );
+        }
         Store::open(&self.store_dir, self.opts.clone())
             .map_err(|e| anyhow::Error::new(e).context(format!("opening store at {}", self.store_dir.display())))
+    }
+
+    /// The team store as the server takes it: the database and its artifact store.
+    pub fn team_store(&self) -> anyhow::Result<Option<trackbench_server::TeamStore>> {
+        let Some(team) = &self.team else { return Ok(None) };
+        let Some(artifacts) = &team.artifacts else {
+            anyhow::bail!(
+                "a team store needs --artifacts URL (or TRACKBENCH_ARTIFACTS): where its artifacts live \
+                 (s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or file:///PATH)"
+            );
+        };
+        let store = trackbench_server::TeamStore::open(&team.url, artifacts)
+            .map_err(|e| anyhow::Error::new(e).context(format!("opening the artifact store {artifacts}")))?;
+        Ok(Some(store))
     }
 }
 
@@ -161,8 +217,18 @@ fn main() -> ExitCode {
         .init();
     quiet_broken_pipe();
     let cli = Cli::parse();
+    let spec = cli.store.clone().or_else(|| std::env::var("TRACKBENCH_STORE").ok().filter(|s| !s.is_empty()));
+    let team = spec.as_deref().filter(|s| is_postgres_url(s)).map(|url| TeamSpec {
+        url: url.to_string(),
+        artifacts: cli.artifacts.clone().filter(|a| !a.is_empty()),
+    });
+    let store_dir = match (&team, spec) {
+        (None, Some(dir)) => PathBuf::from(dir),
+        _ => trackbench_sdk::default_store_dir(),
+    };
     let ctx = Ctx {
-        store_dir: cli.store.clone().unwrap_or_else(trackbench_sdk::default_store_dir),
+        store_dir,
+        team,
         opts: StoreOptions {
             heartbeat_timeout_ms: (cli.heartbeat_timeout * 1000.0).max(0.0) as i64,
             ..StoreOptions::default()

@@ -3,7 +3,8 @@
 
 use clap::{Args, ValueEnum};
 use trackbench_compare::{CompareError, Direction, Selection};
-use trackbench_store::{RunInfo, Store};
+use trackbench_store::prelude::*;
+use trackbench_store::{RunInfo};
 
 use crate::output::LAST_FILTER;
 
@@ -23,7 +24,7 @@ pub struct RunSelection {
 
 impl RunSelection {
     /// The selection and its runs; no run at all is an error.
-    pub fn resolve(&self, store: &Store) -> anyhow::Result<(Selection, Vec<RunInfo>)> {
+    pub fn resolve(&self, store: &dyn Backend) -> anyhow::Result<(Selection, Vec<RunInfo>)> {
         if self.runs.is_empty() && self.filter.is_none() && self.project.is_none() {
             return Err(anyhow::Error::new(trackbench_store::StoreError::Invalid {
                 what: "selection",

@@ -105,23 +105,41 @@ fn spawn_team_watcher(state: &Arc<AppState>, team: crate::state::TeamStore) -> s
         let store = team.connect(&opts)?;
         Ok((listener, store))
     };
-    // The first connection is made now, so the cursor starts at the store as it is.
-    let (listener, store) = connect().map_err(std::io::Error::other)?;
-    let mut cursor = store.change_cursor().map_err(std::io::Error::other)?;
+    // The client is synchronous: it connects on the watcher's own thread, never on the
+    // runtime's. A cursor from the first connection starts at the store as it is.
     std::thread::Builder::new().name("trackbench-watch".into()).spawn(move || {
-        let mut conn = Some((listener, store));
+        let mut conn: Option<(trackbench_store_pg::ChangeListener, trackbench_store_pg::PgStore)> = None;
+        let mut cursor = None;
         let mut last_poll = std::time::Instant::now();
+        // After a reconnect, notices sent meanwhile were lost: poll at once.
+        let mut catch_up = false;
         loop {
             if weak.strong_count() == 0 {
                 break;
             }
             let Some((listener, store)) = conn.as_mut() else {
-                std::thread::sleep(Duration::from_secs(1));
                 match connect() {
-                    Ok(c) => conn = Some(c),
-                    Err(e) => tracing::debug!(error = %e, "watcher: the database is still unavailable"),
+                    Ok(c) => {
+                        conn = Some(c);
+                        catch_up = true;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "watcher: the database is unavailable");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
                 continue;
+            };
+            let cursor = match &mut cursor {
+                Some(c) => c,
+                None => match store.change_cursor() {
+                    Ok(c) => cursor.insert(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "watcher could not read the store");
+                        conn = None;
+                        continue;
+                    }
+                },
             };
             // Short waits, so a dropped server state ends the thread soon.
             let heard = match listener.wait(Duration::from_millis(250)) {
@@ -132,12 +150,13 @@ fn spawn_team_watcher(state: &Arc<AppState>, team: crate::state::TeamStore) -> s
                     continue;
                 }
             };
-            if !heard && last_poll.elapsed() < STALE_POLL {
+            if !heard && !catch_up && last_poll.elapsed() < STALE_POLL {
                 continue;
             }
             last_poll = std::time::Instant::now();
+            catch_up = false;
             let Some(state) = weak.upgrade() else { break };
-            match store.poll_changes(&mut cursor) {
+            match store.poll_changes(cursor) {
                 Ok(changes) => publish(&state, changes),
                 Err(e) => {
                     tracing::warn!(error = %e, "watcher could not poll changes");
