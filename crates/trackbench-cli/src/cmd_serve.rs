@@ -36,11 +36,15 @@ pub struct ServeArgs {
     /// stays open)
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     header_timeout: u64,
+    /// Refuse every write (a dashboard replica of a team server)
+    #[arg(long)]
+    readonly: bool,
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = ServerConfig::new(ctx.store_dir.clone());
     cfg.team = ctx.team_store()?;
+    cfg.readonly = args.readonly;
     cfg.opts = ctx.opts.clone();
     cfg.host = args.host;
     cfg.port = args.port;

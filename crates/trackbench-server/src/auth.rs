@@ -27,6 +27,27 @@ fn is_public(path: &str) -> bool {
     path == "/api/v1/health"
 }
 
+/// Writes by method that only read: searches sent as POST (MLflow's), and dry runs.
+fn is_read_by_post(path: &str) -> bool {
+    path.ends_with("/experiments/search")
+        || path.ends_with("/runs/search")
+        || path.ends_with("/logged-models/search")
+        || path.ends_with("/registered-models/get-latest-versions")
+        || path == "/api/v1/sweeps/plan"
+}
+
+/// On a `--readonly` replica (a dashboard), every write is refused before its handler runs.
+fn refused_on_readonly(state: &AppState, method: &Method, path: &str) -> Option<ApiError> {
+    let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) && !is_read_by_post(path);
+    (state.readonly && write && crate::ui::is_api_path(path)).then(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "this server is read-only (`trackbench serve --readonly`): send writes to a replica without it",
+        )
+    })
+}
+
 pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -81,6 +102,9 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         );
         return refuse(req, e).await;
     }
+    if let Some(e) = refused_on_readonly(&state, req.method(), path) {
+        return refuse(req, e).await;
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         && !is_artifact_path(path)
         && (req.headers().contains_key(header::CONTENT_TYPE) || crate::body::has_body(req.headers()))
@@ -123,7 +147,7 @@ fn query_token(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|kv| kv.strip_prefix("token="))
 }
 
-fn token_ok(headers: &HeaderMap, token: &str) -> bool {
+pub(crate) fn token_ok(headers: &HeaderMap, token: &str) -> bool {
     let bearer = headers
         .get_all(header::AUTHORIZATION)
         .iter()

@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub store_dir: PathBuf,
     /// Serve the team store (PostgreSQL + a blob store) instead of the folder `store_dir`.
     pub team: Option<TeamStore>,
+    /// Refuse every write (a dashboard replica).
+    pub readonly: bool,
     pub opts: StoreOptions,
     /// Address to bind; `127.0.0.1` by default.
     pub host: IpAddr,
@@ -68,6 +70,7 @@ impl ServerConfig {
         ServerConfig {
             store_dir,
             team: None,
+            readonly: false,
             opts: StoreOptions::default(),
             host: IpAddr::from([127, 0, 0, 1]),
             port: 5005,
@@ -153,7 +156,7 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
         cfg.max_upload,
         launch::LaunchConfig { enabled: addr.ip().is_loopback() || cfg.allow_launch, ..cfg.launch.clone() },
     )
-    .with_team(cfg.team.clone()));
+    .with_team(cfg.team.clone(), cfg.readonly));
     events::spawn_watcher(&state)?;
     let app = router(state.clone());
     Ok(BoundServer { listener, app, limits: cfg.conn, addr, token, state })

@@ -48,6 +48,8 @@ pub struct AppState {
     pub root: PathBuf,
     /// The team store this server serves instead of `root`, when it is a team server.
     pub team: Option<TeamStore>,
+    /// A dashboard replica: every write is refused (`trackbench serve --readonly`).
+    pub readonly: bool,
     pub opts: StoreOptions,
     pub token: String,
     /// `Host` header values accepted (`127.0.0.1:5005`, `localhost:5005`, …); empty: any.
@@ -83,6 +85,7 @@ impl AppState {
         AppState {
             root,
             team: None,
+            readonly: false,
             opts,
             token,
             allowed_hosts,
@@ -96,9 +99,36 @@ impl AppState {
         }
     }
 
-    /// The same state serving the team store `team` instead of the folder.
-    pub fn with_team(self, team: Option<TeamStore>) -> AppState {
-        AppState { team, ..self }
+    /// The same state serving the team store `team` instead of the folder, read-only or not.
+    pub fn with_team(self, team: Option<TeamStore>, readonly: bool) -> AppState {
+        AppState { team, readonly, ..self }
+    }
+
+    /// Whether the store and the artifact store answer, each as what it is or what failed
+    /// (for `/api/v1/health`; blocking). The store check is a fresh connection and a query,
+    /// never a pooled one that may have gone stale.
+    pub fn check_stores(&self) -> (Result<String, String>, Result<String, String>) {
+        match &self.team {
+            Some(team) => {
+                let db = trackbench_store_pg::redact(&team.url);
+                let store = team
+                    .connect(&self.opts)
+                    .and_then(|pg| pg.schema_version())
+                    .map(|v| format!("PostgreSQL {db} (schema {v})"))
+                    .map_err(|e| e.to_string());
+                let artifacts = team.blobs.check().map(|()| team.blobs.describe()).map_err(|e| e.to_string());
+                (store, artifacts)
+            }
+            None => {
+                let opts = StoreOptions { read_only: true, ..self.opts.clone() };
+                let store = Store::open(&self.root, opts)
+                    .and_then(|s| s.schema_version())
+                    .map(|v| format!("SQLite {} (schema {v})", self.root.display()))
+                    .map_err(|e| e.to_string());
+                let artifacts = Ok(format!("{}", self.root.join("blobs").display()));
+                (store, artifacts)
+            }
+        }
     }
 
     /// A new connection to the store this server serves.

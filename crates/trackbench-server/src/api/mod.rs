@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -62,8 +62,33 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
-async fn health() -> AppJson {
-    axum::Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+/// `GET /api/v1/health`: is the server up, can it reach its store and its artifact store.
+/// Answers 503 when either is unreachable, so a load balancer takes the replica out. Without
+/// the token it says only yes or no; with it, also what each store is and what failed
+/// (never a password).
+async fn health(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let detail = crate::auth::token_ok(&headers, &s.token);
+    let state = s.clone();
+    let checked = crate::state::blocking(move || Ok(state.check_stores())).await;
+    let (store, artifacts) = match checked {
+        Ok(c) => c,
+        Err(e) => (Err(e.message), Err("not checked".to_string())),
+    };
+    let part = |what: &str, r: &Result<String, String>| match (r, detail) {
+        (Ok(d), true) => json!({ "ok": true, "what": d }),
+        (Err(e), true) => json!({ "ok": false, "what": what, "error": e }),
+        (r, false) => json!({ "ok": r.is_ok() }),
+    };
+    let ok = store.is_ok() && artifacts.is_ok();
+    let body = json!({
+        "ok": ok,
+        "version": env!("CARGO_PKG_VERSION"),
+        "readonly": s.readonly,
+        "store": part("store", &store),
+        "artifacts": part("artifacts", &artifacts),
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
 }
 
 /// The OpenAPI description of this API.

@@ -172,3 +172,34 @@ fn oversized_malformed_and_misdirected_requests() {
     assert_eq!(report["rejected"][0]["what"], "metric", "a huge key is refused in the report: {report}");
     assert_eq!(snapshot(&s), before);
 }
+
+#[test]
+fn a_readonly_server_refuses_every_write_and_still_reads() {
+    let s = Server::start_with(&["--readonly"]);
+    let (st, e) = s.post("/api/v1/runs", r#"{"project":"p"}"#);
+    assert_eq!((st, e["error_code"].as_str()), (403, Some("PERMISSION_DENIED")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("read-only"), "{e}");
+    let (st, _) = s.post("/api/2.0/mlflow/experiments/create", r#"{"name":"x"}"#);
+    assert_eq!(st, 403, "the MLflow API's writes too");
+    let (st, _) = s.send("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/a.txt", b"x");
+    assert_eq!(st, 403, "and artifact uploads");
+    // Reads answer, searches sent as POST included.
+    assert_eq!(s.get("/api/v1/runs").0, 200);
+    let (st, body) = s.post("/api/2.0/mlflow/runs/search", r#"{"experiment_ids":["0"]}"#);
+    assert_eq!(st, 200, "{body}");
+    let (st, health) = s.get("/api/v1/health");
+    assert_eq!((st, health["readonly"].as_bool()), (200, Some(true)), "{health}");
+    assert!(s.get("/api/v1/projects").1["projects"].as_array().unwrap().is_empty(), "nothing was written");
+}
+
+#[test]
+fn health_says_what_it_checked_only_to_the_token_holder() {
+    let s = Server::start();
+    let (st, with) = s.get("/api/v1/health");
+    assert_eq!(st, 200, "{with}");
+    assert_eq!((with["ok"].as_bool(), with["store"]["ok"].as_bool()), (Some(true), Some(true)), "{with}");
+    assert!(with["store"]["what"].as_str().unwrap().starts_with("SQLite "), "{with}");
+    let without = read(s.agent.get(s.url("/api/v1/health")).call().unwrap()).1;
+    assert_eq!(without["store"], serde_json::json!({ "ok": true }), "no details without the token: {without}");
+    assert_eq!(without["artifacts"], serde_json::json!({ "ok": true }), "{without}");
+}
