@@ -60,19 +60,25 @@ impl PgStore {
 
 impl AbStore for PgStore {
     fn create_ab(&mut self, new: &NewAb) -> Result<String> {
-        validate::new_ab(new)?;
-        let project_id = trackbench_store::ProjectStore::ensure_project(self, &new.project)?;
         let uid = trackbench_store::new_run_id();
-        let now = self.now();
+        self.create_ab_with_id(&uid, new, None)?;
+        Ok(uid)
+    }
+
+    fn create_ab_with_id(&mut self, uid: &str, new: &NewAb, created_ms: Option<i64>) -> Result<()> {
+        validate::new_ab(new)?;
+        validate::key("A/B id", uid)?;
+        let project_id = trackbench_store::ProjectStore::ensure_project(self, &new.project)?;
+        let created = created_ms.unwrap_or_else(|| self.now());
         self.client
             .get_mut()
             .execute(
                 "INSERT INTO ab_tests(uid, project_id, name, metric, direction, status, spec_json, created_ms) \
                  VALUES ($1, $2, $3, $4, $5, 'running', $6, $7)",
-                &[&uid, &project_id, &new.name, &new.metric, &new.direction, &new.spec.to_string(), &now],
+                &[&uid, &project_id, &new.name, &new.metric, &new.direction, &new.spec.to_string(), &created],
             )
             .map_err(db)?;
-        Ok(uid)
+        Ok(())
     }
 
     fn add_ab_run(&mut self, ab: &str, arm: Arm, run: &str, seq: i64) -> Result<()> {
@@ -95,9 +101,20 @@ impl AbStore for PgStore {
         result: Option<&serde_json::Value>,
         error: Option<&str>,
     ) -> Result<()> {
+        self.finish_ab_at(ab, status, result, error, None)
+    }
+
+    fn finish_ab_at(
+        &mut self,
+        ab: &str,
+        status: RunStatus,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
+    ) -> Result<()> {
         validate::end_status("an A/B", status)?;
         let ab_id = self.ab_rowid(ab)?;
-        let now = self.now();
+        let now = ended_ms.unwrap_or_else(|| self.now());
         self.client
             .get_mut()
             .execute(

@@ -210,11 +210,20 @@ impl ModelStore for PgStore {
     // ---- logged models ----
 
     fn create_logged_model(&mut self, new: &NewLoggedModel) -> Result<LoggedModel> {
+        self.create_logged_model_with_id(&new_model_id(), new, None)
+    }
+
+    fn create_logged_model_with_id(
+        &mut self,
+        uid: &str,
+        new: &NewLoggedModel,
+        created_ms: Option<i64>,
+    ) -> Result<LoggedModel> {
         validate::new_logged_model(new)?;
+        validate::key("logged model id", uid)?;
         let project = self.ensure_project(&new.project)?;
         let run = new.source_run.as_deref().map(|r| self.run_rowid(r)).transpose()?;
-        let uid = new_model_id();
-        let now = self.now();
+        let now = created_ms.unwrap_or_else(|| self.now());
         let mut tx = self.client.get_mut().transaction().map_err(db)?;
         let id: i64 = tx
             .query_one(

@@ -74,16 +74,24 @@ const AB_COLUMNS: &str = "a.id, a.uid, p.name, a.name, a.metric, a.direction, a.
 impl Store {
     /// Creates an A/B comparison (status `running`, no runs yet) and returns its id.
     pub fn create_ab(&mut self, new: &NewAb) -> Result<String> {
-        validate::new_ab(new)?;
-        let project_id = self.ensure_project(&new.project)?;
         let uid = crate::new_run_id();
-        let now = self.now();
+        self.create_ab_with_id(&uid, new, None)?;
+        Ok(uid)
+    }
+
+    /// Creates an A/B with a caller-chosen id, created at `created_ms` (now when `None`):
+    /// what copying a store between backends needs to keep both.
+    pub fn create_ab_with_id(&mut self, uid: &str, new: &NewAb, created_ms: Option<i64>) -> Result<()> {
+        validate::new_ab(new)?;
+        validate::key("A/B id", uid)?;
+        let project_id = self.ensure_project(&new.project)?;
+        let created = created_ms.unwrap_or_else(|| self.now());
         self.conn.execute(
             "INSERT INTO ab_tests(uid, project_id, name, metric, direction, status, spec_json, created_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)",
-            params![uid, project_id, new.name, new.metric, new.direction, new.spec.to_string(), now],
+            params![uid, project_id, new.name, new.metric, new.direction, new.spec.to_string(), created],
         )?;
-        Ok(uid)
+        Ok(())
     }
 
     /// Adds run `run` to arm `arm` of A/B `ab` at position `seq` (launch order); adding a run
@@ -106,12 +114,24 @@ impl Store {
         result: Option<&serde_json::Value>,
         error: Option<&str>,
     ) -> Result<()> {
+        self.finish_ab_at(ab, status, result, error, None)
+    }
+
+    /// [`Store::finish_ab`] at `ended_ms` (now when `None`).
+    pub fn finish_ab_at(
+        &mut self,
+        ab: &str,
+        status: RunStatus,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
+    ) -> Result<()> {
         validate::end_status("an A/B", status)?;
         let ab_id = self.ab_rowid(ab)?;
-        let now = self.now();
+        let ended = ended_ms.unwrap_or_else(|| self.now());
         self.conn.execute(
             "UPDATE ab_tests SET status = ?2, result_json = ?3, error = ?4, ended_ms = ?5 WHERE id = ?1",
-            params![ab_id, status.as_str(), result.map(|r| r.to_string()), error, now],
+            params![ab_id, status.as_str(), result.map(|r| r.to_string()), error, ended],
         )?;
         Ok(())
     }

@@ -251,6 +251,9 @@ impl MetricStore for Store {
 pub trait AbStore: RunStore {
     /// Creates an A/B (status `running`, no runs yet) and returns its id.
     fn create_ab(&mut self, new: &NewAb) -> Result<String>;
+    /// Creates an A/B with a caller-chosen id, created at `created_ms` (now when `None`), as
+    /// copying a store between backends needs.
+    fn create_ab_with_id(&mut self, uid: &str, new: &NewAb, created_ms: Option<i64>) -> Result<()>;
     /// Adds run `run` to arm `arm` at position `seq`; adding a run twice keeps the first.
     fn add_ab_run(&mut self, ab: &str, arm: Arm, run: &str, seq: i64) -> Result<()>;
     /// Ends A/B `ab` with `status` (finished, failed, killed), its verdict and an error text.
@@ -260,6 +263,15 @@ pub trait AbStore: RunStore {
         status: RunStatus,
         result: Option<&serde_json::Value>,
         error: Option<&str>,
+    ) -> Result<()>;
+    /// [`AbStore::finish_ab`] at `ended_ms` (now when `None`).
+    fn finish_ab_at(
+        &mut self,
+        ab: &str,
+        status: RunStatus,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
     ) -> Result<()>;
     /// A full A/B id or a unique prefix of 4+ characters, to an id.
     fn resolve_ab(&self, what: &str) -> Result<String>;
@@ -272,6 +284,19 @@ pub trait AbStore: RunStore {
 impl AbStore for Store {
     fn create_ab(&mut self, new: &NewAb) -> Result<String> {
         Store::create_ab(self, new)
+    }
+    fn create_ab_with_id(&mut self, uid: &str, new: &NewAb, created_ms: Option<i64>) -> Result<()> {
+        Store::create_ab_with_id(self, uid, new, created_ms)
+    }
+    fn finish_ab_at(
+        &mut self,
+        ab: &str,
+        status: RunStatus,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+        ended_ms: Option<i64>,
+    ) -> Result<()> {
+        Store::finish_ab_at(self, ab, status, result, error, ended_ms)
     }
     fn add_ab_run(&mut self, ab: &str, arm: Arm, run: &str, seq: i64) -> Result<()> {
         Store::add_ab_run(self, ab, arm, run, seq)

@@ -19,6 +19,14 @@ pub trait ModelStore: RunStore {
     /// Creates a logged model (`pending`) with its tags and params, in project `new.project`
     /// (created when missing).
     fn create_logged_model(&mut self, new: &NewLoggedModel) -> Result<LoggedModel>;
+    /// [`ModelStore::create_logged_model`] with a caller-chosen id (`m-` and 32 hex digits
+    /// for new ones), created at `created_ms` (now when `None`), as copying a store needs.
+    fn create_logged_model_with_id(
+        &mut self,
+        uid: &str,
+        new: &NewLoggedModel,
+        created_ms: Option<i64>,
+    ) -> Result<LoggedModel>;
     /// Logged model `uid` (not deleted).
     fn logged_model(&self, uid: &str) -> Result<LoggedModel>;
     /// Logged models (not deleted) of the named projects (all projects when empty), newest
@@ -103,6 +111,14 @@ pub trait ModelStore: RunStore {
 impl ModelStore for Store {
     fn create_logged_model(&mut self, new: &NewLoggedModel) -> Result<LoggedModel> {
         Store::create_logged_model(self, new)
+    }
+    fn create_logged_model_with_id(
+        &mut self,
+        uid: &str,
+        new: &NewLoggedModel,
+        created_ms: Option<i64>,
+    ) -> Result<LoggedModel> {
+        Store::create_logged_model_with_id(self, uid, new, created_ms)
     }
     fn logged_model(&self, uid: &str) -> Result<LoggedModel> {
         Store::logged_model(self, uid)

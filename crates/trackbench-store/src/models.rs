@@ -169,11 +169,22 @@ impl Store {
 
     /// Creates a logged model (`pending`) with its tags and params.
     pub fn create_logged_model(&mut self, new: &NewLoggedModel) -> Result<LoggedModel> {
+        self.create_logged_model_with_id(&new_model_id(), new, None)
+    }
+
+    /// Creates a logged model with a caller-chosen id, created at `created_ms` (now when
+    /// `None`): what copying a store between backends needs to keep both.
+    pub fn create_logged_model_with_id(
+        &mut self,
+        uid: &str,
+        new: &NewLoggedModel,
+        created_ms: Option<i64>,
+    ) -> Result<LoggedModel> {
         validate::new_logged_model(new)?;
+        validate::key("logged model id", uid)?;
         let project = self.ensure_project(&new.project)?;
         let run = new.source_run.as_deref().map(|r| self.run_rowid(r)).transpose()?;
-        let uid = new_model_id();
-        let now = self.now();
+        let now = created_ms.unwrap_or_else(|| self.now());
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO logged_models(uid, project_id, name, source_run_id, model_type, status, created_ms, updated_ms) \
@@ -188,7 +199,7 @@ impl Store {
             tx.execute("INSERT OR REPLACE INTO logged_model_params VALUES (?1, ?2, ?3)", params![id, k, v])?;
         }
         tx.commit()?;
-        self.logged_model(&uid)
+        self.logged_model(uid)
     }
 
     fn logged_model_rowid(&self, uid: &str) -> Result<i64> {
