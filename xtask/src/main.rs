@@ -230,8 +230,9 @@ fn framework_requirements(venv: &Path) -> Result<(), String> {
 /// The official MLflow client (the full `mlflow` package with scikit-learn, pinned in
 /// `crates/trackbench-server/tests/python/requirements.txt`) against the real `trackbench serve`,
 /// in its own venv under the target dir. Without PyPI the suite cannot install the client: it is
-/// skipped, and says so.
-fn mlflow_client_tests() -> Outcome {
+/// skipped, and says so. With `team` (the PostgreSQL admin URL and the S3 URL) the same suite runs
+/// against `trackbench serve` on a team store: a fresh database and bucket prefix (conftest.py).
+fn mlflow_client_tests(team: Option<(&str, &str)>) -> Outcome {
     let suite = root().join("crates/trackbench-server/tests/python");
     let requirements = suite.join("requirements.txt");
     let vpy = match new_venv(&target_dir().join("mlflow-venv")) {
@@ -280,6 +281,9 @@ fn mlflow_client_tests() -> Outcome {
     c.current_dir(&suite)
         .args(["-m", "pytest", ".", "-q", "-rs", "-p", "no:cacheprovider"])
         .env("TRACKBENCH_BIN", &cli);
+    if let Some((postgres, s3)) = team {
+        c.env("TRACKBENCH_TEST_TEAM_POSTGRES", postgres).env("TRACKBENCH_TEST_TEAM_S3", s3);
+    }
     status(c)
 }
 
@@ -406,11 +410,16 @@ fn test(args: &[String]) -> ExitCode {
         c.args(args);
         status(c)
     });
+    report.run("python SDK (maturin develop + pytest)", python_tests);
+    report.run("mlflow client against trackbench serve (pytest)", || mlflow_client_tests(None));
+    report.run("mlflow client against trackbench serve on PostgreSQL + S3 (pytest)", || match (&postgres, &s3) {
+        (Some(pg), Some(s3)) => mlflow_client_tests(Some((&pg.url, &s3.url))),
+        (None, _) => Outcome::Skipped("no throwaway PostgreSQL (see the warning above)".into()),
+        (_, None) => Outcome::Skipped("no throwaway S3 server (see the warning above)".into()),
+    });
     // Stopped (and its files removed) before the next suites need the machine.
     drop(postgres);
     drop(s3);
-    report.run("python SDK (maturin develop + pytest)", python_tests);
-    report.run("mlflow client against trackbench serve (pytest)", mlflow_client_tests);
     report.run("ui unit (vitest) + browser end-to-end (Playwright, Chromium)", || {
         // `cargo test` above built the debug CLI; make sure it embeds the current UI.
         let mut build = cargo();
