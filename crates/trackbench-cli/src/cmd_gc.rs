@@ -1,5 +1,6 @@
-//! `trackbench gc`: purge runs deleted long ago and artifact blobs nothing references. A dry
-//! run (the default) prints what would go; `--apply` removes it.
+//! `trackbench gc`: purge runs deleted long ago and artifact blobs nothing references, in a
+//! store folder or a team store (`--store postgres://… --artifacts …`). A dry run (the
+//! default) prints what would go; `--apply` removes it.
 
 use clap::Args;
 use trackbench_store::GcOptions;
@@ -29,13 +30,16 @@ pub fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
             why: format!("{} is not a number of days >= 0", args.older_than),
         });
     }
-    let mut store = ctx.open_local()?;
     let opts = GcOptions {
         deleted_older_than_ms: Some((args.older_than * 86_400_000.0) as i64),
         dry_run: !args.apply,
         ..GcOptions::default()
     };
-    let r = store.gc(&opts)?;
+    let r = match ctx.team_pg()? {
+        // The team store: rows in PostgreSQL, blobs in its object store.
+        Some(mut pg) => pg.gc(&opts)?,
+        None => ctx.open_local()?.gc(&opts)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

@@ -118,16 +118,25 @@ impl Ctx {
     /// Opens the store for reading and writing (a folder is created if missing; a team
     /// database is migrated).
     pub fn open(&self) -> anyhow::Result<Box<dyn Backend>> {
-        let Some(team) = &self.team else { return Ok(Box::new(self.open_local()?)) };
+        match self.team_pg()? {
+            Some(pg) => Ok(Box::new(pg)),
+            None => Ok(Box::new(self.open_local()?)),
+        }
+    }
+
+    /// The team store, when `--store` names one: its database, with its artifact store when
+    /// `--artifacts` names one (without it, artifacts are refused with a clear error).
+    pub fn team_pg(&self) -> anyhow::Result<Option<trackbench_store_pg::PgStore>> {
+        let Some(team) = &self.team else { return Ok(None) };
         let pg = trackbench_store_pg::PgStore::connect(&team.url, self.opts.clone())
             .map_err(|e| anyhow::Error::new(e).context("opening the team store"))?;
-        Ok(match &team.artifacts {
-            Some(url) => Box::new(pg.with_blobs(
+        Ok(Some(match &team.artifacts {
+            Some(url) => pg.with_blobs(
                 trackbench_objstore::open_blobs(url)
                     .map_err(|e| anyhow::Error::new(e).context(format!("opening the artifact store {url}")))?,
-            )),
-            None => Box::new(pg),
-        })
+            ),
+            None => pg,
+        }))
     }
 
     /// Opens the store folder, for the commands that work on one only (a team store is

@@ -94,7 +94,7 @@ impl ChangeListener {
     /// Connects to `url` and starts listening.
     pub fn connect(url: &str) -> Result<ChangeListener> {
         let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Database {
-            message: format!("connecting to {}: {e}", redact(url)),
+            message: format!("connecting to {}: {}", redact(url), crate::with_cause(&e)),
             unavailable: true,
         })?;
         client.batch_execute(&format!("LISTEN {CHANNEL}")).map_err(db)?;

@@ -53,6 +53,15 @@ pub(crate) fn db(e: postgres::Error) -> StoreError {
     StoreError::Database { message: e.to_string(), unavailable }
 }
 
+/// `e` with what caused it (the client's own message for a failed connection is only "error
+/// connecting to server"; the cause says refused, unknown host, bad password…).
+pub(crate) fn with_cause(e: &postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
 /// `url` without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -124,7 +133,7 @@ impl PgStore {
     /// clock, the heartbeat timeout and the process probe apply.
     pub fn connect(url: &str, opts: StoreOptions) -> Result<PgStore> {
         let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Database {
-            message: format!("connecting to {}: {e}", redact(url)),
+            message: format!("connecting to {}: {}", redact(url), crate::with_cause(&e)),
             unavailable: true,
         })?;
         migrate::migrate(&mut client, &redact(url))?;
