@@ -29,6 +29,7 @@ mod backend_models;
 pub mod blobs;
 pub mod chunking;
 pub mod codec;
+pub mod copy;
 mod error;
 pub mod filter;
 mod gc;
