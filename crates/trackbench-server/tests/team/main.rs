@@ -1,0 +1,19 @@
+//! The team server, as a team runs it: real `trackbench serve` processes (replicas) on free
+//! loopback ports over one PostgreSQL database and one artifact store.
+//!
+//! The database is a fresh one per test on the server named by `TRACKBENCH_TEST_POSTGRES` (an
+//! admin URL; `cargo xtask test` starts a throwaway cluster); without it every test here is
+//! skipped and says so. Artifacts go to the S3 server named by `TRACKBENCH_TEST_S3` (moto,
+//! under a prefix of the test's own), else to a `file://` folder (said too).
+//!
+//! - `replicas`: two replicas share runs, batches (a retry through the other one stored once),
+//!   live events and artifacts.
+//! - `scale`: 16 writers over both replicas for a fixed time, one replica killed midway:
+//!   every acknowledged point stored exactly once.
+//! - `faults`: a database or bucket that is not there at start, and a database lost mid-run
+//!   while the SDK logs.
+
+mod faults;
+mod replicas;
+mod scale;
+mod util;
