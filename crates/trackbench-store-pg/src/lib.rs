@@ -25,6 +25,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use postgres::error::SqlState;
+use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 use trackbench_store::filter::{Dialect, Param, list_runs_sql};
 use trackbench_store::{
@@ -458,18 +459,23 @@ impl RunStore for PgStore {
         let gone = self.gone_runs(None)?;
         let (text, params) =
             list_runs_sql(Dialect::Postgres, q, self.stale_before(), self.now(), &gone, &run_columns(&gone))?;
-        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = params
+        // Every parameter's type is declared rather than inferred: the filter compiler may bind
+        // a value its SQL does not use (`params.lr > '0.2'` compares only the number), which
+        // SQLite ignores and PostgreSQL refuses ("could not determine data type of parameter").
+        let (types, params): (Vec<Type>, Vec<Box<dyn postgres::types::ToSql + Sync>>) = params
             .iter()
-            .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
+            .map(|p| -> (Type, Box<dyn postgres::types::ToSql + Sync>) {
                 match p {
-                    Param::Int(v) => Box::new(*v),
-                    Param::Real(v) => Box::new(*v),
-                    Param::Text(v) => Box::new(v.clone()),
+                    Param::Int(v) => (Type::INT8, Box::new(*v)),
+                    Param::Real(v) => (Type::FLOAT8, Box::new(*v)),
+                    Param::Text(v) => (Type::TEXT, Box::new(v.clone())),
                 }
             })
-            .collect();
+            .unzip();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|b| b.as_ref()).collect();
-        let rows = self.client.borrow_mut().query(&text, &refs).map_err(db)?;
+        let mut c = self.client.borrow_mut();
+        let statement = c.prepare_typed(&text, &types).map_err(db)?;
+        let rows = c.query(&statement, &refs).map_err(db)?;
         Ok(rows.iter().map(run_from_row).collect())
     }
 
