@@ -389,7 +389,7 @@ impl Copier<'_> {
             for x in &have.metrics {
                 *seen.entry((x.key.clone(), x.step, x.run.clone())).or_default() += 1;
             }
-            let mut missing: Vec<(Option<String>, (String, f64, i64, i64))> = Vec::new();
+            let mut missing: Vec<(Option<String>, ModelPoint)> = Vec::new();
             for x in &m.metrics {
                 let n = seen.entry((x.key.clone(), x.step, x.run.clone())).or_default();
                 if *n > 0 {
@@ -532,38 +532,59 @@ fn input_key(v: &serde_json::Value, i: usize) -> String {
     blake3::hash(text.as_bytes()).to_hex().to_string()
 }
 
+/// One metric value of a logged model: key, value, step, wall time.
+type ModelPoint = (String, f64, i64, i64);
+
 /// Everything a copied run must match, read through the seam: the test of "already copied".
 #[derive(Debug, PartialEq)]
 struct RunPrint {
-    info: (String, String, Option<String>, Option<String>, i64, Option<i64>, Option<String>, bool),
-    origin: (Option<String>, Option<i64>, Option<String>, Option<String>, Option<bool>, Option<serde_json::Value>),
-    /// Running (crashed reads as running: both are stored so).
-    running: bool,
+    /// The run's record, its heartbeat and start time (a write's "now") zeroed, crashed read
+    /// as running (both are stored so).
+    info: RunInfo,
     tags: Vec<(String, String)>,
     params: Vec<(String, serde_json::Value)>,
     summary: Vec<(String, serde_json::Value)>,
-    /// key, count, NaN count, last step, bits of last, min, max and sum.
-    series: Vec<(String, i64, i64, i64, u64, Option<u64>, Option<u64>, Option<u64>)>,
+    series: Vec<SeriesPrint>,
     log_lines: (u64, i64),
     inputs: Vec<serde_json::Value>,
     artifacts: Vec<(String, u64, String)>,
 }
 
+/// A series summary with its floats as bits (NaN equals NaN).
+#[derive(Debug, PartialEq)]
+struct SeriesPrint {
+    key: String,
+    count: i64,
+    nan_count: i64,
+    last_step: i64,
+    bits: [Option<u64>; 4],
+}
+
 impl RunPrint {
     fn of(s: &dyn Backend, uid: &str) -> Result<RunPrint> {
-        let r = s.run(uid)?;
+        let mut info = s.run(uid)?;
+        (info.heartbeat_ms, info.started_ms) = (0, 0);
+        if info.status == RunStatus::Crashed {
+            info.status = RunStatus::Running;
+        }
         let series = s
             .metric_summaries(uid)?
             .into_iter()
-            .map(|m| {
-                let (min, max, sum) = (m.min.map(f64::to_bits), m.max.map(f64::to_bits), m.sum.map(f64::to_bits));
-                (m.key, m.count, m.nan_count, m.last_step, m.last.to_bits(), min, max, sum)
+            .map(|m| SeriesPrint {
+                bits: [
+                    Some(m.last.to_bits()),
+                    m.min.map(f64::to_bits),
+                    m.max.map(f64::to_bits),
+                    m.sum.map(f64::to_bits),
+                ],
+                key: m.key,
+                count: m.count,
+                nan_count: m.nan_count,
+                last_step: m.last_step,
             })
             .collect();
         Ok(RunPrint {
-            info: (r.project, r.name, r.group, r.notes, r.created_ms, r.ended_ms, r.error, r.deleted),
-            origin: (r.host, r.pid, r.command, r.git_commit, r.git_dirty, r.env),
-            running: matches!(r.status, RunStatus::Running | RunStatus::Crashed),
+            info,
             tags: s.tags(uid)?,
             params: s.params(uid)?,
             summary: s.summary_values(uid)?,
