@@ -18,6 +18,7 @@ mod cmd_models;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
+mod cmd_store;
 mod cmd_sweep;
 mod cmd_train;
 mod cmd_ui;
@@ -91,6 +92,9 @@ enum Command {
     /// The model registry: registered models, versions, aliases
     #[command(subcommand)]
     Models(cmd_models::ModelsCmd),
+    /// Copy a whole store between a folder and a team store (PostgreSQL + object storage)
+    #[command(subcommand)]
+    Store(cmd_store::StoreCmd),
 }
 
 /// What commands get: the resolved store location and options.
@@ -261,6 +265,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cmd_sweep::sweep(&ctx, a),
         Command::Ab(a) => cmd_ab::ab(&ctx, a),
         Command::Models(c) => cmd_models::models(&ctx, c),
+        Command::Store(c) => cmd_store::store(&ctx, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

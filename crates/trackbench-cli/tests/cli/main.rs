@@ -7,6 +7,7 @@ mod launch;
 mod models;
 mod report;
 mod runs;
+mod store_copy;
 mod train;
 mod ui;
 mod ui_login;
