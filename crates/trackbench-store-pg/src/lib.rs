@@ -228,6 +228,11 @@ impl ProjectStore for PgStore {
         validate::name("project", name)?;
         let now = self.now();
         let c = self.client.get_mut();
+        // Look first: an INSERT that meets the name still takes a value from the id sequence,
+        // and project ids (MLflow's experiment ids) would jump with every run created.
+        if let Some(row) = c.query_opt("SELECT id FROM projects WHERE name = $1", &[&name]).map_err(db)? {
+            return Ok(row.get(0));
+        }
         c.execute(
             "INSERT INTO projects(name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
             &[&name, &now],
@@ -239,9 +244,12 @@ impl ProjectStore for PgStore {
     fn create_project(&mut self, name: &str) -> Result<ProjectInfo> {
         validate::name("project", name)?;
         let now = self.now();
-        let n = self
-            .client
-            .get_mut()
+        // Refused before the INSERT, which would take an id from the sequence (see above).
+        let c = self.client.get_mut();
+        if c.query_opt("SELECT 1 FROM projects WHERE name = $1", &[&name]).map_err(db)?.is_some() {
+            return Err(StoreError::ProjectExists(name.to_string()));
+        }
+        let n = c
             .execute(
                 "INSERT INTO projects(name, created_ms, updated_ms) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING",
                 &[&name, &now],

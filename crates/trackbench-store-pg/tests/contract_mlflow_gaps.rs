@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Database, manual_clock, test_server};
-use trackbench_store::{Batch, MetricStore, NewRun, RunQuery, Store};
+use trackbench_store::{Batch, MetricStore, NewRun, RunQuery, Store, StoreError};
 use trackbench_store_pg::PgStore;
 
 /// A backend under test and what must outlive it.
@@ -62,5 +62,26 @@ fn a_param_ordered_against_a_numeric_string_compares_the_number() {
         check("params.lr <= '0.2'", &["a", "b"]);
         check("params.lr > '0.2' or params.lr = 'x'", &["c", "d"]);
         check("params.lr = '0.2'", &["b"]);
+    }
+}
+
+/// A project's id is MLflow's experiment id. On PostgreSQL every run created in a project took
+/// a value from the projects' id sequence (an `INSERT … ON CONFLICT DO NOTHING` that met the
+/// name), so the next experiment was numbered 16 where SQLite numbers it 4. Ids are opaque, but
+/// both backends number the same history alike.
+#[test]
+fn project_ids_do_not_grow_with_the_runs_created_in_them() {
+    for mut b in backends() {
+        let n = b.name;
+        let first = b.store.create_project("first").unwrap().id;
+        for _ in 0..3 {
+            b.store.create_run(&NewRun { project: "first".into(), ..NewRun::default() }).unwrap();
+        }
+        b.store.create_run(&NewRun { project: "second".into(), ..NewRun::default() }).unwrap();
+        b.store.create_run(&NewRun { project: "second".into(), ..NewRun::default() }).unwrap();
+        assert_eq!(b.store.project("second").unwrap().id, first + 1, "{n}: made by its first run");
+        assert_eq!(b.store.ensure_project("first").unwrap(), first, "{n}");
+        assert!(matches!(b.store.create_project("second"), Err(StoreError::ProjectExists(_))), "{n}");
+        assert_eq!(b.store.create_project("third").unwrap().id, first + 2, "{n}");
     }
 }
