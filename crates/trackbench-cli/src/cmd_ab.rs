@@ -108,7 +108,7 @@ pub fn ab(ctx: &Ctx, a: AbArgs) -> anyhow::Result<()> {
         Some(AbSub::Ls { project, json }) => ls(ctx, project.as_deref(), json),
         Some(AbSub::Show { id, json }) => {
             let boxed = ctx.open()?;
-    let store = boxed.as_ref();
+            let store = boxed.as_ref();
             let ab = store.ab(&store.resolve_ab(&id)?)?;
             print_ab(store, &ab, json)
         }
@@ -215,8 +215,7 @@ fn from_groups(ctx: &Ctx, a: &AbRunArgs, metric: &str, direction: &str, ga: &str
     let mut boxed = ctx.open()?;
     let store = boxed.as_mut();
     let dir = if direction == "minimize" { Direction::Minimize } else { Direction::Maximize };
-    let ab =
-        ab_from_groups(store, a.job.project.as_deref(), a.name.as_deref(), metric, dir, ga, gb).map_err(lift)?;
+    let ab = ab_from_groups(store, a.job.project.as_deref(), a.name.as_deref(), metric, dir, ga, gb).map_err(lift)?;
     print_ab(store, &ab, a.json)?;
     match ab.status {
         RunStatus::Finished => Ok(()),

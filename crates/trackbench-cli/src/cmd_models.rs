@@ -50,7 +50,7 @@ pub fn models(ctx: &Ctx, cmd: ModelsCmd) -> anyhow::Result<()> {
         ModelsCmd::Show { name, json } => show(ctx, &name, json),
         ModelsCmd::Register { source, name, alias, json } => {
             let mut boxed = ctx.open()?;
-    let store = boxed.as_mut();
+            let store = boxed.as_mut();
             let v = register(&mut *store, &source, &name)?;
             let v = match alias {
                 Some(a) => {
@@ -69,7 +69,7 @@ pub fn models(ctx: &Ctx, cmd: ModelsCmd) -> anyhow::Result<()> {
         }
         ModelsCmd::Alias { name, alias, number } => {
             let mut boxed = ctx.open()?;
-    let store = boxed.as_mut();
+            let store = boxed.as_mut();
             store.set_model_alias(&name, &alias, number)?;
             println!("{}@{} -> version {number}", output::escape(&name), output::escape(&alias));
             Ok(())

@@ -231,10 +231,10 @@ fn main() -> ExitCode {
     quiet_broken_pipe();
     let cli = Cli::parse();
     let spec = cli.store.clone().or_else(|| std::env::var("TRACKBENCH_STORE").ok().filter(|s| !s.is_empty()));
-    let team = spec.as_deref().filter(|s| is_postgres_url(s)).map(|url| TeamSpec {
-        url: url.to_string(),
-        artifacts: cli.artifacts.clone().filter(|a| !a.is_empty()),
-    });
+    let team = spec
+        .as_deref()
+        .filter(|s| is_postgres_url(s))
+        .map(|url| TeamSpec { url: url.to_string(), artifacts: cli.artifacts.clone().filter(|a| !a.is_empty()) });
     let store_dir = match (&team, spec) {
         (None, Some(dir)) => PathBuf::from(dir),
         _ => trackbench_sdk::default_store_dir(),

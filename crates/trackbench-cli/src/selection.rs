@@ -3,8 +3,8 @@
 
 use clap::{Args, ValueEnum};
 use trackbench_compare::{CompareError, Direction, Selection};
+use trackbench_store::RunInfo;
 use trackbench_store::prelude::*;
-use trackbench_store::{RunInfo};
 
 use crate::output::LAST_FILTER;
 

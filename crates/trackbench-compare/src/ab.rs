@@ -227,7 +227,13 @@ pub struct Promotion {
 /// `alias` at it, and records the A/B id, outcome, verdict, effect size and interval as the
 /// version's tags. Refused unless the stored verdict says B is better; `force` promotes anyway
 /// (and says so in a tag).
-pub fn promote_ab(store: &mut dyn Backend, id: &str, name: &str, alias: Option<&str>, force: bool) -> Result<Promotion> {
+pub fn promote_ab(
+    store: &mut dyn Backend,
+    id: &str,
+    name: &str,
+    alias: Option<&str>,
+    force: bool,
+) -> Result<Promotion> {
     // Everything that can be refused is checked before anything is written.
     if let Some(a) = alias {
         trackbench_store::check_alias(a)?;

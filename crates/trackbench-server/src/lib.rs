@@ -133,8 +133,8 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
             None => Store::open(&dir, opts).map(drop),
         })
         .await
-            .map_err(std::io::Error::other)?
-            .map_err(std::io::Error::other)?;
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
     }
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(cfg.host, cfg.port)).await?;
     let addr = listener.local_addr()?;
@@ -147,16 +147,18 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<BoundServer> {
         hosts.push(SocketAddr::new(addr.ip(), port).to_string());
         hosts
     };
-    let state = Arc::new(AppState::new(
-        cfg.store_dir.clone(),
-        cfg.opts.clone(),
-        token.clone(),
-        allowed_hosts,
-        cfg.max_body,
-        cfg.max_upload,
-        launch::LaunchConfig { enabled: addr.ip().is_loopback() || cfg.allow_launch, ..cfg.launch.clone() },
-    )
-    .with_team(cfg.team.clone(), cfg.readonly));
+    let state = Arc::new(
+        AppState::new(
+            cfg.store_dir.clone(),
+            cfg.opts.clone(),
+            token.clone(),
+            allowed_hosts,
+            cfg.max_body,
+            cfg.max_upload,
+            launch::LaunchConfig { enabled: addr.ip().is_loopback() || cfg.allow_launch, ..cfg.launch.clone() },
+        )
+        .with_team(cfg.team.clone(), cfg.readonly),
+    );
     events::spawn_watcher(&state)?;
     let app = router(state.clone());
     Ok(BoundServer { listener, app, limits: cfg.conn, addr, token, state })

@@ -79,7 +79,11 @@ impl ChangeSource for PgPoll<'_> {
 
 impl ChangeStore for PgStore {
     fn poll_changes(&self, cursor: &mut ChangeCursor) -> Result<Vec<Change>> {
-        let src = PgPoll { store: self, stale: self.stale_before(), status_sql: status_sql_with(&self.gone_runs(None)?, "$1") };
+        let src = PgPoll {
+            store: self,
+            stale: self.stale_before(),
+            status_sql: status_sql_with(&self.gone_runs(None)?, "$1"),
+        };
         poll_changes_with(&src, cursor)
     }
 }
@@ -107,7 +111,10 @@ impl ChangeListener {
         let first = self.client.notifications().timeout_iter(timeout).next().map_err(db)?;
         if first.is_none() {
             if self.client.is_closed() {
-                return Err(StoreError::Database { message: "the listening connection closed".into(), unavailable: true });
+                return Err(StoreError::Database {
+                    message: "the listening connection closed".into(),
+                    unavailable: true,
+                });
             }
             return Ok(false);
         }

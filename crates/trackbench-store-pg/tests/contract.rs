@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, NoTls};
 use trackbench_store::codec::Points;
 use trackbench_store::{
-    AbStore, Arm, Batch, Change, ChangeStore, LogLine, MetricStore, NewAb, NewRun, ProcessIdentity, ProcessProbe, RunQuery, RunStatus,
-    RunStore, SeriesBatch, StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
+    AbStore, Arm, Batch, Change, ChangeStore, LogLine, MetricStore, NewAb, NewRun, ProcessIdentity, ProcessProbe,
+    RunQuery, RunStatus, RunStore, SeriesBatch, StepRange, Store, StoreError, StoreOptions, Stream, default_run_name,
 };
 use trackbench_store_pg::{ChangeListener, PgStore, migrate};
 
@@ -811,7 +811,12 @@ fn live_views_see_the_same_changes_alike() {
         let mut got = s.poll_changes(&mut cursor).unwrap();
         got.sort_by_key(|c| format!("{c:?}"));
         let mut want = vec![
-            Change::RunCreated { run: new.id.clone(), project: "p".into(), name: "new".into(), status: RunStatus::Running },
+            Change::RunCreated {
+                run: new.id.clone(),
+                project: "p".into(),
+                name: "new".into(),
+                status: RunStatus::Running,
+            },
             Change::Points { run: old.id.clone(), project: "p".into(), key: "loss".into(), count: 3, last_step: 2 },
             Change::RunStatus { run: old.id.clone(), project: "p".into(), status: RunStatus::Finished },
         ];
@@ -821,12 +826,18 @@ fn live_views_see_the_same_changes_alike() {
         // Points of a running run, then its silence past the timeout reads crashed.
         s.log_batch(&new.id, &series("acc", &[(0, 0.1), (1, 0.2)])).unwrap();
         let got = s.poll_changes(&mut cursor).unwrap();
-        let want = [Change::Points { run: new.id.clone(), project: "p".into(), key: "acc".into(), count: 2, last_step: 1 }];
+        let want =
+            [Change::Points { run: new.id.clone(), project: "p".into(), key: "acc".into(), count: 2, last_step: 1 }];
         assert_eq!(got, want, "{}", b.name);
         b.advance(TIMEOUT + 1);
         let s = &mut b.store;
         let got = s.poll_changes(&mut cursor).unwrap();
-        assert_eq!(got, [Change::RunStatus { run: new.id.clone(), project: "p".into(), status: RunStatus::Crashed }], "{}", b.name);
+        assert_eq!(
+            got,
+            [Change::RunStatus { run: new.id.clone(), project: "p".into(), status: RunStatus::Crashed }],
+            "{}",
+            b.name
+        );
         // A resumed run is seen again.
         s.resume_run(&old.id).unwrap();
         let got = s.poll_changes(&mut cursor).unwrap();
