@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 use trackbench_store::prelude::*;
-use trackbench_store::{RunInfo, StepRange, };
+use trackbench_store::{RunInfo, StepRange};
 
 use crate::bucket::minmax_by_x;
 use crate::error::Result;

@@ -13,7 +13,7 @@ use trackbench_report::{
 };
 use trackbench_stats::{Comparison, Direction, Summary};
 use trackbench_store::prelude::*;
-use trackbench_store::{AbInfo, Arm, RunInfo, };
+use trackbench_store::{AbInfo, Arm, RunInfo};
 
 use crate::{
     AxisKind, GroupBy, Report, ReportOptions, Result, Selection, ab_comparison, ab_direction, aligned, report,

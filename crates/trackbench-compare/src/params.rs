@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use trackbench_store::RunInfo;
 use trackbench_store::prelude::*;
-use trackbench_store::{RunInfo, };
 
 use crate::error::Result;
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use trackbench_stats::Direction;
 use trackbench_store::prelude::*;
-use trackbench_store::{MetricSummary, RunInfo, };
+use trackbench_store::{MetricSummary, RunInfo};
 
 use crate::error::{CompareError, Result};
 use crate::group::{GroupAggregate, GroupBy, grouped};

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 use trackbench_store::prelude::*;
-use trackbench_store::{RunInfo, RunQuery, RunStatus, };
+use trackbench_store::{RunInfo, RunQuery, RunStatus};
 
 use crate::error::Result;
 

@@ -36,7 +36,12 @@ pub struct SummaryRow {
 }
 
 /// The summary table of `metric` over `runs`, one row per run in their order.
-pub fn summary_table(store: &dyn Backend, runs: &[RunInfo], metric: &str, direction: Direction) -> Result<Vec<SummaryRow>> {
+pub fn summary_table(
+    store: &dyn Backend,
+    runs: &[RunInfo],
+    metric: &str,
+    direction: Direction,
+) -> Result<Vec<SummaryRow>> {
     runs.iter()
         .map(|r| {
             let s = store.metric_summaries(&r.id)?.into_iter().find(|s| s.key == metric);
