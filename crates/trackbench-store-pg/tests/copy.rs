@@ -335,3 +335,45 @@ fn sqlite_to_postgres_to_sqlite() {
     assert_same(&mut src, &mut back);
     assert!(copy_all(&mut pg, &mut back).is_noop());
 }
+
+/// Timing of a sizeable copy (20 runs × 100k points) each way:
+/// `cargo test --release -p trackbench-store-pg --test copy -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_20_runs_of_100k_points() {
+    let Some(admin) = test_server() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let mut src = sqlite(&t.path().join("src"));
+    for r in 0..20 {
+        let id = format!("run{r:02}");
+        src.create_run_with_id(&id, &NewRun { project: "p".into(), ..NewRun::default() }).unwrap();
+        let mut b = Batch::default();
+        for i in 0..100_000 {
+            b.push_metric("loss", i, 1_700_000_000_000 + i * 7, 1.0 / (1.0 + i as f64 + r as f64));
+        }
+        src.log_batch(&id, &b).unwrap();
+        src.finish_run(&id, RunStatus::Finished, None).unwrap();
+    }
+    let db = Database::create(&admin);
+    let mut pg = PgStore::connect(&db.url, manual_clock().0).unwrap().with_blobs(blobs_for_test(t.path()));
+    let mut back = sqlite(&t.path().join("back"));
+    let mut time = |what: &str, a: &mut dyn Backend, b: &mut dyn Backend| {
+        let start = std::time::Instant::now();
+        let r = copy_all(a, b);
+        eprintln!(
+            "{what}: {:.2} s ({} points, {} runs copied)",
+            start.elapsed().as_secs_f64(),
+            r.points,
+            r.runs_copied
+        );
+    };
+    time("SQLite -> PostgreSQL", &mut src, &mut pg);
+    time("SQLite -> PostgreSQL again (no-op)", &mut src, &mut pg);
+    time("PostgreSQL -> SQLite", &mut pg, &mut back);
+    time("PostgreSQL -> SQLite again (no-op)", &mut pg, &mut back);
+    let mut local = sqlite(&t.path().join("local"));
+    time("SQLite -> SQLite", &mut src, &mut local);
+    let start = std::time::Instant::now();
+    assert_eq!(counts(&src).unwrap(), counts(&back).unwrap());
+    eprintln!("counts on both sides: {:.2} s", start.elapsed().as_secs_f64());
+}
