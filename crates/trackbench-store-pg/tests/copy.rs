@@ -357,7 +357,7 @@ fn timing_20_runs_of_100k_points() {
     let db = Database::create(&admin);
     let mut pg = PgStore::connect(&db.url, manual_clock().0).unwrap().with_blobs(blobs_for_test(t.path()));
     let mut back = sqlite(&t.path().join("back"));
-    let mut time = |what: &str, a: &mut dyn Backend, b: &mut dyn Backend| {
+    let time = |what: &str, a: &mut dyn Backend, b: &mut dyn Backend| {
         let start = std::time::Instant::now();
         let r = copy_all(a, b);
         eprintln!(
