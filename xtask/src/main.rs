@@ -417,8 +417,6 @@ fn test(args: &[String]) -> ExitCode {
         (None, _) => Outcome::Skipped("no throwaway PostgreSQL (see the warning above)".into()),
         (_, None) => Outcome::Skipped("no throwaway S3 server (see the warning above)".into()),
     });
-    // Stopped (and its files removed) before the next suites need the machine.
-    drop(postgres);
     drop(s3);
     report.run("ui unit (vitest) + browser end-to-end (Playwright, Chromium)", || {
         // `cargo test` above built the debug CLI; make sure it embeds the current UI.
@@ -427,8 +425,15 @@ fn test(args: &[String]) -> ExitCode {
         if let Outcome::Failed(e) = status(build) {
             return Outcome::Failed(format!("building the trackbench CLI: {e}"));
         }
-        ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"))
+        // The browser tests run a second time against a server on a team store.
+        let team = match &postgres {
+            Some(pg) => pg.create_database("trackbench_e2e"),
+            None => Err("no throwaway PostgreSQL (see the warning above)".into()),
+        };
+        ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"), team)
     });
+    // Stopped (and its files removed) before the next suites need the machine.
+    drop(postgres);
     report.run("desktop smoke under Xvfb (tauri-driver + WebKitWebDriver)", || match &ui_built {
         // The app shows the UI the server embeds: without it there is nothing to drive.
         ui::Built::Unavailable(why) => Outcome::Skipped(format!("the UI was not built: {why}")),

@@ -90,6 +90,14 @@ impl Postgres {
         Ok(pg)
     }
 
+    /// Creates database `name` (dropping one left from an earlier run) and returns its URL.
+    pub fn create_database(&self, name: &str) -> Result<String, String> {
+        let port = self.url.rsplit_once(':').and_then(|(_, rest)| rest.split('/').next()).unwrap_or("5432").to_string();
+        let _ = self.run("dropdb", &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "--if-exists", name]);
+        self.run("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", name])?;
+        Ok(format!("postgres://postgres@127.0.0.1:{port}/{name}"))
+    }
+
     /// Runs one of the server's programs (as `postgres` when we are root).
     fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
         let exe = self.bin.join(program);

@@ -222,7 +222,9 @@ fn chromium() -> Result<PathBuf, String> {
 }
 
 /// vitest, then the Playwright end-to-end tests against `trackbench` (the debug CLI).
-pub fn tests(built: &Built, cli: &Path) -> Outcome {
+/// `team`: a fresh PostgreSQL database for the second run of the browser tests, on a team
+/// store (or why there is none: that run is skipped, saying so).
+pub fn tests(built: &Built, cli: &Path, team: Result<String, String>) -> Outcome {
     match built {
         Built::Ready => {}
         Built::Unavailable(why) => return Outcome::Skipped(format!("the UI was not built: {why}")),
@@ -241,15 +243,37 @@ pub fn tests(built: &Built, cli: &Path) -> Outcome {
             return Outcome::Skipped(format!("vitest passed; browser end-to-end tests skipped: {why}"));
         }
     };
-    let mut e2e = Command::new("node");
-    e2e.arg("e2e/run.mjs")
-        .current_dir(&ui)
-        .env("TRACKBENCH_BIN", cli)
-        .env("CHROMIUM", &browser)
-        .env("CARGO_TARGET_DIR", target_dir());
-    match status(e2e) {
-        Outcome::Passed => Outcome::Passed,
-        Outcome::Failed(e) | Outcome::Skipped(e) => Outcome::Failed(format!("browser end-to-end tests: {e}")),
+    let e2e = |team: Option<(&str, &str)>| {
+        let mut c = Command::new("node");
+        c.arg("e2e/run.mjs")
+            .current_dir(&ui)
+            .env("TRACKBENCH_BIN", cli)
+            .env("CHROMIUM", &browser)
+            .env("CARGO_TARGET_DIR", target_dir());
+        if let Some((store, artifacts)) = team {
+            c.env("E2E_TEAM_STORE", store).env("E2E_TEAM_ARTIFACTS", artifacts);
+        }
+        status(c)
+    };
+    if let Outcome::Failed(e) | Outcome::Skipped(e) = e2e(None) {
+        return Outcome::Failed(format!("browser end-to-end tests: {e}"));
+    }
+    match team {
+        Ok(url) => {
+            let blobs = target_dir().join("ui-e2e-team-blobs");
+            let _ = std::fs::remove_dir_all(&blobs);
+            let artifacts = format!("file://{}", blobs.display());
+            match e2e(Some((&url, &artifacts))) {
+                Outcome::Passed => Outcome::Passed,
+                Outcome::Failed(e) | Outcome::Skipped(e) => {
+                    Outcome::Failed(format!("browser end-to-end tests on a team store: {e}"))
+                }
+            }
+        }
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: the browser end-to-end tests on a team store: {why}\n");
+            Outcome::Passed
+        }
     }
 }
 
