@@ -77,3 +77,24 @@ fn store_copy_killed_midway_completes_when_run_again() {
     let again = env.ok(&["store", "copy", "--from", from, "--to", to]).stdout;
     assert!(again.contains("nothing to copy"), "{again}");
 }
+
+#[test]
+fn a_copy_into_a_store_with_runs_of_its_own_is_complete_not_equal() {
+    let env = Env::new();
+    let (src, dst) = (env.dir.path().join("src"), env.dir.path().join("dst"));
+    let mut s = Store::open(&src, StoreOptions::default()).unwrap();
+    let mine = s.create_run(&NewRun { project: "laptop".into(), ..NewRun::default() }).unwrap();
+    let mut b = Batch::default();
+    b.push_metric("loss", 0, 0, 1.0);
+    s.log_batch(&mine.id, &b).unwrap();
+    drop(s);
+    let mut d = Store::open(&dst, StoreOptions::default()).unwrap();
+    d.create_run(&NewRun { project: "team".into(), ..NewRun::default() }).unwrap();
+    drop(d);
+    let (from, to) = (src.to_str().unwrap(), dst.to_str().unwrap());
+    let out = env.ok(&["store", "copy", "--from", from, "--to", to, "--json"]).json();
+    assert_eq!((out["agree"].as_bool(), out["complete"].as_bool()), (Some(false), Some(true)), "{out}");
+    assert_eq!((out["from"]["runs"].as_u64(), out["to"]["runs"].as_u64()), (Some(1), Some(2)), "{out}");
+    let text = env.ok(&["store", "copy", "--from", from, "--to", to]).stdout;
+    assert!(text.contains("nothing to copy") && text.contains("runs of its own"), "{text}");
+}
