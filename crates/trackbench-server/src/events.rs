@@ -33,6 +33,8 @@ use crate::state::AppState;
 const SAFETY_POLL: Duration = Duration::from_millis(100);
 /// Polled this often even when nothing was written (a silent run turns crashed).
 const STALE_POLL: Duration = Duration::from_secs(5);
+/// How long a team server's start waits for its watcher's first cursor.
+const WATCH_READY: Duration = Duration::from_secs(10);
 /// Events arriving this close together are handled as one.
 const COALESCE: Duration = Duration::from_millis(15);
 
@@ -106,7 +108,10 @@ fn spawn_team_watcher(state: &Arc<AppState>, team: crate::state::TeamStore) -> s
         Ok((listener, store))
     };
     // The client is synchronous: it connects on the watcher's own thread, never on the
-    // runtime's. A cursor from the first connection starts at the store as it is.
+    // runtime's. A cursor from the first connection starts at the store as it is, so the
+    // server waits for it before it takes requests: a write before it would never be told.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let mut ready = Some(ready_tx);
     std::thread::Builder::new().name("trackbench-watch".into()).spawn(move || {
         let mut conn: Option<(trackbench_store_pg::ChangeListener, trackbench_store_pg::PgStore)> = None;
         let mut cursor = None;
@@ -133,7 +138,12 @@ fn spawn_team_watcher(state: &Arc<AppState>, team: crate::state::TeamStore) -> s
             let cursor = match &mut cursor {
                 Some(c) => c,
                 None => match store.change_cursor() {
-                    Ok(c) => cursor.insert(c),
+                    Ok(c) => {
+                        if let Some(tx) = ready.take() {
+                            let _ = tx.send(());
+                        }
+                        cursor.insert(c)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "watcher could not read the store");
                         conn = None;
@@ -165,6 +175,9 @@ fn spawn_team_watcher(state: &Arc<AppState>, team: crate::state::TeamStore) -> s
             }
         }
     })?;
+    if ready_rx.recv_timeout(WATCH_READY).is_err() {
+        tracing::warn!("the live-events watcher is not connected yet; events start once it is");
+    }
     Ok(())
 }
 
