@@ -101,13 +101,25 @@ fn an_artifact_store_not_there_at_start_is_a_clear_error() {
     }
 }
 
+/// Lets the database's connections in again when dropped.
+struct Restore<'a>(&'a crate::util::Database);
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.restore();
+    }
+}
+
 #[test]
 fn a_database_lost_mid_run_answers_503_and_the_sdk_stores_every_point_once() {
     let Some(team) = Team::new("lost") else { return };
     let a = team.replica(&[]);
     let live = a.events("project=lost");
     let mut opts = RunOptions::new("lost").name("through-an-outage");
-    opts.remote = Some(Remote::new(a.base.clone(), Some(TOKEN.into())));
+    let mut remote = Remote::new(a.base.clone(), Some(TOKEN.into()));
+    // Bounds how long a failing test takes to end (the run's drop flushes, retrying).
+    remote.retry_for = Duration::from_secs(60);
+    opts.remote = Some(remote);
     opts.system_metrics = None;
     opts.capture_context = false;
     opts.flush_interval = Duration::from_millis(50);
@@ -123,6 +135,9 @@ fn a_database_lost_mid_run_answers_503_and_the_sdk_stores_every_point_once() {
 
     team.db.cut_off();
     let lost = Instant::now();
+    // Dropped before the run: a failing assertion lets the database back in first, so the
+    // run's drop (a flush) does not retry against a database that never returns.
+    let _back = Restore(&team.db);
     // Writes (and reads) answer 503 while the database is gone.
     let probe = batch_json("probe", 1, "probe", &[0], &[1.0]);
     let (status, v) = loop {
@@ -148,7 +163,7 @@ fn a_database_lost_mid_run_answers_503_and_the_sdk_stores_every_point_once() {
         });
         std::thread::sleep(outage);
         assert!(!flushing.is_finished(), "the flush cannot finish while the database is gone");
-        team.db.restore();
+        assert!(team.db.restore(), "letting the database back in");
         flushing.join().expect("flush")
     });
     report(&format!(

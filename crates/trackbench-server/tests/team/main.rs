@@ -12,8 +12,11 @@
 //!   every acknowledged point stored exactly once.
 //! - `faults`: a database or bucket that is not there at start, and a database lost mid-run
 //!   while the SDK logs.
+//! - `readonly`: a `--readonly` replica reads and refuses writes; health reports the database
+//!   and the artifact store.
 
 mod faults;
+mod readonly;
 mod replicas;
 mod scale;
 mod util;

@@ -14,6 +14,10 @@ const WRITERS: usize = 16;
 const POINTS_PER_BATCH: i64 = 200;
 /// How long a writer keeps retrying one batch (over both replicas) before giving it up.
 const RETRY_FOR: Duration = Duration::from_secs(60);
+/// Every this many batches, a writer sends an acknowledged batch again through the other
+/// replica, as a client whose answer was lost does: so every run checks the retry path, not
+/// only the batches the kill happens to cut.
+const RESEND_EVERY: i64 = 25;
 
 /// The value writer `w` logs at `step`: exact in binary, distinct per writer and step.
 fn value(w: usize, step: i64) -> f64 {
@@ -35,6 +39,8 @@ struct Outcome {
     failures: usize,
     /// Batches acknowledged by the replica that was not this writer's own.
     failed_over: usize,
+    /// Acknowledged batches sent again through the other replica (each answered as a duplicate).
+    resent: usize,
 }
 
 fn write_for(replicas: &[Replica; 2], w: usize, run: &str, until: Instant) -> Outcome {
@@ -55,6 +61,9 @@ fn write_for(replicas: &[Replica; 2], w: usize, run: &str, until: Instant) -> Ou
                     out.acked.push(seq);
                     out.duplicates += usize::from(v["duplicate"] == true);
                     out.failed_over += usize::from(target != home);
+                    if seq % RESEND_EVERY == 0 && resend(replicas, 1 - target, run, &body, w, seq) {
+                        out.resent += 1;
+                    }
                     break;
                 }
                 Ok((status, v)) if status < 500 && status != 429 => {
@@ -73,6 +82,18 @@ fn write_for(replicas: &[Replica; 2], w: usize, run: &str, until: Instant) -> Ou
         }
     }
     out
+}
+
+/// Sends an acknowledged batch again through `replicas[via]`: it must be answered as already
+/// stored. `false` when that replica is gone.
+fn resend(replicas: &[Replica; 2], via: usize, run: &str, body: &str, w: usize, seq: i64) -> bool {
+    match replicas[via].try_batch(run, body) {
+        Ok((200, v)) => {
+            assert_eq!(v["duplicate"], true, "writer {w}: batch {seq} sent again is recognised: {v}");
+            true
+        }
+        _ => false,
+    }
 }
 
 #[test]
@@ -140,13 +161,14 @@ fn sixteen_writers_over_two_replicas_one_killed_store_every_point_once() {
     report(&format!(
         "scale: {WRITERS} writers, 2 replicas, {secs} s (replica 2 killed at {:.1} s): {acked} batches acknowledged \
          ({points} points, {:.0} points/s, {:.0} batches/s), {} acknowledged as duplicates, {} failed over, \
-         {} failed attempts, {given_up} given up; {stored_total} points stored",
+         {} failed attempts, {} sent again on purpose, {given_up} given up; {stored_total} points stored",
         killed_at.as_secs_f64(),
         points as f64 / elapsed.as_secs_f64(),
         acked as f64 / elapsed.as_secs_f64(),
         outcomes.iter().map(|o| o.duplicates).sum::<usize>(),
         outcomes.iter().map(|o| o.failed_over).sum::<usize>(),
         outcomes.iter().map(|o| o.failures).sum::<usize>(),
+        outcomes.iter().map(|o| o.resent).sum::<usize>(),
     ));
     assert!(acked > WRITERS, "the writers got batches through");
     for (w, o) in outcomes.iter().enumerate().filter(|(w, _)| w % 2 == 1) {

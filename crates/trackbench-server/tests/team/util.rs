@@ -80,10 +80,11 @@ impl Database {
             .expect("terminate connections");
     }
 
-    /// Lets connections in again.
-    pub fn restore(&self) {
-        let mut c = self.admin();
-        c.batch_execute(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name)).expect("allow");
+    /// Lets connections in again; `false` when that failed (it never panics: drops call it).
+    pub fn restore(&self) -> bool {
+        Client::connect(&self.admin, NoTls)
+            .and_then(|mut c| c.batch_execute(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name)))
+            .is_ok()
     }
 }
 
@@ -271,7 +272,8 @@ impl Answer {
 }
 
 impl Replica {
-    fn start(mut cmd: Command) -> Replica {
+    /// Starts `cmd` (see [`serve_command`]) and waits for its URL.
+    pub fn start(mut cmd: Command) -> Replica {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawning trackbench serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
