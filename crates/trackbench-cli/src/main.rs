@@ -172,6 +172,23 @@ impl Ctx {
     }
 }
 
+/// The error and its causes joined with `: `, leaving out a cause whose text the message
+/// before it already ends with (store errors print their cause themselves).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Maps an error chain to an exit code.
 fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
@@ -285,7 +302,7 @@ fn main() -> ExitCode {
             {
                 eprintln!("error: invalid filter: {pe}\n{}", pe.render(&input));
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", error_chain(&e));
             }
             ExitCode::from(code)
         }
