@@ -268,6 +268,20 @@ impl Sink for HttpSink {
         self.client.send("POST", &format!("/api/v1/runs/{run}/finish"), Body::Json(&body)).map(drop)
     }
 
+    /// The native API has no route for run inputs: they go through the MLflow API's
+    /// `runs/log-inputs`, which the server maps to the same store call (and deduplicates by
+    /// the same key, so a resent request stores nothing twice).
+    fn add_inputs(&mut self, run: &str, inputs: &[(String, serde_json::Value)]) -> Result<(), StoreError> {
+        // The server takes at most 1000 datasets per request.
+        for part in inputs.chunks(1000) {
+            let datasets: Vec<&serde_json::Value> = part.iter().map(|(_, v)| v).collect();
+            let body = serde_json::to_vec(&serde_json::json!({ "run_id": run, "datasets": datasets }))
+                .map_err(|e| to_store_error("encoding dataset inputs", e.to_string()))?;
+            self.client.send("POST", "/api/2.0/mlflow/runs/log-inputs", Body::Json(&body))?;
+        }
+        Ok(())
+    }
+
     fn marks_batches(&self) -> bool {
         true
     }

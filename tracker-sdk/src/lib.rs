@@ -25,6 +25,7 @@
 //! (see [`Remote`]: gzip batches, retries with backoff, each batch stored at most once).
 
 mod config;
+pub mod dataset;
 mod http;
 mod nvml;
 mod options;
@@ -37,6 +38,9 @@ pub use config::flatten_config;
 pub use http::Remote;
 pub use options::{RunOptions, default_store_dir};
 pub use run::{MetricKey, Run};
+/// Dataset profiles and drift tests, for [`Run::log_dataset`]'s columns and for readers of
+/// logged profiles.
+pub use trackbench_data as data;
 pub use trackbench_store::{RunStatus, Stream};
 
 /// Errors the SDK reports to the caller.

@@ -12,7 +12,7 @@ use trackbench_store::{LogLine, NewRun, ProcessIdentity, RunStatus, Store, Store
 use crate::http::{HttpClient, HttpSink};
 use crate::options::RunOptions;
 use crate::sink::{Sink, StoreSink};
-use crate::writer::{Point, Queue, Record, Shared, run_writer};
+use crate::writer::{Extra, Point, Queue, Record, Shared, run_writer};
 use crate::{Result, SdkError};
 
 /// How long a write to the local store waits while another process holds its write lock:
@@ -324,8 +324,46 @@ impl Run {
             validate::artifact_path(&name).map_err(invalid)?;
         }
         let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        self.enqueue(|p| p.artifacts.push((name, abs)))?;
+        self.enqueue(|p| p.extras.push(Extra::Artifact { name, path: abs }))?;
         self.flush()
+    }
+
+    /// Profiles a table (see `trackbench_data`) and records the profile as dataset input
+    /// `name` of the run (MLflow's dataset input, with `context` such as `training`,
+    /// `validation` or `serving`, and `step` for one profile per batch), then waits until it is
+    /// stored. Logging the same table again under the same name and step stores nothing new.
+    /// Returns the dataset's digest.
+    pub fn log_dataset(
+        &self,
+        name: &str,
+        columns: &[trackbench_data::Column<'_>],
+        context: Option<&str>,
+        step: Option<i64>,
+    ) -> Result<String> {
+        let profile = trackbench_data::Profile::from_columns(columns, &trackbench_data::ProfileOptions::default())
+            .map_err(|e| SdkError::Invalid(format!("cannot profile dataset {name:?}: {e}")))?;
+        self.log_profile(name, &profile, context, step)
+    }
+
+    /// Records an already built profile as dataset input `name` (as [`Run::log_dataset`]).
+    pub fn log_profile(
+        &self,
+        name: &str,
+        profile: &trackbench_data::Profile,
+        context: Option<&str>,
+        step: Option<i64>,
+    ) -> Result<String> {
+        if name.is_empty() || name.len() > 500 {
+            return Err(SdkError::Invalid(format!("a dataset name must have 1 to 500 bytes, got {}", name.len())));
+        }
+        if let Some(c) = context {
+            validate::tag_value("dataset context", c).map_err(invalid)?;
+        }
+        let (key, input) = crate::dataset::input_json(name, context, step, profile);
+        let digest = input["dataset"]["digest"].as_str().unwrap_or_default().to_string();
+        self.enqueue(|p| p.extras.push(Extra::Inputs(vec![(key, input)])))?;
+        self.flush()?;
+        Ok(digest)
     }
 
     fn enqueue(&self, f: impl FnOnce(&mut crate::writer::Pending)) -> Result<()> {

@@ -10,6 +10,9 @@ pub(crate) trait Sink: Send {
     fn write(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError>;
     fn put_artifact(&mut self, run: &str, name: &str, source: &Path) -> Result<(), StoreError>;
     fn finish(&mut self, run: &str, status: RunStatus, error: Option<&str>) -> Result<(), StoreError>;
+    /// Records run inputs (datasets), each keyed for deduplication (the same key twice is
+    /// stored once, so a resent input is harmless).
+    fn add_inputs(&mut self, run: &str, inputs: &[(String, serde_json::Value)]) -> Result<(), StoreError>;
     /// True when a failed write may still have been stored (an answer lost on the network):
     /// the writer then numbers its batches and resends a failed one unchanged, so the
     /// destination can drop the copy.
@@ -39,5 +42,9 @@ impl Sink for StoreSink {
 
     fn finish(&mut self, run: &str, status: RunStatus, error: Option<&str>) -> Result<(), StoreError> {
         self.store.finish_run(run, status, error)
+    }
+
+    fn add_inputs(&mut self, run: &str, inputs: &[(String, serde_json::Value)]) -> Result<(), StoreError> {
+        self.store.add_run_inputs(run, inputs)
     }
 }

@@ -45,7 +45,28 @@ pub(crate) struct Pending {
     pub tags: Vec<(String, String)>,
     pub summary: Vec<(String, serde_json::Value)>,
     pub log_lines: Vec<LogLine>,
-    pub artifacts: Vec<(String, PathBuf)>,
+    /// Written after the batch, one call each: files and dataset inputs.
+    pub extras: Vec<Extra>,
+}
+
+/// A write that is not part of a [`Batch`]: the sink makes it after the batch it came with.
+#[derive(Clone)]
+pub(crate) enum Extra {
+    /// A file or folder stored as artifact `name`.
+    Artifact { name: String, path: PathBuf },
+    /// Run inputs (datasets), each with the key the store deduplicates it by.
+    Inputs(Vec<(String, serde_json::Value)>),
+}
+
+impl Extra {
+    fn write(&self, sink: &mut dyn Sink, run: &str) -> Result<(), String> {
+        match self {
+            Extra::Artifact { name, path } => {
+                sink.put_artifact(run, name, path).map_err(|e| format!("storing artifact {name}: {e}"))
+            }
+            Extra::Inputs(inputs) => sink.add_inputs(run, inputs).map_err(|e| format!("storing dataset inputs: {e}")),
+        }
+    }
 }
 
 impl Pending {
@@ -55,7 +76,7 @@ impl Pending {
             && self.tags.is_empty()
             && self.summary.is_empty()
             && self.log_lines.is_empty()
-            && self.artifacts.is_empty()
+            && self.extras.is_empty()
     }
 }
 
@@ -146,8 +167,8 @@ pub(crate) fn run_writer(
     let mut sampler = system_metrics.and_then(crate::system::Sampler::new);
     let mut names: Vec<Arc<str>> = Vec::new();
     // A batch whose write failed, to send again; and (marking sinks) newer data not yet sent.
-    let mut retry: Option<(Batch, Vec<(String, PathBuf)>)> = None;
-    let mut carry: Option<(Batch, Vec<(String, PathBuf)>)> = None;
+    let mut retry: Option<(Batch, Vec<Extra>)> = None;
+    let mut carry: Option<(Batch, Vec<Extra>)> = None;
     let marks = sink.marks_batches();
     let writer_id = if marks { crate::http::writer_id() } else { String::new() };
     let mut next_seq = 0i64;
@@ -195,23 +216,23 @@ pub(crate) fn run_writer(
             };
             // What to send, in order. A marking sink gets a failed batch again unchanged (same
             // number) before anything newer; otherwise new data joins the failed batch.
-            let mut queue: Vec<(Batch, Vec<(String, PathBuf)>)> = Vec::with_capacity(2);
+            let mut queue: Vec<(Batch, Vec<Extra>)> = Vec::with_capacity(2);
             if marks {
                 queue.extend(retry.take());
-                let (mut batch, mut artifacts) = carry.take().unwrap_or_default();
-                merge_into(&mut batch, &mut artifacts, &mut taken, &names);
+                let (mut batch, mut extras) = carry.take().unwrap_or_default();
+                merge_into(&mut batch, &mut extras, &mut taken, &names);
                 add_sample(&mut batch);
-                if !batch.is_empty() || !artifacts.is_empty() || queue.is_empty() {
-                    queue.push((batch, artifacts));
+                if !batch.is_empty() || !extras.is_empty() || queue.is_empty() {
+                    queue.push((batch, extras));
                 }
             } else {
-                let (mut batch, mut artifacts) = retry.take().unwrap_or_default();
-                merge_into(&mut batch, &mut artifacts, &mut taken, &names);
+                let (mut batch, mut extras) = retry.take().unwrap_or_default();
+                merge_into(&mut batch, &mut extras, &mut taken, &names);
                 add_sample(&mut batch);
-                queue.push((batch, artifacts));
+                queue.push((batch, extras));
             }
             let mut queue = queue.into_iter();
-            while let Some((mut batch, mut artifacts)) = queue.next() {
+            while let Some((mut batch, mut extras)) = queue.next() {
                 if batch.mark.is_none() {
                     batch.heartbeat_ms = Some(trackbench_store::now_ms());
                     if marks {
@@ -231,15 +252,15 @@ pub(crate) fn run_writer(
                         if !rejected.is_empty() {
                             shared.lock().rejected.extend(rejected);
                         }
-                        let mut failed_artifacts = Vec::new();
-                        for (name, path) in artifacts.drain(..) {
-                            if let Err(e) = sink.put_artifact(&run_id, &name, &path) {
-                                outcome = Err(format!("storing artifact {name}: {e}"));
-                                failed_artifacts.push((name, path));
+                        let mut failed_extras = Vec::new();
+                        for extra in extras.drain(..) {
+                            if let Err(e) = extra.write(sink.as_mut(), &run_id) {
+                                outcome = Err(e);
+                                failed_extras.push(extra);
                             }
                         }
-                        if !failed_artifacts.is_empty() {
-                            retry = Some((Batch::default(), failed_artifacts));
+                        if !failed_extras.is_empty() {
+                            retry = Some((Batch::default(), failed_extras));
                             carry = queue.next();
                             break;
                         }
@@ -250,7 +271,7 @@ pub(crate) fn run_writer(
                         if !marks {
                             batch.heartbeat_ms = None;
                         }
-                        retry = Some((batch, artifacts));
+                        retry = Some((batch, extras));
                         carry = queue.next();
                         break;
                     }
@@ -309,7 +330,7 @@ fn wall_ms(t: SystemTime) -> i64 {
 
 /// Moves what `taken` holds into `batch`, grouping points by key; leaves `taken`'s vectors
 /// empty (with their capacity) for [`recycle`].
-fn merge_into(batch: &mut Batch, artifacts: &mut Vec<(String, PathBuf)>, taken: &mut Pending, names: &[Arc<str>]) {
+fn merge_into(batch: &mut Batch, extras: &mut Vec<Extra>, taken: &mut Pending, names: &[Arc<str>]) {
     if !taken.points.is_empty() {
         let mut slot: Vec<Option<usize>> = vec![None; names.len()];
         for (i, s) in batch.series.iter().enumerate() {
@@ -340,5 +361,5 @@ fn merge_into(batch: &mut Batch, artifacts: &mut Vec<(String, PathBuf)>, taken: 
     batch.tags.append(&mut taken.tags);
     batch.summary.append(&mut taken.summary);
     batch.log_lines.append(&mut taken.log_lines);
-    artifacts.append(&mut taken.artifacts);
+    extras.append(&mut taken.extras);
 }
