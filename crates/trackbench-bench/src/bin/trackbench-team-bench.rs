@@ -1,0 +1,879 @@
+//! `trackbench-team-bench`: the team server on PostgreSQL (issue 15), side by side with
+//! `mlflow server --backend-store-uri postgresql://…` on the same PostgreSQL server, one after the
+//! other, same workload, over loopback HTTP from this process (bodies built before the clock
+//! starts, answers read in full). `cargo xtask bench` runs it against a throwaway cluster and the
+//! venv of `crates/trackbench-bench/team/requirements.txt`; by hand:
+//!
+//! ```text
+//! trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow VENV/bin/mlflow [--runs 1000,10000]
+//! ```
+//!
+//! Each side gets a fresh database on that server (named `tbbench_trackbench` and
+//! `tbbench_mlflow`, dropped first). Measured, in order:
+//!
+//! * ingest: 10 keys x 10,000 steps. Trackbench through the Rust SDK's HTTP sink (its native batch
+//!   endpoint) and through its MLflow-compatible `log-batch`; MLflow through `log-batch`, 1,000
+//!   metrics (10 keys x 100 steps) per request, its limit.
+//! * a 1,000,000-point loss curve (f32-rounded values, the `bytes` benchmark's curve): read whole
+//!   (`/api/v1/runs/ID/series?key=` and MLflow's `metrics/get-history`) and downsampled (2,000
+//!   buckets, and MLflow's `get-history-bulk-interval` with `max_results=2000`). Trackbench's
+//!   curve goes in through the SDK; MLflow's through `COPY` into its `metrics` table (its own
+//!   `log-batch` would take minutes for it), the same rows `log-batch` writes.
+//! * bytes per point: `pg_total_relation_size` (table + indexes + TOAST) of the tables holding
+//!   points, over the points stored (both the ingest runs and the curve).
+//! * filter + order over N runs x 50 params x 20 metrics for each N of `--runs` (the store grows
+//!   from one size to the next): `params.p1 = 'v3' and metrics.m1 > 0.5`, ordered by
+//!   `metrics.m2 DESC`, first 100. Trackbench's runs go in over HTTP; MLflow's as SQL copies of one
+//!   run it logged itself (params, metrics, latest metrics, tags).
+//! * live: a write through replica A -> the SSE `points` event at a client of replica B.
+//!
+//! Every answer is checked (point counts, the same runs found on both sides). Misses are results;
+//! the exit status is non-zero only when a check fails or a server does not start.
+
+#[allow(dead_code)]
+#[path = "../machine.rs"]
+mod machine;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+use trackbench_sdk::{Remote, Run, RunOptions};
+use trackbench_store::Batch;
+use trackbench_store::wire::WireBatchRef;
+
+const TOKEN: &str = "bench-token";
+const KEYS: usize = 10;
+const INGEST_STEPS: i64 = 10_000;
+/// MLflow's `log-batch` takes at most 1,000 metrics per request.
+const STEPS_PER_REQUEST: i64 = 100;
+const CURVE: i64 = 1_000_000;
+const BUCKETS: usize = 2000;
+const PARAMS: usize = 50;
+const METRICS: usize = 20;
+const FILTER: &str = "params.p1 = 'v3' and metrics.m1 > 0.5";
+const LIMIT: usize = 100;
+
+struct Opts {
+    pg: String,
+    mlflow: String,
+    trackbench: String,
+    runs: Vec<usize>,
+    reps: usize,
+}
+
+fn parse() -> anyhow::Result<Opts> {
+    let mut o =
+        Opts { pg: String::new(), mlflow: String::new(), trackbench: String::new(), runs: vec![1000, 10_000], reps: 5 };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--pg" => o.pg = val()?,
+            "--mlflow" => o.mlflow = val()?,
+            "--trackbench" => o.trackbench = val()?,
+            "--reps" => o.reps = val()?.parse()?,
+            "--runs" => o.runs = val()?.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>()?,
+            _ => bail!(
+                "usage: trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow PATH/TO/mlflow \
+                 [--trackbench PATH] [--runs 1000,10000] [--reps N]"
+            ),
+        }
+    }
+    ensure!(!o.pg.is_empty() && !o.mlflow.is_empty(), "--pg and --mlflow are required");
+    if o.trackbench.is_empty() {
+        let exe = std::env::current_exe()?;
+        o.trackbench = exe.with_file_name("trackbench").display().to_string();
+    }
+    Ok(o)
+}
+
+// ---------------------------------------------------------------- small helpers
+
+fn median(v: &[Duration]) -> Duration {
+    let mut s = v.to_vec();
+    s.sort();
+    s[s.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    let m = d.as_secs_f64() * 1e3;
+    if m >= 100.0 { format!("{m:.0} ms") } else { format!("{m:.1} ms") }
+}
+
+fn spread(v: &[Duration]) -> String {
+    let (lo, hi) = (v.iter().min().copied().unwrap_or_default(), v.iter().max().copied().unwrap_or_default());
+    format!("median {} of {} (min {}, max {})", ms(median(v)), v.len(), ms(lo), ms(hi))
+}
+
+/// The loss curve of the `bytes` benchmark, f32-rounded (as a framework's f32 loss logs it).
+fn loss(step: i64) -> f64 {
+    let s = step as f64;
+    (0.1 + 2.0 * (-s / 2e5).exp() + 0.01 * (s * 0.01).sin()) as f32 as f64
+}
+
+/// The value of metric `k` of grid run `i` (both sides compute it the same way; SQL below).
+fn grid_metric(i: usize, k: usize) -> f64 {
+    ((i as i64 * 2_654_435_761 + k as i64 * 97) % 10_007) as f64 / 10_007.0
+}
+
+fn grid_param(i: usize, j: usize) -> String {
+    format!("v{}", (i * (j + 7)) % 10)
+}
+
+/// A database URL with its name replaced.
+fn with_db(url: &str, db: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => format!("{url}/{db}"),
+    }
+}
+
+/// `psql -At -c SQL` against `url`, its output.
+fn psql(url: &str, sql: &str) -> anyhow::Result<String> {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql])
+        .output()
+        .context("running psql")?;
+    ensure!(
+        out.status.success(),
+        "psql: {}: {}",
+        sql.chars().take(200).collect::<String>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn fresh_db(admin: &str, db: &str) -> anyhow::Result<String> {
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    psql(admin, &format!("CREATE DATABASE {db}"))?;
+    Ok(with_db(admin, db))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(600)))
+        .build()
+        .into()
+}
+
+struct Http {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Http {
+    fn get(&self, path: &str) -> anyhow::Result<(Value, usize)> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self.agent.get(&url).header("Authorization", format!("Bearer {TOKEN}")).call()?;
+        let status = resp.status();
+        let text = resp.body_mut().with_config().limit(1 << 32).read_to_string()?;
+        ensure!(status == 200, "GET {url}: HTTP {status}: {}", text.chars().take(300).collect::<String>());
+        Ok((serde_json::from_str(&text)?, text.len()))
+    }
+
+    fn post(&self, path: &str, body: &str) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .send(body)?;
+        let status = resp.status();
+        let text = resp.body_mut().with_config().limit(1 << 30).read_to_string()?;
+        ensure!(
+            status == 200 || status == 201,
+            "POST {url}: HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        );
+        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+    }
+}
+
+/// A server process, killed on drop.
+struct Served {
+    child: Child,
+    http: Http,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn trackbench_serve(exe: &str, db_url: &str, artifacts: &std::path::Path) -> anyhow::Result<Served> {
+    let port = free_port()?;
+    let mut child = Command::new(exe)
+        .args(["--store", db_url, "--artifacts"])
+        .arg(format!("file://{}", artifacts.display()))
+        .args(["serve", "--port", &port.to_string()])
+        .env("TRACKBENCH_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {exe} serve"))?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let served = Served { child, http: Http { agent: agent(), base: format!("http://127.0.0.1:{port}") } };
+    loop {
+        let line = lines.next().context("trackbench serve exited before printing its URL")??;
+        if line.contains("open:") || line.contains("API:") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    served.http.get("/api/v1/health")?;
+    Ok(served)
+}
+
+fn mlflow_serve(exe: &str, db_url: &str, artifacts: &std::path::Path) -> anyhow::Result<Served> {
+    let port = free_port()?;
+    let backend = db_url.replacen("postgres://", "postgresql://", 1);
+    let log = std::fs::File::create(artifacts.with_extension("log"))?;
+    let child = Command::new(exe)
+        .args(["server", "--backend-store-uri", &backend, "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--workers", "1", "--default-artifact-root"])
+        .arg(format!("file://{}", artifacts.display()))
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {exe} server"))?;
+    let mut served = Served { child, http: Http { agent: agent(), base: format!("http://127.0.0.1:{port}") } };
+    let start = Instant::now();
+    loop {
+        if served.http.agent.get(format!("{}/health", served.http.base)).call().is_ok_and(|r| r.status() == 200) {
+            return Ok(served);
+        }
+        if let Some(st) = served.child.try_wait()? {
+            bail!("mlflow server exited ({st}); log: {}", artifacts.with_extension("log").display());
+        }
+        ensure!(start.elapsed() < Duration::from_secs(180), "mlflow server did not answer /health in 180 s");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+// ---------------------------------------------------------------- results
+
+struct Row {
+    what: String,
+    tb: String,
+    mlflow: String,
+    ratio: String,
+    target: String,
+    verdict: String,
+}
+
+#[derive(Default)]
+struct Table(Vec<Row>);
+
+impl Table {
+    fn push(
+        &mut self,
+        what: impl Into<String>,
+        tb: impl Into<String>,
+        mlflow: impl Into<String>,
+        ratio: impl Into<String>,
+        target: &str,
+        verdict: impl Into<String>,
+    ) {
+        let r = Row {
+            what: what.into(),
+            tb: tb.into(),
+            mlflow: mlflow.into(),
+            ratio: ratio.into(),
+            target: target.into(),
+            verdict: verdict.into(),
+        };
+        println!(
+            "  => {}: trackbench {} | mlflow {} | {} | target {} | {}",
+            r.what, r.tb, r.mlflow, r.ratio, r.target, r.verdict
+        );
+        self.0.push(r);
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "missed" }
+}
+
+fn ratio(x: f64) -> String {
+    if x >= 10.0 { format!("{x:.0}x") } else { format!("{x:.1}x") }
+}
+
+// ---------------------------------------------------------------- workloads
+
+/// MLflow `log-batch` bodies for `steps` steps of the 10-key workload, 1,000 metrics each.
+fn mlflow_bodies(run_id: &str, steps: i64) -> Vec<String> {
+    (0..steps)
+        .step_by(STEPS_PER_REQUEST as usize)
+        .map(|s0| {
+            let mut metrics = Vec::with_capacity(1000);
+            for step in s0..(s0 + STEPS_PER_REQUEST).min(steps) {
+                for k in 0..KEYS {
+                    let v = ingest_value(step, k);
+                    metrics.push(json!({"key": format!("m{k}"), "value": v, "timestamp": 1_700_000_000_000i64 + step * 50, "step": step}));
+                }
+            }
+            json!({"run_id": run_id, "metrics": metrics}).to_string()
+        })
+        .collect()
+}
+
+fn ingest_value(step: i64, k: usize) -> f64 {
+    (((step as f64) * (1.0 + k as f64) * 1e-3).sin() * 0.5 + 1.0) as f32 as f64
+}
+
+fn mlflow_experiment(h: &Http, name: &str) -> anyhow::Result<String> {
+    let v = h.post("/api/2.0/mlflow/experiments/create", &json!({"name": name}).to_string())?;
+    Ok(v["experiment_id"].as_str().context("experiment_id")?.to_string())
+}
+
+fn mlflow_run(h: &Http, exp: &str, name: &str) -> anyhow::Result<String> {
+    let v = h.post(
+        "/api/2.0/mlflow/runs/create",
+        &json!({"experiment_id": exp, "run_name": name, "start_time": 1_700_000_000_000i64}).to_string(),
+    )?;
+    Ok(v["run"]["info"]["run_id"].as_str().context("run_id")?.to_string())
+}
+
+/// Posts the bodies in order, one at a time; the time taken.
+fn post_all(h: &Http, path: &str, bodies: &[String]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    for b in bodies {
+        h.post(path, b)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// The 10-key workload through the Rust SDK's HTTP sink, until `finish()`.
+fn sdk_ingest(
+    base: &str,
+    project: &str,
+    steps: i64,
+    value: impl Fn(i64, usize) -> f64,
+) -> anyhow::Result<(Duration, String)> {
+    let keys: Vec<String> = (0..KEYS).map(|k| format!("m{k}")).collect();
+    let start = Instant::now();
+    let run = Run::start(RunOptions::new(project).remote(Remote::new(base.to_string(), Some(TOKEN.into()))))?;
+    let id = run.id().to_string();
+    let mut rec: Vec<(&str, f64)> = keys.iter().map(|k| (k.as_str(), 0.0)).collect();
+    for step in 0..steps {
+        for (k, r) in rec.iter_mut().enumerate() {
+            r.1 = value(step, k);
+        }
+        run.log_at(step, &rec)?;
+    }
+    run.finish()?;
+    Ok((start.elapsed(), id))
+}
+
+fn pts_per_s(points: f64, d: Duration) -> f64 {
+    points / d.as_secs_f64()
+}
+
+fn fmt_rate(r: f64) -> String {
+    if r >= 1e6 { format!("{:.2} M points/s", r / 1e6) } else { format!("{:.0}k points/s", r / 1e3) }
+}
+
+// ---------------------------------------------------------------- the benchmark
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trackbench-team-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let o = parse()?;
+    let started_load = machine::loadavg();
+    let tmp = tempfile::Builder::new().prefix("tb-team-bench").tempdir()?;
+    let tb_db = fresh_db(&o.pg, "tbbench_trackbench")?;
+    let ml_db = fresh_db(&o.pg, "tbbench_mlflow")?;
+    println!("PostgreSQL: {}", psql(&o.pg, "SELECT version()")?);
+    std::fs::create_dir_all(tmp.path().join("tb-artifacts"))?;
+    std::fs::create_dir_all(tmp.path().join("mlflow-artifacts"))?;
+    let tb = trackbench_serve(&o.trackbench, &tb_db, &tmp.path().join("tb-artifacts"))?;
+    println!("trackbench serve at {}", tb.http.base);
+    let t0 = Instant::now();
+    let ml = mlflow_serve(&o.mlflow, &ml_db, &tmp.path().join("mlflow-artifacts"))?;
+    println!("mlflow server at {} (started in {:.1} s)", ml.http.base, t0.elapsed().as_secs_f64());
+    let mut t = Table::default();
+    let mut ml_points = 0i64;
+
+    // ---- live, across replicas
+    let b = trackbench_serve(&o.trackbench, &tb_db, &tmp.path().join("tb-artifacts"))?;
+    let resp = b
+        .http
+        .agent
+        .get(format!("{}/api/v1/events?project=live", b.http.base))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .call()?;
+    let (tx, rx) = mpsc::channel::<(Instant, String)>();
+    let reader = resp.into_body().into_reader();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if let Some(d) = line.strip_prefix("data: ")
+                && tx.send((Instant::now(), d.to_string())).is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(10)).context("no SSE hello from replica B")?;
+    // A replica listens for other replicas' notices a moment after it starts: let it settle.
+    std::thread::sleep(Duration::from_secs(2));
+    let v = tb.http.post("/api/v1/runs", &json!({"project": "live"}).to_string())?;
+    let live = v["id"].as_str().context("run id")?.to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, d) = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .context("no run_created event on replica B")?;
+        if d.contains(&live) {
+            break;
+        }
+    }
+    let mut lat = Vec::new();
+    for i in 0..20i64 {
+        std::thread::sleep(Duration::from_millis(50));
+        let mut batch = Batch::default();
+        batch.push_metric("x", i, 1_700_000_000_000 + i, i as f64);
+        let body = serde_json::to_string(&WireBatchRef::new(&batch))?;
+        let s = Instant::now();
+        tb.http.post(&format!("/api/v1/runs/{live}/batch"), &body)?;
+        loop {
+            let (seen, d) = rx.recv_timeout(Duration::from_secs(10)).context("no points event on replica B")?;
+            if d.contains(&format!("\"count\":{}", i + 1)) {
+                lat.push(seen.duration_since(s));
+                break;
+            }
+        }
+    }
+    let worst = lat.iter().max().copied().unwrap_or_default();
+    println!("[live] write through A -> SSE on B: {}", spread(&lat));
+    t.push(
+        "a write through replica A -> SSE `points` event at a client of replica B (20 writes)",
+        format!("median {}, max {}", ms(median(&lat)), ms(worst)),
+        "(no live events)",
+        "-",
+        "<= 300 ms",
+        verdict(worst <= Duration::from_millis(300)),
+    );
+    drop(b);
+
+    // ---- ingest
+    let mut tb_points = 20i64; // the live run's
+    let points = (INGEST_STEPS * KEYS as i64) as f64;
+    let mut sdk = Vec::new();
+    for _ in 0..o.reps {
+        let (d, _) = sdk_ingest(&tb.http.base, "ingest", INGEST_STEPS, ingest_value)?;
+        tb_points += INGEST_STEPS * KEYS as i64;
+        sdk.push(d);
+    }
+    println!("[ingest] trackbench, Rust SDK over HTTP, {points} points: {}", spread(&sdk));
+    let tb_exp = mlflow_experiment(&tb.http, "ingest-mlflow-api")?;
+    let mut tb_lb = Vec::new();
+    for r in 0..o.reps {
+        let id = mlflow_run(&tb.http, &tb_exp, &format!("lb{r}"))?;
+        let bodies = mlflow_bodies(&id, INGEST_STEPS);
+        tb_lb.push(post_all(&tb.http, "/api/2.0/mlflow/runs/log-batch", &bodies)?);
+        tb_points += INGEST_STEPS * KEYS as i64;
+    }
+    println!("[ingest] trackbench, MLflow log-batch, {points} points: {}", spread(&tb_lb));
+    let ml_exp = mlflow_experiment(&ml.http, "ingest")?;
+    let ml_reps = o.reps.clamp(1, 3);
+    let mut ml_lb = Vec::new();
+    for r in 0..ml_reps {
+        let id = mlflow_run(&ml.http, &ml_exp, &format!("lb{r}"))?;
+        let bodies = mlflow_bodies(&id, INGEST_STEPS);
+        ml_lb.push(post_all(&ml.http, "/api/2.0/mlflow/runs/log-batch", &bodies)?);
+        ml_points += INGEST_STEPS * KEYS as i64;
+        let n = psql(&ml_db, &format!("SELECT count(*) FROM metrics WHERE run_uuid = '{id}'"))?;
+        ensure!(n == points.to_string(), "mlflow stored {n} of {points} points");
+    }
+    println!("[ingest] mlflow, log-batch, {points} points: {}", spread(&ml_lb));
+    let ml_rate = pts_per_s(points, median(&ml_lb));
+    for (what, d) in [("Rust SDK (native batch endpoint)", &sdk), ("MLflow `log-batch`", &tb_lb)] {
+        let r = pts_per_s(points, median(d));
+        t.push(
+            format!("ingest over HTTP into PostgreSQL, 10 keys x 10k steps; trackbench via {what}, MLflow via `log-batch` (1,000 metrics/request)"),
+            fmt_rate(r),
+            fmt_rate(ml_rate),
+            ratio(r / ml_rate),
+            ">= 20x",
+            verdict(r / ml_rate >= 20.0),
+        );
+    }
+
+    // ---- the 1M-point curve
+    let (d, curve_run) = {
+        let keys = ["loss"];
+        let start = Instant::now();
+        let run = Run::start(RunOptions::new("history").remote(Remote::new(tb.http.base.clone(), Some(TOKEN.into()))))?;
+        let id = run.id().to_string();
+        for step in 0..CURVE {
+            run.log_at(step, &[(keys[0], loss(step))])?;
+        }
+        run.finish()?;
+        (start.elapsed(), id)
+    };
+    tb_points += CURVE;
+    println!("[curve] trackbench: 1M points through the SDK in {:.2} s", d.as_secs_f64());
+    let ml_curve = mlflow_run(&ml.http, &ml_exp, "loss-curve")?;
+    let copy_start = Instant::now();
+    {
+        let mut c = Command::new("psql")
+            .args([ml_db.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c"])
+            .arg("COPY metrics (key, value, timestamp, run_uuid, step, is_nan) FROM STDIN WITH (FORMAT csv)")
+            .stdin(Stdio::piped())
+            .spawn()?;
+        let mut w = std::io::BufWriter::new(c.stdin.take().context("psql stdin")?);
+        for step in 0..CURVE {
+            writeln!(w, "loss,{:?},{},{ml_curve},{step},false", loss(step), 1_700_000_000_000 + step * 50)?;
+        }
+        drop(w);
+        ensure!(c.wait()?.success(), "COPY into mlflow's metrics failed");
+        let last = CURVE - 1;
+        psql(
+            &ml_db,
+            &format!(
+                "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ('loss', {:?}, {}, {last}, false, '{ml_curve}')",
+                loss(last),
+                1_700_000_000_000 + last * 50
+            ),
+        )?;
+    }
+    ml_points += CURVE;
+    println!("[curve] mlflow: 1M rows COPYed in {:.2} s", copy_start.elapsed().as_secs_f64());
+
+    // Whole history.
+    let tb_path = format!("/api/v1/runs/{curve_run}/series?key=loss");
+    let mut tb_whole = Vec::new();
+    let mut tb_bytes = 0;
+    for _ in 0..o.reps {
+        let s = Instant::now();
+        let (v, n) = tb.http.get(&tb_path)?;
+        tb_whole.push(s.elapsed());
+        tb_bytes = n;
+        ensure!(
+            v["points"]["steps"].as_array().map(Vec::len) == Some(CURVE as usize),
+            "trackbench: whole series incomplete"
+        );
+    }
+    println!("[history] trackbench whole 1M series ({:.1} MB JSON): {}", tb_bytes as f64 / 1e6, spread(&tb_whole));
+    let ml_path = format!("/api/2.0/mlflow/metrics/get-history?run_id={ml_curve}&metric_key=loss");
+    let mut ml_whole = Vec::new();
+    let mut ml_bytes = 0;
+    for _ in 0..1 {
+        let s = Instant::now();
+        let (v, n) = ml.http.get(&ml_path)?;
+        ml_whole.push(s.elapsed());
+        ml_bytes = n;
+        let got = v["metrics"].as_array().map_or(0, Vec::len);
+        ensure!(got == CURVE as usize, "mlflow get-history gave {got} points");
+    }
+    println!("[history] mlflow whole 1M history ({:.1} MB JSON): {}", ml_bytes as f64 / 1e6, spread(&ml_whole));
+    let (a, b) = (median(&tb_whole), median(&ml_whole));
+    t.push(
+        "whole 1M-point history, end to end (JSON read and parsed by the client)",
+        ms(a),
+        ms(b),
+        ratio(b.as_secs_f64() / a.as_secs_f64()),
+        "<= 100 ms",
+        verdict(a <= Duration::from_millis(100)),
+    );
+
+    // Downsampled.
+    let down = |label: &str, runs: usize, t: &mut Table| -> anyhow::Result<()> {
+        let path = format!("/api/v1/runs/{curve_run}/series?key=loss&max_points={BUCKETS}");
+        tb.http.get(&path)?;
+        let mut d1 = Vec::new();
+        for _ in 0..o.reps.max(5) {
+            let s = Instant::now();
+            let (v, _) = tb.http.get(&path)?;
+            d1.push(s.elapsed());
+            let counts = v["buckets"]["count"].as_array().context("buckets")?;
+            let total: u64 = counts.iter().filter_map(Value::as_u64).sum();
+            ensure!(total == CURVE as u64 && counts.len() <= BUCKETS, "trackbench buckets hold {total} points");
+        }
+        let path = format!(
+            "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={ml_curve}&metric_key=loss&max_results={BUCKETS}"
+        );
+        ml.http.get(&path)?;
+        let mut d2 = Vec::new();
+        for _ in 0..3 {
+            let s = Instant::now();
+            let (v, _) = ml.http.get(&path)?;
+            d2.push(s.elapsed());
+            let got = v["metrics"].as_array().map_or(0, Vec::len);
+            ensure!(got > 0 && got <= BUCKETS + 2, "mlflow bulk-interval gave {got} points");
+        }
+        println!("[history] {label}: downsampled, trackbench {} | mlflow {}", spread(&d1), spread(&d2));
+        let (a, b) = (median(&d1), median(&d2));
+        t.push(
+            format!("1M-point history downsampled to 2,000 (trackbench `max_points`, MLflow `get-history-bulk-interval`), {runs} grid runs in the store"),
+            ms(a),
+            ms(b),
+            ratio(b.as_secs_f64() / a.as_secs_f64()),
+            "<= 30 ms",
+            verdict(a <= Duration::from_millis(30)),
+        );
+        Ok(())
+    };
+    down("before the grid", 0, &mut t)?;
+
+    // ---- bytes per point
+    let tb_tables = "'metric_chunks','metric_summaries','metric_keys'";
+    let ml_tables = "'metrics','latest_metrics'";
+    let size = |db: &str, tables: &str| -> anyhow::Result<i64> {
+        Ok(psql(db, &format!("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' AND c.relname IN ({tables}) AND c.relnamespace = 'public'::regnamespace"))?.parse()?)
+    };
+    let tb_stored: i64 = psql(&tb_db, "SELECT sum(count) FROM metric_summaries")?.parse()?;
+    ensure!(tb_stored == tb_points, "trackbench holds {tb_stored} points, {tb_points} sent");
+    let ml_stored: i64 = psql(&ml_db, "SELECT count(*) FROM metrics")?.parse()?;
+    ensure!(ml_stored == ml_points, "mlflow holds {ml_stored} points, {ml_points} sent");
+    let (tb_size, ml_size) = (size(&tb_db, tb_tables)?, size(&ml_db, ml_tables)?);
+    let (bpp_tb, bpp_ml) = (tb_size as f64 / tb_stored as f64, ml_size as f64 / ml_stored as f64);
+    println!(
+        "[bytes] trackbench {tb_size} B / {tb_stored} points = {bpp_tb:.2}; mlflow {ml_size} B / {ml_stored} points = {bpp_ml:.2}"
+    );
+    t.push(
+        format!("bytes per point in PostgreSQL (table + indexes + TOAST of the point tables / points; {:.2}M vs {:.2}M points)", tb_stored as f64 / 1e6, ml_stored as f64 / 1e6),
+        format!("{bpp_tb:.2} B"),
+        format!("{bpp_ml:.1} B"),
+        format!("{} smaller", ratio(bpp_ml / bpp_tb)),
+        "<= 12 B",
+        verdict(bpp_tb <= 12.0),
+    );
+
+    // ---- filter + order over N runs, growing
+    let grid_exp = mlflow_experiment(&ml.http, "grid")?;
+    let template = mlflow_run(&ml.http, &grid_exp, "template")?;
+    {
+        let params: Vec<Value> = (0..PARAMS).map(|j| json!({"key": format!("p{j}"), "value": "x"})).collect();
+        let metrics: Vec<Value> = (0..METRICS)
+            .map(|k| json!({"key": format!("m{k}"), "value": 0.0, "timestamp": 1_700_000_000_000i64, "step": 0}))
+            .collect();
+        ml.http.post(
+            "/api/2.0/mlflow/runs/log-batch",
+            &json!({"run_id": template, "params": params, "metrics": metrics}).to_string(),
+        )?;
+    }
+    let run_cols = psql(
+        &ml_db,
+        "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'runs' AND table_schema = 'public'",
+    )?;
+    let mut have = 0usize;
+    let mut ml_size_runs = Vec::new();
+    let mut tb_size_runs = Vec::new();
+    let mut filter_rows = Vec::new();
+    for &n in &o.runs {
+        // Trackbench: over HTTP, 4 client threads.
+        let s = Instant::now();
+        std::thread::scope(|sc| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..4)
+                .map(|th| {
+                    let base = tb.http.base.clone();
+                    sc.spawn(move || -> anyhow::Result<()> {
+                        let h = Http { agent: agent(), base };
+                        for i in (have..n).filter(|i| i % 4 == th) {
+                            let v = h.post(
+                                "/api/v1/runs",
+                                &json!({"project": "grid", "name": format!("r{i}")}).to_string(),
+                            )?;
+                            let id = v["id"].as_str().context("run id")?.to_string();
+                            let mut b = Batch::default();
+                            for j in 0..PARAMS {
+                                b.params.push((format!("p{j}"), Value::String(grid_param(i, j))));
+                            }
+                            for k in 0..METRICS {
+                                b.push_metric(&format!("m{k}"), 0, 1_700_000_000_000, grid_metric(i, k));
+                            }
+                            h.post(
+                                &format!("/api/v1/runs/{id}/batch"),
+                                &serde_json::to_string(&WireBatchRef::new(&b))?,
+                            )?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| anyhow::anyhow!("a fill thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        println!("[grid] trackbench: runs {have}..{n} over HTTP in {:.1} s", s.elapsed().as_secs_f64());
+        // MLflow: SQL copies of the template run.
+        let s = Instant::now();
+        let (a, b) = (have, n - 1);
+        let uuid = "md5('grid' || g)";
+        let cols: Vec<String> = run_cols
+            .split(',')
+            .map(|c| match c {
+                "run_uuid" => uuid.to_string(),
+                "name" => "'r' || g".to_string(),
+                "start_time" => "start_time + g".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        let sql = format!(
+            "BEGIN;
+             INSERT INTO runs ({run_cols}) SELECT {} FROM runs, generate_series({a}, {b}) g WHERE run_uuid = '{template}';
+             INSERT INTO tags (key, value, run_uuid) SELECT key, CASE WHEN key = 'mlflow.runName' THEN 'r' || g ELSE value END, {uuid}
+               FROM tags, generate_series({a}, {b}) g WHERE run_uuid = '{template}';
+             INSERT INTO params (key, value, run_uuid) SELECT 'p' || j, 'v' || ((g * (j + 7)) % 10), {uuid}
+               FROM generate_series({a}, {b}) g, generate_series(0, {}) j;
+             INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan)
+               SELECT 'm' || k, ((g::bigint * 2654435761 + k * 97) % 10007)::float8 / 10007.0, 1700000000000, {uuid}, 0, false
+               FROM generate_series({a}, {b}) g, generate_series(0, {}) k;
+             INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid)
+               SELECT key, value, timestamp, step, is_nan, run_uuid FROM metrics m
+               WHERE m.run_uuid IN (SELECT {uuid} FROM generate_series({a}, {b}) g);
+             COMMIT; ANALYZE;",
+            cols.join(", "),
+            PARAMS - 1,
+            METRICS - 1
+        );
+        psql(&ml_db, &sql)?;
+        println!("[grid] mlflow: runs {have}..{n} as SQL copies in {:.1} s", s.elapsed().as_secs_f64());
+        have = n;
+
+        // The query, both sides.
+        let q = format!(
+            "/api/v1/runs?project=grid&filter={}&order_by={}&limit={LIMIT}&columns=metrics.m2",
+            enc(FILTER),
+            enc("metrics.m2 desc")
+        );
+        let check_tb = |v: &Value| -> anyhow::Result<Vec<String>> {
+            Ok(v["runs"]
+                .as_array()
+                .context("runs")?
+                .iter()
+                .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+                .collect())
+        };
+        let first = check_tb(&tb.http.get(&q)?.0)?;
+        let mut d1 = Vec::new();
+        for _ in 0..o.reps.max(5) {
+            let s = Instant::now();
+            let (v, _) = tb.http.get(&q)?;
+            d1.push(s.elapsed());
+            ensure!(check_tb(&v)? == first, "trackbench: the filter's answer changed");
+        }
+        let body = json!({"experiment_ids": [grid_exp], "filter": FILTER, "order_by": ["metrics.m2 DESC"], "max_results": LIMIT}).to_string();
+        let names = |v: &Value| -> Vec<String> {
+            v["runs"].as_array().map_or_else(Vec::new, |rs| {
+                rs.iter().map(|r| r["info"]["run_name"].as_str().unwrap_or_default().to_string()).collect()
+            })
+        };
+        let ml_first = names(&ml.http.post("/api/2.0/mlflow/runs/search", &body)?);
+        let mut d2 = Vec::new();
+        for _ in 0..o.reps.clamp(3, 5) {
+            let s = Instant::now();
+            let v = ml.http.post("/api/2.0/mlflow/runs/search", &body)?;
+            d2.push(s.elapsed());
+            ensure!(names(&v).len() == ml_first.len(), "mlflow: the search's answer changed");
+        }
+        // Same runs found (ties in m2 may order differently: compare as sets).
+        let (mut x, mut y) = (first.clone(), ml_first.clone());
+        x.sort();
+        y.sort();
+        let expected = (0..n).filter(|&i| grid_param(i, 1) == "v3" && grid_metric(i, 1) > 0.5).count().min(LIMIT);
+        ensure!(
+            first.len() == expected && ml_first.len() == expected,
+            "filter found {} (trackbench) and {} (mlflow) runs, expected {expected}",
+            first.len(),
+            ml_first.len()
+        );
+        if x != y {
+            println!("[grid] note: the two servers' first {LIMIT} differ as sets (ties in metrics.m2)");
+        }
+        println!("[grid] {n} runs: filter + order, trackbench {} | mlflow {}", spread(&d1), spread(&d2));
+        let (a, b) = (median(&d1), median(&d2));
+        filter_rows.push((n, a, b));
+        t.push(
+            format!(
+                "filter + order over {n} runs x 50 params x 20 metrics, first {LIMIT} (`{FILTER}`, `metrics.m2 DESC`)"
+            ),
+            ms(a),
+            ms(b),
+            ratio(b.as_secs_f64() / a.as_secs_f64()),
+            if n >= 100_000 { "<= 300 ms" } else { "<= 300 ms (at 100k)" },
+            if n >= 100_000 {
+                verdict(a <= Duration::from_millis(300)).to_string()
+            } else {
+                format!("info ({})", verdict(a <= Duration::from_millis(300)))
+            },
+        );
+        down(&format!("with {n} runs"), n, &mut t)?;
+        let db_size =
+            |db: &str| -> anyhow::Result<i64> { Ok(psql(db, "SELECT pg_database_size(current_database())")?.parse()?) };
+        tb_size_runs.push((n, db_size(&tb_db)?));
+        ml_size_runs.push((n, db_size(&ml_db)?));
+    }
+
+    // ---- slopes
+    if filter_rows.len() >= 2 {
+        let (n0, a0, b0) = filter_rows[0];
+        let (n1, a1, b1) = filter_rows[filter_rows.len() - 1];
+        let k = (n1 - n0) as f64 / 1000.0;
+        t.push(
+            format!("slope of filter + order, {n0} -> {n1} runs (per 1,000 runs)"),
+            format!("+{:.2} ms", (a1.as_secs_f64() - a0.as_secs_f64()) * 1e3 / k),
+            format!("+{:.1} ms", (b1.as_secs_f64() - b0.as_secs_f64()) * 1e3 / k),
+            "-",
+            "-",
+            "info",
+        );
+        let per_run = |v: &[(usize, i64)]| (v[v.len() - 1].1 - v[0].1) as f64 / (v[v.len() - 1].0 - v[0].0) as f64;
+        t.push(
+            format!("slope of database size, {n0} -> {n1} runs (bytes per run of 50 params + 20 metrics)"),
+            format!("{:.0} B", per_run(&tb_size_runs)),
+            format!("{:.0} B", per_run(&ml_size_runs)),
+            ratio(per_run(&ml_size_runs) / per_run(&tb_size_runs)) + " smaller",
+            "-",
+            "info",
+        );
+    }
+
+    // ---- the table
+    println!("\nMachine:");
+    for (k, v) in machine::machine_info() {
+        println!("- {k}: {v}");
+    }
+    println!("- load average at start: {started_load}; at the end: {}", machine::loadavg());
+    println!("\n| measurement | trackbench | mlflow server | ratio | target | verdict |\n|---|---|---|---|---|---|");
+    for r in &t.0 {
+        println!("| {} | {} | {} | {} | {} | {} |", r.what, r.tb, r.mlflow, r.ratio, r.target, r.verdict);
+    }
+    drop(tb);
+    drop(ml);
+    let _ = psql(&o.pg, "DROP DATABASE IF EXISTS tbbench_trackbench WITH (FORCE)");
+    let _ = psql(&o.pg, "DROP DATABASE IF EXISTS tbbench_mlflow WITH (FORCE)");
+    Ok(())
+}
+
+/// Percent-encodes a query-string value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
