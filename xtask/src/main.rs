@@ -8,6 +8,7 @@ mod desktop;
 mod postgres;
 mod s3;
 mod tally;
+mod team_bench;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -482,6 +483,7 @@ fn bench(args: &[String]) -> ExitCode {
         ui::bench(&ui_built, &release.join("trackbench"), &release.join("trackbench-ui-fill"))
     });
     report.run("desktop app (release: cold start on 10k runs, idle memory, .deb size)", desktop::bench);
+    report.run("team server on PostgreSQL, side by side with mlflow server (trackbench-team-bench)", team_bench::bench);
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);

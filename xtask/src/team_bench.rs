@@ -1,0 +1,62 @@
+//! The `cargo xtask bench` part "team server on PostgreSQL, side by side with mlflow server":
+//! `trackbench-team-bench` (crates/trackbench-bench) against a throwaway PostgreSQL cluster
+//! ([`crate::postgres`]), or the server named by `TRACKBENCH_BENCH_POSTGRES` (an admin URL that
+//! may create databases), with `mlflow server` from a venv under the target dir built from
+//! `crates/trackbench-bench/team/requirements.txt` (mlflow + psycopg2). Skipped, saying why,
+//! when PostgreSQL, `psql` or that venv cannot be had.
+
+use std::process::Command;
+
+use crate::{Outcome, cargo, new_venv, postgres, root, status, target_dir, which};
+
+/// Makes the venv (installing the pinned requirements when they changed), returning its
+/// `mlflow` executable.
+fn mlflow_venv() -> Result<std::path::PathBuf, String> {
+    let requirements = root().join("crates/trackbench-bench/team/requirements.txt");
+    let venv = target_dir().join("mlflow-pg-venv");
+    let vpy = new_venv(&venv)?;
+    let text =
+        std::fs::read_to_string(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
+    let stamp = venv.join("requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(text.as_str()) {
+        eprintln!("installing mlflow + psycopg2 for the team-server benchmark (once)");
+        let mut c = Command::new(&vpy);
+        c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements);
+        match status(c) {
+            Outcome::Passed => {
+                let _ = std::fs::write(&stamp, &text);
+            }
+            Outcome::Failed(e) | Outcome::Skipped(e) => {
+                return Err(format!("pip install -r {} failed ({e}; is PyPI reachable?)", requirements.display()));
+            }
+        }
+    }
+    Ok(venv.join("bin").join("mlflow"))
+}
+
+pub fn bench() -> Outcome {
+    if which("psql").is_none() {
+        return Outcome::Skipped("no `psql` on PATH (Debian: apt-get install postgresql-client)".into());
+    }
+    let mlflow = match mlflow_venv() {
+        Ok(m) => m,
+        Err(why) => return Outcome::Skipped(format!("no mlflow server venv: {why}")),
+    };
+    // A given server, else a throwaway cluster (stopped when this returns).
+    let (url, _cluster) = match std::env::var("TRACKBENCH_BENCH_POSTGRES") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => match postgres::Postgres::start() {
+            Ok(pg) => (pg.url.clone(), Some(pg)),
+            Err(why) => return Outcome::Skipped(format!("no PostgreSQL: {why}")),
+        },
+    };
+    let mut build = cargo();
+    build.args(["build", "--release", "--locked", "-p", "trackbench-cli", "-p", "trackbench-bench"]);
+    if let Outcome::Failed(e) = status(build) {
+        return Outcome::Failed(format!("building the CLI and trackbench-team-bench: {e}"));
+    }
+    let release = target_dir().join("release");
+    let mut c = Command::new(release.join("trackbench-team-bench"));
+    c.arg("--pg").arg(&url).arg("--mlflow").arg(&mlflow).arg("--trackbench").arg(release.join("trackbench"));
+    status(c)
+}
