@@ -10,6 +10,7 @@
 mod cmd_ab;
 mod cmd_compare;
 mod cmd_demo;
+mod cmd_drift;
 mod cmd_export;
 mod cmd_gc;
 mod cmd_import;
@@ -95,6 +96,9 @@ enum Command {
     /// Copy a whole store between a folder and a team store (PostgreSQL + object storage)
     #[command(subcommand)]
     Store(cmd_store::StoreCmd),
+    /// Drift tests between two logged datasets: trackbench drift RUN:DATASET[@STEP] RUN:DATASET[@STEP]
+    /// (exit 0 no drift, 1 drift, 2 error)
+    Drift(cmd_drift::DriftArgs),
 }
 
 /// What commands get: the resolved store location and options.
@@ -283,6 +287,7 @@ fn main() -> ExitCode {
         Command::Ab(a) => cmd_ab::ab(&ctx, a),
         Command::Models(c) => cmd_models::models(&ctx, c),
         Command::Store(c) => cmd_store::store(&ctx, c),
+        Command::Drift(a) => cmd_drift::drift(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Integration tests of the real `trackbench` binary against real store folders.
 
 mod compare;
+mod drift;
 mod hardening;
 mod import;
 mod launch;

@@ -1,0 +1,283 @@
+//! `trackbench drift REF CUR`: drift tests between two logged dataset profiles, as a CI gate.
+//!
+//! REF and CUR are `RUN:DATASET[@STEP]` (a run id, id prefix or name; a dataset logged with
+//! `log_dataset`; the profile logged at STEP, else the one logged without a step, else the
+//! latest step). The tests are `trackbench-data`'s; this file only finds the two profiles and
+//! prints the report. Exit codes: 0 no drift, 1 drift, 2 an error (a run or dataset not found
+//! included: a gate must not read "not found" as "no drift").
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::json;
+use trackbench_sdk::data::{DriftOptions, DriftReport, Profile, Test};
+use trackbench_sdk::dataset::{self, LoggedDataset};
+use trackbench_store::Backend;
+
+use crate::Ctx;
+use crate::output;
+
+#[derive(Args)]
+pub struct DriftArgs {
+    /// The reference: RUN:DATASET[@STEP]
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The current data: RUN:DATASET[@STEP]
+    #[arg(value_name = "CUR")]
+    pub current: String,
+    #[command(flatten)]
+    pub tests: TestArgs,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How columns are tested (shared with `drift series`).
+#[derive(Args, Clone)]
+pub struct TestArgs {
+    /// Only these columns (comma-separated; default: every column of the reference)
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub columns: Option<Vec<String>>,
+    /// The test for every column; `auto` picks per column type and sample size
+    #[arg(long, default_value = "auto", value_parser = ["auto", "ks", "psi", "js", "wasserstein", "chi2"])]
+    pub test: String,
+    /// A threshold: a test's (ks=0.01, wasserstein=0.2, …: a p-value for ks and chi2, a distance
+    /// for the others) or `share`, the share of drifted columns at which the dataset drifts (0.5)
+    #[arg(long = "threshold", value_name = "NAME=VALUE")]
+    pub thresholds: Vec<String>,
+}
+
+impl TestArgs {
+    /// The resolved drift options.
+    pub fn options(&self) -> anyhow::Result<DriftOptions> {
+        let mut o = DriftOptions {
+            test: self.test.parse::<Test>().map_err(anyhow::Error::msg)?,
+            columns: self.columns.clone(),
+            ..DriftOptions::default()
+        };
+        for t in &self.thresholds {
+            let Some((name, value)) = t.split_once('=') else {
+                bail!("--threshold {t:?}: expected NAME=VALUE (ks=0.01, psi=0.2, share=0.3, …)");
+            };
+            let value: f64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                .with_context(|| format!("--threshold {t:?}: the value must be a number >= 0"))?;
+            match name.trim() {
+                "share" => o.drift_share = value,
+                n => {
+                    let test: Test = n.parse().map_err(|e| anyhow::anyhow!("--threshold {t:?}: {e}"))?;
+                    if test == Test::Auto {
+                        bail!("--threshold {t:?}: name a test (ks, chi2, wasserstein, js, psi), not auto");
+                    }
+                    o.thresholds.insert(test, value);
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// `RUN:DATASET[@STEP]`, parsed.
+#[derive(Debug, PartialEq)]
+pub struct Spec {
+    pub run: String,
+    pub dataset: String,
+    pub step: Option<i64>,
+}
+
+impl std::str::FromStr for Spec {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Spec> {
+        let Some((run, rest)) = s.split_once(':') else {
+            bail!("{s:?}: expected RUN:DATASET[@STEP] (e.g. 3f9a:train or baseline:serving@7)");
+        };
+        // `@` followed by anything but an integer is part of the dataset's name.
+        let (dataset, step) = match rest.rsplit_once('@').and_then(|(d, st)| Some((d, st.parse::<i64>().ok()?))) {
+            Some((d, n)) => (d, Some(n)),
+            None => (rest, None),
+        };
+        if run.is_empty() || dataset.is_empty() {
+            bail!("{s:?}: expected RUN:DATASET[@STEP], with a run and a dataset name");
+        }
+        Ok(Spec { run: run.to_string(), dataset: dataset.to_string(), step })
+    }
+}
+
+/// A run's dataset inputs.
+pub fn logged(st: &dyn Backend, run: &str) -> anyhow::Result<Vec<LoggedDataset>> {
+    Ok(st.run_inputs(run)?.iter().filter_map(LoggedDataset::from_input).collect())
+}
+
+/// The profile `spec` names, with the run's id and the step it was found at.
+pub fn profile(st: &dyn Backend, spec: &Spec) -> anyhow::Result<(String, Option<i64>, Profile)> {
+    let run = st.resolve_run(&spec.run).with_context(|| format!("finding run {:?}", spec.run))?;
+    let inputs = logged(st, &run)?;
+    let found = dataset::find(&inputs, &spec.dataset, spec.step).map_err(|e| anyhow::anyhow!("run {run}: {e}"))?;
+    let p = found.parse_profile().map_err(|e| anyhow::anyhow!("run {run}: {e}"))?;
+    Ok((run, found.step, p))
+}
+
+/// Prints `err` and exits 2: every error of `drift` is one (not the CLI's usual 1 or 4).
+fn fail(err: anyhow::Error) -> ! {
+    let _ = std::io::stdout().flush();
+    eprintln!("error: {err:#}");
+    std::process::exit(2)
+}
+
+pub fn drift(ctx: &Ctx, args: DriftArgs) -> anyhow::Result<()> {
+    let drifted = compare(ctx, &args).unwrap_or_else(|e| fail(e));
+    let _ = std::io::stdout().flush();
+    if drifted {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn compare(ctx: &Ctx, args: &DriftArgs) -> anyhow::Result<bool> {
+    let options = args.tests.options()?;
+    let (r, c): (Spec, Spec) = (args.reference.parse()?, args.current.parse()?);
+    let st = ctx.open()?;
+    let (r_run, r_step, r_prof) = profile(st.as_ref(), &r).context("the reference")?;
+    let (c_run, c_step, c_prof) = profile(st.as_ref(), &c).context("the current data")?;
+    if let Some(cols) = &options.columns {
+        let missing: Vec<&str> = cols
+            .iter()
+            .filter(|n| r_prof.column(n).is_none() && c_prof.column(n).is_none())
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            bail!("--columns: neither profile has {}", missing.join(", "));
+        }
+    }
+    let report = trackbench_sdk::data::drift(&r_prof, &c_prof, &options);
+    let side = |s: &Spec, run: &str, step: Option<i64>, p: &Profile| json!({ "run": run, "dataset": s.dataset, "step": step, "rows": p.rows });
+    if args.json {
+        let out = json!({
+            "reference": side(&r, &r_run, r_step, &r_prof),
+            "current": side(&c, &c_run, c_step, &c_prof),
+            "report": report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        let at = |s: Option<i64>| s.map(|s| format!("@{s}")).unwrap_or_default();
+        println!(
+            "reference {}:{}{} ({} rows)  vs  current {}:{}{} ({} rows)\n",
+            r_run,
+            output::escape(&r.dataset),
+            at(r_step),
+            r_prof.rows,
+            c_run,
+            output::escape(&c.dataset),
+            at(c_step),
+            c_prof.rows
+        );
+        print!("{}", render(&report));
+    }
+    Ok(report.drift)
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x != 0.0 && x.abs() < 1e-4 => format!("{x:.3e}"),
+        Some(x) => format!("{x:.4}"),
+    }
+}
+
+/// The per-column table, the notes and the dataset's verdict.
+pub fn render(report: &DriftReport) -> String {
+    let rows: Vec<Vec<String>> = report
+        .columns
+        .iter()
+        .map(|c| {
+            let ty = match (c.ref_dtype, c.cur_dtype) {
+                (Some(a), Some(b)) if a == b => a.to_string(),
+                (a, b) => {
+                    format!("{}/{}", a.map_or("-".into(), |t| t.to_string()), b.map_or("-".into(), |t| t.to_string()))
+                }
+            };
+            let threshold = match (c.test, c.threshold) {
+                (Some(t), Some(v)) if t.uses_p_value() => format!("p < {}", num(Some(v))),
+                (Some(_), Some(v)) => format!(">= {}", num(Some(v))),
+                _ => "-".into(),
+            };
+            let verdict = match c.drift {
+                Some(true) => "DRIFT",
+                Some(false) => "ok",
+                None => "untested",
+            };
+            let exact = match (c.test, c.exact, c.error_bound) {
+                (None, _, _) => "-".into(),
+                (_, true, _) => "exact".into(),
+                (_, false, Some(b)) => format!("± {}", num(Some(b))),
+                (_, false, None) => "sketch".into(),
+            };
+            vec![
+                c.column.clone(),
+                ty,
+                c.test.map_or("-".into(), |t| t.name().to_string()),
+                num(c.statistic),
+                num(c.p_value),
+                threshold,
+                verdict.into(),
+                exact,
+            ]
+        })
+        .collect();
+    let mut out = output::table(
+        &["column", "type", "test", "statistic", "p-value", "threshold", "verdict", "exact/bound"],
+        &rows,
+    );
+    let mut notes = String::new();
+    for c in &report.columns {
+        let why = std::iter::once(c.reason.as_str()).filter(|r| !r.is_empty() && *r != "chosen");
+        for n in why.chain(c.notes.iter().map(String::as_str)) {
+            notes.push_str(&format!("  {}: {}\n", output::escape(&c.column), output::escape(n)));
+        }
+    }
+    if !notes.is_empty() {
+        out.push_str("\nnotes:\n");
+        out.push_str(&notes);
+    }
+    let drifted: Vec<&str> =
+        report.columns.iter().filter(|c| c.drift == Some(true)).map(|c| c.column.as_str()).collect();
+    out.push('\n');
+    match report.share {
+        None => out.push_str("dataset: no column could be tested: no drift verdict\n"),
+        Some(share) => out.push_str(&format!(
+            "dataset: {} of {} tested columns drifted ({:.0}%, drift at {:.0}%): {}{}\n",
+            report.drifted,
+            report.tested,
+            share * 100.0,
+            report.drift_share * 100.0,
+            if report.drift { "DRIFT" } else { "no drift" },
+            if drifted.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", drifted.iter().map(|d| output::escape(d)).collect::<Vec<_>>().join(", "))
+            },
+        )),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spec;
+
+    #[test]
+    fn specs_parse() {
+        let p = |s: &str| s.parse::<Spec>();
+        assert_eq!(p("abc:train").unwrap(), Spec { run: "abc".into(), dataset: "train".into(), step: None });
+        assert_eq!(p("abc:serving@7").unwrap().step, Some(7));
+        assert_eq!(p("abc:a:b@-1").unwrap(), Spec { run: "abc".into(), dataset: "a:b".into(), step: Some(-1) });
+        assert_eq!(p("abc:a@b").unwrap().dataset, "a@b");
+        for bad in ["abc", ":train", "abc:", "abc:@3"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+}
