@@ -175,19 +175,23 @@ impl BlobStore for DirBlobs {
     }
 
     fn check(&self) -> Result<()> {
-        match std::fs::metadata(&self.dir) {
-            Ok(m) if m.is_dir() => Ok(()),
-            Ok(_) => Err(StoreError::Io {
-                context: format!("blob folder {}", self.dir.display()),
-                source: std::io::Error::other("exists but is not a folder"),
-            }),
-            // Created on the first put, as long as its parent is there.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match self.dir.parent() {
-                Some(p) if p.as_os_str().is_empty() || p.is_dir() => Ok(()),
-                _ => Err(StoreError::Io { context: format!("blob folder {}", self.dir.display()), source: e }),
-            },
-            Err(e) => Err(StoreError::Io { context: format!("blob folder {}", self.dir.display()), source: e }),
+        let context = || format!("blob folder {}", self.dir.display());
+        if let Ok(m) = std::fs::metadata(&self.dir)
+            && !m.is_dir()
+        {
+            return Err(StoreError::Io { context: context(), source: std::io::Error::other("exists but is not a folder") });
         }
+        // Writable, as every put needs it: the folder a put stages in is made (the first put
+        // would make it) and a file is created in it and removed.
+        let tmp_dir = self.dir.join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(|e| StoreError::Io { context: context(), source: e })?;
+        let (probe, file) = tempfile_in(&tmp_dir).map_err(|e| match e {
+            StoreError::Io { source, .. } => StoreError::Io { context: context(), source },
+            e => e,
+        })?;
+        drop(file);
+        let _ = std::fs::remove_file(probe);
+        Ok(())
     }
 
     fn stage(&self, input: &mut dyn Read, what: &str) -> Result<Box<dyn StagedBlob>> {
