@@ -12,6 +12,8 @@
 //! run inherited from the parent is inert in the child (runs started in the child work) (its writer thread did not survive the
 //! fork and its lock may be held): calls return `False` and the Python layer warns once.
 
+mod table;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
@@ -365,6 +367,28 @@ impl NativeRun {
     #[pyo3(signature = (path, name=None))]
     fn log_artifact(&self, py: Python<'_>, path: String, name: Option<String>) -> PyResult<bool> {
         py.detach(|| self.with(|r| r.log_artifact(&path, name.as_deref()))).map(|o| o.is_some())
+    }
+
+    /// Profiles a table (see `table` for the columns' form) and logs it as dataset input
+    /// `name`; returns its digest (`None` in a forked child). The profile is built with the GIL
+    /// held (its columns borrow Python memory); the store write waits without it.
+    #[pyo3(signature = (name, columns, context=None, step=None))]
+    fn log_dataset(
+        &self,
+        py: Python<'_>,
+        name: String,
+        columns: Vec<table::PyColumn<'_>>,
+        context: Option<String>,
+        step: Option<i64>,
+    ) -> PyResult<Option<String>> {
+        if self.inherited() {
+            return Ok(None);
+        }
+        let opts = trackbench_sdk::data::ProfileOptions::default();
+        let profile = table::with_columns(&columns, |cols| trackbench_sdk::data::Profile::from_columns(cols, &opts))?
+            .map_err(|e| PyValueError::new_err(format!("cannot profile dataset {name:?}: {e}")))?;
+        drop(columns);
+        py.detach(|| self.with(|r| r.log_profile(&name, &profile, context.as_deref(), step)))
     }
 
     /// Blocks (without the GIL) until everything logged so far is stored.

@@ -17,7 +17,7 @@ import traceback
 import warnings
 from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Sequence, Tuple, Union
 
-from . import _convert
+from . import _convert, _data
 from ._native import NativeRun, mark_forked
 
 _lock = threading.RLock()
@@ -220,6 +220,25 @@ class Run:
     def log_artifacts(self, local_dir: Union[str, "os.PathLike[str]"], artifact_path: Optional[str] = None) -> None:
         self.log_artifact(local_dir, artifact_path or "")
 
+    def log_dataset(
+        self,
+        data: Any,
+        name: str = "train",
+        context: Optional[str] = "training",
+        step: Optional[int] = None,
+        columns: Optional[Sequence[str]] = None,
+    ) -> Optional[str]:
+        """Profiles a table and stores the profile with the run as dataset input ``name``
+        (MLflow's dataset input, with ``context``: ``training``, ``validation``, ``serving``…).
+        ``data``: a pandas or polars DataFrame, a pyarrow Table, a 2-D numpy array (names in
+        ``columns``) or a dict of columns; for other tables ``columns`` picks the columns.
+        ``step`` logs one profile per batch (daily traffic, say) for ``trackbench drift series``.
+        The same table again under the same name and step is stored once. Returns the digest."""
+        if step is not None and not isinstance(step, int):
+            step = int(_convert.scalar(step))
+        cols = _data.columns_of(data, columns)
+        return self._native_call("log_dataset", name, cols, context, step) or None
+
     def log_text(self, line: str, stream: str = "stdout") -> None:
         """Records one line of output with the run."""
         self._native_call("log_line", stream, line)
@@ -341,6 +360,17 @@ def log_artifact(local_path: Union[str, "os.PathLike[str]"], artifact_path: Opti
     path = os.fspath(local_path)
     name = os.path.basename(path.rstrip("/"))
     _require_run().log_artifact(path, f"{artifact_path.strip('/')}/{name}" if artifact_path else None)
+
+
+def log_dataset(
+    data: Any,
+    name: str = "train",
+    context: Optional[str] = "training",
+    step: Optional[int] = None,
+    columns: Optional[Sequence[str]] = None,
+) -> Optional[str]:
+    """``Run.log_dataset`` on the current run."""
+    return _require_run().log_dataset(data, name=name, context=context, step=step, columns=columns)
 
 
 def log_artifacts(local_dir: Union[str, "os.PathLike[str]"], artifact_path: Optional[str] = None) -> None:
