@@ -144,3 +144,44 @@ fn missing_runs_datasets_and_bad_arguments_exit_2() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("has no Trackbench profile"), "{}", out.stderr);
 }
+
+#[test]
+fn drift_series_writes_metric_series_per_step_once() {
+    let env = Env::new();
+    let id = logged(&env);
+    let r = format!("{id}:train");
+    let args = ["drift", "series", id.as_str(), "--dataset", "serving", "--reference", r.as_str()];
+    let out = env.cmd(&[&args[..], &["--json"]].concat());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let v = out.json();
+    assert_eq!(v["drifted_steps"], serde_json::json!([2, 3]));
+    assert!(v["points_written"].as_u64().unwrap() > 0);
+
+    let mut s = trackbench_store::Store::open(env.store(), trackbench_store::StoreOptions::default()).unwrap();
+    let all = trackbench_store::StepRange::ALL;
+    let verdicts = s.series(&id, "drift/dataset", all).unwrap();
+    assert_eq!(verdicts.steps, [0, 1, 2, 3]);
+    assert_eq!(verdicts.values, [0.0, 0.0, 1.0, 1.0]);
+    let ks = s.series(&id, "drift/age/ks", all).unwrap();
+    assert_eq!(ks.steps, [0, 1, 2, 3]);
+    assert_eq!(ks.values[0], 0.0);
+    assert_eq!(s.series(&id, "drift/age/p_value", all).unwrap().len(), 4);
+    assert_eq!(s.series(&id, "drift/city/chi2", all).unwrap().len(), 4);
+    drop(s);
+
+    // Again: nothing new is written (the store never replaces a point); with the gate, exit 1.
+    let again = env.cmd(&[&args[..], &["--fail-on-drift"]].concat());
+    assert_eq!(again.code, 1, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("2 drifted; 0 point(s) written") && again.stdout.contains("4 step(s) already"));
+    let s = trackbench_store::Store::open(env.store(), trackbench_store::StoreOptions::default()).unwrap();
+    let summary = s.metric_summaries(&id).unwrap();
+    assert_eq!(summary.iter().find(|m| m.key == "drift/dataset").unwrap().count, 4);
+
+    // A dataset logged without steps, and one not logged at all.
+    let out = env.cmd(&["drift", "series", &id, "--dataset", "train", "--reference", &r]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("was logged without a step"), "{}", out.stderr);
+    let out = env.cmd(&["drift", "series", &id, "--dataset", "nope", "--reference", &r]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no dataset \"nope\""), "{}", out.stderr);
+}
