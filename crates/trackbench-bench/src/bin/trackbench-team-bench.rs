@@ -181,6 +181,16 @@ impl Http {
         Ok((serde_json::from_str(&text)?, text.len()))
     }
 
+    /// The raw bytes of a GET (for the binary series format).
+    fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self.agent.get(&url).header("Authorization", format!("Bearer {TOKEN}")).call()?;
+        let status = resp.status();
+        let bytes = resp.body_mut().with_config().limit(1 << 32).read_to_vec()?;
+        ensure!(status == 200, "GET {url}: HTTP {status}");
+        Ok(bytes)
+    }
+
     fn post(&self, path: &str, body: &str) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut resp = self
@@ -575,6 +585,23 @@ fn run() -> anyhow::Result<()> {
         );
     }
     println!("[history] trackbench whole 1M series ({:.1} MB JSON): {}", tb_bytes as f64 / 1e6, spread(&tb_whole));
+    // The same series in binary (`format=binary`: 24 bytes a point), decoded into arrays.
+    let mut tb_binary = Vec::new();
+    let mut bin_bytes = 0;
+    for _ in 0..o.reps {
+        let s = Instant::now();
+        let bytes = tb.http.get_bytes(&format!("{tb_path}&format=binary"))?;
+        ensure!(&bytes[..8] == b"TBSERIES", "trackbench: not a binary series");
+        let n = u64::from_le_bytes(bytes[8..16].try_into()?) as usize;
+        ensure!(n == CURVE as usize && bytes.len() == 16 + 24 * n, "trackbench: binary series incomplete");
+        let word = |i: usize| u64::from_le_bytes(bytes[16 + 8 * i..24 + 8 * i].try_into().unwrap_or_default());
+        let steps: Vec<i64> = (0..n).map(|i| word(i) as i64).collect();
+        let values: Vec<f64> = (0..n).map(|i| f64::from_bits(word(2 * n + i))).collect();
+        tb_binary.push(s.elapsed());
+        ensure!(steps.last() == Some(&(CURVE - 1)) && values.len() == n, "trackbench: binary series wrong");
+        bin_bytes = bytes.len();
+    }
+    println!("[history] trackbench whole 1M series ({:.1} MB binary): {}", bin_bytes as f64 / 1e6, spread(&tb_binary));
     let ml_path = format!("/api/2.0/mlflow/metrics/get-history?run_id={ml_curve}&metric_key=loss");
     let mut ml_whole = Vec::new();
     let mut ml_bytes = 0;
@@ -590,6 +617,15 @@ fn run() -> anyhow::Result<()> {
     let (a, b) = (median(&tb_whole), median(&ml_whole));
     t.push(
         "whole 1M-point history, end to end (JSON read and parsed by the client)",
+        ms(a),
+        ms(b),
+        ratio(b.as_secs_f64() / a.as_secs_f64()),
+        "<= 100 ms",
+        verdict(a <= Duration::from_millis(100)),
+    );
+    let a = median(&tb_binary);
+    t.push(
+        "whole 1M-point history, end to end (binary, `format=binary`, decoded by the client)",
         ms(a),
         ms(b),
         ratio(b.as_secs_f64() / a.as_secs_f64()),

@@ -45,6 +45,51 @@ pub(super) struct SeriesQuery {
     since: Option<i64>,
     min_step: Option<i64>,
     max_step: Option<i64>,
+    /// `binary`: the whole series as little-endian arrays (see [`binary_series`]), for
+    /// clients reading a million points at once; JSON otherwise.
+    format: Option<String>,
+}
+
+/// A whole series' answer (`downsampled: false`).
+#[derive(serde::Serialize)]
+struct Whole<'a> {
+    key: &'a str,
+    x: &'a str,
+    downsampled: bool,
+    total: i64,
+    points: WholePoints<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct WholePoints<'a> {
+    /// The x of each point when the axis is not the step (null on the step axis).
+    x: Option<&'a [f64]>,
+    steps: &'a [i64],
+    wall_ms: &'a [i64],
+    values: Floats<'a>,
+}
+
+/// The media type of a series in binary.
+pub const BINARY_SERIES: &str = "application/vnd.trackbench.series";
+
+/// A whole series as bytes: `TBSERIES`, the point count `n` (u64), then `n` steps (i64), `n`
+/// wall times in ms (i64) and `n` values (f64, bit-exact: NaN payloads and -0.0 kept), all
+/// little-endian. 24 bytes a point, written and read without parsing numbers.
+fn binary_series(points: &trackbench_store::Points) -> Vec<u8> {
+    let n = points.len();
+    let mut out = Vec::with_capacity(16 + 24 * n);
+    out.extend_from_slice(b"TBSERIES");
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    for v in &points.steps {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in &points.wall_ms {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in &points.values {
+        out.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+    out
 }
 
 fn opt_floats(v: &[Option<f64>]) -> Vec<Value> {
@@ -65,6 +110,12 @@ pub(super) async fn series(
     if q.max_points == Some(0) {
         return Err(ApiError::invalid("`max_points` must be at least 1"));
     }
+    let binary = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("binary") if q.max_points.is_none() && x == XAxis::Step => true,
+        Some("binary") => return Err(ApiError::invalid("`format=binary` is for whole series on the step axis")),
+        Some(other) => return Err(ApiError::invalid(format!("`format` is json or binary, not `{other}`"))),
+    };
     let body = s
         .read(move |st| {
             let run = st.run(&id)?;
@@ -97,6 +148,9 @@ pub(super) async fn series(
                 return serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()));
             }
             let points = st.series(&id, &q.key, range)?;
+            if binary {
+                return Ok(binary_series(&points));
+            }
             // x as a whole number (the step, or milliseconds), which min/max buckets split
             // exactly, and as shown (seconds on the relative axis).
             let x_int: Cow<[i64]> = match x {
@@ -140,20 +194,29 @@ pub(super) async fn series(
                         }
                     })
                 }
-                _ => json!({
-                    "key": q.key, "x": x_name, "downsampled": false, "total": total,
-                    "points": {
-                        "x": if x == XAxis::Step { Value::Null } else { json!(xs) },
-                        "steps": points.steps,
-                        "wall_ms": points.wall_ms,
-                        "values": Floats(&points.values),
-                    }
-                }),
+                // The whole series, serialized straight from the arrays (a million points
+                // as a JSON tree first would cost more than the store's read).
+                _ => {
+                    let whole = Whole {
+                        key: &q.key,
+                        x: x_name,
+                        downsampled: false,
+                        total,
+                        points: WholePoints {
+                            x: (x != XAxis::Step).then_some(&xs[..]),
+                            steps: &points.steps,
+                            wall_ms: &points.wall_ms,
+                            values: Floats(&points.values),
+                        },
+                    };
+                    return serde_json::to_vec(&whole).map_err(|e| ApiError::internal(e.to_string()));
+                }
             };
             serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))
         })
         .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let media_type = if binary { BINARY_SERIES } else { "application/json" };
+    Ok(([(header::CONTENT_TYPE, media_type)], body).into_response())
 }
 
 #[derive(Deserialize)]

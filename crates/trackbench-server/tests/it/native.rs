@@ -238,3 +238,34 @@ fn log_lines_page_by_sequence() {
     assert_eq!(got, ["line 2", "line 3"]);
     assert_eq!(l["lines"][0]["seq"], 3);
 }
+
+#[test]
+fn a_whole_series_reads_back_in_binary_bit_exact() {
+    let s = Server::start();
+    let id = s.create_run("p", "binary");
+    let body = r#"{"series":[{"key":"loss","steps":[0,1,2,3,7],"wall_ms":[10,20,30,40,-5],"values":[1.5,NaN,-Infinity,-0.0,1e-310]}]}"#;
+    assert_eq!(s.post(&format!("/api/v1/runs/{id}/batch"), body).0, 200);
+    let url = s.url(&format!("/api/v1/runs/{id}/series?key=loss&format=binary"));
+    let resp = s.agent.get(&url).header("Authorization", format!("Bearer {}", s.token)).call().unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/vnd.trackbench.series");
+    let bytes = resp.into_body().read_to_vec().unwrap();
+    assert_eq!(&bytes[..8], b"TBSERIES");
+    let word = |i: usize| u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().unwrap());
+    let n = word(0) as usize;
+    assert_eq!((n, bytes.len()), (5, 16 + 24 * 5));
+    let steps: Vec<i64> = (0..n).map(|i| word(1 + i) as i64).collect();
+    let walls: Vec<i64> = (0..n).map(|i| word(1 + n + i) as i64).collect();
+    let bits: Vec<u64> = (0..n).map(|i| word(1 + 2 * n + i)).collect();
+    assert_eq!(steps, [0, 1, 2, 3, 7]);
+    assert_eq!(walls, [10, 20, 30, 40, -5]);
+    let want = [1.5f64, f64::NAN, f64::NEG_INFINITY, -0.0, 1e-310];
+    assert_eq!(bits[0], want[0].to_bits());
+    assert!(f64::from_bits(bits[1]).is_nan());
+    assert_eq!(bits[2..], want[2..].iter().map(|v| v.to_bits()).collect::<Vec<_>>()[..], "-0.0 and subnormals kept");
+    // Binary is for whole series on the step axis; anything else is a clear 400.
+    for q in ["&format=binary&max_points=2", "&format=binary&x=wall", "&format=xml"] {
+        let (st, e) = s.get(&format!("/api/v1/runs/{id}/series?key=loss{q}"));
+        assert_eq!((st, e["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")), "{q}: {e}");
+    }
+}
