@@ -12,7 +12,6 @@
 //! on [`Store`].
 
 use crate::Store;
-use crate::watch::{Change, ChangeCursor};
 use crate::ab::{AbInfo, Arm, NewAb};
 use crate::codec::Points;
 use crate::error::Result;
@@ -21,6 +20,7 @@ use crate::model::{
     Batch, Bucket, IngestReport, MetricSummary, NewRun, ProjectInfo, RunInfo, RunQuery, RunStatus, StepRange,
     StoredLogLine,
 };
+use crate::watch::{Change, ChangeCursor};
 
 /// Projects (MLflow's experiments): create, look up, rename, soft delete and restore, tags.
 pub trait ProjectStore {

@@ -179,7 +179,10 @@ impl BlobStore for DirBlobs {
         if let Ok(m) = std::fs::metadata(&self.dir)
             && !m.is_dir()
         {
-            return Err(StoreError::Io { context: context(), source: std::io::Error::other("exists but is not a folder") });
+            return Err(StoreError::Io {
+                context: context(),
+                source: std::io::Error::other("exists but is not a folder"),
+            });
         }
         // Writable, as every put needs it: the folder a put stages in is made (the first put
         // would make it) and a file is created in it and removed.

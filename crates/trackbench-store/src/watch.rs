@@ -153,7 +153,8 @@ impl ChangeSource for SqlitePoll<'_> {
 
     fn run_status(&self, id: i64) -> Result<Option<RunStatus>> {
         use rusqlite::OptionalExtension;
-        let mut s = self.store.conn.prepare_cached(&format!("SELECT {} FROM runs r WHERE r.id = ?2", self.status_sql))?;
+        let mut s =
+            self.store.conn.prepare_cached(&format!("SELECT {} FROM runs r WHERE r.id = ?2", self.status_sql))?;
         let status: Option<String> = s.query_row(rusqlite::params![self.stale, id], |r| r.get(0)).optional()?;
         Ok(status.as_deref().and_then(RunStatus::parse))
     }
