@@ -184,8 +184,14 @@ impl BlobStore for DirBlobs {
                 source: std::io::Error::other("exists but is not a folder"),
             });
         }
-        // Writable, as every put needs it: the folder a put stages in is made (the first put
-        // would make it) and a file is created in it and removed.
+        // Made when missing, but only inside a folder that is there (a mistyped path is an
+        // error, not a new tree), then checked writable as every put needs it: the folder a
+        // put stages in is made and a file is created in it and removed.
+        match std::fs::create_dir(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::Io { context: context(), source: e }),
+        }
         let tmp_dir = self.dir.join("tmp");
         std::fs::create_dir_all(&tmp_dir).map_err(|e| StoreError::Io { context: context(), source: e })?;
         let (probe, file) = tempfile_in(&tmp_dir).map_err(|e| match e {
