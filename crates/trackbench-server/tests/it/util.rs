@@ -1,31 +1,15 @@
 //! Starting the real server binary and talking to it.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// The `trackbench` binary: `TRACKBENCH_BIN`, else next to this test's target folder (built by
-/// `cargo test --workspace`), else built now.
-pub fn bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRACKBENCH_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let candidate = profile_dir.join("trackbench");
-    if !candidate.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "trackbench-cli", "--bin", "trackbench"])
-            .status()
-            .expect("running cargo build");
-        assert!(status.success(), "building the trackbench binary failed");
-    }
-    candidate
-}
+#[path = "../common/bin.rs"]
+mod common_bin;
+pub use common_bin::bin;
 
 /// Requests with the token, as a client makes them: (status, JSON body or Null). [`Server`]
 /// sends them over HTTP, [`App`] through the router in this process.
