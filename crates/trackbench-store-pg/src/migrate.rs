@@ -256,10 +256,11 @@ pub const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
     );
     "#,
-    // 2: the query language's filters on params and tags find their runs through an index
-    //    (key, value) instead of reading every run's rows: filter + order over 10k runs went
-    //    from ~50 ms to ~25 ms. Params and tags are written once per key, so ingest pays
-    //    nothing for it. (No index on metric summaries: they change with every batch.)
+    // 2: the query language's filters on params and tags can find their runs through an
+    //    index (key, value) instead of reading every run's rows (a synthetic 10k-run filter +
+    //    order: ~50 -> ~25 ms; the team benchmark's grid did not gain, see BENCHMARKS.md).
+    //    Params and tags are written once per key, so ingest pays nothing for it. (No index on
+    //    metric summaries: they change with every batch.)
     r#"
     CREATE INDEX params_key_text ON params(key, value_text);
     CREATE INDEX params_key_num ON params(key, value_num);
