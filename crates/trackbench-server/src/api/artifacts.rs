@@ -1,7 +1,6 @@
 //! Artifacts over the native API: the listing, downloads with Range (active types as
 //! attachments), and streamed uploads under a size limit.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -10,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde_json::json;
+use trackbench_store::StoreError;
 use trackbench_store::backend_artifacts::resolve_range;
 use trackbench_store::prelude::*;
 
@@ -30,7 +30,7 @@ pub async fn download_artifact(
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    serve_artifact(&s, &headers, move |st, range| Ok(st.open_artifact(&id, &path, range)?)).await
+    serve_artifact(&s, &headers, Owner::Run(id), path, |_| Ok(())).await
 }
 
 /// Media types a browser only displays (no script, no markup that can load any): served
@@ -63,29 +63,45 @@ pub(super) fn attachment(path: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")).unwrap_or(HeaderValue::from_static("attachment"))
 }
 
-/// An artifact's record and a reader of its bytes (all, or the range asked for).
-pub type Opened = (trackbench_store::ArtifactInfo, Box<dyn std::io::Read + Send>);
-
-/// Answers a GET of an artifact, honouring a single byte `Range`: `open` opens it on a store
-/// connection (on the blocking pool), whole or a half-open range of it, and the bytes stream
-/// from the blob store (a folder or an object store) to the client as they are read.
+/// Answers a GET of artifact `path` of `owner`, honouring a single byte `Range`: `check` runs
+/// first on the store connection (on the blocking pool), then the blob is opened once, whole
+/// or only the range asked for (a ranged read looks up the record's size first, so an object
+/// store is asked for those bytes only), and streams to the client as it is read.
 pub async fn serve_artifact(
     s: &Arc<AppState>,
     headers: &HeaderMap,
-    open: impl Fn(&mut dyn Backend, Option<Range<u64>>) -> ApiResult<Opened> + Send + 'static,
+    owner: Owner,
+    path: String,
+    check: impl FnOnce(&mut dyn Backend) -> ApiResult<()> + Send + 'static,
 ) -> ApiResult<Response> {
     let spec = headers.get(header::RANGE).map(|r| r.to_str().unwrap_or("").to_string());
     let (info, reader, range) = s
         .read(move |st| {
-            let (info, reader) = open(st, None)?;
-            let Some(spec) = spec else { return Ok((info, reader, None)) };
+            check(st)?;
+            let open = |st: &mut dyn Backend, range| -> ApiResult<_> {
+                Ok(match &owner {
+                    Owner::Run(id) => st.open_artifact(id, &path, range)?,
+                    Owner::Model(id) => st.open_model_artifact(id, &path, range)?,
+                })
+            };
+            let Some(spec) = spec else {
+                let (info, reader) = open(st, None)?;
+                return Ok((info, Some(reader), None));
+            };
+            let info = match &owner {
+                Owner::Run(id) => st.artifact(id, &path)?,
+                Owner::Model(id) => st
+                    .model_artifacts(id)?
+                    .into_iter()
+                    .find(|a| a.path == path)
+                    .ok_or_else(|| StoreError::ArtifactNotFound(format!("{id}/{path}")))?,
+            };
             match resolve_range(&spec, info.size) {
                 // Unsatisfiable, or not one range of bytes: 416 with the size.
-                None => Ok((info, reader, Some(None))),
+                None => Ok((info, None, Some(None))),
                 Some(r) => {
-                    drop(reader);
                     let (info, reader) = open(st, Some(r.clone()))?;
-                    Ok((info, reader, Some(Some(r))))
+                    Ok((info, Some(reader), Some(Some(r))))
                 }
             }
         })
@@ -99,6 +115,7 @@ pub async fn serve_artifact(
                 .into_response());
         }
     };
+    let Some(reader) = reader else { return Err(ApiError::internal("no reader for a readable artifact")) };
     let mut resp = Response::new(Body::from_stream(read_stream(reader)));
     *resp.status_mut() = status;
     let media_type = info.media_type.as_str();

@@ -129,14 +129,11 @@ pub async fn download(
     if path.is_empty() {
         return Err(ApiError::invalid("cannot download an artifact folder as a file"));
     }
-    crate::api::serve_artifact(&s, &headers, move |st, range| {
-        check_target(st, &exp, &target)?;
-        Ok(match &target {
-            Target::Run(run) => st.open_artifact(run, &path, range)?,
-            Target::Model(m) => st.open_model_artifact(m, &path, range)?,
-        })
-    })
-    .await
+    let owner = match &target {
+        Target::Run(run) => Owner::Run(run.clone()),
+        Target::Model(m) => Owner::Model(m.clone()),
+    };
+    crate::api::serve_artifact(&s, &headers, owner, path, move |st| check_target(st, &exp, &target)).await
 }
 
 /// Checks an upload's path and owner before its body is read: (owner, path inside its files).
