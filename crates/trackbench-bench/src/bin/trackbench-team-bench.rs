@@ -444,8 +444,6 @@ fn run() -> anyhow::Result<()> {
         }
     });
     rx.recv_timeout(Duration::from_secs(10)).context("no SSE hello from replica B")?;
-    // A replica listens for other replicas' notices a moment after it starts: let it settle.
-    std::thread::sleep(Duration::from_secs(2));
     let v = tb.http.post("/api/v1/runs", &json!({"project": "live"}).to_string())?;
     let live = v["id"].as_str().context("run id")?.to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
