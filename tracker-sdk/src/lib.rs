@@ -25,7 +25,6 @@
 //! (see [`Remote`]: gzip batches, retries with backoff, each batch stored at most once).
 
 mod config;
-pub mod dataset;
 mod http;
 mod nvml;
 mod options;
@@ -41,6 +40,8 @@ pub use run::{MetricKey, Run};
 /// Dataset profiles and drift tests, for [`Run::log_dataset`]'s columns and for readers of
 /// logged profiles.
 pub use trackbench_data as data;
+/// Datasets as run inputs (MLflow's `DatasetInput` form) and how a logged one is found.
+pub use trackbench_data::logged as dataset;
 pub use trackbench_store::{RunStatus, Stream};
 
 /// Errors the SDK reports to the caller.

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use trackbench_sdk::data::{DriftOptions, DriftReport, Profile, Test};
-use trackbench_sdk::dataset::{self, LoggedDataset};
+use trackbench_sdk::dataset::{self, LoggedDataset, Spec};
 use trackbench_store::{Backend, Batch};
 
 use crate::Ctx;
@@ -97,32 +97,6 @@ impl TestArgs {
     }
 }
 
-/// `RUN:DATASET[@STEP]`, parsed.
-#[derive(Debug, PartialEq)]
-pub struct Spec {
-    pub run: String,
-    pub dataset: String,
-    pub step: Option<i64>,
-}
-
-impl std::str::FromStr for Spec {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> anyhow::Result<Spec> {
-        let Some((run, rest)) = s.split_once(':') else {
-            bail!("{s:?}: expected RUN:DATASET[@STEP] (e.g. 3f9a:train or baseline:serving@7)");
-        };
-        // `@` followed by anything but an integer is part of the dataset's name.
-        let (dataset, step) = match rest.rsplit_once('@').and_then(|(d, st)| Some((d, st.parse::<i64>().ok()?))) {
-            Some((d, n)) => (d, Some(n)),
-            None => (rest, None),
-        };
-        if run.is_empty() || dataset.is_empty() {
-            bail!("{s:?}: expected RUN:DATASET[@STEP], with a run and a dataset name");
-        }
-        Ok(Spec { run: run.to_string(), dataset: dataset.to_string(), step })
-    }
-}
-
 /// A run's dataset inputs.
 pub fn logged(st: &dyn Backend, run: &str) -> anyhow::Result<Vec<LoggedDataset>> {
     Ok(st.run_inputs(run)?.iter().filter_map(LoggedDataset::from_input).collect())
@@ -162,7 +136,7 @@ fn compare(ctx: &Ctx, args: &DriftArgs) -> anyhow::Result<bool> {
     let (Some(r), Some(c)) = (&args.reference, &args.current) else {
         bail!("expected REF and CUR (RUN:DATASET[@STEP] each), or `drift series`");
     };
-    let (r, c): (Spec, Spec) = (r.parse()?, c.parse()?);
+    let (r, c): (Spec, Spec) = (r.parse().map_err(anyhow::Error::msg)?, c.parse().map_err(anyhow::Error::msg)?);
     let st = ctx.open()?;
     let (r_run, r_step, r_prof) = profile(st.as_ref(), &r).context("the reference")?;
     let (c_run, c_step, c_prof) = profile(st.as_ref(), &c).context("the current data")?;
@@ -250,7 +224,7 @@ pub fn step_batch(report: &DriftReport, step: i64, wall_ms: i64) -> Batch {
 
 fn series(ctx: &Ctx, args: &SeriesArgs) -> anyhow::Result<bool> {
     let options = args.tests.options()?;
-    let r: Spec = args.reference.parse()?;
+    let r: Spec = args.reference.parse().map_err(anyhow::Error::msg)?;
     let mut st = ctx.open()?;
     let (r_run, r_step, r_prof) = profile(st.as_ref(), &r).context("the reference")?;
     let run = st.resolve_run(&args.run).with_context(|| format!("finding run {:?}", args.run))?;
@@ -429,21 +403,4 @@ pub fn render(report: &DriftReport) -> String {
         )),
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Spec;
-
-    #[test]
-    fn specs_parse() {
-        let p = |s: &str| s.parse::<Spec>();
-        assert_eq!(p("abc:train").unwrap(), Spec { run: "abc".into(), dataset: "train".into(), step: None });
-        assert_eq!(p("abc:serving@7").unwrap().step, Some(7));
-        assert_eq!(p("abc:a:b@-1").unwrap(), Spec { run: "abc".into(), dataset: "a:b".into(), step: Some(-1) });
-        assert_eq!(p("abc:a@b").unwrap().dataset, "a@b");
-        for bad in ["abc", ":train", "abc:", "abc:@3"] {
-            assert!(p(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -24,13 +24,16 @@
 //! with the same layout and error bounds, a seeded coin and public weighted items.
 
 mod blob;
+pub mod chart;
 pub mod column;
 pub mod drift;
 pub mod error;
 pub mod kll;
 pub mod ks;
+pub mod logged;
 pub mod profile;
 
+pub use chart::{Chart, Overview, chart, overview};
 pub use column::{Column, ColumnValues, Value};
 pub use drift::{ColumnDrift, DriftOptions, DriftReport, PsiBand, Test, drift};
 pub use error::DataError;

@@ -18,8 +18,8 @@
 //! same table again under the same name and step stores nothing new (the store keeps one input
 //! per digest), while a new batch at a new step is a new input.
 
+use crate::{DType, Profile};
 use serde_json::{Value, json};
-use trackbench_data::{DType, Profile};
 
 /// MLflow's input tag for what a dataset was used for.
 pub const CONTEXT_TAG: &str = "mlflow.data.context";
@@ -155,9 +155,46 @@ pub fn find<'a>(inputs: &'a [LoggedDataset], name: &str, step: Option<i64>) -> R
     })
 }
 
+/// `RUN:DATASET[@STEP]`: one logged profile, as the CLI's `drift`, the server's drift route and
+/// reports name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub run: String,
+    pub dataset: String,
+    pub step: Option<i64>,
+}
+
+impl std::str::FromStr for Spec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Spec, String> {
+        let Some((run, rest)) = s.split_once(':') else {
+            return Err(format!("{s:?}: expected RUN:DATASET[@STEP] (e.g. 3f9a:train or baseline:serving@7)"));
+        };
+        // `@` followed by anything but an integer is part of the dataset's name.
+        let (dataset, step) = match rest.rsplit_once('@').and_then(|(d, st)| Some((d, st.parse::<i64>().ok()?))) {
+            Some((d, n)) => (d, Some(n)),
+            None => (rest, None),
+        };
+        if run.is_empty() || dataset.is_empty() {
+            return Err(format!("{s:?}: expected RUN:DATASET[@STEP], with a run and a dataset name"));
+        }
+        Ok(Spec { run: run.to_string(), dataset: dataset.to_string(), step })
+    }
+}
+
+impl std::fmt::Display for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.run, self.dataset)?;
+        if let Some(s) = self.step {
+            write!(f, "@{s}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use trackbench_data::{Column, ColumnValues, ProfileOptions};
+    use crate::{Column, ColumnValues, ProfileOptions};
 
     use super::*;
 
@@ -179,5 +216,17 @@ mod tests {
         assert_eq!(find(&logged, "train", Some(3)).unwrap().step, Some(3));
         assert!(find(&logged, "train", Some(5)).unwrap_err().contains("steps 3, 7"));
         assert!(find(&logged, "test", None).unwrap_err().contains("the run has train"));
+    }
+
+    #[test]
+    fn specs_parse() {
+        let p = |s: &str| s.parse::<Spec>();
+        assert_eq!(p("abc:train").unwrap(), Spec { run: "abc".into(), dataset: "train".into(), step: None });
+        assert_eq!(p("abc:serving@7").unwrap().step, Some(7));
+        assert_eq!(p("abc:a:b@-1").unwrap(), Spec { run: "abc".into(), dataset: "a:b".into(), step: Some(-1) });
+        assert_eq!(p("abc:a@b").unwrap().dataset, "a@b");
+        for bad in ["abc", ":train", "abc:", "abc:@3"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
     }
 }
