@@ -300,7 +300,8 @@ impl NumericStats {
                 .map(|&q| {
                     let target = (q.clamp(0.0, 1.0) * w.total as f64).ceil().max(1.0) as u64;
                     let i = cum.partition_point(|&c| c < target).min(w.points.len() - 1);
-                    w.points[i].0
+                    // A sketched item is rounded to f32 (kll.rs); the range is the data's own.
+                    w.points[i].0.clamp(self.min.unwrap_or(f64::MIN), self.max.unwrap_or(f64::MAX))
                 })
                 .collect(),
         )

@@ -5,4 +5,5 @@ mod data {
     pub mod generate;
     pub mod merge;
     pub mod scipy;
+    pub mod size;
 }
