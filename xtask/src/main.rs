@@ -196,13 +196,13 @@ fn python_tests() -> Outcome {
         Ok(()) => {
             c.env("TRACKBENCH_REQUIRE_FRAMEWORKS", "1");
         }
-        Err(why) => eprintln!("\n!!! the real Lightning and Hugging Face tests will be SKIPPED: {why}\n"),
+        Err(why) => eprintln!("\n!!! the real Lightning, Hugging Face, pandas, polars and pyarrow tests will be SKIPPED: {why}\n"),
     }
     status(c)
 }
 
 /// Installs `tracker-sdk/python/tests/requirements-frameworks.txt` (CPU use of torch, Lightning,
-/// transformers) into the test venv when its hash changed since the last install.
+/// transformers; pandas, polars and pyarrow for `log_dataset`) into the test venv when its hash changed since the last install.
 fn framework_requirements(venv: &Path) -> Result<(), String> {
     let requirements = root().join("tracker-sdk/python/tests/requirements-frameworks.txt");
     let text = std::fs::read(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
@@ -216,7 +216,9 @@ fn framework_requirements(venv: &Path) -> Result<(), String> {
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
         return Ok(());
     }
-    eprintln!("installing the real frameworks for the integration tests (torch, lightning, transformers; once)");
+    eprintln!(
+        "installing the real frameworks for the integration tests (torch, lightning, transformers, pandas, polars, pyarrow; once)"
+    );
     let mut c = Command::new(venv.join("bin").join("python"));
     c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements);
     match status(c) {
