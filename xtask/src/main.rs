@@ -196,7 +196,9 @@ fn python_tests() -> Outcome {
         Ok(()) => {
             c.env("TRACKBENCH_REQUIRE_FRAMEWORKS", "1");
         }
-        Err(why) => eprintln!("\n!!! the real Lightning, Hugging Face, pandas, polars and pyarrow tests will be SKIPPED: {why}\n"),
+        Err(why) => eprintln!(
+            "\n!!! the real Lightning, Hugging Face, pandas, polars and pyarrow tests will be SKIPPED: {why}\n"
+        ),
     }
     status(c)
 }
