@@ -113,6 +113,8 @@ pub fn document(
             Some(ab) => Some(ab_stats_section(store, ab)?),
             None => stats_section(&compared),
         },
+        // Drift is the caller's (it reads dataset profiles, which compare does not).
+        drift: None,
     })
 }
 

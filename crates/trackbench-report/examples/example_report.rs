@@ -228,6 +228,7 @@ fn build() -> ReportInput {
         runs,
         charts,
         stats: Some(stats_section(&finals)),
+        drift: None,
     }
 }
 

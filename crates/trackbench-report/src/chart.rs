@@ -27,15 +27,15 @@ pub const SVG_SIZE: (u32, u32) = (560, 340);
 /// Size of the PNG charts written next to a Markdown report.
 pub const PNG_SIZE: (u32, u32) = (900, 450);
 
-const TEXT: RGBColor = RGBColor(0x34, 0x3a, 0x40);
-const MUTED: RGBColor = RGBColor(0x6c, 0x75, 0x7d);
-const GRID: RGBColor = RGBColor(0xe4, 0xe7, 0xeb);
-const AXIS: RGBColor = RGBColor(0x9a, 0xa1, 0xa9);
+pub(crate) const TEXT: RGBColor = RGBColor(0x34, 0x3a, 0x40);
+pub(crate) const MUTED: RGBColor = RGBColor(0x6c, 0x75, 0x7d);
+pub(crate) const GRID: RGBColor = RGBColor(0xe4, 0xe7, 0xeb);
+pub(crate) const AXIS: RGBColor = RGBColor(0x9a, 0xa1, 0xa9);
 const BAND_ALPHA: f64 = 0.16;
-const LEGEND_ROW: i32 = 20;
+pub(crate) const LEGEND_ROW: i32 = 20;
 
 /// Chart sizes are clamped to [200, 8192] x [120, 8192] pixels.
-fn clamp_size(width: u32, height: u32) -> (u32, u32) {
+pub(crate) fn clamp_size(width: u32, height: u32) -> (u32, u32) {
     (width.clamp(200, 8192), height.clamp(120, 8192))
 }
 
@@ -89,7 +89,7 @@ pub fn chart_rgb(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, Repo
     Ok(buf)
 }
 
-fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);
@@ -161,7 +161,7 @@ fn pieces(chart: &Chart) -> Vec<Pieces> {
 }
 
 /// `(min, max)` over the finite values, or `None`.
-fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values.fold(None, |acc, v| match acc {
         None => Some((v, v)),
         Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
@@ -170,11 +170,11 @@ fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// Linear axes are kept within ±LIMIT and at least MIN_SPAN wide (relative to their magnitude)
 /// so plotters' tick computation stays finite; log axes within [LOG_MIN, LOG_MAX].
-const LIMIT: f64 = 1e300;
+pub(crate) const LIMIT: f64 = 1e300;
 const LOG_MIN: f64 = 1e-150;
 const LOG_MAX: f64 = 1e150;
 
-fn linear_range(extent: Option<(f64, f64)>, pad_fraction: f64) -> Range<f64> {
+pub(crate) fn linear_range(extent: Option<(f64, f64)>, pad_fraction: f64) -> Range<f64> {
     let Some((lo, hi)) = extent else { return 0.0..1.0 };
     let (lo, hi) = (lo.clamp(-LIMIT, LIMIT), hi.clamp(-LIMIT, LIMIT));
     let magnitude = lo.abs().max(hi.abs());
@@ -210,7 +210,12 @@ fn ranges(all: &[Pieces], log_y: bool) -> (Range<f64>, Range<f64>) {
 }
 
 /// Cuts `text` (with an ellipsis) until it fits `max_px` in `font`.
-fn fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &TextStyle, max_px: u32) -> String {
+pub(crate) fn fit<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    font: &TextStyle,
+    max_px: u32,
+) -> String {
     let width = |s: &str| area.estimate_text_size(s, font).map(|(w, _)| w).unwrap_or(0);
     if width(text) <= max_px {
         return text.to_string();
@@ -225,7 +230,7 @@ fn fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &Tex
     chars[..lo].iter().collect::<String>() + "…"
 }
 
-fn font(size: f64, color: &'static RGBColor) -> TextStyle<'static> {
+pub(crate) fn font(size: f64, color: &'static RGBColor) -> TextStyle<'static> {
     TextStyle::from((FontFamily::SansSerif, size).into_font()).color(color)
 }
 

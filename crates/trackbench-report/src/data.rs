@@ -12,10 +12,18 @@
 //! | `param_equal` | | | param key | | value |
 //! | `stats` | metric | row label (empty for `direction`, `verdict`) | column | | value |
 //! | `chart` | metric | series label | `y`, `band_low`, `band_high` | x | value |
+//! | `drift` | | `reference` / `current` | `run`, `run_name`, `dataset`, `step`, `rows` | | value |
+//! | `drift` | | | `tested`, `drifted`, `share`, `drift_share`, `drift` | | value |
+//! | `drift_column` | column | | `ref_dtype`, `cur_dtype`, `test`, `reason`, `statistic`, `p_value`, `threshold`, `rule`, `drift`, `exact`, `error_bound`, `ref_n`, `cur_n`, `note` (one row per note), `chart` (`histogram` / `categories` / `none: why`) | | value |
+//! | `drift_chart` | column | `reference` / `current` | `share` (x: a bin's lower edge, or a category), `other`, `error` | x | value |
+//! | `drift_chart` | column | | `top_edge` (the last bin's upper edge) | | value |
+//!
+//! Drift rows keep the input's column order (the documents show them by severity); an absent
+//! value (an untested column's statistic) has no row.
 
 use crate::error::ReportError;
 use crate::format::{csv_field, csv_num};
-use crate::model::ReportInput;
+use crate::model::{DriftChart, DriftRule, ReportInput};
 
 /// Renders the CSV described in the module docs.
 pub fn render_csv(input: &ReportInput) -> Result<String, ReportError> {
@@ -96,6 +104,94 @@ pub fn render_csv(input: &ReportInput) -> Result<String, ReportError> {
                     row("chart", &c.metric, &s.label, "band_low", &x, &csv_num(b.low[i]));
                     row("chart", &c.metric, &s.label, "band_high", &x, &csv_num(b.high[i]));
                 }
+            }
+        }
+    }
+    if let Some(d) = &input.drift {
+        for (name, side) in [("reference", &d.reference), ("current", &d.current)] {
+            row("drift", "", name, "run", "", &side.run);
+            row("drift", "", name, "run_name", "", &side.run_name);
+            row("drift", "", name, "dataset", "", &side.dataset);
+            if let Some(step) = side.step {
+                row("drift", "", name, "step", "", &step.to_string());
+            }
+            row("drift", "", name, "rows", "", &side.rows.to_string());
+        }
+        row("drift", "", "", "tested", "", &d.tested.to_string());
+        row("drift", "", "", "drifted", "", &d.drifted.to_string());
+        if let Some(share) = d.share {
+            row("drift", "", "", "share", "", &csv_num(share));
+        }
+        row("drift", "", "", "drift_share", "", &csv_num(d.drift_share));
+        row("drift", "", "", "drift", "", &d.drift.to_string());
+        for c in &d.columns {
+            let col = c.column.as_str();
+            let mut cell = |key: &str, value: Option<String>| {
+                if let Some(v) = value {
+                    row("drift_column", col, "", key, "", &v);
+                }
+            };
+            cell("ref_dtype", c.ref_dtype.clone());
+            cell("cur_dtype", c.cur_dtype.clone());
+            cell("test", c.test.clone());
+            cell("reason", Some(c.reason.clone()));
+            cell("statistic", c.statistic.map(csv_num));
+            cell("p_value", c.p_value.map(csv_num));
+            cell("threshold", c.threshold.map(csv_num));
+            let rule = match c.rule {
+                DriftRule::PValueBelow => "p_value_below",
+                DriftRule::StatisticAtLeast => "statistic_at_least",
+            };
+            cell("rule", Some(rule.into()));
+            cell("drift", c.drift.map(|d| d.to_string()));
+            cell("exact", Some(c.exact.to_string()));
+            cell("error_bound", c.error_bound.map(csv_num));
+            cell("ref_n", Some(c.ref_n.to_string()));
+            cell("cur_n", Some(c.cur_n.to_string()));
+            for n in &c.notes {
+                cell("note", Some(n.clone()));
+            }
+            let kind = match &c.chart {
+                DriftChart::Histogram { .. } => "histogram".to_string(),
+                DriftChart::Categories { .. } => "categories".to_string(),
+                DriftChart::None { why } => format!("none: {why}"),
+            };
+            cell("chart", Some(kind));
+            let sides =
+                |r: &[f64], c: &[f64], re: f64, ce: f64| [("reference", r.to_vec(), re), ("current", c.to_vec(), ce)];
+            match &c.chart {
+                DriftChart::Histogram { edges, reference, current, reference_error, current_error } => {
+                    for (side, shares, error) in sides(reference, current, *reference_error, *current_error) {
+                        for (edge, share) in edges.iter().zip(&shares) {
+                            row("drift_chart", col, side, "share", &csv_num(*edge), &csv_num(*share));
+                        }
+                        row("drift_chart", col, side, "error", "", &csv_num(error));
+                    }
+                    if let Some(top) = edges.last() {
+                        row("drift_chart", col, "", "top_edge", "", &csv_num(*top));
+                    }
+                }
+                DriftChart::Categories {
+                    labels,
+                    reference,
+                    current,
+                    reference_other,
+                    current_other,
+                    reference_error,
+                    current_error,
+                } => {
+                    let others = [*reference_other, *current_other];
+                    for ((side, shares, error), other) in
+                        sides(reference, current, *reference_error, *current_error).into_iter().zip(others)
+                    {
+                        for (label, share) in labels.iter().zip(&shares) {
+                            row("drift_chart", col, side, "share", label, &csv_num(*share));
+                        }
+                        row("drift_chart", col, side, "other", "", &csv_num(other));
+                        row("drift_chart", col, side, "error", "", &csv_num(error));
+                    }
+                }
+                DriftChart::None { .. } => {}
             }
         }
     }

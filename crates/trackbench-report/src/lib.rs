@@ -10,15 +10,23 @@
 //!   (returned as `(file name, bytes)`, linked as `<png_dir>/<file name>`).
 //! - [`render_csv`] and [`render_json`]: the numbers behind every table and chart (chart points
 //!   as given, not downsampled).
-//! - [`chart_svg`], [`chart_png`]: one chart on its own.
+//! - [`chart_svg`], [`chart_png`]: one chart on its own; [`drift_chart_svg`],
+//!   [`drift_chart_png`]: one column's drift chart on its own.
+//!
+//! A report may carry a [`DriftSection`] (two logged dataset profiles tested for drift): its
+//! verdict, a table of every column by severity, and a chart per column for the
+//! [`DRIFT_CHART_LIMIT`] most severe (overlaid histograms, or grouped bars of categories). A
+//! report with a drift section and no runs is that section alone.
 //!
 //! Modules: `model` (the input), `view` (the input reshaped for templates), `chart` (plotters),
-//! `downsample` (min/max buckets for drawing), `palette`, `fonts`, `format` (numbers and
-//! escaping), `data` (CSV/JSON). Templates live in `templates/`, compiled in.
+//! `drift_chart` (plotters, for drift), `downsample` (min/max buckets for drawing), `palette`,
+//! `fonts`, `format` (numbers and escaping), `data` (CSV/JSON). Templates live in
+//! `templates/`, compiled in.
 
 mod chart;
 mod data;
 mod downsample;
+mod drift_chart;
 mod error;
 mod fonts;
 mod format;
@@ -30,9 +38,14 @@ use minijinja::{AutoEscape, Environment, Value, context};
 
 pub use chart::{PNG_SIZE, SVG_SIZE, chart_png, chart_rgb, chart_svg, chart_svg_sized, height_for};
 pub use data::{render_csv, render_json};
+pub use drift_chart::{drift_chart_png, drift_chart_svg, drift_height_for};
 pub use error::ReportError;
 pub use format::{csv_field, csv_num, format_num};
-pub use model::{Band, Chart, ChartSeries, ParamDiff, ParamKeyDiff, ReportInput, RunRow, StatsSection};
+pub use model::{
+    Band, Chart, ChartSeries, DriftChart, DriftColumn, DriftRule, DriftSection, DriftSide, ParamDiff, ParamKeyDiff,
+    ReportInput, RunRow, StatsSection,
+};
+pub use view::DRIFT_CHART_LIMIT;
 
 /// A chart image for a Markdown report: `(file name, PNG bytes)`.
 pub type NamedPng = (String, Vec<u8>);
@@ -47,6 +60,11 @@ pub fn render_html(input: &ReportInput) -> Result<String, ReportError> {
     let mut view = view::build(input);
     for (v, c) in view.charts.iter_mut().zip(&input.charts) {
         v.svg = chart_svg(c)?;
+    }
+    if let (Some(v), Some(d)) = (view.drift.as_mut(), &input.drift) {
+        for c in &mut v.charts {
+            c.svg = drift_chart_svg(&d.columns[c.source])?;
+        }
     }
     let mut env = Environment::new();
     env.add_template("report.html", HTML_TEMPLATE).map_err(template_error("report.html"))?;
@@ -69,6 +87,15 @@ pub fn render_markdown(input: &ReportInput, png_dir: &str) -> Result<(String, Ve
         let path = if dir.is_empty() { file.clone() } else { format!("{dir}/{file}") };
         v.image = format!("![{}]({})", format::markdown(&c.metric), format::url_path(&path));
         images.push((file, chart_png(c, PNG_SIZE.0, chart::height_for(c, PNG_SIZE.1))?));
+    }
+    if let (Some(v), Some(d)) = (view.drift.as_mut(), &input.drift) {
+        for (i, c) in v.charts.iter_mut().enumerate() {
+            // `drift-` keeps these apart from the metric charts' `NN-…` names.
+            let file = format!("drift-{:02}-{}.png", i + 1, format::slug(&c.column));
+            let path = if dir.is_empty() { file.clone() } else { format!("{dir}/{file}") };
+            c.image = format!("![{}]({})", format::markdown(&c.column), format::url_path(&path));
+            images.push((file, drift_chart::drift_chart_png_default(&d.columns[c.source])?));
+        }
     }
     let mut env = Environment::new();
     env.set_auto_escape_callback(
@@ -110,7 +137,11 @@ pub fn validate(input: &ReportInput) -> Result<(), ReportError> {
             ));
         }
     }
-    input.charts.iter().try_for_each(validate_chart)
+    input.charts.iter().try_for_each(validate_chart)?;
+    match &input.drift {
+        Some(d) => d.columns.iter().try_for_each(drift_chart::validate),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn validate_chart(chart: &Chart) -> Result<(), ReportError> {

@@ -27,6 +27,10 @@ pub struct ReportInput {
     /// Present when two groups of runs are compared.
     #[serde(default)]
     pub stats: Option<StatsSection>,
+    /// Present when two logged dataset profiles are tested for drift. A report with a drift
+    /// section and no runs shows only the drift section.
+    #[serde(default)]
+    pub drift: Option<DriftSection>,
 }
 
 /// One run: identity, status, provenance and user summary values.
@@ -141,6 +145,190 @@ pub struct StatsSection {
     pub verdict: String,
 }
 
+/// Data drift between two logged dataset profiles (a reference and the current data), tested
+/// column by column by the caller: both sides, the dataset's verdict, and per column the test,
+/// its numbers and the chart of both distributions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DriftSection {
+    pub reference: DriftSide,
+    pub current: DriftSide,
+    /// Columns that got a verdict.
+    pub tested: usize,
+    /// Tested columns that drifted.
+    pub drifted: usize,
+    /// `drifted / tested`; `None` when no column could be tested.
+    #[serde(default, with = "f64_opt")]
+    pub share: Option<f64>,
+    /// The share of drifted columns at which the dataset drifts.
+    #[serde(with = "f64_one")]
+    pub drift_share: f64,
+    /// The dataset's verdict.
+    pub drift: bool,
+    /// One row per column, in any order: the renderers show them by severity (see
+    /// [`DriftSection::sort_by_severity`]).
+    pub columns: Vec<DriftColumn>,
+}
+
+/// One side of a drift comparison: a dataset profile logged by a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DriftSide {
+    /// The run's id.
+    pub run: String,
+    /// The run's name (may be empty).
+    #[serde(default)]
+    pub run_name: String,
+    pub dataset: String,
+    /// The step the profile was logged at, if any.
+    #[serde(default)]
+    pub step: Option<i64>,
+    /// Rows profiled.
+    pub rows: u64,
+}
+
+/// Which number a drift test's threshold applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftRule {
+    /// Drift when the p-value is below the threshold (KS, chi-square).
+    PValueBelow,
+    /// Drift when the statistic is at or above the threshold (distances, PSI).
+    #[default]
+    StatisticAtLeast,
+}
+
+/// One column's drift test, as the test step computed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DriftColumn {
+    pub column: String,
+    /// The column's type in each profile (`None`: the profile lacks the column).
+    #[serde(default)]
+    pub ref_dtype: Option<String>,
+    #[serde(default)]
+    pub cur_dtype: Option<String>,
+    /// The test run (`ks`, `chi2`, …); `None`: not tested (the notes say why).
+    #[serde(default)]
+    pub test: Option<String>,
+    /// Why this test was chosen.
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default, with = "f64_opt")]
+    pub statistic: Option<f64>,
+    #[serde(default, with = "f64_opt")]
+    pub p_value: Option<f64>,
+    #[serde(default, with = "f64_opt")]
+    pub threshold: Option<f64>,
+    /// What the threshold applies to.
+    #[serde(default)]
+    pub rule: DriftRule,
+    /// The column's verdict; `None`: untested.
+    #[serde(default)]
+    pub drift: Option<bool>,
+    /// Both sides exact: the statistic is the data's own.
+    #[serde(default)]
+    pub exact: bool,
+    /// Bound on the statistic's error when a side is sketched.
+    #[serde(default, with = "f64_opt")]
+    pub error_bound: Option<f64>,
+    /// Values tested on each side.
+    #[serde(default)]
+    pub ref_n: u64,
+    #[serde(default)]
+    pub cur_n: u64,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Both distributions, for the column's chart.
+    #[serde(default)]
+    pub chart: DriftChart,
+}
+
+/// What a drift chart draws: both sides' distributions as shares (so sides of different sizes
+/// overlay), each with the largest error of one of its shares (0 where exact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DriftChart {
+    /// A numeric column: bins both sides share (`edges` has one more value than each side's
+    /// shares), drawn as overlaid histograms.
+    Histogram {
+        #[serde(with = "f64_vec")]
+        edges: Vec<f64>,
+        #[serde(with = "f64_vec")]
+        reference: Vec<f64>,
+        #[serde(with = "f64_vec")]
+        current: Vec<f64>,
+        #[serde(default, with = "f64_one")]
+        reference_error: f64,
+        #[serde(default, with = "f64_one")]
+        current_error: f64,
+    },
+    /// A categorical column: the most frequent categories (each side's share, aligned with
+    /// `labels`), then every other category together, drawn as grouped bars.
+    Categories {
+        labels: Vec<String>,
+        #[serde(with = "f64_vec")]
+        reference: Vec<f64>,
+        #[serde(with = "f64_vec")]
+        current: Vec<f64>,
+        #[serde(default, with = "f64_one")]
+        reference_other: f64,
+        #[serde(default, with = "f64_one")]
+        current_other: f64,
+        #[serde(default, with = "f64_one")]
+        reference_error: f64,
+        #[serde(default, with = "f64_one")]
+        current_error: f64,
+    },
+    /// Nothing to draw, and why.
+    None { why: String },
+}
+
+impl Default for DriftChart {
+    fn default() -> Self {
+        DriftChart::None { why: "no chart given".into() }
+    }
+}
+
+impl DriftColumn {
+    /// How far past its threshold the column is, as a factor (above 1: past it):
+    /// `statistic / threshold` for a statistic rule, `threshold / p_value` for a p-value rule
+    /// (infinite for p = 0). `None` when untested or a number is missing.
+    pub fn margin(&self) -> Option<f64> {
+        let t = self.threshold?;
+        self.drift?;
+        let m = match self.rule {
+            DriftRule::PValueBelow => t / self.p_value?,
+            DriftRule::StatisticAtLeast => self.statistic? / t,
+        };
+        (!m.is_nan()).then_some(m)
+    }
+}
+
+impl DriftSection {
+    /// The order the renderers show columns in: drifted first, then the rest tested, then the
+    /// untested; within each, farthest past (or nearest to) the threshold first (see
+    /// [`DriftColumn::margin`]); ties keep the input order.
+    pub fn severity_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.columns.len()).collect();
+        let rank = |c: &DriftColumn| match c.drift {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
+        };
+        order.sort_by(|&a, &b| {
+            let (ca, cb) = (&self.columns[a], &self.columns[b]);
+            let margin = |c: &DriftColumn| c.margin().unwrap_or(f64::NEG_INFINITY);
+            rank(ca).cmp(&rank(cb)).then_with(|| margin(cb).total_cmp(&margin(ca)))
+        });
+        order
+    }
+
+    /// Puts `columns` in [`DriftSection::severity_order`].
+    pub fn sort_by_severity(&mut self) {
+        let order = self.severity_order();
+        let mut old: Vec<Option<DriftColumn>> = std::mem::take(&mut self.columns).into_iter().map(Some).collect();
+        self.columns = order.into_iter().filter_map(|i| old[i].take()).collect();
+    }
+}
+
 /// Serde for one `f64` that keeps NaN and ±inf (as strings).
 mod f64_repr {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -184,6 +372,32 @@ mod f64_repr {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             from_repr(Repr::deserialize(d)?).map(F)
         }
+    }
+}
+
+mod f64_one {
+    use super::f64_repr::F;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        F(*v).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(F::deserialize(d)?.0)
+    }
+}
+
+mod f64_opt {
+    use super::f64_repr::F;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(F).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Ok(Option::<F>::deserialize(d)?.map(|f| f.0))
     }
 }
 

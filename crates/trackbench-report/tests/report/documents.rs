@@ -6,7 +6,7 @@ use trackbench_report::{render_html, render_markdown};
 
 /// The HTML with the stylesheet and each inline SVG replaced by a summary, so the snapshot
 /// shows the document's structure (the chart has its own snapshot).
-fn structure(html: &str) -> String {
+pub fn structure(html: &str) -> String {
     let (start, end) = (html.find("<style>").unwrap() + 7, html.find("</style>").unwrap());
     let css = &html[start..end];
     let out = format!(

@@ -81,5 +81,6 @@ pub fn input() -> ReportInput {
             ],
             verdict: "Too few runs to tell (1 run in one group).".into(),
         }),
+        drift: None,
     }
 }

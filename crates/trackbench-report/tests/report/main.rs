@@ -1,10 +1,12 @@
 //! The crate's one integration-test binary: golden snapshots of the HTML structure, one SVG
 //! chart and the Markdown; PNG size and non-blankness; escaping of hostile strings; CSV/JSON
-//! round trips; input validation. Fixtures are built in code (`fixture`), fixed and small.
+//! round trips; input validation; the drift section (`drift`). Fixtures are built in code
+//! (`fixture`, and `drift`'s own), fixed and small.
 
 mod charts;
 mod data;
 mod documents;
+mod drift;
 mod escaping;
 mod fixture;
 

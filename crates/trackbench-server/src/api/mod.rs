@@ -6,9 +6,11 @@
 //! `"-Infinity"`, both ways. Series travel column-wise (`steps`, `wall_ms`, `values`).
 //!
 //! The routes are here; the handlers live by concept: `runs`, `series` (with log lines),
-//! `artifacts` and `models` (the registry, and promoting an A/B's winner).
+//! `artifacts`, `models` (the registry, and promoting an A/B's winner) and `data` (logged
+//! datasets and drift).
 
 mod artifacts;
+mod data;
 mod models;
 mod runs;
 mod series;
@@ -53,6 +55,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/runs/{id}/series", get(series))
         .route("/api/v1/runs/{id}/logs", get(logs))
         .route("/api/v1/runs/{id}/artifacts", get(list_artifacts))
+        .route("/api/v1/runs/{id}/datasets", get(data::list))
+        .route("/api/v1/runs/{id}/datasets/{name}", get(data::detail))
+        .route("/api/v1/drift", get(data::drift_report))
         .route("/api/v1/models", get(models::list))
         .route("/api/v1/models/{name}", get(models::detail))
         .route("/api/v1/ab/{id}/promote", post(models::promote))

@@ -12,9 +12,11 @@
 //!   every acknowledged point stored exactly once.
 //! - `faults`: a database or bucket that is not there at start, and a database lost mid-run
 //!   while the SDK logs.
+//! - `data`: logged datasets and drift read through a `--readonly` replica.
 //! - `readonly`: a `--readonly` replica reads and refuses writes; health reports the database
 //!   and the artifact store.
 
+mod data;
 mod faults;
 mod readonly;
 mod replicas;
