@@ -111,6 +111,22 @@ pub fn profile(st: &dyn Backend, spec: &Spec) -> anyhow::Result<(String, Option<
     Ok((run, found.step, p))
 }
 
+/// Refuses `--columns` naming a column neither profile has (a typo would otherwise test
+/// nothing and pass).
+pub fn check_columns(options: &DriftOptions, reference: &Profile, current: &Profile) -> anyhow::Result<()> {
+    if let Some(cols) = &options.columns {
+        let missing: Vec<&str> = cols
+            .iter()
+            .filter(|n| reference.column(n).is_none() && current.column(n).is_none())
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            bail!("--columns: neither profile has {}", missing.join(", "));
+        }
+    }
+    Ok(())
+}
+
 /// Prints `err` and exits 2: every error of `drift` is one (not the CLI's usual 1 or 4).
 fn fail(err: anyhow::Error) -> ! {
     let _ = std::io::stdout().flush();
@@ -140,16 +156,7 @@ fn compare(ctx: &Ctx, args: &DriftArgs) -> anyhow::Result<bool> {
     let st = ctx.open()?;
     let (r_run, r_step, r_prof) = profile(st.as_ref(), &r).context("the reference")?;
     let (c_run, c_step, c_prof) = profile(st.as_ref(), &c).context("the current data")?;
-    if let Some(cols) = &options.columns {
-        let missing: Vec<&str> = cols
-            .iter()
-            .filter(|n| r_prof.column(n).is_none() && c_prof.column(n).is_none())
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            bail!("--columns: neither profile has {}", missing.join(", "));
-        }
-    }
+    check_columns(&options, &r_prof, &c_prof)?;
     let report = trackbench_sdk::data::drift(&r_prof, &c_prof, &options);
     let side = |s: &Spec, run: &str, step: Option<i64>, p: &Profile| json!({ "run": run, "dataset": s.dataset, "step": step, "rows": p.rows });
     if args.json {

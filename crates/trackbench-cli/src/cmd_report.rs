@@ -4,6 +4,11 @@
 //! Glue only: runs are selected, compared and turned into a [`ReportInput`] by
 //! `trackbench-compare` (`document`, shared with the server's report endpoints), and the
 //! document is rendered by `trackbench-report`.
+//!
+//! `--drift REF CUR` adds a data drift section (two logged dataset profiles tested as
+//! `trackbench drift` tests them, see `report_drift`): next to the runs' report, or, with no
+//! runs chosen, as a report of its own. A bad spec, or a run or dataset that is not there, is
+//! an error before anything is charted or written.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +17,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trackbench_compare::{AxisKind, Direction, DocumentOptions, GroupBy, ab_selection, document};
 use trackbench_report::ReportInput;
+use trackbench_store::StoreError;
 
 use crate::Ctx;
+use crate::cmd_drift::TestArgs;
+use crate::report_drift::drift_section;
 use crate::selection::{DirectionArg, RunSelection, lift};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,6 +69,13 @@ pub struct ReportArgs {
     /// Document title
     #[arg(long)]
     title: Option<String>,
+    /// Add a data drift section: dataset profiles REF and CUR (RUN:DATASET[@STEP] each, as for
+    /// `trackbench drift`) tested column by column, with a chart per column. Alone (no runs,
+    /// --filter, --project or --ab), the report is that section only
+    #[arg(long, num_args = 2, value_names = ["REF", "CUR"])]
+    drift: Option<Vec<String>>,
+    #[command(flatten, next_help_heading = "Data drift (with --drift)")]
+    tests: TestArgs,
 }
 
 impl ReportArgs {
@@ -85,9 +100,41 @@ fn format_of(a: &ReportArgs) -> Format {
     })
 }
 
+/// A usage error (exit 2).
+fn usage(what: &'static str, why: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(StoreError::Invalid { what, why: why.into() })
+}
+
 pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
+    let drift_only = a.drift.is_some() && a.ab.is_none() && a.select.is_empty();
+    if a.drift.is_none() && (a.tests.columns.is_some() || !a.tests.thresholds.is_empty() || a.tests.test != "auto") {
+        return Err(usage("arguments", "--test, --threshold and --columns need --drift REF CUR"));
+    }
+    if drift_only && (!a.metric.is_empty() || a.group_by.is_some()) {
+        return Err(usage("arguments", "--metric and --group-by need runs: name runs, or give --filter or --project"));
+    }
     let mut boxed = ctx.open()?;
     let store = boxed.as_mut();
+    // Drift first: a bad spec fails before any run is charted.
+    let drift = match a.drift.as_deref() {
+        Some([reference, current]) => Some(drift_section(&*store, reference, current, &a.tests)?),
+        Some(other) => return Err(usage("--drift", format!("expected REF and CUR, got {} values", other.len()))),
+        None => None,
+    };
+    let generated_by = std::env::args().collect::<Vec<_>>().join(" ");
+    if drift_only {
+        let specs = a.drift.as_deref().unwrap_or_default().join(" vs ");
+        let input = ReportInput {
+            title: a.title.clone().unwrap_or_else(|| format!("Data drift: {specs}")),
+            generated_at: trackbench_store::format_utc(trackbench_store::now_ms()) + " UTC",
+            generated_by,
+            drift,
+            ..Default::default()
+        };
+        write(&input, format_of(&a), &a.output)?;
+        eprintln!("wrote {}", a.output.display());
+        return Ok(());
+    }
     let ab = match &a.ab {
         Some(id) => Some(store.ab(&store.resolve_ab(id)?)?),
         None => None,
@@ -106,17 +153,18 @@ pub fn report_cmd(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
         points: a.points,
         title: a.title.clone(),
         generated_at_ms: trackbench_store::now_ms(),
-        generated_by: std::env::args().collect::<Vec<_>>().join(" "),
+        generated_by,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{spinner} charting {pos}/{len} series {wide_bar} {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let input = document(&mut *store, &selection, &runs, ab.as_ref(), &opts, &mut |done, total| {
+    let mut input = document(&mut *store, &selection, &runs, ab.as_ref(), &opts, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })
     .map_err(lift)?;
+    input.drift = drift;
     bar.finish_and_clear();
     write(&input, format_of(&a), &a.output)?;
     eprintln!("wrote {}", a.output.display());

@@ -24,6 +24,7 @@ mod cmd_sweep;
 mod cmd_train;
 mod cmd_ui;
 mod output;
+mod report_drift;
 mod selection;
 
 use std::path::PathBuf;

@@ -23,9 +23,14 @@ pub struct RunSelection {
 }
 
 impl RunSelection {
+    /// No run named, no filter and no project.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty() && self.filter.is_none() && self.project.is_none()
+    }
+
     /// The selection and its runs; no run at all is an error.
     pub fn resolve(&self, store: &dyn Backend) -> anyhow::Result<(Selection, Vec<RunInfo>)> {
-        if self.runs.is_empty() && self.filter.is_none() && self.project.is_none() {
+        if self.is_empty() {
             return Err(anyhow::Error::new(trackbench_store::StoreError::Invalid {
                 what: "selection",
                 why: "name runs, or give --filter or --project".into(),

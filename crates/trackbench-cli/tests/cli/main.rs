@@ -7,6 +7,7 @@ mod import;
 mod launch;
 mod models;
 mod report;
+mod report_drift;
 mod runs;
 mod store_copy;
 mod train;
