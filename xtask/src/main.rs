@@ -424,11 +424,13 @@ fn test(args: &[String]) -> ExitCode {
     });
     drop(s3);
     report.run("ui unit (vitest) + browser end-to-end (Playwright, Chromium)", || {
-        // `cargo test` above built the debug CLI; make sure it embeds the current UI.
+        // `cargo test` above built the debug CLI; make sure it embeds the current UI. The
+        // browser tests' store gets its dataset profiles from `trackbench-ui-datasets`.
         let mut build = cargo();
-        build.args(["build", "--locked", "-p", "trackbench-cli"]);
+        build.args(["build", "--locked", "-p", "trackbench-cli", "-p", "trackbench-bench"]);
+        build.args(["--bin", "trackbench", "--bin", "trackbench-ui-datasets"]);
         if let Outcome::Failed(e) = status(build) {
-            return Outcome::Failed(format!("building the trackbench CLI: {e}"));
+            return Outcome::Failed(format!("building the trackbench CLI and trackbench-ui-datasets: {e}"));
         }
         // The browser tests run a second time against a server on a team store.
         let team = match &postgres {
