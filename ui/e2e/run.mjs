@@ -1,7 +1,7 @@
 // The UI's end-to-end tests: real `trackbench serve`, a store filled by the real SDK, headless
 // Chromium. `node e2e/run.mjs` (xtask runs it after building the UI and the CLI). Screenshots of
 // the main views go to $CARGO_TARGET_DIR/ui-e2e/screenshots (the README's come from there).
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { assert, assertEq, bin, browser, cleanup, cli, newPage, outDir, runTests, serve, tempStore, until } from './harness.mjs'
@@ -23,6 +23,12 @@ cli(folder, ['demo'])
 cli(folder, ['train', '--backend', 'cpu', '--project', 'mlp', '--dataset', 'digits', '--epochs', '2', '--name', 'digits-mlp'])
 cli(folder, ['launch', '--project', 'shell', '--name', 'echo', '--', 'sh', '-c', 'echo hello from stdout; echo warning on stderr >&2'])
 for (const n of ['bulk-a', 'bulk-b', 'bulk-c']) cli(folder, ['launch', '--project', 'bulk', '--name', n, '--', 'true'])
+// Dataset profiles (the run page's Data tab, the drift view), logged by the real SDK's
+// `log_dataset` (`trackbench-ui-datasets`, built by xtask next to the CLI): project `data`.
+const datasetsBin = process.env.TRACKBENCH_UI_DATASETS ?? bin.replace(/trackbench$/, 'trackbench-ui-datasets')
+const logged = spawnSync(datasetsBin, [folder], { encoding: 'utf8', timeout: 120_000 })
+if (logged.status !== 0) throw new Error(`${datasetsBin} failed (${logged.status ?? logged.error}):\n${logged.stdout}\n${logged.stderr}`)
+const dataRuns = JSON.parse(logged.stdout)
 
 if (team) console.log(cli(folder, ['store', 'copy', '--from', folder, '--to', team, '--to-artifacts', process.env.E2E_TEAM_ARTIFACTS]))
 // Where the server and the tests' CLI calls look: the folder, or the team store it was copied to.
@@ -179,6 +185,125 @@ const tests = [
     const html = readFileSync(file, 'utf8')
     assert(html.startsWith('<!') || html.includes('<html'), 'an HTML file')
     for (const n of ['lr0.01-seed1', 'lr0.03-seed1']) assert(html.includes(n), `report names ${n}`)
+  }],
+
+  ["run page Data tab: the run's datasets, per-column summaries and histograms", async () => {
+    await page.goto(`${server.base}/runs/${dataRuns.reference}`)
+    await page.waitForSelector('[data-testid="tab-data"]')
+    assertEq((await page.textContent('[data-testid="tab-data"] .n'))?.trim(), '2', 'the tab counts the datasets')
+    await page.click('[data-testid="tab-data"]')
+    await page.waitForSelector('[data-testid="datasets"] [data-testid="dataset-row"]')
+    const names = await page.locator('[data-testid="dataset-row"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))
+    assertEq(names, ['train', 'held out / v2 ✓'], 'the datasets, in logging order')
+    const trainRow = await page.locator('[data-testid="dataset-row"][data-name="train"] td').allTextContents()
+    assertEq(trainRow.slice(0, 5).map((t) => t.trim()), ['train', 'training', '', '6000', '4'], 'name, context, step, rows, columns')
+    // The first dataset is shown: a row per column, from the server's profile.
+    const profile = '[data-testid="dataset-profile"][data-name="train"]'
+    await page.waitForSelector(`${profile} [data-testid="column-row"]`)
+    const cols = await page.locator(`${profile} [data-testid="column-row"]`).evaluateAll((els) => els.map((e) => [e.getAttribute('data-column'), e.getAttribute('data-dtype')]))
+    assertEq(cols, [['age', 'float'], ['visits', 'int'], ['city', 'string'], ['score', 'float']], 'columns and types')
+    const cells = async (c) => (await page.locator(`${profile} [data-testid="column-row"][data-column="${c}"] td`).allTextContents()).map((t) => t.trim())
+    const api = await (await fetch(`${server.base}/api/v1/runs/${dataRuns.reference}/datasets/train`, { headers: { Authorization: `Bearer ${token}` } })).json()
+    const visits = api.columns.find((c) => c.name === 'visits')
+    const v = await cells('visits')
+    assertEq([v[2], v[3]], [String(visits.count), String(visits.nulls)], 'count and nulls as the server has them')
+    assert((await cells('score'))[3].includes('12 NaN'), `NaN counted apart: ${await cells('score')}`)
+    assertEq(await page.locator(`${profile} [data-testid="column-exact"]`).allTextContents(), ['sketched', 'exact', 'exact', 'sketched'], 'exact vs sketched')
+    assert((await cells('city'))[9].includes('Paris'), `the top categories: ${await cells('city')}`)
+    // A histogram per column: 30 bins for numbers, the categories for strings.
+    const hist = (c) => page.locator(`${profile} [data-testid="column-row"][data-column="${c}"] [data-testid="histogram"]`)
+    assertEq(await hist('age').getAttribute('data-kind'), 'numeric', 'age: a histogram')
+    assertEq(await hist('age').locator('rect').count(), 30, 'age: 30 bins')
+    assertEq(await hist('city').getAttribute('data-kind'), 'categorical', 'city: categories')
+    assertEq(await hist('city').locator('rect').count(), 3, 'city: three categories')
+    await shot('run-data')
+    // Another dataset, by a name a URL must carry: kept in the URL, survives a reload.
+    await page.click('[data-testid="dataset-row"][data-name="held out / v2 ✓"] [data-testid="dataset-link"]')
+    await page.waitForSelector('[data-testid="dataset-profile"][data-name="held out / v2 ✓"] [data-testid="column-row"]')
+    assertEq(new URL(page.url()).searchParams.get('ds'), 'held out / v2 ✓', 'the dataset in the URL')
+    await page.reload()
+    await page.waitForSelector('[data-testid="dataset-profile"][data-name="held out / v2 ✓"] [data-testid="column-row"]')
+    assertEq((await page.locator('[data-testid="dataset-row"][aria-selected="true"]').getAttribute('data-name')), 'held out / v2 ✓', 'selected after reload')
+    // A run that logged none says how to.
+    await page.goto(`${server.base}/runs/${dataRuns.empty}?tab=data`)
+    await page.waitForSelector('[data-testid="no-datasets"] >> text=log_dataset')
+  }],
+
+  ['drift view: compare with another run, severity order, overlaid histograms and CDFs', async () => {
+    await page.goto(`${server.base}/runs/${dataRuns.reference}?tab=data`)
+    await page.waitForSelector('[data-testid="dataset-profile"][data-name="train"] [data-testid="column-row"]')
+    await page.click('[data-testid="drift-picker"] summary')
+    await page.waitForSelector(`[data-testid="drift-picker-run"] option[value="${dataRuns.current}"]`, { state: 'attached' })
+    await page.selectOption('[data-testid="drift-picker-run"]', dataRuns.current)
+    // The same name on the other run is picked by default.
+    await until(async () => (await page.locator('[data-testid="drift-picker-dataset"] option:checked').textContent())?.startsWith('train'), 'train picked')
+    await page.click('[data-testid="drift-link"]')
+    await page.waitForSelector('[data-testid="drift"][data-ready="true"]')
+    const q = new URL(page.url()).searchParams
+    assertEq([new URL(page.url()).pathname, q.get('reference'), q.get('current')], ['/drift', `${dataRuns.reference}:train`, `${dataRuns.current}:train`], 'the drift URL')
+    assertEq(await page.getAttribute('[data-testid="drift-verdict"]', 'data-drift'), 'true', 'the dataset drifted')
+    const order = async () => page.locator('[data-testid="drift-row"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-column'), e.getAttribute('data-drift')]))
+    // Drifted first, the furthest past its threshold first (the server's statistics).
+    const report = await (await fetch(`${server.base}/api/v1/drift?reference=${encodeURIComponent(q.get('reference'))}&current=${encodeURIComponent(q.get('current'))}`, { headers: { Authorization: `Bearer ${token}` } })).json()
+    const drifted = report.report.columns.filter((c) => c.drift).sort((a, b) => b.statistic / b.threshold - a.statistic / a.threshold).map((c) => c.column)
+    assertEq(drifted, ['age', 'city'], 'age and city drift; score and visits do not')
+    const rows = await order()
+    assertEq(rows.slice(0, 2), [['age', 'true'], ['city', 'true']], 'drifted columns first, by severity')
+    assertEq(rows.slice(2).map((r) => r[1]), ['false', 'false'], 'then the rest')
+    const age = (await page.locator('[data-testid="drift-row"][data-column="age"] td').allTextContents()).map((t) => t.trim())
+    assert(age[2] === 'wasserstein' && /numeric/.test(age[3]), `the test chosen and why: ${age}`)
+    assert(age[8].startsWith('±'), `a sketched column's error bound: ${age[8]}`)
+    // Per column, both profiles overlaid.
+    assertEq(await page.locator('[data-testid="drift-chart-card"]').count(), 4, 'a chart per column')
+    assertEq(await page.getAttribute('[data-testid="drift-chart-card"][data-column="age"] [data-testid="histogram"]', 'data-series'), '2', 'reference and current')
+    await shot('drift')
+    await page.click('[data-testid="cdf-toggle"]')
+    await until(async () => new URL(page.url()).searchParams.get('cdf') === '1', 'cdf in the URL')
+    await page.waitForSelector('[data-testid="drift-chart-card"][data-column="age"] [data-testid="histogram"][data-mode="cdf"]')
+    assertEq(await page.locator('[data-testid="drift-chart-card"][data-column="age"] [data-testid="cdf-line"]').count(), 2, 'two CDF lines')
+    assertEq(await page.getAttribute('[data-testid="drift-chart-card"][data-column="city"] [data-testid="histogram"]', 'data-mode'), 'hist', 'categories stay bars')
+    await shot('drift-cdf')
+    // Another test and a threshold, as `trackbench drift --test psi --threshold share=0.9`.
+    await page.selectOption('[data-testid="drift-test"]', 'psi')
+    await until(async () => (await page.locator('[data-testid="drift-row"] td:nth-child(3)').allTextContents()).every((t) => t.trim() === 'psi'), 'every column tested with psi')
+    await page.fill('[data-testid="drift-threshold"]', 'share=0.9')
+    await page.press('[data-testid="drift-threshold"]', 'Enter')
+    await until(async () => (await page.getAttribute('[data-testid="drift-verdict"]', 'data-drift')) === 'false', 'no dataset drift at a 0.9 share')
+    assertEq(new URL(page.url()).searchParams.get('threshold'), 'share=0.9', 'the threshold in the URL')
+    await page.click('[data-testid="drift-swap"]')
+    await until(async () => new URL(page.url()).searchParams.get('reference') === `${dataRuns.current}:train`, 'swapped')
+    await page.waitForSelector(`[data-testid="drift-side-reference"] >> text=data-current`)
+    await page.click('button[aria-label="Switch theme"]')
+    await shot('drift-dark')
+    await page.click('button[aria-label="Switch theme"]')
+  }],
+
+  ['drift view: steps, the compare view link, and errors that name what the run has', async () => {
+    const drift = (r, c) => `${server.base}/drift?reference=${encodeURIComponent(r)}&current=${encodeURIComponent(c)}`
+    await page.goto(drift(`${dataRuns.reference}:train`, `data-current:serving@1`))
+    await page.waitForSelector('[data-testid="drift"][data-ready="true"]')
+    assertEq(await page.getAttribute('[data-testid="drift-verdict"]', 'data-drift'), 'false', 'serving at step 1 is like train')
+    await page.waitForSelector('[data-testid="drift-side-current"] >> text=serving @ step 1')
+    await page.goto(drift(`${dataRuns.reference}:train`, `data-current:serving`))
+    await page.waitForSelector('[data-testid="drift-side-current"] >> text=serving @ step 2')
+    assertEq(await page.getAttribute('[data-testid="drift-verdict"]', 'data-drift'), 'true', 'the latest step drifted')
+    // From the compare view: a link per dataset both runs logged.
+    await page.goto(`${server.base}/compare?runs=${dataRuns.reference},${dataRuns.current}`)
+    const link = page.locator('[data-testid="compare-datasets"] [data-testid="compare-drift-link"]')
+    await link.first().waitFor()
+    assertEq(await link.evaluateAll((els) => els.map((e) => e.getAttribute('data-dataset'))), ['train'], 'the one shared name')
+    await link.first().click()
+    await page.waitForSelector('[data-testid="drift"][data-ready="true"]')
+    assertEq(new URL(page.url()).searchParams.get('current'), `${dataRuns.current}:train`, 'current is the other run')
+    // Errors: the server's message, with what the run has instead.
+    await page.goto(drift('no-colon', `${dataRuns.current}:train`))
+    const bad = await page.waitForSelector('[data-testid="drift-error"][data-status="400"]')
+    assert((await bad.textContent()).includes('RUN:DATASET'), `a 400 says the form: ${await bad.textContent()}`)
+    await page.goto(drift(`${dataRuns.reference}:nope`, `${dataRuns.current}:train`))
+    const missing = await page.waitForSelector('[data-testid="drift-error"][data-status="404"]')
+    assert((await missing.textContent()).includes('the run has train, held out / v2 ✓'), `a 404 names the datasets: ${await missing.textContent()}`)
+    await page.goto(`${server.base}/drift`)
+    await page.waitForSelector('[data-testid="drift-empty"]')
   }],
 
   ['live: a run still logging appears, its points arrive and its status updates without reload', async () => {

@@ -4,7 +4,7 @@ export interface Route {
   path: string
   query: URLSearchParams
   /** The matched view and its path parameters. */
-  view: 'projects' | 'runs' | 'run' | 'compare' | 'launch' | 'ab-list' | 'ab' | 'models' | 'model' | 'not-found'
+  view: 'projects' | 'runs' | 'run' | 'compare' | 'drift' | 'launch' | 'ab-list' | 'ab' | 'models' | 'model' | 'not-found'
   params: Record<string, string>
 }
 
@@ -14,6 +14,7 @@ export function match(path: string): Pick<Route, 'view' | 'params'> {
   if (parts[0] === 'p' && parts.length === 2) return { view: 'runs', params: { project: parts[1] } }
   if (parts[0] === 'runs' && parts.length === 2) return { view: 'run', params: { id: parts[1] } }
   if (parts[0] === 'compare' && parts.length === 1) return { view: 'compare', params: {} }
+  if (parts[0] === 'drift' && parts.length === 1) return { view: 'drift', params: {} }
   if (parts[0] === 'launch' && parts.length === 1) return { view: 'launch', params: {} }
   if (parts[0] === 'ab' && parts.length === 1) return { view: 'ab-list', params: {} }
   if (parts[0] === 'ab' && parts.length === 2) return { view: 'ab', params: { id: parts[1] } }
