@@ -37,11 +37,15 @@ enum Outcome {
     Skipped(String),
 }
 
-/// One suite's result: its name, outcome, seconds, and the skips its own output reported.
-struct Report(Vec<(&'static str, Outcome, f64, Vec<String>)>);
+/// One suite's result: its name, outcome, seconds, and the skips its own output reported; and
+/// which suites to run (`None`: all; else those whose name contains the text).
+struct Report(Vec<(&'static str, Outcome, f64, Vec<String>)>, Option<String>);
 
 impl Report {
     fn run(&mut self, name: &'static str, f: impl FnOnce() -> Outcome) {
+        if self.1.as_ref().is_some_and(|part| !name.contains(part.as_str())) {
+            return;
+        }
         eprintln!("\n==> {name}");
         let t = Instant::now();
         let skips_before = tally::with(|s| s.skipped.len());
@@ -370,7 +374,7 @@ fn xdg_runtime_dir() -> Option<PathBuf> {
 }
 
 fn test(args: &[String]) -> ExitCode {
-    let mut report = Report(Vec::new());
+    let mut report = Report(Vec::new(), None);
     ensure_lavapipe();
     let xdg = xdg_runtime_dir();
     // The server embeds ui/dist at compile time: build the UI before cargo builds the server.
@@ -451,7 +455,20 @@ fn test(args: &[String]) -> ExitCode {
 }
 
 fn bench(args: &[String]) -> ExitCode {
-    let mut report = Report(Vec::new());
+    // `--part TEXT` runs only the parts whose name contains TEXT (`--part whylogs`); the other
+    // arguments go to trackbench-bench.
+    let (part, args) = match args.iter().position(|a| a == "--part") {
+        Some(i) => {
+            let Some(part) = args.get(i + 1) else {
+                eprintln!("--part needs the text of a part's name (`cargo xtask bench --part whylogs`)");
+                return ExitCode::FAILURE;
+            };
+            (Some(part.clone()), [&args[..i], &args[i + 2..]].concat())
+        }
+        None => (None, args.to_vec()),
+    };
+    let args = &args[..];
+    let mut report = Report(Vec::new(), part);
     let ui_built = ui::build();
     report.run("macro benchmarks (trackbench-bench, release)", || {
         // The listing benchmark times the real CLI end to end.
@@ -495,6 +512,10 @@ fn bench(args: &[String]) -> ExitCode {
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);
         status(c)
     });
+    if let (true, Some(part)) = (report.0.is_empty(), &report.1) {
+        eprintln!("no benchmark part's name contains {part:?}");
+        return ExitCode::FAILURE;
+    }
     report.finish()
 }
 
@@ -603,7 +624,7 @@ fn main() -> ExitCode {
         "bundle" => desktop::bundle(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installer (.deb; `bundle appimage` for an AppImage)"
+                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md; `--part TEXT`: only the parts named so)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installer (.deb; `bundle appimage` for an AppImage)"
             );
             if cmd == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
