@@ -4,6 +4,7 @@
 //! (`cargo xtask demo`, `cargo xtask test`) work on a fresh clone. Each suite prints what it
 //! ran; a suite that cannot run here says so and why, and the run ends with a summary.
 
+mod data_bench;
 mod desktop;
 mod postgres;
 mod s3;
@@ -507,6 +508,7 @@ fn bench(args: &[String]) -> ExitCode {
     });
     report.run("desktop app (release: cold start on 10k runs, idle memory, .deb size)", desktop::bench);
     report.run("team server on PostgreSQL, side by side with mlflow server (trackbench-team-bench)", team_bench::bench);
+    report.run("data profiles and drift, side by side with whylogs and Evidently", data_bench::bench);
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);
