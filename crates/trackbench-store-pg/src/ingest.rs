@@ -7,6 +7,7 @@
 //! a series never interleave.
 
 use postgres::Transaction;
+use postgres::types::ToSql;
 use trackbench_store::chunking::Downsampler;
 use trackbench_store::chunking::{self, ChunkRow, ChunkTx, SeriesSummary};
 use trackbench_store::codec::{self, Points};
@@ -17,30 +18,61 @@ use trackbench_store::{
 
 use crate::{PgStore, db};
 
-/// The PostgreSQL chunk table, inside a write transaction.
-pub(crate) struct PgChunks<'a, 'b>(pub(crate) &'a mut Transaction<'b>);
+/// The PostgreSQL chunk table, inside a write transaction, with the connection's prepared
+/// statements.
+pub(crate) struct PgChunks<'a, 'b>(pub(crate) &'a mut Transaction<'b>, pub(crate) &'a mut Stmts);
+
+impl PgChunks<'_, '_> {
+    fn query(&mut self, sql: &'static str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>> {
+        let st = self.1.get(self.0, sql)?;
+        self.0.query(&st, args).map_err(db)
+    }
+
+    fn query_opt(&mut self, sql: &'static str, args: &[&(dyn ToSql + Sync)]) -> Result<Option<postgres::Row>> {
+        let st = self.1.get(self.0, sql)?;
+        self.0.query_opt(&st, args).map_err(db)
+    }
+
+    fn execute(&mut self, sql: &'static str, args: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let st = self.1.get(self.0, sql)?;
+        self.0.execute(&st, args).map_err(db)
+    }
+}
+
+/// Statements prepared once per connection: a text query is otherwise parsed and described by
+/// the server on every call, a round trip of its own, and a batch runs a dozen of them per
+/// series. Protocol-level prepared statements outlive the transaction that prepared them and go
+/// with the connection.
+#[derive(Default)]
+pub(crate) struct Stmts(std::collections::HashMap<&'static str, postgres::Statement>);
+
+impl Stmts {
+    /// `sql`, prepared on `tx`'s connection the first time.
+    pub(crate) fn get(&mut self, tx: &mut Transaction, sql: &'static str) -> Result<postgres::Statement> {
+        if let Some(st) = self.0.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = tx.prepare(sql).map_err(db)?;
+        self.0.insert(sql, st.clone());
+        Ok(st)
+    }
+}
 
 impl ChunkTx for PgChunks<'_, '_> {
     fn tail(&mut self, run: i64, key: i64, limit: usize) -> Result<Vec<(i64, i64)>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .0
-            .query(
-                "SELECT seq, n FROM metric_chunks WHERE run_id = $1 AND key_id = $2 ORDER BY seq DESC LIMIT $3",
-                &[&run, &key, &limit],
-            )
-            .map_err(db)?;
+        let rows = self.query(
+            "SELECT seq, n FROM metric_chunks WHERE run_id = $1 AND key_id = $2 ORDER BY seq DESC LIMIT $3",
+            &[&run, &key, &limit],
+        )?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn read(&mut self, run: i64, key: i64, first: i64, last: i64, out: &mut Points) -> Result<()> {
-        let rows = self
-            .0
-            .query(
-                "SELECT data FROM metric_chunks WHERE run_id = $1 AND key_id = $2 AND seq BETWEEN $3 AND $4 ORDER BY seq",
-                &[&run, &key, &first, &last],
-            )
-            .map_err(db)?;
+        let rows = self.query(
+            "SELECT data FROM metric_chunks WHERE run_id = $1 AND key_id = $2 AND seq BETWEEN $3 AND $4 ORDER BY seq",
+            &[&run, &key, &first, &last],
+        )?;
         for r in rows {
             codec::decode_into(r.get::<_, &[u8]>(0), out)?;
         }
@@ -48,66 +80,57 @@ impl ChunkTx for PgChunks<'_, '_> {
     }
 
     fn delete(&mut self, run: i64, key: i64, first: i64, last: i64) -> Result<()> {
-        self.0
-            .execute(
-                "DELETE FROM metric_chunks WHERE run_id = $1 AND key_id = $2 AND seq BETWEEN $3 AND $4",
-                &[&run, &key, &first, &last],
-            )
-            .map_err(db)?;
+        self.execute(
+            "DELETE FROM metric_chunks WHERE run_id = $1 AND key_id = $2 AND seq BETWEEN $3 AND $4",
+            &[&run, &key, &first, &last],
+        )?;
         Ok(())
     }
 
     fn put(&mut self, run: i64, key: i64, c: &ChunkRow) -> Result<()> {
-        self.0
-            .execute(
-                "INSERT INTO metric_chunks(run_id, key_id, seq, n, step_min, step_max, vmin, vmax, vlast, data) \
+        self.execute(
+            "INSERT INTO metric_chunks(run_id, key_id, seq, n, step_min, step_max, vmin, vmax, vlast, data) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (run_id, key_id, seq) DO UPDATE SET n = excluded.n, step_min = excluded.step_min, \
                    step_max = excluded.step_max, vmin = excluded.vmin, vmax = excluded.vmax, \
                    vlast = excluded.vlast, data = excluded.data",
-                &[&run, &key, &c.seq, &c.n, &c.step_min, &c.step_max, &c.vmin, &c.vmax, &c.vlast, &c.data],
-            )
-            .map_err(db)?;
+            &[&run, &key, &c.seq, &c.n, &c.step_min, &c.step_max, &c.vmin, &c.vmax, &c.vlast, &c.data],
+        )?;
         Ok(())
     }
 
     fn summary(&mut self, run: i64, key: i64) -> Result<Option<SeriesSummary>> {
-        let row = self
-            .0
-            .query_opt(
-                "SELECT count, nan_count, last, last_is_nan, last_step, last_wall_ms, min, max, sum \
+        let row = self.query_opt(
+            "SELECT count, nan_count, last, last_is_nan, last_step, last_wall_ms, min, max, sum \
                  FROM metric_summaries WHERE run_id = $1 AND key_id = $2",
-                &[&run, &key],
-            )
-            .map_err(db)?;
+            &[&run, &key],
+        )?;
         Ok(row.map(|r| summary_from(&r, 0)))
     }
 
     fn put_summary(&mut self, run: i64, key: i64, s: &SeriesSummary) -> Result<()> {
         // As every backend keeps them (`stored_real`): `last_is_nan` says when `last` was NaN.
         let real = chunking::stored_real;
-        self.0
-            .execute(
-                "INSERT INTO metric_summaries(run_id, key_id, count, nan_count, last, last_is_nan, last_step, \
+        self.execute(
+            "INSERT INTO metric_summaries(run_id, key_id, count, nan_count, last, last_is_nan, last_step, \
                    last_wall_ms, min, max, sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (run_id, key_id) DO UPDATE SET count = excluded.count, nan_count = excluded.nan_count, \
                    last = excluded.last, last_is_nan = excluded.last_is_nan, last_step = excluded.last_step, \
                    last_wall_ms = excluded.last_wall_ms, min = excluded.min, max = excluded.max, sum = excluded.sum",
-                &[
-                    &run,
-                    &key,
-                    &s.count,
-                    &s.nan_count,
-                    &real(s.last),
-                    &s.last.is_nan(),
-                    &s.last_step,
-                    &s.last_wall_ms,
-                    &s.min.and_then(real),
-                    &s.max.and_then(real),
-                    &s.sum.and_then(real),
-                ],
-            )
-            .map_err(db)?;
+            &[
+                &run,
+                &key,
+                &s.count,
+                &s.nan_count,
+                &real(s.last),
+                &s.last.is_nan(),
+                &s.last_step,
+                &s.last_wall_ms,
+                &s.min.and_then(real),
+                &s.max.and_then(real),
+                &s.sum.and_then(real),
+            ],
+        )?;
         Ok(())
     }
 }
@@ -170,7 +193,7 @@ impl PgStore {
             .collect();
         let mut removed = 0;
         for key in keys {
-            removed += chunking::compact_series(&mut PgChunks(&mut tx), run, key)?;
+            removed += chunking::compact_series(&mut PgChunks(&mut tx, self.stmts.get_mut()), run, key)?;
         }
         tx.commit().map_err(db)?;
         Ok(removed)
@@ -191,23 +214,21 @@ impl PgStore {
 
 /// Inserts a param (the SQLite store's rules): `Ok(false)` when the same value was already
 /// logged, `Invalid` when a different one was.
-fn insert_param(tx: &mut Transaction, run: i64, key: &str, value: &serde_json::Value) -> Result<bool> {
+fn insert_param(c: &mut PgChunks, run: i64, key: &str, value: &serde_json::Value) -> Result<bool> {
     validate::key("param", key)?;
     validate::param_value(key, value)?;
     let json = value.to_string();
-    let old = tx
-        .query_opt("SELECT value_json FROM params WHERE run_id = $1 AND key = $2", &[&run, &key])
-        .map_err(db)?
+    let old = c
+        .query_opt("SELECT value_json FROM params WHERE run_id = $1 AND key = $2", &[&run, &key])?
         .map(|r| r.get::<_, String>(0));
     if let Some(old) = old {
         return if old == json { Ok(false) } else { Err(validate::param_rewrite(key, &old, &json)) };
     }
     let (text, num) = validate::param_text_num(value);
-    tx.execute(
+    c.execute(
         "INSERT INTO params(run_id, key, value_json, value_text, value_num) VALUES ($1, $2, $3, $4, $5)",
         &[&run, &key, &json, &text, &num],
-    )
-    .map_err(db)?;
+    )?;
     Ok(true)
 }
 
@@ -221,40 +242,38 @@ impl MetricStore for PgStore {
         }
         let beat = batch.heartbeat_ms.unwrap_or_else(|| self.now());
         let mut tx = self.client.get_mut().transaction().map_err(db)?;
+        let mut c = PgChunks(&mut tx, self.stmts.get_mut());
         // First, and it locks the run's row: batches of one run are stored one at a time.
-        let found = tx
-            .execute("UPDATE runs SET heartbeat_ms = greatest(heartbeat_ms, $2) WHERE id = $1", &[&run, &beat])
-            .map_err(db)?;
+        let found =
+            c.execute("UPDATE runs SET heartbeat_ms = greatest(heartbeat_ms, $2) WHERE id = $1", &[&run, &beat])?;
         if found == 0 {
             drop(tx);
             self.forget_run(uid);
             return Err(StoreError::RunNotFound(uid.to_string()));
         }
         if let Some((writer, seq)) = &batch.mark {
-            let last: Option<i64> = tx
-                .query_opt("SELECT seq FROM ingest_marks WHERE run_id = $1 AND writer = $2", &[&run, writer])
-                .map_err(db)?
+            let last: Option<i64> = c
+                .query_opt("SELECT seq FROM ingest_marks WHERE run_id = $1 AND writer = $2", &[&run, writer])?
                 .map(|r| r.get(0));
             if last.is_some_and(|l| l >= *seq) {
                 return Ok(IngestReport { duplicate: true, ..IngestReport::default() });
             }
-            tx.execute(
+            c.execute(
                 "INSERT INTO ingest_marks(run_id, writer, seq) VALUES ($1, $2, $3) \
                  ON CONFLICT (run_id, writer) DO UPDATE SET seq = excluded.seq",
                 &[&run, writer, seq],
-            )
-            .map_err(db)?;
+            )?;
         }
         for (s, key_id) in batch.series.iter().zip(&key_ids) {
             if let Some(key_id) = key_id
                 && !s.points.is_empty()
             {
-                chunking::append_series(&mut PgChunks(&mut tx), run, *key_id, &s.points)?;
+                chunking::append_series(&mut c, run, *key_id, &s.points)?;
                 report.points += s.points.len();
             }
         }
         for (k, v) in &batch.params {
-            match insert_param(&mut tx, run, k, v) {
+            match insert_param(&mut c, run, k, v) {
                 Ok(true) => report.params += 1,
                 Ok(false) => {}
                 Err(StoreError::Invalid { why, .. }) => {
@@ -265,38 +284,33 @@ impl MetricStore for PgStore {
         }
         let accepted = chunking::accepted_tags_and_summary(batch, &mut report);
         for (k, v) in accepted.tags {
-            tx.execute(
+            c.execute(
                 "INSERT INTO run_tags(run_id, key, value) VALUES ($1, $2, $3) \
                  ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
                 &[&run, k, v],
-            )
-            .map_err(db)?;
+            )?;
         }
         for (k, v) in accepted.summary {
-            tx.execute(
+            c.execute(
                 "INSERT INTO run_summary(run_id, key, value_json) VALUES ($1, $2, $3) \
                  ON CONFLICT (run_id, key) DO UPDATE SET value_json = excluded.value_json",
                 &[&run, k, &v.to_string()],
-            )
-            .map_err(db)?;
+            )?;
         }
         if !batch.log_lines.is_empty() {
-            let mut seq: i64 = tx
-                .query_one("SELECT coalesce(max(seq), 0) FROM log_lines WHERE run_id = $1", &[&run])
-                .map_err(db)?
-                .get(0);
+            let mut seq: i64 =
+                c.query("SELECT coalesce(max(seq), 0) FROM log_lines WHERE run_id = $1", &[&run])?[0].get(0);
             for l in &batch.log_lines {
                 seq += 1;
-                tx.execute(
+                c.execute(
                     "INSERT INTO log_lines(run_id, seq, stream, ts_ms, line) VALUES ($1, $2, $3, $4, $5)",
                     &[&run, &seq, &l.stream.as_str(), &l.ts_ms, &validate::log_line(&l.line)],
-                )
-                .map_err(db)?;
+                )?;
             }
         }
         if report.points > 0 {
             // Live views on other connections learn of the points on commit.
-            tx.batch_execute(crate::changes::NOTIFY).map_err(db)?;
+            c.0.batch_execute(crate::changes::NOTIFY).map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(report)

@@ -43,6 +43,8 @@ pub struct PgStore {
     run_ids: RefCell<HashMap<String, i64>>,
     /// metric key -> id (keys are never deleted).
     pub(crate) key_ids: RefCell<HashMap<String, i64>>,
+    /// Statements the write path prepared on this connection.
+    pub(crate) stmts: RefCell<ingest::Stmts>,
     /// Where artifact bytes live (`artifacts`); none: artifacts are refused.
     blobs: Option<std::sync::Arc<dyn trackbench_store::BlobStore>>,
 }
@@ -143,6 +145,7 @@ impl PgStore {
             opts,
             run_ids: RefCell::default(),
             key_ids: RefCell::default(),
+            stmts: RefCell::default(),
             blobs: None,
         })
     }
