@@ -35,6 +35,7 @@
 mod machine;
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -63,11 +64,19 @@ struct Opts {
     trackbench: String,
     runs: Vec<usize>,
     reps: usize,
+    /// Only the live and ingest measurements (`--ingest-only`), to iterate on the write path.
+    ingest_only: bool,
 }
 
 fn parse() -> anyhow::Result<Opts> {
-    let mut o =
-        Opts { pg: String::new(), mlflow: String::new(), trackbench: String::new(), runs: vec![1000, 10_000], reps: 5 };
+    let mut o = Opts {
+        pg: String::new(),
+        mlflow: String::new(),
+        trackbench: String::new(),
+        runs: vec![1000, 10_000],
+        reps: 5,
+        ingest_only: false,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -77,10 +86,11 @@ fn parse() -> anyhow::Result<Opts> {
             "--mlflow" => o.mlflow = val()?,
             "--trackbench" => o.trackbench = val()?,
             "--reps" => o.reps = val()?.parse()?,
+            "--ingest-only" => o.ingest_only = true,
             "--runs" => o.runs = val()?.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>()?,
             _ => bail!(
                 "usage: trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow PATH/TO/mlflow \
-                 [--trackbench PATH] [--runs 1000,10000] [--reps N]"
+                 [--trackbench PATH] [--runs 1000,10000] [--reps N] [--ingest-only]"
             ),
         }
     }
@@ -210,14 +220,27 @@ impl Http {
     }
 }
 
-/// A server process, killed on drop.
+/// A server process, killed on drop with its whole process group: `mlflow server` runs
+/// uvicorn, a job runner and seven huey consumers that outlive a killed parent (leaked, they
+/// kept two cores busy and slowed every later measurement).
 struct Served {
     child: Child,
     http: Http,
 }
 
+impl Served {
+    /// Stops (`STOP`) or resumes (`CONT`) the whole process group: `mlflow server`'s seven huey
+    /// consumers take most of a core for a minute after it starts, which would be charged to
+    /// whatever Trackbench measurement runs then; it is paused while Trackbench is measured.
+    fn signal(&self, sig: &str) {
+        let _ = Command::new("kill").args([sig, "--", &format!("-{}", self.child.id())]).status();
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
+        // Each server leads its own group (`process_group(0)` at spawn).
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -231,6 +254,7 @@ fn trackbench_serve(exe: &str, db_url: &str, artifacts: &std::path::Path) -> any
         .args(["serve", "--port", &port.to_string()])
         .env("TRACKBENCH_TOKEN", TOKEN)
         .stdout(Stdio::piped())
+        .process_group(0)
         .spawn()
         .with_context(|| format!("starting {exe} serve"))?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
@@ -256,6 +280,7 @@ fn mlflow_serve(exe: &str, db_url: &str, artifacts: &std::path::Path) -> anyhow:
         .arg(format!("file://{}", artifacts.display()))
         .stdout(log.try_clone()?)
         .stderr(log)
+        .process_group(0)
         .spawn()
         .with_context(|| format!("starting {exe} server"))?;
     let mut served = Served { child, http: Http { agent: agent(), base: format!("http://127.0.0.1:{port}") } };
@@ -421,6 +446,7 @@ fn run() -> anyhow::Result<()> {
     let t0 = Instant::now();
     let ml = mlflow_serve(&o.mlflow, &ml_db, &tmp.path().join("mlflow-artifacts"))?;
     println!("mlflow server at {} (started in {:.1} s)", ml.http.base, t0.elapsed().as_secs_f64());
+    ml.signal("-STOP");
     let mut t = Table::default();
     let mut ml_points = 0i64;
 
@@ -502,6 +528,7 @@ fn run() -> anyhow::Result<()> {
         tb_points += INGEST_STEPS * KEYS as i64;
     }
     println!("[ingest] trackbench, MLflow log-batch, {points} points: {}", spread(&tb_lb));
+    ml.signal("-CONT");
     let ml_exp = mlflow_experiment(&ml.http, "ingest")?;
     let ml_reps = o.reps.clamp(1, 3);
     let mut ml_lb = Vec::new();
@@ -525,6 +552,10 @@ fn run() -> anyhow::Result<()> {
             ">= 20x",
             verdict(r / ml_rate >= 20.0),
         );
+    }
+
+    if o.ingest_only {
+        return finish(&o, t, &started_load, tb, ml);
     }
 
     // ---- the 1M-point curve
@@ -885,7 +916,11 @@ fn run() -> anyhow::Result<()> {
         );
     }
 
-    // ---- the table
+    finish(&o, t, &started_load, tb, ml)
+}
+
+/// Prints the table and drops both servers and databases.
+fn finish(o: &Opts, t: Table, started_load: &str, tb: Served, ml: Served) -> anyhow::Result<()> {
     println!("\nMachine:");
     for (k, v) in machine::machine_info() {
         println!("- {k}: {v}");
