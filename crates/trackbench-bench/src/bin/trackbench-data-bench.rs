@@ -258,3 +258,41 @@ fn main() -> anyhow::Result<()> {
     println!("{out}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dump format `bench_data.py` writes reads back into the columns the SDK would build.
+    #[test]
+    fn reads_a_dump_and_profiles_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let f: Vec<u8> = [1.5f64, f64::NAN, 3.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let i: Vec<u8> = [7i64, 8, 9].iter().flat_map(|x| x.to_le_bytes()).collect();
+        std::fs::write(d.join("0.bin"), f).unwrap();
+        std::fs::write(d.join("1.bin"), i).unwrap();
+        std::fs::write(d.join("1.mask"), [0u8, 1, 0]).unwrap();
+        std::fs::write(d.join("2.bin"), "ios\n\nweb").unwrap();
+        std::fs::write(d.join("2.mask"), [0u8, 1, 0]).unwrap();
+        let manifest = json!({ "rows": 3, "columns": [
+            { "name": "f", "kind": "f64", "data": "0.bin", "mask": null },
+            { "name": "i", "kind": "i64", "data": "1.bin", "mask": "1.mask" },
+            { "name": "s", "kind": "str", "data": "2.bin", "mask": "2.mask" },
+        ]});
+        std::fs::write(d.join("manifest.json"), manifest.to_string()).unwrap();
+        let out = profile(d, 1).unwrap();
+        assert_eq!(out["rows"], 3);
+        assert_eq!(out["columns"], 3);
+        assert_eq!(out["per_column"].as_array().unwrap().len(), 3);
+        let cols = read_columns(d).unwrap();
+        match &cols[2].1 {
+            Owned::Str(text, cells) => {
+                let got: Vec<Option<&str>> = cells.iter().map(|c| c.map(|(a, b)| &text[a..b])).collect();
+                assert_eq!(got, [Some("ios"), None, Some("web")]);
+            }
+            _ => panic!("s is a string column"),
+        }
+        assert!(matches!(&cols[1].1, Owned::I64(v) if v == &[Some(7), None, Some(9)]));
+    }
+}
