@@ -25,6 +25,7 @@ proportions; the other 14 drawn from the same distributions with another seed). 
   `Report([DataDriftPreset()]).run(current, reference)` (from the raw data: Evidently has no
   profile to test). And from raw data for all three: both profiles plus the test.
 
+Each side's per-column statistics are in the JSON (`drift_stats`: test, statistic, p-value).
 Times are the best of N wall times (`--repeat` for Trackbench, `--peer-repeat` for the peers,
 which stop repeating once one measurement has used `--peer-budget-s`). Prints one JSON line
 (`{"bench": "data", ...}`, also written to `--json-out`), then a Markdown table. Exit status 0
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import shutil
@@ -230,7 +232,8 @@ def bench_trackbench(ref: pd.DataFrame, cur: pd.DataFrame, args, tmp: str) -> Di
 
     def cli():
         return run_json(
-            [args.trackbench, "--store", store, "drift", f"{rid}:reference", f"{rid}:current", "--json"], ok_codes=(0, 1)
+            [args.trackbench, "--store", store, "drift", f"{rid}:reference", f"{rid}:current", "--json"],
+            ok_codes=(0, 1),
         )[0]
 
     res["drift_cli_s"], report, res["drift_cli_n"] = best_of(args.repeat, cli)
@@ -239,6 +242,7 @@ def bench_trackbench(ref: pd.DataFrame, cur: pd.DataFrame, args, tmp: str) -> Di
     res["drift_columns"] = sorted(c["column"] for c in rep["columns"] if c.get("drift"))
     res["drift_dataset"] = rep["drift"]
     res["drift_tests"] = sorted({c["test"] for c in rep["columns"] if c.get("test")})
+    res["drift_stats"] = {c["column"]: [c.get("test"), c.get("statistic"), c.get("p_value")] for c in rep["columns"]}
     return res
 
 
@@ -267,6 +271,7 @@ def bench_whylogs(ref: pd.DataFrame, cur: pd.DataFrame, args) -> Dict[str, Any]:
     res["drift_tested"] = len(scores)
     res["drift_columns"] = sorted(k for k, v in scores.items() if v.get("drift_category") == "DRIFT")
     res["drift_tests"] = sorted({v.get("algorithm") for v in scores.values()})
+    res["drift_stats"] = {k: [v.get("algorithm"), v.get("statistic"), v.get("pvalue")] for k, v in scores.items()}
     return res
 
 
@@ -289,7 +294,7 @@ def bench_evidently(ref: pd.DataFrame, cur: pd.DataFrame, args) -> Dict[str, Any
     res["drift_s"], snap, res["drift_n"] = best_of(
         args.peer_repeat, lambda: Report([DataDriftPreset()]).run(cur, ref), budget
     )
-    drifted, tested, methods = [], 0, set()
+    drifted, tested, methods, stats = [], 0, set(), {}
     for m in snap.dict()["metrics"]:
         cfg = m.get("config", {})
         if not cfg.get("type", "").endswith("ValueDrift"):
@@ -297,6 +302,7 @@ def bench_evidently(ref: pd.DataFrame, cur: pd.DataFrame, args) -> Dict[str, Any
         tested += 1
         method, value, threshold = cfg.get("method", ""), m.get("value"), cfg.get("threshold")
         methods.add(method)
+        stats[cfg.get("column")] = [method, value, None]
         if value is None or threshold is None:
             continue
         is_p = "p_value" in method.lower() or "p-value" in method.lower()
@@ -305,6 +311,7 @@ def bench_evidently(ref: pd.DataFrame, cur: pd.DataFrame, args) -> Dict[str, Any
     res["drift_tested"] = tested
     res["drift_columns"] = sorted(drifted)
     res["drift_tests"] = sorted(methods)
+    res["drift_stats"] = stats
     return res
 
 
@@ -407,19 +414,18 @@ def table(res: Dict[str, Any]) -> str:
         f"| {kb(ev.get('profile_bytes'))} | {fmt_ratio(ratio(smallest, pb), 'smaller')} (smallest peer) "
         f"| tens of KB | {'met' if size_ok else '**missed**'} |"
     )
+    tb_gz, wl_gz, ev_gz = tb.get("profile_gzip_bytes"), wl.get("profile_gzip_bytes"), ev.get("profile_gzip_bytes")
     lines.append(
-        f"| profile size, gzip | {kb(tb.get('profile_gzip_bytes'))} | {kb(wl.get('profile_gzip_bytes'))} "
-        f"| {kb(ev.get('profile_gzip_bytes'))} "
-        f"| {fmt_ratio(ratio(fastest(wl.get('profile_gzip_bytes'), ev.get('profile_gzip_bytes')), tb.get('profile_gzip_bytes')), 'smaller')} "
-        f"| - | info |"
+        f"| profile size, gzip | {kb(tb_gz)} | {kb(wl_gz)} | {kb(ev_gz)} "
+        f"| {fmt_ratio(ratio(fastest(wl_gz, ev_gz), tb_gz), 'smaller')} (smallest peer) | - | info |"
     )
     peer_drift = fastest(wl.get("drift_s"), ev.get("drift_s"))
     lines.append(
         f"| drift, 20 columns, from the profiles: trackbench `trackbench drift REF CUR --json` (a process: "
         f"open store, parse both, test); whylogs `calculate_drift_scores` (views in memory); Evidently "
         f"`DataDriftPreset` (raw data: it keeps no profile) | {secs(tb.get('drift_cli_s'))} "
-        f"| {secs(wl.get('drift_s'))} | {secs(ev.get('drift_s'))} | {fmt_ratio(ratio(peer_drift, tb.get('drift_cli_s')))} "
-        f"| - | info |"
+        f"| {secs(wl.get('drift_s'))} | {secs(ev.get('drift_s'))} "
+        f"| {fmt_ratio(ratio(peer_drift, tb.get('drift_cli_s')))} | - | info |"
     )
     d = tb.get("drift_inprocess")
     if d:
@@ -450,6 +456,17 @@ def table(res: Dict[str, Any]) -> str:
         f"| - | - | info |"
     )
     return "\n".join(lines)
+
+
+def strict(o: Any) -> Any:
+    """`o` with NaN and ±inf as strings, so the line is strict JSON (whylogs gives inf)."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    if isinstance(o, dict):
+        return {k: strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [strict(v) for v in o]
+    return o
 
 
 def main() -> int:
@@ -496,7 +513,7 @@ def main() -> int:
         print("Evidently…", file=sys.stderr)
         res["evidently"] = bench_evidently(ref, cur, args)
     res["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    line = json.dumps(res)
+    line = json.dumps(strict(res), allow_nan=False)
     if args.json_out:
         with open(args.json_out, "w") as f:
             f.write(line + "\n")
