@@ -214,14 +214,15 @@ pub fn overview(c: &ColumnProfile) -> Overview {
     match &c.summary {
         Summary::Empty => {}
         Summary::Numeric(s) => {
-            o.distinct = s.distinct();
+            // An HLL estimate can pass the number of values; it cannot be more.
+            o.distinct = s.distinct().min(s.finite as f64);
             o.exact = s.is_exact();
             (o.nan, o.pos_inf, o.neg_inf) = (Some(s.nan), Some(s.pos_inf), Some(s.neg_inf));
             (o.min, o.max, o.mean, o.std) = (s.min, s.max, s.mean, s.std());
             o.quantiles = s.quantiles(&[0.05, 0.25, 0.5, 0.75, 0.95]);
         }
         Summary::Categorical(s) => {
-            o.distinct = s.distinct();
+            o.distinct = s.distinct().min(s.total as f64);
             o.exact = s.is_exact();
             o.top = s.top(5).unwrap_or_default();
         }
