@@ -73,25 +73,7 @@ impl TestArgs {
             ..DriftOptions::default()
         };
         for t in &self.thresholds {
-            let Some((name, value)) = t.split_once('=') else {
-                bail!("--threshold {t:?}: expected NAME=VALUE (ks=0.01, psi=0.2, share=0.3, …)");
-            };
-            let value: f64 = value
-                .trim()
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-                .with_context(|| format!("--threshold {t:?}: the value must be a number >= 0"))?;
-            match name.trim() {
-                "share" => o.drift_share = value,
-                n => {
-                    let test: Test = n.parse().map_err(|e| anyhow::anyhow!("--threshold {t:?}: {e}"))?;
-                    if test == Test::Auto {
-                        bail!("--threshold {t:?}: name a test (ks, chi2, wasserstein, js, psi), not auto");
-                    }
-                    o.thresholds.insert(test, value);
-                }
-            }
+            o.set_threshold(t).map_err(|e| anyhow::anyhow!("--threshold {e}"))?;
         }
         Ok(o)
     }

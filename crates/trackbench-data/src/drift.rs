@@ -126,6 +126,32 @@ impl DriftOptions {
     fn threshold(&self, t: Test) -> f64 {
         self.thresholds.get(&t).copied().unwrap_or_else(|| t.default_threshold())
     }
+
+    /// Applies one `NAME=VALUE` threshold (the CLI's `--threshold`, the server's `threshold=`):
+    /// a test's (a p-value for ks and chi2, a distance for the others) or `share`, the share of
+    /// drifted columns at which the dataset drifts. The error names `t` and what was expected.
+    pub fn set_threshold(&mut self, t: &str) -> Result<(), String> {
+        let Some((name, value)) = t.split_once('=') else {
+            return Err(format!("{t:?}: expected NAME=VALUE (ks=0.01, psi=0.2, share=0.3, …)"));
+        };
+        let value: f64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| format!("{t:?}: the value must be a number >= 0"))?;
+        match name.trim() {
+            "share" => self.drift_share = value,
+            n => {
+                let test: Test = n.parse().map_err(|e| format!("{t:?}: {e}"))?;
+                if test == Test::Auto {
+                    return Err(format!("{t:?}: name a test (ks, chi2, wasserstein, js, psi), not auto"));
+                }
+                self.thresholds.insert(test, value);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// PSI's customary bands.

@@ -23,7 +23,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_data::logged::{LoggedDataset, Spec, find};
-use trackbench_data::{DriftOptions, Profile, Test, chart, drift, overview};
+use trackbench_data::{DriftOptions, Profile, chart, drift, overview};
 use trackbench_store::Backend;
 
 use crate::error::{ApiError, ApiResult};
@@ -152,34 +152,9 @@ struct DriftQuery {
     top: usize,
 }
 
-/// Applies one `NAME=VALUE` threshold, as `trackbench drift --threshold` does: a test's
-/// threshold (a p-value for ks and chi2, a distance for the others) or `share`, the share of
-/// drifted columns at which the dataset drifts.
+/// Applies one `NAME=VALUE` threshold, as `trackbench drift --threshold` does.
 fn threshold(o: &mut DriftOptions, t: &str) -> ApiResult<()> {
-    let Some((name, value)) = t.split_once('=') else {
-        return Err(ApiError::invalid(format!(
-            "threshold {t:?}: expected NAME=VALUE (ks=0.01, psi=0.2, share=0.3, …)"
-        )));
-    };
-    let value: f64 = value
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| ApiError::invalid(format!("threshold {t:?}: the value must be a number >= 0")))?;
-    match name.trim() {
-        "share" => o.drift_share = value,
-        n => {
-            let test: Test = n.parse().map_err(|e| ApiError::invalid(format!("threshold {t:?}: {e}")))?;
-            if test == Test::Auto {
-                return Err(ApiError::invalid(format!(
-                    "threshold {t:?}: name a test (ks, chi2, wasserstein, js, psi), not auto"
-                )));
-            }
-            o.thresholds.insert(test, value);
-        }
-    }
-    Ok(())
+    o.set_threshold(t).map_err(|e| ApiError::invalid(format!("threshold {e}")))
 }
 
 impl DriftQuery {
@@ -308,6 +283,7 @@ pub(super) async fn drift_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trackbench_data::Test;
 
     /// `k=v&k=v` (values may hold `=` and `,`; no percent-decoding: axum's `Query` does that).
     fn parse(q: &str) -> ApiResult<DriftQuery> {
