@@ -471,13 +471,33 @@ fn categorical_drift(
     for (k, v) in &cb.items {
         keys.entry(k).or_default().1 = *v;
     }
+    if !d.exact {
+        // A frequent-items sketch lists heavy hitters and noise alike, and a category it does
+        // not list may still hold up to its maximum error: comparing listed counts as they are
+        // makes two samples of one many-category distribution look drifted (JS 0.53 against
+        // the data's own 0.05). So a category is a bin only where its share on either side is
+        // ten times the largest sketch error share (its count is then known within 10%, and
+        // every sketched side holding it as often lists it); everything else is one bin.
+        let share = |c: &crate::Counts| 10.0 * c.max_error as f64 / c.total.max(1) as f64;
+        let floor = [(a.is_exact(), &ca), (b.is_exact(), &cb)]
+            .iter()
+            .filter(|(exact, _)| !exact)
+            .map(|(_, c)| share(c))
+            .fold(0.0, f64::max);
+        keys.retain(|_, (x, y)| *x as f64 / na.max(1) as f64 > floor || *y as f64 / nb.max(1) as f64 > floor);
+    }
     let (mut ra, mut rb): (Vec<u64>, Vec<u64>) = keys.values().copied().unzip();
-    if ca.other > 0 || cb.other > 0 {
-        ra.push(ca.other);
-        rb.push(cb.other);
+    let (other_a, other_b) = (na.saturating_sub(ra.iter().sum()), nb.saturating_sub(rb.iter().sum()));
+    if other_a > 0 || other_b > 0 {
+        ra.push(other_a);
+        rb.push(other_b);
+    }
+    if !d.exact {
         d.notes.push(format!(
-            "sketched: categories outside the frequent items are one bin; counts within ±{} (reference) and ±{} (current)",
-            ca.max_error, cb.max_error
+            "sketched: {} categories frequent enough to count within 10% are bins, the rest one bin; counts within ±{} (reference) and ±{} (current)",
+            keys.len(),
+            ca.max_error,
+            cb.max_error
         ));
     }
     let new: Vec<&str> = keys.iter().filter(|(_, v)| v.0 == 0).map(|(k, _)| *k).take(5).collect();

@@ -6,4 +6,5 @@ mod data {
     pub mod merge;
     pub mod scipy;
     pub mod size;
+    pub mod sketched;
 }
