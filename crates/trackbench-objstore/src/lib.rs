@@ -31,9 +31,11 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
+use object_store::azure::AzureConfigKey;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+    ClientConfigKey, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    WriteMultipart,
 };
 use trackbench_store::blobs::{BlobEntry, BlobInfo, BlobStore, DirBlobs, StagedBlob, check_hash, copy_hashing};
 use trackbench_store::{Result, StoreError};
@@ -66,13 +68,17 @@ impl Default for ObjectOptions {
     }
 }
 
-/// The blob store at `url`, configured from the process's environment (`AWS_*` for `s3://`,
+/// The blob store at `url`, configured from the process's environment: `AWS_*` for `s3://`,
 /// including `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for S3-compatible servers; `GOOGLE_*` for
-/// `gs://`; `AZURE_*` for `az://`). Nothing is contacted: call [`BlobStore::check`] for that.
+/// `gs://`, including `GOOGLE_BASE_URL` and `GOOGLE_ALLOW_HTTP` for another endpoint (an
+/// emulator also wants `GOOGLE_SKIP_SIGNATURE=true`, or a service-account key with
+/// `disable_oauth`); `AZURE_*` for `az://`, including `AZURE_STORAGE_ENDPOINT` and
+/// `AZURE_ALLOW_HTTP`, or `AZURE_STORAGE_USE_EMULATOR=true` with `AZURITE_BLOB_STORAGE_URL`
+/// for Azurite. Nothing is contacted: call [`BlobStore::check`] for that.
 pub fn open_blobs(url: &str) -> Result<Arc<dyn BlobStore>> {
     let vars: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|p| k.starts_with(p)))
+        .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_", "AZURITE_"].iter().any(|p| k.starts_with(p)))
         .collect();
     open_blobs_with(url, &vars, &ObjectOptions::default())
 }
@@ -123,7 +129,9 @@ impl Cloud {
     fn credentials_hint(self) -> &'static str {
         match self {
             Cloud::S3 => "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)",
-            Cloud::Gcs => "check GOOGLE_SERVICE_ACCOUNT (or GOOGLE_APPLICATION_CREDENTIALS)",
+            Cloud::Gcs => {
+                "check GOOGLE_SERVICE_ACCOUNT (a key file's path), GOOGLE_SERVICE_ACCOUNT_KEY (the key's JSON) or GOOGLE_APPLICATION_CREDENTIALS"
+            }
             Cloud::Azure => "check AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY)",
             Cloud::Local => "check the folder's permissions",
         }
@@ -132,11 +140,74 @@ impl Cloud {
     fn endpoint_hint(self) -> &'static str {
         match self {
             Cloud::S3 => "check AWS_ENDPOINT_URL (and AWS_ALLOW_HTTP=true for a plain http:// endpoint)",
-            Cloud::Gcs => "check GOOGLE_CLOUD_STORAGE_ENDPOINT / the network",
-            Cloud::Azure => "check AZURE_STORAGE_ENDPOINT / the network",
+            Cloud::Gcs => {
+                "check GOOGLE_BASE_URL (and GOOGLE_ALLOW_HTTP=true for a plain http:// endpoint) and the network"
+            }
+            Cloud::Azure => {
+                "check AZURE_STORAGE_ENDPOINT (and AZURE_ALLOW_HTTP=true for a plain http:// endpoint), or AZURITE_BLOB_STORAGE_URL with AZURE_STORAGE_USE_EMULATOR=true, and the network"
+            }
             Cloud::Local => "check the folder",
         }
     }
+}
+
+/// Whether a switch's value means on, as `object_store` reads it.
+fn truthy(v: &str) -> bool {
+    ["true", "1", "yes", "on"].iter().any(|t| v.trim().eq_ignore_ascii_case(t))
+}
+
+/// Azurite's (and the old Azure Storage Emulator's) account and key, the same for every install
+/// and public: <https://learn.microsoft.com/azure/storage/common/storage-use-azurite>.
+const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
+const EMULATOR_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+/// Where Azurite's blob service listens unless `AZURITE_BLOB_STORAGE_URL` says otherwise.
+const AZURITE_URL: &str = "http://127.0.0.1:10000";
+
+/// Settings for `MicrosoftAzureBuilder::with_config`, in order (a later one wins).
+type AzureSettings = Vec<(AzureConfigKey, String)>;
+
+/// The Azure settings in `vars` (`AZURE_*`, and `AZURITE_BLOB_STORAGE_URL`), and the account
+/// endpoint when one is given.
+///
+/// `AZURE_STORAGE_USE_EMULATOR=true` is done here, not by `object_store`, whose emulator mode
+/// reads `AZURITE_BLOB_STORAGE_URL` from the process's environment instead of `vars`: the account
+/// endpoint becomes `AZURITE_BLOB_STORAGE_URL/ACCOUNT` (Azurite's path-style URLs, which is all
+/// that mode does) over plain HTTP, with Azurite's well-known account and key unless others are
+/// given. Outside it, a missing account is an error naming the variable.
+fn azure_config(url: &str, vars: &[(String, String)]) -> Result<(AzureSettings, Option<String>)> {
+    let mut config: AzureSettings = vars
+        .iter()
+        .filter(|(k, _)| k.starts_with("AZURE_"))
+        .filter_map(|(k, v)| Some((k.to_ascii_lowercase().parse().ok()?, v.clone())))
+        .collect();
+    let last =
+        |config: &[(AzureConfigKey, String)], key| config.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let emulator = last(&config, AzureConfigKey::UseEmulator).is_some_and(|v| truthy(&v));
+    config.retain(|(k, _)| *k != AzureConfigKey::UseEmulator);
+    if emulator {
+        let account = last(&config, AzureConfigKey::AccountName).unwrap_or_else(|| EMULATOR_ACCOUNT.into());
+        let base = vars.iter().rev().find(|(k, _)| k == "AZURITE_BLOB_STORAGE_URL").map_or(AZURITE_URL, |(_, v)| v);
+        let credentials = [AzureConfigKey::AccessKey, AzureConfigKey::SasKey, AzureConfigKey::Token];
+        if !credentials.iter().any(|&k| last(&config, k).is_some()) {
+            config.push((AzureConfigKey::AccessKey, EMULATOR_KEY.into()));
+        }
+        config.retain(|(k, _)| *k != AzureConfigKey::Endpoint);
+        config.push((AzureConfigKey::Endpoint, format!("{}/{account}", base.trim_end_matches('/'))));
+        config.push((AzureConfigKey::AccountName, account));
+        config.push((AzureConfigKey::Client(ClientConfigKey::AllowHttp), "true".into()));
+    } else if last(&config, AzureConfigKey::AccountName).is_none() {
+        let why = "no storage account: set AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY or \
+                   AZURE_STORAGE_SAS_KEY), or AZURE_STORAGE_USE_EMULATOR=true for Azurite";
+        return Err(bad_url(url, why));
+    }
+    // The blob paths are appended to it: `…/account/` would give `…/account//container`.
+    for (k, v) in config.iter_mut() {
+        if *k == AzureConfigKey::Endpoint {
+            *v = v.trim_end_matches('/').to_string();
+        }
+    }
+    let endpoint = last(&config, AzureConfigKey::Endpoint);
+    Ok((config, endpoint))
 }
 
 /// What an error message says about the store (no secrets) and what to fix.
@@ -158,6 +229,12 @@ impl Target {
                 format!("bucket `{}` does not exist (create it, or fix the URL): {text}", self.bucket),
             ),
             object_store::Error::NotFound { .. } => (ErrorKind::NotFound, text),
+            // No credentials were given, so the client asked the machine's identity service
+            // (Azure's managed identity, GCP's metadata server), and that failed.
+            _ if text.contains("Error performing token request") || text.contains("Error getting token response") => (
+                ErrorKind::PermissionDenied,
+                format!("no credentials could be had ({}): {text}", self.cloud.credentials_hint()),
+            ),
             object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => (
                 ErrorKind::PermissionDenied,
                 format!("the object store refused the credentials ({}): {text}", self.cloud.credentials_hint()),
@@ -291,22 +368,55 @@ impl ObjectBlobs {
             "gs" => {
                 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
                 let mut b = GoogleCloudStorageBuilder::new().with_client_options(client).with_retry(retry);
+                let (mut endpoint, mut unsigned, mut token) = (None, false, false);
                 for (k, v) in matching("GOOGLE_") {
                     if let Ok(key) = k.parse::<GoogleConfigKey>() {
+                        let v = match key {
+                            GoogleConfigKey::BaseUrl => {
+                                let v = v.trim_end_matches('/').to_string();
+                                endpoint = Some(v.clone());
+                                v
+                            }
+                            GoogleConfigKey::SkipSignature => {
+                                unsigned = truthy(&v);
+                                v
+                            }
+                            GoogleConfigKey::BearerToken => {
+                                token = true;
+                                v
+                            }
+                            _ => v,
+                        };
                         b = b.with_config(key, v);
                     }
                 }
-                (Arc::new(b.with_url(bucket_url).build().map_err(build_error)?), Cloud::Gcs, None)
+                if unsigned && !token {
+                    // object_store 0.14 skips the signature on reads, lists and deletes but still
+                    // fetches a token for uploads (`gcp::client::Request::send`), from a metadata
+                    // service that an emulator's machine does not have: an empty static token
+                    // stands in, as a service-account key's `disable_oauth` does.
+                    b = b.with_bearer_token("");
+                }
+                let built = b.with_url(bucket_url).build().map_err(|e| {
+                    // A key file that cannot be read or parsed: say which variables give it.
+                    let text = error_chain(&e);
+                    let hint = if text.contains("credential") {
+                        format!(" ({})", Cloud::Gcs.credentials_hint())
+                    } else {
+                        String::new()
+                    };
+                    bad_url(url, &format!("{text}{hint}"))
+                })?;
+                (Arc::new(built), Cloud::Gcs, endpoint)
             }
             "az" | "azure" | "abfs" | "abfss" => {
-                use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+                use object_store::azure::MicrosoftAzureBuilder;
                 let mut b = MicrosoftAzureBuilder::new().with_client_options(client).with_retry(retry);
-                for (k, v) in matching("AZURE_") {
-                    if let Ok(key) = k.parse::<AzureConfigKey>() {
-                        b = b.with_config(key, v);
-                    }
+                let (config, endpoint) = azure_config(url, vars)?;
+                for (key, v) in config {
+                    b = b.with_config(key, v);
                 }
-                (Arc::new(b.with_url(bucket_url).build().map_err(build_error)?), Cloud::Azure, None)
+                (Arc::new(b.with_url(bucket_url).build().map_err(build_error)?), Cloud::Azure, endpoint)
             }
             other => return Err(bad_url(url, &format!("unsupported scheme `{other}`; use s3://, gs:// or az://"))),
         };
