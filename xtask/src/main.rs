@@ -4,8 +4,10 @@
 //! (`cargo xtask demo`, `cargo xtask test`) work on a fresh clone. Each suite prints what it
 //! ran; a suite that cannot run here says so and why, and the run ends with a summary.
 
+mod azurite;
 mod data_bench;
 mod desktop;
+mod gcs;
 mod postgres;
 mod s3;
 mod tally;
@@ -404,6 +406,21 @@ fn test(args: &[String]) -> ExitCode {
             None
         }
     };
+    // The same for Azure (Azurite) and GCS (fake-gcs-server); only the workspace tests use them.
+    let azure = match azurite::Azurite::start() {
+        Ok(azure) => Some(azure),
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: the object-store (Azure) tests: {why}\n");
+            None
+        }
+    };
+    let gcs = match gcs::Gcs::start() {
+        Ok(gcs) => Some(gcs),
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: the object-store (GCS) tests: {why}\n");
+            None
+        }
+    };
     report.run("rust: build and test the workspace", || {
         let mut c = cargo();
         if let Some(dir) = &xdg {
@@ -415,11 +432,18 @@ fn test(args: &[String]) -> ExitCode {
         if let Some(s3) = &s3 {
             c.env("TRACKBENCH_TEST_S3", &s3.url);
         }
+        if let Some(azure) = &azure {
+            c.env("TRACKBENCH_TEST_AZURE", &azure.url);
+        }
+        if let Some(gcs) = &gcs {
+            c.env("TRACKBENCH_TEST_GCS", &gcs.url);
+        }
         // The PyO3 extension only links inside a Python process: maturin builds it below.
         c.args(["test", "--workspace", "--locked", "--exclude", "trackbench-python"]);
         c.args(args);
         status(c)
     });
+    drop((azure, gcs));
     report.run("python SDK (maturin develop + pytest)", python_tests);
     report.run("mlflow client against trackbench serve (pytest)", || mlflow_client_tests(None));
     report.run("mlflow client against trackbench serve on PostgreSQL + S3 (pytest)", || match (&postgres, &s3) {

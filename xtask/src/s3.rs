@@ -103,7 +103,7 @@ impl S3 {
 }
 
 /// Percent-encodes everything but unreserved characters (for URL user info).
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
