@@ -1,8 +1,10 @@
 //! One artifact contract, every backend: the SQLite store (its blob folder), PostgreSQL with
-//! a blob folder, and PostgreSQL with its blobs on S3 (moto) through `trackbench-objstore`.
-//! PostgreSQL needs `TRACKBENCH_TEST_POSTGRES`, S3 `TRACKBENCH_TEST_S3`
-//! (`http://KEY:SECRET@HOST:PORT/BUCKET`); `cargo xtask test` starts both. Without them those
-//! backends are skipped, and say so.
+//! a blob folder, and PostgreSQL with its blobs on S3 (moto) or Azure (Azurite) through
+//! `trackbench-objstore`. PostgreSQL needs `TRACKBENCH_TEST_POSTGRES`, S3 `TRACKBENCH_TEST_S3`
+//! (`http://KEY:SECRET@HOST:PORT/BUCKET`), Azure `TRACKBENCH_TEST_AZURE`
+//! (`http://ACCOUNT:KEY@HOST:PORT/CONTAINER`); `cargo xtask test` starts them all. Without them
+//! those backends are skipped, and say so. (GCS is not here: the GCS test server refuses
+//! `object_store`'s uploads; see trackbench-objstore's tests.)
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -94,6 +96,30 @@ fn s3_blobs(url: &str) -> Arc<dyn BlobStore> {
     blobs
 }
 
+/// Blobs under a fresh prefix of the test container on Azurite (whose account endpoint is
+/// `http://HOST:PORT/ACCOUNT`), with 5 MiB parts.
+fn azure_blobs(url: &str) -> Arc<dyn BlobStore> {
+    let (scheme, rest) = url.split_once("://").expect("TRACKBENCH_TEST_AZURE is a URL");
+    let (auth, rest) = rest.rsplit_once('@').expect("TRACKBENCH_TEST_AZURE carries ACCOUNT:KEY@");
+    let (account, key) = auth.split_once(':').expect("ACCOUNT:KEY");
+    let (host, container) = rest.split_once('/').expect("TRACKBENCH_TEST_AZURE ends in /CONTAINER");
+    let account = decode(account);
+    let vars: Vec<(String, String)> = [
+        ("AZURE_STORAGE_ENDPOINT", format!("{scheme}://{host}/{account}")),
+        ("AZURE_ALLOW_HTTP", "true".into()),
+        ("AZURE_STORAGE_ACCOUNT_NAME", account.clone()),
+        ("AZURE_STORAGE_ACCOUNT_KEY", decode(key)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let url = format!("az://{}/a{}-{}", container.trim_matches('/'), std::process::id(), next());
+    let opts = ObjectOptions { part_size: 5 << 20, ..ObjectOptions::default() };
+    let blobs = open_blobs_with(&url, &vars, &opts).unwrap();
+    blobs.check().unwrap();
+    blobs
+}
+
 /// What the contract needs of a backend beyond the seam: a logged model to attach files to
 /// (made with SQL on PostgreSQL, whose model operations are another part of the seam, through
 /// `db`: the database's URL) and garbage collection.
@@ -146,6 +172,7 @@ fn backends() -> Vec<Backend> {
     let mut out = vec![Backend { name: "sqlite", store: Box::new(sqlite), blobs, _db: None, _dir: Some(dir) }];
     let pg = std::env::var("TRACKBENCH_TEST_POSTGRES").ok().filter(|u| !u.is_empty());
     let s3 = std::env::var("TRACKBENCH_TEST_S3").ok().filter(|u| !u.is_empty());
+    let azure = std::env::var("TRACKBENCH_TEST_AZURE").ok().filter(|u| !u.is_empty());
     let Some(admin) = pg else {
         skipped(
             "PostgreSQL artifact backends: TRACKBENCH_TEST_POSTGRES is not set (`cargo xtask test` starts a server)",
@@ -162,6 +189,12 @@ fn backends() -> Vec<Backend> {
     match s3 {
         Some(url) => pg_with("postgres+s3", s3_blobs(&url), None),
         None => skipped("PostgreSQL with S3 artifacts: TRACKBENCH_TEST_S3 is not set (`cargo xtask test` starts moto)"),
+    }
+    match azure {
+        Some(url) => pg_with("postgres+azure", azure_blobs(&url), None),
+        None => skipped(
+            "PostgreSQL with Azure artifacts: TRACKBENCH_TEST_AZURE is not set (`cargo xtask test` starts Azurite)",
+        ),
     }
     out
 }
