@@ -564,6 +564,44 @@ fn any_column(name: &str, v: &[Value<'_>], opts: &ProfileOptions) -> Result<(DTy
     Ok((dtype, built))
 }
 
+/// Cells below which a table is profiled on the calling thread alone (starting workers costs
+/// more than it saves).
+const PARALLEL_CELLS: usize = 1 << 18;
+
+/// Each column's profile, in order. Columns are independent, so a large table's are profiled on
+/// scoped workers (one per core, each taking the next column) that end before this returns
+/// (1M × 20 on a loaded 2-core machine, pairs run back to back: 0.45 and 0.92 s on two workers
+/// against 1.60 and 1.42 s on one). The result does not depend on the number of workers: a
+/// column's profile is a function of its values alone.
+fn profile_columns(
+    columns: &[Column<'_>],
+    options: &ProfileOptions,
+    rows: usize,
+) -> Result<Vec<ColumnProfile>, DataError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(columns.len());
+    if workers <= 1 || rows.saturating_mul(columns.len()) < PARALLEL_CELLS {
+        return columns.iter().map(|c| column_profile(c, options)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<ColumnProfile, DataError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(c) = columns.get(i) else { return mine };
+                        mine.push((i, column_profile(c, options)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a profiling worker panicked")).collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, p)| p).collect()
+}
+
 impl Profile {
     /// Profiles a table given as columns of equal length with distinct names.
     pub fn from_columns(columns: &[Column<'_>], options: &ProfileOptions) -> Result<Profile, DataError> {
@@ -578,7 +616,7 @@ impl Profile {
                 return Err(DataError::LengthMismatch { column: c.name.to_owned(), len: c.len(), expected: rows });
             }
         }
-        let columns = columns.iter().map(|c| column_profile(c, options)).collect::<Result<_, _>>()?;
+        let columns = profile_columns(columns, options, rows)?;
         Ok(Profile { rows: rows as u64, options: *options, columns })
     }
 
