@@ -47,3 +47,18 @@ fn an_exact_column_of_4096_values_is_stored_compactly_and_exactly() {
     sorted.sort_by(f64::total_cmp);
     assert!(values.iter().zip(&sorted).all(|(a, b)| a.to_bits() == b.to_bits()), "bit-exact values");
 }
+
+/// A table large enough to be profiled on workers gives each column the profile it has alone
+/// (profiled on the calling thread).
+#[test]
+fn columns_profiled_on_workers_equal_each_profiled_alone() {
+    let mut rng = Rng::new(5);
+    let cols: Vec<Vec<f64>> = (0..6).map(|i| rng.normals(100_000, f64::from(i), 1.0)).collect();
+    let names: Vec<String> = (0..6).map(|i| format!("c{i}")).collect();
+    let table: Vec<Column> = cols.iter().zip(&names).map(|(v, n)| Column::new(n, ColumnValues::F64(v))).collect();
+    let whole = Profile::from_columns(&table, &ProfileOptions::default()).unwrap();
+    for (c, got) in table.iter().zip(&whole.columns) {
+        let alone = Profile::from_columns(std::slice::from_ref(c), &ProfileOptions::default()).unwrap();
+        assert_eq!(&alone.columns[0], got);
+    }
+}
