@@ -6,7 +6,11 @@
 //!
 //! ```text
 //! trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow VENV/bin/mlflow [--runs 1000,10000]
+//!     [--api-runs 1000] [--reps 5] [--ingest-only | --grid-only]
 //! ```
+//!
+//! `--runs 1000,10000,100000` adds issue 15's 100k-run size (its fill takes about 6 minutes on two
+//! cores, so it is not in the default); `--grid-only` measures only the grid.
 //!
 //! Each side gets a fresh database on that server (named `tbbench_trackbench` and
 //! `tbbench_mlflow`, dropped first). Measured, in order:
@@ -23,11 +27,20 @@
 //!   points, over the points stored (both the ingest runs and the curve).
 //! * filter + order over N runs x 50 params x 20 metrics for each N of `--runs` (the store grows
 //!   from one size to the next): `params.p1 = 'v3' and metrics.m1 > 0.5`, ordered by
-//!   `metrics.m2 DESC`, first 100. Trackbench's runs go in over HTTP; MLflow's as SQL copies of one
-//!   run it logged itself (params, metrics, latest metrics, tags).
+//!   `metrics.m2 DESC`, first 100 (a tenth of the runs have `p1 = v3`, half of those `m1 > 0.5`).
+//!   All grid runs are finished. Filled on both sides the same way, since logging 100k runs over
+//!   HTTP would take most of an hour: SQL copies of runs each server logged through its own API.
+//!   MLflow's copy one run it logged (runs, tags, params, metrics, latest metrics). Trackbench's
+//!   first `--api-runs` (1,000) go in over HTTP (created, one batch, finished); the rest copy one
+//!   of them (its `runs` row) with the params, metric summaries and metric chunks (the codec's
+//!   bytes) the store writes, and notify live views as its writes do. Before the first copy the
+//!   copies' SQL is checked against every run logged over HTTP: the same rows, and no rows in
+//!   other tables. Both sides are ANALYZEd after each fill, and MLflow is paused while
+//!   Trackbench's query is timed.
 //! * live: a write through replica A -> the SSE `points` event at a client of replica B.
 //!
-//! Every answer is checked (point counts, the same runs found on both sides). Misses are results;
+//! Every answer is checked (point counts; the grid query finds as many runs as expected on both
+//! sides, with the expected `metrics.m2` values in order). Misses are results;
 //! the exit status is non-zero only when a check fails or a server does not start.
 
 #[allow(dead_code)]
@@ -44,6 +57,7 @@ use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 use trackbench_sdk::{Remote, Run, RunOptions};
 use trackbench_store::Batch;
+use trackbench_store::codec::{self, Points};
 use trackbench_store::wire::WireBatchRef;
 
 const TOKEN: &str = "bench-token";
@@ -57,6 +71,8 @@ const PARAMS: usize = 50;
 const METRICS: usize = 20;
 const FILTER: &str = "params.p1 = 'v3' and metrics.m1 > 0.5";
 const LIMIT: usize = 100;
+/// Wall time of every grid metric's one point.
+const GRID_WALL_MS: i64 = 1_700_000_000_000;
 
 struct Opts {
     pg: String,
@@ -66,6 +82,10 @@ struct Opts {
     reps: usize,
     /// Only the live and ingest measurements (`--ingest-only`), to iterate on the write path.
     ingest_only: bool,
+    /// Only the grid (`--grid-only`), to iterate on filter + order.
+    grid_only: bool,
+    /// Grid runs logged through Trackbench's API before the rest are SQL copies (`--api-runs`).
+    api_runs: usize,
 }
 
 fn parse() -> anyhow::Result<Opts> {
@@ -76,6 +96,8 @@ fn parse() -> anyhow::Result<Opts> {
         runs: vec![1000, 10_000],
         reps: 5,
         ingest_only: false,
+        grid_only: false,
+        api_runs: 1000,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -87,10 +109,12 @@ fn parse() -> anyhow::Result<Opts> {
             "--trackbench" => o.trackbench = val()?,
             "--reps" => o.reps = val()?.parse()?,
             "--ingest-only" => o.ingest_only = true,
+            "--grid-only" => o.grid_only = true,
+            "--api-runs" => o.api_runs = val()?.parse()?,
             "--runs" => o.runs = val()?.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>()?,
             _ => bail!(
                 "usage: trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow PATH/TO/mlflow \
-                 [--trackbench PATH] [--runs 1000,10000] [--reps N] [--ingest-only]"
+                 [--trackbench PATH] [--runs 1000,10000] [--api-runs N] [--reps N] [--ingest-only | --grid-only]"
             ),
         }
     }
@@ -131,8 +155,10 @@ fn grid_metric(i: usize, k: usize) -> f64 {
     ((i as i64 * 2_654_435_761 + k as i64 * 97) % 10_007) as f64 / 10_007.0
 }
 
+/// The value of param `j` of grid run `i` (SQL in `tb_grid_rows` and MLflow's copies): each of
+/// `v0`..`v9` for a tenth of the runs where `2j + 7` is prime to 10, as for `p1`, the filter's.
 fn grid_param(i: usize, j: usize) -> String {
-    format!("v{}", (i * (j + 7)) % 10)
+    format!("v{}", (i * (2 * j + 7)) % 10)
 }
 
 /// A database URL with its name replaced.
@@ -448,10 +474,38 @@ fn run() -> anyhow::Result<()> {
     println!("mlflow server at {} (started in {:.1} s)", ml.http.base, t0.elapsed().as_secs_f64());
     ml.signal("-STOP");
     let mut t = Table::default();
+    let curve = if o.grid_only {
+        ml.signal("-CONT");
+        None
+    } else {
+        match before_grid(&o, &tb, &ml, &tb_db, &ml_db, tmp.path(), &mut t)? {
+            Some(curve) => Some(curve),
+            None => return finish(&o, t, &started_load, tb, ml), // --ingest-only
+        }
+    };
+    grid(&o, &tb, &ml, &tb_db, &ml_db, curve.as_ref(), &mut t)?;
+    finish(&o, t, &started_load, tb, ml)
+}
+
+/// The 1M-point curve's run on each side (Trackbench, MLflow), read downsampled at each grid size.
+type Curve = (String, String);
+
+/// Everything before the grid: live across replicas, ingest (MLflow paused while Trackbench is
+/// measured), the 1M-point curve read whole and downsampled, bytes per point. `None` with
+/// `--ingest-only`.
+fn before_grid(
+    o: &Opts,
+    tb: &Served,
+    ml: &Served,
+    tb_db: &str,
+    ml_db: &str,
+    tmp: &std::path::Path,
+    t: &mut Table,
+) -> anyhow::Result<Option<Curve>> {
     let mut ml_points = 0i64;
 
     // ---- live, across replicas
-    let b = trackbench_serve(&o.trackbench, &tb_db, &tmp.path().join("tb-artifacts"))?;
+    let b = trackbench_serve(&o.trackbench, tb_db, &tmp.join("tb-artifacts"))?;
     let resp = b
         .http
         .agent
@@ -537,7 +591,7 @@ fn run() -> anyhow::Result<()> {
         let bodies = mlflow_bodies(&id, INGEST_STEPS);
         ml_lb.push(post_all(&ml.http, "/api/2.0/mlflow/runs/log-batch", &bodies)?);
         ml_points += INGEST_STEPS * KEYS as i64;
-        let n = psql(&ml_db, &format!("SELECT count(*) FROM metrics WHERE run_uuid = '{id}'"))?;
+        let n = psql(ml_db, &format!("SELECT count(*) FROM metrics WHERE run_uuid = '{id}'"))?;
         ensure!(n == points.to_string(), "mlflow stored {n} of {points} points");
     }
     println!("[ingest] mlflow, log-batch, {points} points: {}", spread(&ml_lb));
@@ -555,7 +609,7 @@ fn run() -> anyhow::Result<()> {
     }
 
     if o.ingest_only {
-        return finish(&o, t, &started_load, tb, ml);
+        return Ok(None);
     }
 
     // ---- the 1M-point curve
@@ -576,7 +630,7 @@ fn run() -> anyhow::Result<()> {
     let copy_start = Instant::now();
     {
         let mut c = Command::new("psql")
-            .args([ml_db.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c"])
+            .args([ml_db, "-v", "ON_ERROR_STOP=1", "-q", "-c"])
             .arg("COPY metrics (key, value, timestamp, run_uuid, step, is_nan) FROM STDIN WITH (FORMAT csv)")
             .stdin(Stdio::piped())
             .spawn()?;
@@ -588,7 +642,7 @@ fn run() -> anyhow::Result<()> {
         ensure!(c.wait()?.success(), "COPY into mlflow's metrics failed");
         let last = CURVE - 1;
         psql(
-            &ml_db,
+            ml_db,
             &format!(
                 "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ('loss', {:?}, {}, {last}, false, '{ml_curve}')",
                 loss(last),
@@ -662,44 +716,8 @@ fn run() -> anyhow::Result<()> {
         verdict(a <= Duration::from_millis(100)),
     );
 
-    // Downsampled.
-    let down = |label: &str, runs: usize, t: &mut Table| -> anyhow::Result<()> {
-        let path = format!("/api/v1/runs/{curve_run}/series?key=loss&max_points={BUCKETS}");
-        tb.http.get(&path)?;
-        let mut d1 = Vec::new();
-        for _ in 0..o.reps.max(5) {
-            let s = Instant::now();
-            let (v, _) = tb.http.get(&path)?;
-            d1.push(s.elapsed());
-            let counts = v["buckets"]["count"].as_array().context("buckets")?;
-            let total: u64 = counts.iter().filter_map(Value::as_u64).sum();
-            ensure!(total == CURVE as u64 && counts.len() <= BUCKETS, "trackbench buckets hold {total} points");
-        }
-        let path = format!(
-            "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={ml_curve}&metric_key=loss&max_results={BUCKETS}"
-        );
-        ml.http.get(&path)?;
-        let mut d2 = Vec::new();
-        for _ in 0..3 {
-            let s = Instant::now();
-            let (v, _) = ml.http.get(&path)?;
-            d2.push(s.elapsed());
-            let got = v["metrics"].as_array().map_or(0, Vec::len);
-            ensure!(got > 0 && got <= BUCKETS + 2, "mlflow bulk-interval gave {got} points");
-        }
-        println!("[history] {label}: downsampled, trackbench {} | mlflow {}", spread(&d1), spread(&d2));
-        let (a, b) = (median(&d1), median(&d2));
-        t.push(
-            format!("1M-point history downsampled to 2,000 (trackbench `max_points`, MLflow `get-history-bulk-interval`), {runs} grid runs in the store"),
-            ms(a),
-            ms(b),
-            ratio(b.as_secs_f64() / a.as_secs_f64()),
-            "<= 30 ms",
-            verdict(a <= Duration::from_millis(30)),
-        );
-        Ok(())
-    };
-    down("before the grid", 0, &mut t)?;
+    let curve = (curve_run, ml_curve);
+    downsampled(o, tb, ml, &curve, "before the grid", 0, t)?;
 
     // ---- bytes per point
     let tb_tables = "'metric_chunks','metric_summaries','metric_keys'";
@@ -707,11 +725,11 @@ fn run() -> anyhow::Result<()> {
     let size = |db: &str, tables: &str| -> anyhow::Result<i64> {
         Ok(psql(db, &format!("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' AND c.relname IN ({tables}) AND c.relnamespace = 'public'::regnamespace"))?.parse()?)
     };
-    let tb_stored: i64 = psql(&tb_db, "SELECT sum(count) FROM metric_summaries")?.parse()?;
+    let tb_stored: i64 = psql(tb_db, "SELECT sum(count) FROM metric_summaries")?.parse()?;
     ensure!(tb_stored == tb_points, "trackbench holds {tb_stored} points, {tb_points} sent");
-    let ml_stored: i64 = psql(&ml_db, "SELECT count(*) FROM metrics")?.parse()?;
+    let ml_stored: i64 = psql(ml_db, "SELECT count(*) FROM metrics")?.parse()?;
     ensure!(ml_stored == ml_points, "mlflow holds {ml_stored} points, {ml_points} sent");
-    let (tb_size, ml_size) = (size(&tb_db, tb_tables)?, size(&ml_db, ml_tables)?);
+    let (tb_size, ml_size) = (size(tb_db, tb_tables)?, size(ml_db, ml_tables)?);
     let (bpp_tb, bpp_ml) = (tb_size as f64 / tb_stored as f64, ml_size as f64 / ml_stored as f64);
     println!(
         "[bytes] trackbench {tb_size} B / {tb_stored} points = {bpp_tb:.2}; mlflow {ml_size} B / {ml_stored} points = {bpp_ml:.2}"
@@ -725,64 +743,308 @@ fn run() -> anyhow::Result<()> {
         verdict(bpp_tb <= 12.0),
     );
 
-    // ---- filter + order over N runs, growing
+    Ok(Some(curve))
+}
+
+/// The downsampled read of the 1M-point curve on both sides, with `runs` grid runs in the store.
+fn downsampled(
+    o: &Opts,
+    tb: &Served,
+    ml: &Served,
+    curve: &Curve,
+    label: &str,
+    runs: usize,
+    t: &mut Table,
+) -> anyhow::Result<()> {
+    let (curve_run, ml_curve) = curve;
+    let path = format!("/api/v1/runs/{curve_run}/series?key=loss&max_points={BUCKETS}");
+    tb.http.get(&path)?;
+    let mut d1 = Vec::new();
+    for _ in 0..o.reps.max(5) {
+        let s = Instant::now();
+        let (v, _) = tb.http.get(&path)?;
+        d1.push(s.elapsed());
+        let counts = v["buckets"]["count"].as_array().context("buckets")?;
+        let total: u64 = counts.iter().filter_map(Value::as_u64).sum();
+        ensure!(total == CURVE as u64 && counts.len() <= BUCKETS, "trackbench buckets hold {total} points");
+    }
+    let path = format!(
+        "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={ml_curve}&metric_key=loss&max_results={BUCKETS}"
+    );
+    ml.http.get(&path)?;
+    let mut d2 = Vec::new();
+    for _ in 0..3 {
+        let s = Instant::now();
+        let (v, _) = ml.http.get(&path)?;
+        d2.push(s.elapsed());
+        let got = v["metrics"].as_array().map_or(0, Vec::len);
+        ensure!(got > 0 && got <= BUCKETS + 2, "mlflow bulk-interval gave {got} points");
+    }
+    println!("[history] {label}: downsampled, trackbench {} | mlflow {}", spread(&d1), spread(&d2));
+    let (a, b) = (median(&d1), median(&d2));
+    t.push(
+        format!("1M-point history downsampled to 2,000 (trackbench `max_points`, MLflow `get-history-bulk-interval`), {runs} grid runs in the store"),
+        ms(a),
+        ms(b),
+        ratio(b.as_secs_f64() / a.as_secs_f64()),
+        "<= 30 ms",
+        verdict(a <= Duration::from_millis(30)),
+    );
+    Ok(())
+}
+
+/// Grid runs `from..to` through Trackbench's HTTP API, 4 client threads: each created, its 50
+/// params and 20 metrics logged in one batch, and finished.
+fn tb_grid_over_http(tb: &Served, from: usize, to: usize) -> anyhow::Result<()> {
+    std::thread::scope(|sc| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..4)
+            .map(|th| {
+                let base = tb.http.base.clone();
+                sc.spawn(move || -> anyhow::Result<()> {
+                    let h = Http { agent: agent(), base };
+                    for i in (from..to).filter(|i| i % 4 == th) {
+                        let v =
+                            h.post("/api/v1/runs", &json!({"project": "grid", "name": format!("r{i}")}).to_string())?;
+                        let id = v["id"].as_str().context("run id")?.to_string();
+                        let mut b = Batch::default();
+                        for j in 0..PARAMS {
+                            b.params.push((format!("p{j}"), Value::String(grid_param(i, j))));
+                        }
+                        for k in 0..METRICS {
+                            b.push_metric(&format!("m{k}"), 0, GRID_WALL_MS, grid_metric(i, k));
+                        }
+                        h.post(&format!("/api/v1/runs/{id}/batch"), &serde_json::to_string(&WireBatchRef::new(&b))?)?;
+                        h.post(&format!("/api/v1/runs/{id}/finish"), &json!({"status": "finished"}).to_string())?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("a fill thread panicked"))??;
+        }
+        Ok(())
+    })
+}
+
+/// The rows Trackbench's store writes for grid runs `src` (a relation of `id`, the run's row,
+/// and `g`, its grid index), per table: (table, columns, SELECT of those columns). Each metric's
+/// one chunk takes its place in the series (`seq`, `n`, step range) from the same metric's
+/// chunk of run `template`, and its bytes from `chunk_bytes` ([`chunk_bytes_copy`]).
+fn tb_grid_rows(src: &str, template: i64) -> [(&'static str, &'static str, String); 3] {
+    let value = "'v' || ((s.g * (2 * j + 7)) % 10)"; // grid_param
+    let residue = "(s.g::bigint * 2654435761 + k * 97) % 10007"; // grid_metric
+    [
+        (
+            "params",
+            "run_id, key, value_json, value_text, value_num",
+            format!(
+                "SELECT s.id, ('p' || j) COLLATE \"C\", '\"' || {value} || '\"', {value}, NULL::float8 \
+                 FROM {src} s, generate_series(0, {}) j",
+                PARAMS - 1
+            ),
+        ),
+        (
+            "metric_summaries",
+            "run_id, key_id, count, nan_count, last, last_is_nan, last_step, last_wall_ms, min, max, sum",
+            format!(
+                "SELECT s.id, mk.id, 1::bigint, 0::bigint, x.v, false, 0::bigint, {GRID_WALL_MS}::bigint, x.v, x.v, x.v \
+                 FROM {src} s CROSS JOIN generate_series(0, {}) k JOIN metric_keys mk ON mk.name = 'm' || k \
+                 CROSS JOIN LATERAL (SELECT ({residue})::float8 / 10007.0 AS v) x",
+                METRICS - 1
+            ),
+        ),
+        (
+            "metric_chunks",
+            "run_id, key_id, seq, n, step_min, step_max, vmin, vmax, vlast, data",
+            format!(
+                "SELECT s.id, mk.id, t.seq, t.n, t.step_min, t.step_max, x.res::float8 / 10007.0, \
+                   x.res::float8 / 10007.0, x.res::float8 / 10007.0, cb.data \
+                 FROM {src} s CROSS JOIN generate_series(0, {}) k JOIN metric_keys mk ON mk.name = 'm' || k \
+                 JOIN metric_chunks t ON t.run_id = {template} AND t.key_id = mk.id \
+                 CROSS JOIN LATERAL (SELECT {residue} AS res) x JOIN chunk_bytes cb ON cb.res = x.res",
+                METRICS - 1
+            ),
+        ),
+    ]
+}
+
+/// psql input making the temporary table `chunk_bytes(res, data)`: the chunk the store's codec
+/// writes for a grid metric's one point (step 0, value `res / 10007`), for every `res`.
+fn chunk_bytes_copy() -> String {
+    let mut s = String::from(
+        "CREATE TEMP TABLE chunk_bytes (res bigint PRIMARY KEY, data bytea) ON COMMIT DROP;\nCOPY chunk_bytes FROM STDIN;\n",
+    );
+    for res in 0..10_007i64 {
+        let mut p = Points::default();
+        p.push(0, GRID_WALL_MS, res as f64 / 10_007.0);
+        let hex: String = codec::encode(&p, 0..1).iter().map(|b| format!("{b:02x}")).collect();
+        s.push_str(&format!("{res}\t\\\\x{hex}\n"));
+    }
+    s.push_str("\\.\n");
+    s
+}
+
+/// Runs a psql script given on its stdin (which may carry `COPY … FROM STDIN` data).
+fn psql_script(url: &str, script: &str) -> anyhow::Result<String> {
+    let mut c = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-At"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running psql")?;
+    let mut stdin = c.stdin.take().context("psql stdin")?;
+    let script = script.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+    let out = c.wait_with_output()?;
+    writer.join().map_err(|_| anyhow::anyhow!("psql stdin writer panicked"))??;
+    ensure!(out.status.success(), "psql script failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Checks, before any copy is made, that the SQL of [`tb_grid_rows`] gives exactly the rows the
+/// store wrote for the grid runs logged over HTTP, and that those runs have rows in no other
+/// table (which the copies would lack).
+fn tb_check_copies_match(tb_db: &str, template: i64) -> anyhow::Result<()> {
+    let api = "(SELECT id, substr(name, 2)::bigint AS g FROM runs WHERE project_id = (SELECT id FROM projects WHERE name = 'grid'))";
+    let mut script = String::from("BEGIN;\n");
+    script.push_str(&chunk_bytes_copy());
+    for (table, cols, expected) in tb_grid_rows(api, template) {
+        let stored = format!("SELECT {cols} FROM {table} WHERE run_id IN (SELECT id FROM {api} a)");
+        script.push_str(&format!(
+            "SELECT '{table}', count(*) FROM (({stored} EXCEPT ALL {expected}) UNION ALL ({expected} EXCEPT ALL {stored})) d;\n"
+        ));
+    }
+    script.push_str("COMMIT;\n");
+    for line in psql_script(tb_db, &script)?.lines() {
+        let (table, differ) = line.split_once('|').context("check output")?;
+        ensure!(differ == "0", "trackbench grid copies: {differ} rows of {table} differ from what the store wrote");
+    }
+    let others = psql(
+        tb_db,
+        "SELECT string_agg(format('(SELECT count(*) FROM %I WHERE %I IN (SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = ''grid''))', table_name, column_name), ' + ') \
+         FROM information_schema.columns WHERE table_schema = 'public' AND column_name IN ('run_id', 'source_run_id') \
+           AND table_name NOT IN ('params', 'metric_summaries', 'metric_chunks')",
+    )?;
+    let n = psql(tb_db, &format!("SELECT {others}"))?;
+    ensure!(n == "0", "trackbench grid runs have {n} rows in tables the copies do not fill");
+    Ok(())
+}
+
+/// Grid runs `from..to` on Trackbench's side as SQL copies of run `template` (a grid run logged
+/// over HTTP): its `runs` row with a new id, name and times, and the rows of [`tb_grid_rows`];
+/// in one transaction that, like each of the store's writes, notifies live views; then ANALYZE.
+fn tb_grid_copies(tb_db: &str, template: i64, from: usize, to: usize) -> anyhow::Result<()> {
+    let cols = psql(
+        tb_db,
+        "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns \
+         WHERE table_name = 'runs' AND table_schema = 'public' AND column_name <> 'id'",
+    )?;
+    let select: Vec<String> = cols
+        .split(',')
+        .map(|c| match c {
+            "uid" => "substr(md5('tbgrid' || g), 1, 16)".to_string(),
+            "name" => "'r' || g".to_string(),
+            "created_ms" | "started_ms" | "heartbeat_ms" | "ended_ms" => format!("{c} + g"),
+            c => c.to_string(),
+        })
+        .collect();
+    let before: i64 = psql(tb_db, "SELECT coalesce(max(id), 0) FROM runs")?.parse()?;
+    let mut script = String::from("BEGIN;\n");
+    script.push_str(&chunk_bytes_copy());
+    script.push_str(&format!(
+        "INSERT INTO runs ({cols}) SELECT {} FROM runs, generate_series({from}, {}) g WHERE id = {template} ORDER BY g;\n\
+         CREATE TEMP TABLE src ON COMMIT DROP AS SELECT id, substr(name, 2)::bigint AS g FROM runs WHERE id > {before};\n",
+        select.join(", "),
+        to - 1
+    ));
+    for (table, cols, rows) in tb_grid_rows("src", template) {
+        script.push_str(&format!("INSERT INTO {table} ({cols}) {rows} ORDER BY 1, 2;\n"));
+    }
+    script.push_str("NOTIFY trackbench_changes;\nCOMMIT;\nANALYZE;\n");
+    psql_script(tb_db, &script)?;
+    Ok(())
+}
+
+/// The first [`LIMIT`] grid runs of `0..n` the query finds, in order: their `metrics.m2`.
+fn grid_expected(n: usize) -> Vec<f64> {
+    let mut m: Vec<f64> =
+        (0..n).filter(|&i| grid_param(i, 1) == "v3" && grid_metric(i, 1) > 0.5).map(|i| grid_metric(i, 2)).collect();
+    m.sort_by(|a, b| b.total_cmp(a));
+    m.truncate(LIMIT);
+    m
+}
+
+/// Filter + order over a grid of N runs x 50 params x 20 metrics, for each N of `--runs` (the
+/// store grows from one size to the next), with the downsampled read of the curve (when
+/// measured) at each size, then the slopes.
+fn grid(
+    o: &Opts,
+    tb: &Served,
+    ml: &Served,
+    tb_db: &str,
+    ml_db: &str,
+    curve: Option<&Curve>,
+    t: &mut Table,
+) -> anyhow::Result<()> {
+    // MLflow's template: one grid-shaped run logged through its API, then finished.
     let grid_exp = mlflow_experiment(&ml.http, "grid")?;
     let template = mlflow_run(&ml.http, &grid_exp, "template")?;
     {
         let params: Vec<Value> = (0..PARAMS).map(|j| json!({"key": format!("p{j}"), "value": "x"})).collect();
         let metrics: Vec<Value> = (0..METRICS)
-            .map(|k| json!({"key": format!("m{k}"), "value": 0.0, "timestamp": 1_700_000_000_000i64, "step": 0}))
+            .map(|k| json!({"key": format!("m{k}"), "value": 0.0, "timestamp": GRID_WALL_MS, "step": 0}))
             .collect();
         ml.http.post(
             "/api/2.0/mlflow/runs/log-batch",
             &json!({"run_id": template, "params": params, "metrics": metrics}).to_string(),
         )?;
+        ml.http.post(
+            "/api/2.0/mlflow/runs/update",
+            &json!({"run_id": template, "status": "FINISHED", "end_time": GRID_WALL_MS + 1000}).to_string(),
+        )?;
     }
     let run_cols = psql(
-        &ml_db,
+        ml_db,
         "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'runs' AND table_schema = 'public'",
     )?;
     let mut have = 0usize;
+    let mut tb_template = None;
     let mut ml_size_runs = Vec::new();
     let mut tb_size_runs = Vec::new();
     let mut filter_rows = Vec::new();
     for &n in &o.runs {
-        // Trackbench: over HTTP, 4 client threads.
-        let s = Instant::now();
-        std::thread::scope(|sc| -> anyhow::Result<()> {
-            let handles: Vec<_> = (0..4)
-                .map(|th| {
-                    let base = tb.http.base.clone();
-                    sc.spawn(move || -> anyhow::Result<()> {
-                        let h = Http { agent: agent(), base };
-                        for i in (have..n).filter(|i| i % 4 == th) {
-                            let v = h.post(
-                                "/api/v1/runs",
-                                &json!({"project": "grid", "name": format!("r{i}")}).to_string(),
-                            )?;
-                            let id = v["id"].as_str().context("run id")?.to_string();
-                            let mut b = Batch::default();
-                            for j in 0..PARAMS {
-                                b.params.push((format!("p{j}"), Value::String(grid_param(i, j))));
-                            }
-                            for k in 0..METRICS {
-                                b.push_metric(&format!("m{k}"), 0, 1_700_000_000_000, grid_metric(i, k));
-                            }
-                            h.post(
-                                &format!("/api/v1/runs/{id}/batch"),
-                                &serde_json::to_string(&WireBatchRef::new(&b))?,
-                            )?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join().map_err(|_| anyhow::anyhow!("a fill thread panicked"))??;
-            }
-            Ok(())
-        })?;
-        println!("[grid] trackbench: runs {have}..{n} over HTTP in {:.1} s", s.elapsed().as_secs_f64());
+        ensure!(n > have, "--runs must grow: {n} after {have}");
+        // Trackbench: the first --api-runs over HTTP, the rest SQL copies of one of those.
+        let api_to = n.min(o.api_runs).max(have);
+        if api_to > have {
+            let s = Instant::now();
+            tb_grid_over_http(tb, have, api_to)?;
+            println!("[grid] trackbench: runs {have}..{api_to} over HTTP in {:.1} s", s.elapsed().as_secs_f64());
+        }
+        if n > api_to {
+            let template = match tb_template {
+                Some(id) => id,
+                None => {
+                    let id: i64 = psql(
+                        tb_db,
+                        "SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = 'grid' \
+                         ORDER BY r.created_ms DESC, r.id DESC LIMIT 1",
+                    )?
+                    .parse()
+                    .context("no grid run logged over HTTP to copy (--api-runs 0?)")?;
+                    tb_check_copies_match(tb_db, id)?;
+                    tb_template = Some(id);
+                    id
+                }
+            };
+            let s = Instant::now();
+            tb_grid_copies(tb_db, template, api_to, n)?;
+            println!("[grid] trackbench: runs {api_to}..{n} as SQL copies in {:.1} s", s.elapsed().as_secs_f64());
+        } else {
+            psql(tb_db, "ANALYZE")?;
+        }
         // MLflow: SQL copies of the template run.
         let s = Instant::now();
         let (a, b) = (have, n - 1);
@@ -792,7 +1054,7 @@ fn run() -> anyhow::Result<()> {
             .map(|c| match c {
                 "run_uuid" => uuid.to_string(),
                 "name" => "'r' || g".to_string(),
-                "start_time" => "start_time + g".to_string(),
+                "start_time" | "end_time" => format!("{c} + g"),
                 c => c.to_string(),
             })
             .collect();
@@ -801,10 +1063,10 @@ fn run() -> anyhow::Result<()> {
              INSERT INTO runs ({run_cols}) SELECT {} FROM runs, generate_series({a}, {b}) g WHERE run_uuid = '{template}';
              INSERT INTO tags (key, value, run_uuid) SELECT key, CASE WHEN key = 'mlflow.runName' THEN 'r' || g ELSE value END, {uuid}
                FROM tags, generate_series({a}, {b}) g WHERE run_uuid = '{template}';
-             INSERT INTO params (key, value, run_uuid) SELECT 'p' || j, 'v' || ((g * (j + 7)) % 10), {uuid}
+             INSERT INTO params (key, value, run_uuid) SELECT 'p' || j, 'v' || ((g * (2 * j + 7)) % 10), {uuid}
                FROM generate_series({a}, {b}) g, generate_series(0, {}) j;
              INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan)
-               SELECT 'm' || k, ((g::bigint * 2654435761 + k * 97) % 10007)::float8 / 10007.0, 1700000000000, {uuid}, 0, false
+               SELECT 'm' || k, ((g::bigint * 2654435761 + k * 97) % 10007)::float8 / 10007.0, {GRID_WALL_MS}, {uuid}, 0, false
                FROM generate_series({a}, {b}) g, generate_series(0, {}) k;
              INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid)
                SELECT key, value, timestamp, step, is_nan, run_uuid FROM metrics m
@@ -814,61 +1076,90 @@ fn run() -> anyhow::Result<()> {
             PARAMS - 1,
             METRICS - 1
         );
-        psql(&ml_db, &sql)?;
+        psql(ml_db, &sql)?;
         println!("[grid] mlflow: runs {have}..{n} as SQL copies in {:.1} s", s.elapsed().as_secs_f64());
         have = n;
 
-        // The query, both sides.
+        // The query, both sides; each answer checked against the grid's own top 100.
+        let expected = grid_expected(n);
         let q = format!(
             "/api/v1/runs?project=grid&filter={}&order_by={}&limit={LIMIT}&columns=metrics.m2",
             enc(FILTER),
             enc("metrics.m2 desc")
         );
-        let check_tb = |v: &Value| -> anyhow::Result<Vec<String>> {
-            Ok(v["runs"]
+        let tb_found = |v: &Value| -> anyhow::Result<Vec<(String, f64)>> {
+            v["runs"]
                 .as_array()
                 .context("runs")?
                 .iter()
-                .map(|r| r["name"].as_str().unwrap_or_default().to_string())
-                .collect())
+                .map(|r| {
+                    let m2 = r["columns"]["metrics.m2"]["last"].as_f64().context("metrics.m2 column")?;
+                    Ok((r["name"].as_str().unwrap_or_default().to_string(), m2))
+                })
+                .collect()
         };
-        let first = check_tb(&tb.http.get(&q)?.0)?;
-        let mut d1 = Vec::new();
-        for _ in 0..o.reps.max(5) {
-            let s = Instant::now();
-            let (v, _) = tb.http.get(&q)?;
-            d1.push(s.elapsed());
-            ensure!(check_tb(&v)? == first, "trackbench: the filter's answer changed");
-        }
+        // MLflow's process group is paused while Trackbench is measured, as during ingest.
+        ml.signal("-STOP");
+        let tb_measured = (|| -> anyhow::Result<_> {
+            let first = tb_found(&tb.http.get(&q)?.0)?;
+            let mut d1 = Vec::new();
+            for _ in 0..o.reps.max(5) {
+                let s = Instant::now();
+                let (v, _) = tb.http.get(&q)?;
+                d1.push(s.elapsed());
+                ensure!(tb_found(&v)? == first, "trackbench: the filter's answer changed");
+            }
+            Ok((first, d1))
+        })();
+        ml.signal("-CONT");
+        let (first, d1) = tb_measured?;
         let body = json!({"experiment_ids": [grid_exp], "filter": FILTER, "order_by": ["metrics.m2 DESC"], "max_results": LIMIT}).to_string();
-        let names = |v: &Value| -> Vec<String> {
+        let ml_found = |v: &Value| -> Vec<(String, f64)> {
             v["runs"].as_array().map_or_else(Vec::new, |rs| {
-                rs.iter().map(|r| r["info"]["run_name"].as_str().unwrap_or_default().to_string()).collect()
+                rs.iter()
+                    .map(|r| {
+                        let m2 = r["data"]["metrics"]
+                            .as_array()
+                            .and_then(|ms| ms.iter().find(|m| m["key"] == "m2").and_then(|m| m["value"].as_f64()));
+                        (r["info"]["run_name"].as_str().unwrap_or_default().to_string(), m2.unwrap_or(f64::NAN))
+                    })
+                    .collect()
             })
         };
-        let ml_first = names(&ml.http.post("/api/2.0/mlflow/runs/search", &body)?);
+        let ml_first = ml_found(&ml.http.post("/api/2.0/mlflow/runs/search", &body)?);
         let mut d2 = Vec::new();
         for _ in 0..o.reps.clamp(3, 5) {
             let s = Instant::now();
             let v = ml.http.post("/api/2.0/mlflow/runs/search", &body)?;
             d2.push(s.elapsed());
-            ensure!(names(&v).len() == ml_first.len(), "mlflow: the search's answer changed");
+            ensure!(ml_found(&v).len() == ml_first.len(), "mlflow: the search's answer changed");
         }
-        // Same runs found (ties in m2 may order differently: compare as sets).
-        let (mut x, mut y) = (first.clone(), ml_first.clone());
+        // The same runs found: as many as expected, with the expected metrics.m2 in order (runs
+        // tied in m2 may come in another order on the two sides: names compared as sets).
+        let values = |f: &[(String, f64)]| f.iter().map(|(_, v)| *v).collect::<Vec<f64>>();
+        ensure!(
+            first.len() == expected.len() && ml_first.len() == expected.len(),
+            "filter found {} (trackbench) and {} (mlflow) runs, expected {}",
+            first.len(),
+            ml_first.len(),
+            expected.len()
+        );
+        ensure!(values(&first) == expected, "trackbench: not the expected runs in metrics.m2 order");
+        ensure!(values(&ml_first) == expected, "mlflow: not the expected runs in metrics.m2 order");
+        let (mut x, mut y): (Vec<&String>, Vec<&String>) =
+            (first.iter().map(|r| &r.0).collect(), ml_first.iter().map(|r| &r.0).collect());
         x.sort();
         y.sort();
-        let expected = (0..n).filter(|&i| grid_param(i, 1) == "v3" && grid_metric(i, 1) > 0.5).count().min(LIMIT);
-        ensure!(
-            first.len() == expected && ml_first.len() == expected,
-            "filter found {} (trackbench) and {} (mlflow) runs, expected {expected}",
-            first.len(),
-            ml_first.len()
-        );
         if x != y {
             println!("[grid] note: the two servers' first {LIMIT} differ as sets (ties in metrics.m2)");
         }
-        println!("[grid] {n} runs: filter + order, trackbench {} | mlflow {}", spread(&d1), spread(&d2));
+        println!(
+            "[grid] {n} runs ({} found): filter + order, trackbench {} | mlflow {} | load average {}",
+            first.len(),
+            spread(&d1),
+            spread(&d2),
+            machine::loadavg()
+        );
         let (a, b) = (median(&d1), median(&d2));
         filter_rows.push((n, a, b));
         t.push(
@@ -885,26 +1176,34 @@ fn run() -> anyhow::Result<()> {
                 format!("info ({})", verdict(a <= Duration::from_millis(300)))
             },
         );
-        down(&format!("with {n} runs"), n, &mut t)?;
+        if let Some(curve) = curve {
+            downsampled(o, tb, ml, curve, &format!("with {n} runs"), n, t)?;
+        }
         let db_size =
             |db: &str| -> anyhow::Result<i64> { Ok(psql(db, "SELECT pg_database_size(current_database())")?.parse()?) };
-        tb_size_runs.push((n, db_size(&tb_db)?));
-        ml_size_runs.push((n, db_size(&ml_db)?));
+        tb_size_runs.push((n, db_size(tb_db)?));
+        ml_size_runs.push((n, db_size(ml_db)?));
     }
 
-    // ---- slopes
-    if filter_rows.len() >= 2 {
-        let (n0, a0, b0) = filter_rows[0];
-        let (n1, a1, b1) = filter_rows[filter_rows.len() - 1];
+    // ---- slopes: between each two sizes, and from the first to the last
+    let mut pairs: Vec<(usize, usize)> = (1..filter_rows.len()).map(|i| (i - 1, i)).collect();
+    if filter_rows.len() > 2 {
+        pairs.push((0, filter_rows.len() - 1));
+    }
+    for (i, j) in pairs {
+        let ((n0, a0, b0), (n1, a1, b1)) = (filter_rows[i], filter_rows[j]);
         let k = (n1 - n0) as f64 / 1000.0;
         t.push(
             format!("slope of filter + order, {n0} -> {n1} runs (per 1,000 runs)"),
-            format!("+{:.2} ms", (a1.as_secs_f64() - a0.as_secs_f64()) * 1e3 / k),
-            format!("+{:.1} ms", (b1.as_secs_f64() - b0.as_secs_f64()) * 1e3 / k),
+            format!("{:+.2} ms", (a1.as_secs_f64() - a0.as_secs_f64()) * 1e3 / k),
+            format!("{:+.2} ms", (b1.as_secs_f64() - b0.as_secs_f64()) * 1e3 / k),
             "-",
             "-",
             "info",
         );
+    }
+    if tb_size_runs.len() >= 2 {
+        let (n0, n1) = (tb_size_runs[0].0, tb_size_runs[tb_size_runs.len() - 1].0);
         let per_run = |v: &[(usize, i64)]| (v[v.len() - 1].1 - v[0].1) as f64 / (v[v.len() - 1].0 - v[0].0) as f64;
         t.push(
             format!("slope of database size, {n0} -> {n1} runs (bytes per run of 50 params + 20 metrics)"),
@@ -915,8 +1214,7 @@ fn run() -> anyhow::Result<()> {
             "info",
         );
     }
-
-    finish(&o, t, &started_load, tb, ml)
+    Ok(())
 }
 
 /// Prints the table and drops both servers and databases.
