@@ -166,7 +166,7 @@ impl PgStore {
     }
 
     /// Id of metric key `name` if any run ever logged it.
-    fn existing_key_id(&self, name: &str) -> Result<Option<i64>> {
+    pub(crate) fn existing_key_id(&self, name: &str) -> Result<Option<i64>> {
         if let Some(&id) = self.key_ids.borrow().get(name) {
             return Ok(Some(id));
         }

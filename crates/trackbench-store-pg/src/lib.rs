@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use postgres::error::SqlState;
 use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
-use trackbench_store::filter::{Dialect, Param, list_runs_sql};
+use trackbench_store::filter::{Dialect, ListPart, Param, list_runs_part_sql, order_metric};
 use trackbench_store::{
     Batch, NewRun, ProcessIdentity, ProjectInfo, ProjectStore, Result, RunInfo, RunQuery, RunStatus, RunStore,
     StoreError, StoreOptions, default_run_name, status_sql_with, validate,
@@ -87,6 +87,26 @@ fn run_columns(gone: &[i64]) -> String {
          r.pid, r.command, r.git_commit, r.git_dirty, r.env_json, r.error, r.deleted_ms",
         status_sql_with(gone, "$1")
     )
+}
+
+/// A run listing's rows (`list_runs_part_sql`'s SQL and parameters). Every parameter's type is
+/// declared rather than inferred: the filter compiler may bind a value its SQL does not use
+/// (`params.lr > '0.2'` compares only the number), which SQLite ignores and PostgreSQL refuses
+/// ("could not determine data type of parameter").
+fn query_listing(c: &mut impl postgres::GenericClient, (text, params): (String, Vec<Param>)) -> Result<Vec<Row>> {
+    let (types, params): (Vec<Type>, Vec<Box<dyn postgres::types::ToSql + Sync>>) = params
+        .iter()
+        .map(|p| -> (Type, Box<dyn postgres::types::ToSql + Sync>) {
+            match p {
+                Param::Int(v) => (Type::INT8, Box::new(*v)),
+                Param::Real(v) => (Type::FLOAT8, Box::new(*v)),
+                Param::Text(v) => (Type::TEXT, Box::new(v.clone())),
+            }
+        })
+        .unzip();
+    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|b| b.as_ref()).collect();
+    let statement = c.prepare_typed(&text, &types).map_err(db)?;
+    c.query(&statement, &refs).map_err(db)
 }
 
 fn run_from_row(row: &Row) -> RunInfo {
@@ -468,25 +488,44 @@ impl RunStore for PgStore {
 
     fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
         let gone = self.gone_runs(None)?;
-        let (text, params) =
-            list_runs_sql(Dialect::Postgres, q, self.stale_before(), self.now(), &gone, &run_columns(&gone))?;
-        // Every parameter's type is declared rather than inferred: the filter compiler may bind
-        // a value its SQL does not use (`params.lr > '0.2'` compares only the number), which
-        // SQLite ignores and PostgreSQL refuses ("could not determine data type of parameter").
-        let (types, params): (Vec<Type>, Vec<Box<dyn postgres::types::ToSql + Sync>>) = params
-            .iter()
-            .map(|p| -> (Type, Box<dyn postgres::types::ToSql + Sync>) {
-                match p {
-                    Param::Int(v) => (Type::INT8, Box::new(*v)),
-                    Param::Real(v) => (Type::FLOAT8, Box::new(*v)),
-                    Param::Text(v) => (Type::TEXT, Box::new(v.clone())),
-                }
-            })
-            .unzip();
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|b| b.as_ref()).collect();
+        let columns = run_columns(&gone);
+        let (stale, now) = (self.stale_before(), self.now());
+        let sql = |q: &RunQuery, part| list_runs_part_sql(Dialect::Postgres, q, stale, now, &gone, &columns, part);
+        // Ordered first by a metric that some run has: in two parts (`ListPart`), the first by
+        // walking the index on (key, last value) of migration 3, so a page costs about the same
+        // whatever the number of runs that pass the filter.
+        let key_id = match order_metric(q)? {
+            Some(key) => self.existing_key_id(&key)?,
+            None => None,
+        };
         let mut c = self.client.borrow_mut();
-        let statement = c.prepare_typed(&text, &types).map_err(db)?;
-        let rows = c.query(&statement, &refs).map_err(db)?;
+        let rows = match key_id {
+            None => query_listing(&mut *c, sql(q, ListPart::All)?)?,
+            Some(key_id) => {
+                // One snapshot for both parts, and no parallel workers: the planner costs a
+                // parallel ordered walk as cheaper, but its workers each read far past the page.
+                let mut tx = c
+                    .build_transaction()
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .map_err(db)?;
+                tx.batch_execute("SET LOCAL max_parallel_workers_per_gather = 0").map_err(db)?;
+                let mut rows = query_listing(&mut tx, sql(q, ListPart::With(key_id))?)?;
+                if rows.is_empty() && q.offset > 0 {
+                    // A page past the runs with the metric: where the others start is not known
+                    // without counting those, so the whole listing it is.
+                    tx.batch_execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT").map_err(db)?;
+                    rows = query_listing(&mut tx, sql(q, ListPart::All)?)?;
+                } else if q.limit.is_none_or(|l| rows.len() < l) {
+                    // The runs without the metric follow the last run with it.
+                    let rest = RunQuery { limit: q.limit.map(|l| l - rows.len()), offset: 0, ..q.clone() };
+                    rows.extend(query_listing(&mut tx, sql(&rest, ListPart::Without(key_id))?)?);
+                }
+                tx.commit().map_err(db)?;
+                rows
+            }
+        };
         Ok(rows.iter().map(run_from_row).collect())
     }
 

@@ -415,7 +415,53 @@ pub fn list_runs_sql(
     gone: &[i64],
     columns: &str,
 ) -> Result<(String, Vec<Param>)> {
+    list_runs_part_sql(dialect, q, stale_before_ms, now_ms, gone, columns, ListPart::All)
+}
+
+/// The metric key of `q`'s first order term when it is a metric's last value
+/// (`order_by=metrics.KEY [asc|desc]`, the common sort), the listings [`ListPart`] can cut.
+pub fn order_metric(q: &crate::RunQuery) -> Result<Option<String>> {
+    let Some(o) = q.order_by.as_deref() else { return Ok(None) };
+    Ok(match trackbench_query::parse_order_by(o)?.first() {
+        Some(t) => match &t.field {
+            Field::Metric { key, agg: Agg::Last } => Some(key.clone()),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// Which runs of a listing to select. A listing ordered first by a metric's last value
+/// ([`order_metric`]) is, in order, the runs with a value for it (by that value, then the other
+/// terms) followed by the runs without one (missing, or NaN: by the other terms alone). A
+/// backend with an index on (metric key, last value) lists the first part by walking that
+/// index and stops at the page's end, where the whole listing would sort every run that passes
+/// the filter; it lists the second part only when the first runs out within the page (from its
+/// start: a page starting past the first part is the whole listing's). The parts name the
+/// metric by its key id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListPart {
+    /// The whole listing.
+    All,
+    /// The runs with a non-NaN last value of the metric, by that value (then the other terms).
+    With(i64),
+    /// The other runs, by the other terms.
+    Without(i64),
+}
+
+/// [`list_runs_sql`] for one [`ListPart`] (with `q`'s limit and offset applied to that part).
+/// The parts other than `All` need [`order_metric`] to be `Some`.
+pub fn list_runs_part_sql(
+    dialect: Dialect,
+    q: &crate::RunQuery,
+    stale_before_ms: i64,
+    now_ms: i64,
+    gone: &[i64],
+    columns: &str,
+    part: ListPart,
+) -> Result<(String, Vec<Param>)> {
     let mut sql = SqlBuilder::for_dialect(dialect, stale_before_ms, now_ms).with_gone(gone);
+    let mut from = "runs r JOIN projects p ON p.id = r.project_id".to_string();
     let mut wheres = Vec::new();
     if !q.include_deleted {
         wheres.push("r.deleted_ms IS NULL".to_string());
@@ -431,7 +477,23 @@ pub fn list_runs_sql(
     }
     let mut order = Vec::new();
     if let Some(o) = q.order_by.as_deref() {
-        for term in trackbench_query::parse_order_by(o)? {
+        let mut terms = trackbench_query::parse_order_by(o)?.into_iter();
+        if let ListPart::With(key_id) | ListPart::Without(key_id) = part {
+            let first = terms.next();
+            if !matches!(first.as_ref().map(|t| &t.field), Some(Field::Metric { agg: Agg::Last, .. })) {
+                return Err(StoreError::invalid("order", "a listing cut by a metric needs that metric first"));
+            }
+            let k = sql.bind(key_id);
+            let has = format!("ord.run_id = r.id AND ord.key_id = {k} AND ord.last IS NOT NULL");
+            if part == ListPart::Without(key_id) {
+                wheres.push(format!("NOT EXISTS (SELECT 1 FROM metric_summaries ord WHERE {has})"));
+            } else {
+                from.push_str(&format!(" JOIN metric_summaries ord ON {has}"));
+                let desc = first.is_some_and(|t| t.descending);
+                order.push(format!("ord.last {}", if desc { "DESC" } else { "ASC" }));
+            }
+        }
+        for term in terms {
             order.extend(sql.order_terms(&term.field, term.descending)?);
         }
     }
@@ -442,10 +504,7 @@ pub fn list_runs_sql(
         (None, Dialect::Sqlite) => "LIMIT -1".to_string(),
         (None, Dialect::Postgres) => String::new(),
     };
-    let text = format!(
-        "SELECT {columns} FROM runs r JOIN projects p ON p.id = r.project_id {where_sql} ORDER BY {} {limit} OFFSET {}",
-        order.join(", "),
-        q.offset
-    );
+    let text =
+        format!("SELECT {columns} FROM {from} {where_sql} ORDER BY {} {limit} OFFSET {}", order.join(", "), q.offset);
     Ok((text, sql.params))
 }
