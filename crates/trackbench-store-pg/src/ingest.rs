@@ -41,18 +41,22 @@ impl PgChunks<'_, '_> {
 
 /// Statements prepared once per connection: a text query is otherwise parsed and described by
 /// the server on every call, a round trip of its own, and a batch runs a dozen of them per
-/// series. Protocol-level prepared statements outlive the transaction that prepared them and go
-/// with the connection.
+/// series (and a page of a run listing reads a few per run). Protocol-level prepared statements
+/// outlive the transaction that prepared them and go with the connection.
 #[derive(Default)]
 pub(crate) struct Stmts(std::collections::HashMap<&'static str, postgres::Statement>);
 
 impl Stmts {
-    /// `sql`, prepared on `tx`'s connection the first time.
-    pub(crate) fn get(&mut self, tx: &mut Transaction, sql: &'static str) -> Result<postgres::Statement> {
+    /// `sql`, prepared on `c`'s connection the first time.
+    pub(crate) fn get(
+        &mut self,
+        c: &mut impl postgres::GenericClient,
+        sql: &'static str,
+    ) -> Result<postgres::Statement> {
         if let Some(st) = self.0.get(sql) {
             return Ok(st.clone());
         }
-        let st = tx.prepare(sql).map_err(db)?;
+        let st = c.prepare(sql).map_err(db)?;
         self.0.insert(sql, st.clone());
         Ok(st)
     }
@@ -199,9 +203,16 @@ impl PgStore {
         Ok(removed)
     }
 
-    fn key_json_rows(&self, sql: &str, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
+    /// Runs a read prepared once per connection ([`Stmts`]).
+    pub(crate) fn query_prepared(&self, sql: &'static str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>> {
+        let mut c = self.client.borrow_mut();
+        let st = self.stmts.borrow_mut().get(&mut *c, sql)?;
+        c.query(&st, args).map_err(db)
+    }
+
+    fn key_json_rows(&self, sql: &'static str, uid: &str) -> Result<Vec<(String, serde_json::Value)>> {
         let run = self.run_rowid(uid)?;
-        let rows = self.client.borrow_mut().query(sql, &[&run]).map_err(db)?;
+        let rows = self.query_prepared(sql, &[&run])?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -372,16 +383,12 @@ impl MetricStore for PgStore {
 
     fn metric_summaries(&self, uid: &str) -> Result<Vec<MetricSummary>> {
         let run = self.run_rowid(uid)?;
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(
-                "SELECT k.name, s.count, s.nan_count, s.last, s.last_is_nan, s.last_step, s.last_wall_ms, s.min, \
-                   s.max, s.sum FROM metric_summaries s JOIN metric_keys k ON k.id = s.key_id \
-                 WHERE s.run_id = $1 ORDER BY k.name",
-                &[&run],
-            )
-            .map_err(db)?;
+        let rows = self.query_prepared(
+            "SELECT k.name, s.count, s.nan_count, s.last, s.last_is_nan, s.last_step, s.last_wall_ms, s.min, \
+               s.max, s.sum FROM metric_summaries s JOIN metric_keys k ON k.id = s.key_id \
+             WHERE s.run_id = $1 ORDER BY k.name",
+            &[&run],
+        )?;
         Ok(rows
             .iter()
             .map(|r| {

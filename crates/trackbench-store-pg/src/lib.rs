@@ -89,6 +89,9 @@ fn run_columns(gone: &[i64]) -> String {
     )
 }
 
+/// Listings up to this long remember their runs' internal ids (a page of the server's, and more).
+const MAX_REMEMBERED: usize = 10_001;
+
 /// A run listing's rows (`list_runs_part_sql`'s SQL and parameters). Every parameter's type is
 /// declared rather than inferred: the filter compiler may bind a value its SQL does not use
 /// (`params.lr > '0.2'` compares only the number), which SQLite ignores and PostgreSQL refuses
@@ -211,8 +214,8 @@ impl PgStore {
         if let Some(&id) = self.run_ids.borrow().get(uid) {
             return Ok(id);
         }
-        let row = self.client.borrow_mut().query_opt("SELECT id FROM runs WHERE uid = $1", &[&uid]).map_err(db)?;
-        let id: i64 = row.map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))?;
+        let rows = self.query_prepared("SELECT id FROM runs WHERE uid = $1", &[&uid])?;
+        let id: i64 = rows.first().map(|r| r.get(0)).ok_or_else(|| StoreError::RunNotFound(uid.to_string()))?;
         self.run_ids.borrow_mut().insert(uid.to_string(), id);
         Ok(id)
     }
@@ -488,7 +491,8 @@ impl RunStore for PgStore {
 
     fn list_runs(&self, q: &RunQuery) -> Result<Vec<RunInfo>> {
         let gone = self.gone_runs(None)?;
-        let columns = run_columns(&gone);
+        // The internal id too, to remember (the per-run reads that follow a listing need it).
+        let columns = format!("{}, r.id", run_columns(&gone));
         let (stale, now) = (self.stale_before(), self.now());
         let sql = |q: &RunQuery, part| list_runs_part_sql(Dialect::Postgres, q, stale, now, &gone, &columns, part);
         // Ordered first by a metric that some run has: in two parts (`ListPart`), the first by
@@ -526,6 +530,13 @@ impl RunStore for PgStore {
                 rows
             }
         };
+        drop(c);
+        if rows.len() <= MAX_REMEMBERED {
+            let mut ids = self.run_ids.borrow_mut();
+            for r in &rows {
+                ids.insert(r.get(0), r.get(18));
+            }
+        }
         Ok(rows.iter().map(run_from_row).collect())
     }
 
@@ -571,11 +582,7 @@ impl RunStore for PgStore {
 
     fn tags(&self, uid: &str) -> Result<Vec<(String, String)>> {
         let id = self.run_rowid(uid)?;
-        let rows = self
-            .client
-            .borrow_mut()
-            .query("SELECT key, value FROM run_tags WHERE run_id = $1 ORDER BY key", &[&id])
-            .map_err(db)?;
+        let rows = self.query_prepared("SELECT key, value FROM run_tags WHERE run_id = $1 ORDER BY key", &[&id])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
