@@ -94,7 +94,8 @@ pub fn with_trainer(cfg: &mut ServerConfig) {
 }
 
 /// Binds `cfg`, calls `started` (which prints what the user needs), flushes stdout and serves
-/// until Ctrl-C (a graceful stop).
+/// until Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send to stop a replica): a
+/// graceful stop, in which requests in flight (a batch being stored) finish before it exits.
 pub fn run_until_ctrl_c(
     cfg: ServerConfig,
     started: impl FnOnce(&BoundServer) -> anyhow::Result<()>,
@@ -107,7 +108,19 @@ pub fn run_until_ctrl_c(
         std::io::stdout().flush()?;
         server
             .serve(async {
-                let _ = tokio::signal::ctrl_c().await;
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                let terminated = async {
+                    match term.as_mut() {
+                        Some(t) => {
+                            t.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminated => {}
+                }
             })
             .await?;
         anyhow::Ok(())

@@ -14,6 +14,7 @@ mod models;
 mod native;
 mod odd_input;
 mod security;
+mod shutdown;
 mod slow_clients;
 mod ui;
 mod util;
