@@ -11,29 +11,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{Outcome, cargo, new_venv, root, status, target_dir};
+use crate::{Outcome, cargo, pinned_venv, root, status, target_dir};
 
 /// Makes the venv (installing the pinned requirements when they changed), returning its python.
 fn venv() -> Result<PathBuf, String> {
-    let requirements = root().join("crates/trackbench-bench/data/requirements.txt");
-    let vpy = new_venv(&target_dir().join("data-bench-venv"))?;
-    let text =
-        std::fs::read_to_string(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
-    let stamp = target_dir().join("data-bench-venv").join("requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(text.as_str()) {
-        eprintln!("installing whylogs, Evidently, pandas and maturin for the data benchmark (once)");
-        let mut c = Command::new(&vpy);
-        c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements);
-        match status(c) {
-            Outcome::Passed => {
-                let _ = std::fs::write(&stamp, &text);
-            }
-            Outcome::Failed(e) | Outcome::Skipped(e) => {
-                return Err(format!("pip install -r {} failed ({e}; is PyPI reachable?)", requirements.display()));
-            }
-        }
-    }
-    Ok(vpy)
+    pinned_venv(
+        &target_dir().join("data-bench-venv"),
+        &root().join("crates/trackbench-bench/data/requirements.txt"),
+        "whylogs, Evidently, pandas and maturin for the data benchmark",
+    )
 }
 
 /// Builds the Python SDK's wheel in release and installs it into the venv of `vpy`.

@@ -138,6 +138,29 @@ pub(crate) fn new_venv(venv: &Path) -> Result<PathBuf, String> {
     Ok(vpy)
 }
 
+/// The venv at `venv` with the pinned `requirements` installed (again only when the file
+/// changed; the installed copy is the stamp), returning its python. `what` names the install
+/// in the one line it prints.
+pub(crate) fn pinned_venv(venv: &Path, requirements: &Path, what: &str) -> Result<PathBuf, String> {
+    let vpy = new_venv(venv)?;
+    let text = std::fs::read_to_string(requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
+    let stamp = venv.join("requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(text.as_str()) {
+        eprintln!("installing {what} (once)");
+        let mut c = Command::new(&vpy);
+        c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(requirements);
+        match status(c) {
+            Outcome::Passed => {
+                let _ = std::fs::write(&stamp, &text);
+            }
+            Outcome::Failed(e) | Outcome::Skipped(e) => {
+                return Err(format!("pip install -r {} failed ({e}; is PyPI reachable?)", requirements.display()));
+            }
+        }
+    }
+    Ok(vpy)
+}
+
 /// A virtualenv under the target dir with maturin and pytest, created on first use.
 fn python_venv() -> Result<PathBuf, String> {
     let venv = target_dir().join("py-venv");

@@ -7,30 +7,17 @@
 
 use std::process::Command;
 
-use crate::{Outcome, cargo, new_venv, postgres, root, status, target_dir, which};
+use crate::{Outcome, cargo, pinned_venv, postgres, root, status, target_dir, which};
 
 /// Makes the venv (installing the pinned requirements when they changed), returning its
 /// `mlflow` executable.
 fn mlflow_venv() -> Result<std::path::PathBuf, String> {
-    let requirements = root().join("crates/trackbench-bench/team/requirements.txt");
     let venv = target_dir().join("mlflow-pg-venv");
-    let vpy = new_venv(&venv)?;
-    let text =
-        std::fs::read_to_string(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
-    let stamp = venv.join("requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(text.as_str()) {
-        eprintln!("installing mlflow + psycopg2 for the team-server benchmark (once)");
-        let mut c = Command::new(&vpy);
-        c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements);
-        match status(c) {
-            Outcome::Passed => {
-                let _ = std::fs::write(&stamp, &text);
-            }
-            Outcome::Failed(e) | Outcome::Skipped(e) => {
-                return Err(format!("pip install -r {} failed ({e}; is PyPI reachable?)", requirements.display()));
-            }
-        }
-    }
+    pinned_venv(
+        &venv,
+        &root().join("crates/trackbench-bench/team/requirements.txt"),
+        "mlflow + psycopg2 for the team-server benchmark",
+    )?;
     Ok(venv.join("bin").join("mlflow"))
 }
 
