@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
@@ -230,6 +231,24 @@ pub(crate) fn fit<DB: DrawingBackend>(
     chars[..lo].iter().collect::<String>() + "…"
 }
 
+/// The axes every chart shares: description and label fonts, 7 x labels, grid and axis lines
+/// (descriptions, formatters and the y labels are the caller's).
+pub(crate) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
+    m: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    m.axis_desc_style(font(15.0, &TEXT))
+        .label_style(font(13.5, &MUTED))
+        .x_labels(7)
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS.stroke_width(1))
+}
+
 pub(crate) fn font(size: f64, color: &'static RGBColor) -> TextStyle<'static> {
     TextStyle::from((FontFamily::SansSerif, size).into_font()).color(color)
 }
@@ -296,18 +315,12 @@ where
         &font(15.0, &TEXT),
         ctx.plotting_area().dim_in_pixel().0.max(40),
     );
-    ctx.configure_mesh()
+    house_mesh(&mut ctx.configure_mesh())
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .axis_desc_style(font(15.0, &TEXT))
-        .label_style(font(13.5, &MUTED))
         .x_label_formatter(&tick_fmt)
         .y_label_formatter(&tick_fmt)
-        .x_labels(7)
         .y_labels(8)
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS.stroke_width(1))
         .draw()?;
 
     let (plot_w, _) = ctx.plotting_area().dim_in_pixel();

@@ -19,7 +19,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::chart::{
-    AXIS, GRID, LEGEND_ROW, LIMIT, MUTED, PNG_SIZE, SVG_SIZE, TEXT, clamp_size, encode_png, extent, fit, font,
+    LEGEND_ROW, LIMIT, MUTED, PNG_SIZE, SVG_SIZE, TEXT, clamp_size, encode_png, extent, fit, font, house_mesh,
     linear_range,
 };
 use crate::error::ReportError;
@@ -216,18 +216,12 @@ fn histogram<DB: DrawingBackend>(
     let y_desc = fit(&strip, "share of values", &font(15.0, &TEXT), plot_h.max(40));
     let tick_fmt = |v: &f64| format::tick(*v);
     let pct_fmt = |v: &f64| percent(*v);
-    ctx.configure_mesh()
+    house_mesh(&mut ctx.configure_mesh())
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .axis_desc_style(font(15.0, &TEXT))
-        .label_style(font(13.5, &MUTED))
         .x_label_formatter(&tick_fmt)
         .y_label_formatter(&pct_fmt)
-        .x_labels(7)
         .y_labels(8)
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS.stroke_width(1))
         .draw()?;
 
     for (k, &(shares, _)) in sides.iter().enumerate() {
@@ -313,17 +307,11 @@ fn categories<DB: DrawingBackend>(
     let (plot_w, _) = ctx.plotting_area().dim_in_pixel();
     let x_desc = fit(&ctx.plotting_area().strip_coord_spec(), "share of values", &font(15.0, &TEXT), plot_w.max(40));
     let pct_fmt = |v: &f64| percent(*v);
-    ctx.configure_mesh()
+    house_mesh(&mut ctx.configure_mesh())
         .x_desc(x_desc)
-        .axis_desc_style(font(15.0, &TEXT))
-        .label_style(font(13.5, &MUTED))
         .x_label_formatter(&pct_fmt)
-        .x_labels(7)
         .y_labels(0)
         .disable_y_mesh()
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS.stroke_width(1))
         .draw()?;
 
     // Slot k sits at y = n - 1 - k (the first on top); the reference's bar above the middle.
