@@ -32,6 +32,7 @@ mod machine;
 mod read;
 mod report;
 mod server;
+mod sse;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

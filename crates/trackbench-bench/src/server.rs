@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -103,21 +102,7 @@ pub(super) fn bench_server(cfg: &Config, t: &mut Table) -> anyhow::Result<()> {
     t.push(format!("`GET .../series` whole {n}-point series (JSON, parsed)"), ms(median(&times)), "-", "info");
 
     // Live: another process's write reaching an SSE client.
-    let resp = agent
-        .get(format!("{}/api/v1/events?project=live", server.base))
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .call()?;
-    let (tx, rx) = mpsc::channel::<(Instant, String)>();
-    let reader = resp.into_body().into_reader();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines().map_while(Result::ok) {
-            if let Some(d) = line.strip_prefix("data: ")
-                && tx.send((Instant::now(), d.to_string())).is_err()
-            {
-                break;
-            }
-        }
-    });
+    let rx = crate::sse::subscribe(&agent, &format!("{}/api/v1/events?project=live", server.base), TOKEN)?;
     rx.recv_timeout(Duration::from_secs(10)).context("no SSE hello")?;
     let mut store = Store::open(cs.dir.path(), StoreOptions::default())?;
     let run = store.create_run(&NewRun { project: "live".into(), ..NewRun::default() })?.id;

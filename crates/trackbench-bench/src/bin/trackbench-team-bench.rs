@@ -46,11 +46,12 @@
 #[allow(dead_code)]
 #[path = "../machine.rs"]
 mod machine;
+#[path = "../sse.rs"]
+mod sse;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -506,23 +507,7 @@ fn before_grid(
 
     // ---- live, across replicas
     let b = trackbench_serve(&o.trackbench, tb_db, &tmp.join("tb-artifacts"))?;
-    let resp = b
-        .http
-        .agent
-        .get(format!("{}/api/v1/events?project=live", b.http.base))
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .call()?;
-    let (tx, rx) = mpsc::channel::<(Instant, String)>();
-    let reader = resp.into_body().into_reader();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines().map_while(Result::ok) {
-            if let Some(d) = line.strip_prefix("data: ")
-                && tx.send((Instant::now(), d.to_string())).is_err()
-            {
-                break;
-            }
-        }
-    });
+    let rx = sse::subscribe(&b.http.agent, &format!("{}/api/v1/events?project=live", b.http.base), TOKEN)?;
     rx.recv_timeout(Duration::from_secs(10)).context("no SSE hello from replica B")?;
     let v = tb.http.post("/api/v1/runs", &json!({"project": "live"}).to_string())?;
     let live = v["id"].as_str().context("run id")?.to_string();
