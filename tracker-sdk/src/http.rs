@@ -78,12 +78,20 @@ impl HttpClient {
     /// One attempt: (status, body) or why not.
     fn attempt(&self, method: &str, path: &str, body: Body<'_>) -> Result<String, Failure> {
         let url = self.url(path);
+        let bearer = self.remote.token.as_ref().map(|t| format!("Bearer {t}"));
+        if method == "GET" {
+            let mut req = self.agent.get(&url);
+            if let Some(b) = &bearer {
+                req = req.header("Authorization", b);
+            }
+            return answer(method, &url, req.call());
+        }
         let mut req = match method {
             "PUT" => self.agent.put(&url),
             _ => self.agent.post(&url),
         };
-        if let Some(t) = &self.remote.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
+        if let Some(b) = &bearer {
+            req = req.header("Authorization", b);
         }
         let sent = match body {
             Body::Json(bytes) => req.header("Content-Type", "application/json").send(bytes),
@@ -96,15 +104,9 @@ impl HttpClient {
                 }
                 Err(e) => return Err(Failure::Final(0, format!("reading {}: {e}", path.display()))),
             },
+            Body::Bytes(bytes) => req.header("Content-Type", "application/octet-stream").send(bytes),
         };
-        let mut resp = sent.map_err(|e| Failure::Transient(format!("{method} {url}: {e}")))?;
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        match status {
-            200..=299 => Ok(text),
-            429 | 500..=599 | 408 => Err(Failure::Transient(format!("{method} {url}: HTTP {status}: {text}"))),
-            _ => Err(Failure::Final(status, format!("{method} {url}: HTTP {status}: {}", server_message(&text)))),
-        }
+        answer(method, &url, sent)
     }
 
     /// Sends until success, a final refusal, or `retry_for` has passed.
@@ -155,6 +157,23 @@ enum Body<'a> {
     Json(&'a [u8]),
     GzJson(&'a [u8]),
     File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+/// A response's body, or why the request failed (worth retrying or not).
+fn answer(
+    method: &str,
+    url: &str,
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<String, Failure> {
+    let mut resp = sent.map_err(|e| Failure::Transient(format!("{method} {url}: {e}")))?;
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    match status {
+        200..=299 => Ok(text),
+        429 | 500..=599 | 408 => Err(Failure::Transient(format!("{method} {url}: HTTP {status}: {text}"))),
+        _ => Err(Failure::Final(status, format!("{method} {url}: HTTP {status}: {}", server_message(&text)))),
+    }
 }
 
 fn server_message(text: &str) -> String {
@@ -313,6 +332,73 @@ fn percent_encode(segment: &str) -> String {
         }
     }
     out
+}
+
+/// A launcher's handle on runs at a server: what the task agent of a cluster job
+/// (`trackbench job-exec`) needs to create its run with the id chosen at submission, log its
+/// output and heartbeats, read its tags (a cancel request) and end it. Requests are retried as
+/// the SDK's own are.
+pub struct RunClient {
+    sink: HttpSink,
+    /// Numbers this client's batches (so a resent batch is stored once).
+    writer: String,
+    batches: i64,
+}
+
+impl RunClient {
+    pub fn new(remote: Remote) -> RunClient {
+        RunClient { sink: HttpSink { client: HttpClient::new(remote) }, writer: writer_id(), batches: 0 }
+    }
+
+    /// Whether the server answers (`/api/v1/health`), trying for a few seconds.
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.sink.client.send_within("GET", "/api/v1/health", Body::Json(b""), Duration::from_secs(3)).map(drop)
+    }
+
+    /// The run and its tags; `RunNotFound` when the server has no such run.
+    pub fn run(&self, id: &str) -> Result<(RunInfo, Vec<(String, String)>), StoreError> {
+        let text = self.sink.client.send("GET", &format!("/api/v1/runs/{id}"), Body::Json(b""))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))?;
+        let run: RunInfo = serde_json::from_value(v["run"].clone())
+            .map_err(|e| to_store_error("reading the server's answer", e.to_string()))?;
+        let tags = v["tags"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default();
+        Ok((run, tags))
+    }
+
+    /// Creates run `id` (refused when the server already has it: a task runs once).
+    pub fn create_run(&self, id: &str, new: &NewRun) -> Result<RunInfo, StoreError> {
+        match self.run(id) {
+            Ok((run, _)) => {
+                return Err(StoreError::Invalid {
+                    what: "run",
+                    why: format!("run {id} already exists on the server ({}): this task has already run", run.status),
+                });
+            }
+            Err(StoreError::RunNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.sink.client.start_run(new, Some(id))
+    }
+
+    pub fn log_batch(&mut self, run: &str, batch: &Batch) -> Result<(), StoreError> {
+        let mut batch = batch.clone();
+        self.batches += 1;
+        batch.mark = Some((self.writer.clone(), self.batches));
+        self.sink.write(run, &batch).map(drop)
+    }
+
+    pub fn finish(&mut self, run: &str, status: RunStatus, error: Option<&str>) -> Result<(), StoreError> {
+        self.sink.finish(run, status, error)
+    }
+
+    pub fn put_artifact(&self, run: &str, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let encoded: String = name.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
+        self.sink.client.send("PUT", &format!("/api/v1/runs/{run}/artifacts/{encoded}"), Body::Bytes(bytes)).map(drop)
+    }
 }
 
 /// A fresh writer id: unique per run handle, so two processes attached to one run never

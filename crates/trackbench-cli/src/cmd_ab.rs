@@ -17,7 +17,7 @@ use trackbench_launch::plan::AbPlan;
 use trackbench_store::prelude::*;
 use trackbench_store::{AbInfo, Arm, RunStatus};
 
-use crate::cmd_launch::{JobArgs, prepare, run_with_progress};
+use crate::cmd_launch::{JobArgs, run_jobs};
 use crate::selection::lift;
 use crate::{Ctx, output};
 
@@ -175,27 +175,23 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let mut store = ctx.open_local()?;
-    prepare(&mut store)?;
+    let mut runner = a.job.runner(ctx, &format!("ab {}", a.name.clone().unwrap_or_else(|| plan.default_name())))?;
     let dir = if a.minimize { Direction::Minimize } else { Direction::Maximize };
     let goal = AbGoal { metric: metric.clone(), direction: dir, name: a.name.clone() };
-    let (mut launch, jobs) = AbLaunch::create(&mut store, &plan, &template, &goal)?;
+    let (mut launch, jobs) = AbLaunch::create(runner.store(), &plan, &template, &goal)?;
     let id = launch.id().to_string();
     let name = goal.name.unwrap_or_else(|| plan.default_name());
     eprintln!("A/B {id} ({name}): {} runs, {metric} ({direction})", jobs.len());
-    let mut queue = trackbench_launch::Queue::new(a.job.limits());
-    let mut labels = Vec::new();
-    for j in jobs {
-        labels.push(j.label);
-        queue.push(j.job);
-    }
+    let (labels, jobs): (Vec<String>, Vec<_>) = jobs.into_iter().map(|j| (j.label, j.job)).unzip();
     // Each ended job is recorded on its arm; the last one's end stores the verdict.
     let mut write_err = None;
-    let results = run_with_progress(queue, &a.job.options(ctx), &labels, |i, r| {
-        if let Err(e) = launch.job_ended(i, r).apply(&mut store) {
+    let ran = run_jobs(&mut runner, &a.job, ctx, jobs, &labels, |i, r, store| {
+        if let Err(e) = launch.job_ended(i, r).apply(store) {
             write_err.get_or_insert(e);
         }
     });
+    let results = ran.with_context(|| format!("A/B {id} did not start"))?;
+    let store = runner.store();
     if let Some(e) = write_err {
         return Err(lift(e).context("recording the A/B's runs and verdict"));
     }
@@ -204,7 +200,7 @@ fn run(ctx: &Ctx, a: AbRunArgs) -> anyhow::Result<()> {
         eprintln!("{not_started} runs never started");
     }
     let ab = store.ab(&id)?;
-    print_ab(&store, &ab, a.json)?;
+    print_ab(store, &ab, a.json)?;
     match ab.status {
         RunStatus::Finished => Ok(()),
         _ => Err(crate::cmd_launch::JobFailed(format!("A/B {id} {}", ab.status)).into()),

@@ -7,7 +7,7 @@ use trackbench_launch::grid;
 use trackbench_launch::plan::SweepPlan;
 use trackbench_store::RunStatus;
 
-use crate::cmd_launch::{JobArgs, JobFailed, prepare, run_with_progress};
+use crate::cmd_launch::{JobArgs, JobFailed, run_jobs};
 use crate::{Ctx, output};
 
 #[derive(Args)]
@@ -39,17 +39,13 @@ pub fn sweep(ctx: &Ctx, a: SweepArgs) -> anyhow::Result<()> {
     let plan = SweepPlan { axes, random: a.random, seed: a.seed };
     plan.check()?;
     let base = a.job.job(&a.command)?;
-    let mut store = ctx.open_local()?;
-    prepare(&mut store)?;
     let combos = plan.combos();
     let (group, jobs) = plan.jobs(&base);
-    let mut queue = trackbench_launch::Queue::new(a.job.limits());
+    let mut runner = a.job.runner(ctx, &group)?;
     let labels: Vec<String> = combos.iter().map(grid::describe).collect();
-    for job in jobs {
-        queue.push(job);
-    }
     eprintln!("sweep: {} runs in group {group}", combos.len());
-    let results = run_with_progress(queue, &a.job.options(ctx), &labels, |_, _| {});
+    let results = run_jobs(&mut runner, &a.job, ctx, jobs, &labels, |_, _, _| {})?;
+    let store = runner.store();
     let mut rows = Vec::new();
     let mut json_rows = Vec::new();
     for (params, r) in combos.iter().zip(&results) {

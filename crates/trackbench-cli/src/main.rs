@@ -14,6 +14,7 @@ mod cmd_drift;
 mod cmd_export;
 mod cmd_gc;
 mod cmd_import;
+mod cmd_job_exec;
 mod cmd_launch;
 mod cmd_models;
 mod cmd_report;
@@ -87,6 +88,9 @@ enum Command {
     Launch(cmd_launch::LaunchArgs),
     /// Cancel launched runs (SIGTERM to their process group, SIGKILL after the grace period)
     Cancel(cmd_launch::CancelArgs),
+    /// The task agent a Slurm batch script runs on its node (see `launch --on slurm`)
+    #[command(hide = true)]
+    JobExec(cmd_job_exec::JobExecArgs),
     /// Run a command over a grid of parameters: trackbench sweep --grid 'lr=1e-3,1e-2' -- CMD {lr}
     Sweep(cmd_sweep::SweepArgs),
     /// A/B comparison of two variants over seeds, with a statistical verdict (also `ab ls|show`)
@@ -284,6 +288,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cmd_train::train(&ctx, a),
         Command::Launch(a) => cmd_launch::launch(&ctx, a),
         Command::Cancel(a) => cmd_launch::cancel(&ctx, a),
+        Command::JobExec(a) => cmd_job_exec::job_exec(a),
         Command::Sweep(a) => cmd_sweep::sweep(&ctx, a),
         Command::Ab(a) => cmd_ab::ab(&ctx, a),
         Command::Models(c) => cmd_models::models(&ctx, c),

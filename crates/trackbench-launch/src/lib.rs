@@ -20,7 +20,10 @@
 //! carries a launched A/B from its creation to its stored verdict, for the CLI and the server
 //! alike; [`trainer`] says which
 //! flags of the reference trainer a launched job may set. [`Scheduler`] is a queue that
-//! stays open: jobs are submitted while others run (the server's).
+//! stays open: jobs are submitted while others run (the server's). [`slurm`] runs the same
+//! jobs on a Slurm cluster instead, as one job array whose tasks log to a team server; the
+//! task agent on the nodes supervises each command through [`launch_to`] and a [`RunTarget`]
+//! that writes over HTTP.
 
 mod device;
 pub mod find;
@@ -32,13 +35,16 @@ pub mod plan;
 mod process;
 mod queue;
 pub mod signals;
+pub mod slurm;
+mod target;
 pub mod trainer;
 
 pub use device::{Device, Devices};
 pub use job::{CancelToken, Job, JobResult, LaunchOptions, LineSink, RunSink, Timings};
 pub use orphan::reap_orphans;
-pub use process::launch;
+pub use process::{RunSetup, launch, launch_to};
 pub use queue::{Event, Limits, Queue, Scheduler, SchedulerEvent};
+pub use target::{RunTarget, StoreTarget};
 
 /// What can stop a job from being launched at all (nothing half-created is left behind).
 #[derive(Debug, thiserror::Error)]
@@ -53,4 +59,7 @@ pub enum LaunchError {
     Store(#[from] trackbench_store::StoreError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// Slurm refused or could not be reached; the message is Slurm's own.
+    #[error("{0}")]
+    Slurm(String),
 }

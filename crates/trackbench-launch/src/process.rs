@@ -16,6 +16,7 @@ use trackbench_store::{Batch, LogLine, NewRun, RunStatus, Store, Stream, now_ms}
 
 use crate::find::{is_executable, on_path};
 use crate::job::{git_info, host_name};
+use crate::target::{RunTarget, StoreTarget};
 use crate::{CancelToken, Job, JobResult, LaunchError, LaunchOptions, Timings};
 
 /// Tag a cancelling process sets on a run; its launcher then cancels the job.
@@ -49,6 +50,31 @@ pub(crate) fn kill_group(pgid: i32, sig: i32) -> bool {
 /// job could not be started at all; then no run is left `running` (either none was created,
 /// or it is marked `failed` with the reason).
 pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<JobResult, LaunchError> {
+    let store = Store::open(&opts.store_dir, opts.store_opts.clone())?;
+    let mut target = StoreTarget { store, dir: opts.store_dir.clone() };
+    launch_to(job, opts, cancel, &mut target, &RunSetup::default())
+}
+
+/// What a caller of [`launch_to`] fixes about the run beyond the job itself.
+#[derive(Debug, Clone, Default)]
+pub struct RunSetup {
+    /// The run's id (a Slurm task's, chosen at submission); a fresh one when `None`.
+    pub id: Option<String>,
+    /// Added to the run's recorded launch context (`env` of the run), e.g. the batch script.
+    pub context: serde_json::Map<String, serde_json::Value>,
+    /// Leave the devices the environment gives (a Slurm allocation's `CUDA_VISIBLE_DEVICES`)
+    /// instead of pinning the job's device.
+    pub allocated_devices: bool,
+}
+
+/// [`launch`] with the run in `target` (a store folder, or a server for a cluster task).
+pub fn launch_to(
+    job: &Job,
+    opts: &LaunchOptions,
+    cancel: &CancelToken,
+    target: &mut dyn RunTarget,
+    setup: &RunSetup,
+) -> Result<JobResult, LaunchError> {
     let t0 = Instant::now();
     let program = resolve_program(&job.program, job.cwd.as_deref())?;
     let cwd = match &job.cwd {
@@ -60,10 +86,9 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     if !cwd.is_dir() {
         return Err(LaunchError::Invalid { what: "working folder", why: format!("{} is not a folder", cwd.display()) });
     }
-    let mut store = Store::open(&opts.store_dir, opts.store_opts.clone())?;
     let git = git_info(&cwd);
     let host = host_name();
-    let pin = job.device.pin_env();
+    let pin = if setup.allocated_devices { Vec::new() } else { job.device.pin_env() };
     let mut tags = job.tags.clone();
     tags.push(("launch.device".into(), job.device.to_string()));
     tags.push(("launch.host".into(), host.clone()));
@@ -78,42 +103,49 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
         command: Some(job.command_line()),
         git_commit: git.commit.clone(),
         git_dirty: git.dirty,
-        env: Some(serde_json::json!({
-            "launcher": "trackbench-launch",
-            "cwd": cwd.display().to_string(),
-            "device": job.device.to_string(),
-            "env": job.env.iter().chain(&pin).map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
-        })),
+        env: Some({
+            let mut env = serde_json::json!({
+                "launcher": "trackbench-launch",
+                "cwd": cwd.display().to_string(),
+                "device": job.device.to_string(),
+                "env": job.env.iter().chain(&pin).map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
+            });
+            if let Some(obj) = env.as_object_mut() {
+                obj.extend(setup.context.clone());
+            }
+            env
+        }),
         ..NewRun::default()
     };
     // This launcher holds the run open (it supervises the child and writes the heartbeats), so
     // it is the process recorded: killed, its run reads `crashed` at once on this host.
-    if let Some(me) = trackbench_store::ProcessIdentity::current() {
+    if target.holds_locally()
+        && let Some(me) = trackbench_store::ProcessIdentity::current()
+    {
         new.held_by(&me);
     }
-    let run = store.create_run(&new)?;
+    let run = target.create_run(setup.id.as_deref(), &new)?;
     let id = run.id.clone();
     if let Some(on_run) = &opts.on_run {
         on_run(&id);
     }
     if let Some(diff) = &git.diff
-        && let Err(e) = store.put_artifact_from(&id, "launch/git.diff", &diff[..], "git diff")
+        && let Err(e) = target.put_artifact(&id, "launch/git.diff", &diff[..], "git diff")
     {
         tracing::warn!(run = %id, "could not store the git diff: {e}");
     }
 
     let mut cmd = Command::new(&program);
+    for k in target.child_env_remove() {
+        cmd.env_remove(k);
+    }
     cmd.args(&job.args)
         .current_dir(&cwd)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .envs(pin.iter().map(|(k, v)| (k, v)))
+        .envs(target.child_env())
         .env("TRACKBENCH_RUN_ID", &id)
-        .env("TRACKBENCH_DIR", &opts.store_dir)
         .env("TRACKBENCH_PROJECT", &job.project)
-        // The run lives in this store: a TRACKBENCH_URL inherited from the launcher's shell
-        // would send the child's SDK to a server that does not have it.
-        .env_remove("TRACKBENCH_URL")
-        .env_remove("TRACKBENCH_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -122,7 +154,7 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
         Ok(c) => c,
         Err(e) => {
             let why = format!("could not start `{}`: {e}", job.program);
-            store.finish_run(&id, RunStatus::Failed, Some(&why))?;
+            target.finish_run(&id, RunStatus::Failed, Some(&why))?;
             return Ok(JobResult { run_id: Some(id), ..JobResult::not_started(RunStatus::Failed, why) });
         }
     };
@@ -151,7 +183,7 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     }
     drop(tx);
 
-    let mut sup = Supervisor { store, id: id.clone(), buf: Vec::new(), lines: 0, last_flush: Instant::now() };
+    let mut sup = Supervisor { target, id: id.clone(), buf: Vec::new(), lines: 0, last_flush: Instant::now() };
     sup.buf_tags(vec![("launch.pid".into(), pgid.to_string())]);
     sup.flush(true)?;
     let mut eofs = 0;
@@ -252,9 +284,9 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     sup.buf_tags(end_tags);
     sup.flush(true)?;
     // Keep an error the child recorded itself (an SDK's traceback); else say how it ended.
-    let previous = sup.store.run(&id).ok().and_then(|r| r.error);
+    let previous = sup.target.run(&id).ok().and_then(|r| r.error);
     let error = previous.or(why.clone());
-    sup.store.finish_run(&id, run_status, error.as_deref())?;
+    sup.target.finish_run(&id, run_status, error.as_deref())?;
     let exit_to_recorded = exit_at.elapsed();
     Ok(JobResult {
         run_id: Some(id),
@@ -267,19 +299,19 @@ pub fn launch(job: &Job, opts: &LaunchOptions, cancel: &CancelToken) -> Result<J
     })
 }
 
-struct Supervisor {
-    store: Store,
+struct Supervisor<'a> {
+    target: &'a mut dyn RunTarget,
     id: String,
     buf: Vec<LogLine>,
     lines: u64,
     last_flush: Instant,
 }
 
-impl Supervisor {
+impl Supervisor<'_> {
     fn buf_tags(&mut self, tags: Vec<(String, String)>) {
         if !tags.is_empty() {
             let batch = Batch { tags, ..Batch::default() };
-            if let Err(e) = self.store.log_batch(&self.id, &batch) {
+            if let Err(e) = self.target.log_batch(&self.id, &batch) {
                 tracing::warn!(run = %self.id, "could not tag the run: {e}");
             }
         }
@@ -297,13 +329,13 @@ impl Supervisor {
             return Ok(());
         }
         self.lines += batch.log_lines.len() as u64;
-        self.store.log_batch(&self.id, &batch)?;
+        self.target.log_batch(&self.id, &batch)?;
         Ok(())
     }
 
     /// True when another process asked (through the run's tag) to cancel this job.
-    fn cancel_requested(&self) -> bool {
-        self.store.tags(&self.id).is_ok_and(|t| t.iter().any(|(k, _)| k == CANCEL_TAG))
+    fn cancel_requested(&mut self) -> bool {
+        self.target.tags(&self.id).is_ok_and(|t| t.iter().any(|(k, _)| k == CANCEL_TAG))
     }
 }
 

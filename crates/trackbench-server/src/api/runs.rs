@@ -286,7 +286,12 @@ pub(super) async fn log_batch(
     Path(id): Path<String>,
     JsonBody(wire): JsonBody<WireBatch>,
 ) -> ApiResult<AppJson> {
-    let batch = wire.into_batch()?;
+    let mut batch = wire.into_batch()?;
+    // A remote client's heartbeat is the server hearing from it now, on the server's clock: a
+    // node whose clock runs behind would otherwise make its live run read `crashed`.
+    if batch.heartbeat_ms.is_some() {
+        batch.heartbeat_ms = None;
+    }
     let report = s.write(move |st| Ok(st.log_batch(&id, &batch)?)).await?;
     Ok(axum::Json(serde_json::to_value(report).unwrap_or(Value::Null)))
 }
