@@ -263,6 +263,16 @@ fn show(store: &dyn Backend, r: &RunInfo) -> anyhow::Result<()> {
             artifacts.iter().map(|a| vec![a.path.clone(), a.size.to_string(), a.media_type.clone()]).collect();
         print!("\n{}", output::table(&["ARTIFACT", "BYTES", "TYPE"], &rows));
     }
+    // A Slurm task's batch script, as it ran (`launch --on slurm`): what reproduces the run.
+    if let Some(slurm) = r.env.as_ref().map(|e| &e["slurm"])
+        && let Some(script) = slurm["script"].as_str()
+    {
+        println!("\nSLURM BATCH SCRIPT (job {})", output::escape(slurm["job"].as_str().unwrap_or("-")));
+        // Line by line, each escaped, so the script keeps its lines but not terminal controls.
+        for line in script.lines() {
+            println!("{}", output::escape(line));
+        }
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod models;
 mod report;
 mod report_drift;
 mod runs;
+mod slurm;
 mod store_copy;
 mod train;
 mod ui;
