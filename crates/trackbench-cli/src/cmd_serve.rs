@@ -1,9 +1,11 @@
 //! `trackbench serve`: the HTTP server (native API, MLflow API, live events) over the store.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
-use trackbench_server::launch::DeviceInfo;
+use trackbench_server::launch::{DeviceInfo, SlurmConfig};
 use trackbench_server::{BoundServer, ServerConfig};
 
 use crate::Ctx;
@@ -39,6 +41,19 @@ pub struct ServeArgs {
     /// Refuse every write (a dashboard replica of a team server)
     #[arg(long)]
     readonly: bool,
+    /// Offer a Slurm cluster as a launch backend: clients holding the token may submit jobs
+    /// (any command) to it as this user, through the Slurm client commands on PATH. Allowed on
+    /// a team store too (the cluster runs the commands, not this machine)
+    #[arg(long)]
+    slurm: bool,
+    /// The URL the Slurm tasks log to, as the nodes reach this server [default: the server's
+    /// own address, which nodes other than this machine do not reach on 127.0.0.1]
+    #[arg(long, value_name = "URL", requires = "slurm")]
+    slurm_public_url: Option<String>,
+    /// The trackbench executable as the nodes see it (on a shared filesystem) [default: this
+    /// one's path]
+    #[arg(long, value_name = "PATH", requires = "slurm")]
+    slurm_trackbench: Option<PathBuf>,
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
@@ -72,15 +87,41 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     with_trainer(&mut cfg);
+    if args.slurm {
+        let bin = match args.slurm_trackbench {
+            Some(p) => p,
+            None => std::env::current_exe().context("finding this trackbench executable")?,
+        };
+        let url = args.slurm_public_url.map(|u| u.trim_end_matches('/').to_string());
+        if url.is_none() && (args.host.is_loopback() || args.host.is_unspecified()) {
+            eprintln!(
+                "note: Slurm tasks log to this server at 127.0.0.1, which only tasks running on this machine reach; \
+                 give --slurm-public-url http://HOST:PORT for a cluster's other nodes"
+            );
+        }
+        if !args.host.is_loopback() {
+            eprintln!(
+                "warning: --slurm on {}: anyone who can reach this machine and knows the token can run any \
+                 command on the cluster as you",
+                args.host
+            );
+        }
+        cfg.launch.slurm = Some(SlurmConfig::new(url, bin));
+    }
     let serving = match &cfg.team {
         Some(team) => format!("the team store {}", team.describe()),
         None => ctx.store_dir.display().to_string(),
     };
+    let slurm = cfg.launch.slurm.clone();
     run_until_ctrl_c(cfg, |server| {
         println!("Trackbench server for {serving}");
         println!("  open:  {}", server.login_url());
         println!("  API:   {}/api/v1  (Authorization: Bearer {})", server.base_url(), server.token);
         println!("  MLflow: MLFLOW_TRACKING_URI={} MLFLOW_TRACKING_TOKEN={}", server.base_url(), server.token);
+        if let Some(s) = &slurm {
+            let url = s.public_url.clone().unwrap_or_else(|| server.base_url());
+            println!("  Slurm: launches go to the cluster; tasks run {} and log to {url}", s.trackbench.display());
+        }
         Ok(())
     })
 }
@@ -103,6 +144,8 @@ pub fn run_until_ctrl_c(
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let server = trackbench_server::bind(cfg).await?;
+        // Known now that the port is (port 0 picks one): the Slurm tasks' default server.
+        server.state.launcher.set_base_url(server.base_url());
         started(&server)?;
         use std::io::Write;
         std::io::stdout().flush()?;

@@ -1,5 +1,6 @@
 //! Devices and single jobs: a job spec (any command, or the reference trainer with its
-//! checked params) becomes a queued [`Job`]; cancel; the job list.
+//! checked params, on this machine or the Slurm cluster) becomes a queued [`Job`]; cancel; the
+//! job list.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,8 +18,9 @@ use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-use super::launcher::JobView;
-use super::{DeviceInfo, check_enabled, launch_error};
+use super::launcher::{JobView, QueuedJob};
+use super::slurm::{On, SlurmSpec};
+use super::{DeviceInfo, check_any, check_launch, launch_error, slurm};
 
 pub(super) async fn devices(State(s): State<Arc<AppState>>) -> ApiResult<axum::Json<Vec<DeviceInfo>>> {
     let state = s.clone();
@@ -48,6 +50,26 @@ pub(super) struct JobSpec {
     pub(super) env: BTreeMap<String, String>,
     /// The reference trainer's parameters instead of program/args.
     pub(super) trainer: Option<serde_json::Map<String, Value>>,
+    /// Where the jobs run: this machine (default) or the Slurm cluster.
+    #[serde(default)]
+    pub(super) on: On,
+    /// Slurm's options (partition, GPUs, time…), with `"on": "slurm"`.
+    pub(super) slurm: Option<SlurmSpec>,
+}
+
+impl JobSpec {
+    /// The Slurm options of a Slurm body (`None` on this machine); the submission's
+    /// `--job-name` is `job_name`.
+    pub(super) fn slurm_options(
+        &self,
+        s: &AppState,
+        job_name: &str,
+    ) -> ApiResult<Option<trackbench_launch::slurm::SlurmOptions>> {
+        match self.on {
+            On::Local => Ok(None),
+            On::Slurm => slurm::options(s, self.slurm.as_ref(), job_name).map(Some),
+        }
+    }
 }
 
 fn trainer_flag(key: &str) -> ApiResult<&'static str> {
@@ -87,8 +109,22 @@ pub(super) fn params_of(what: &str, m: &serde_json::Map<String, Value>) -> ApiRe
 /// Checks a job spec and makes the job template. `placeholders` are the names sweeps and A/Bs
 /// substitute: a trainer job gets `--flag {name}` for each, after its fixed parameters.
 pub(super) fn template(s: &AppState, spec: &JobSpec, placeholders: &[String]) -> ApiResult<Job> {
-    let device_name = spec.device.as_deref().unwrap_or("cpu");
-    let device = check_device(s, device_name)?;
+    let device = match spec.on {
+        On::Local => {
+            if spec.slurm.is_some() {
+                return Err(ApiError::invalid("`slurm` options go with \"on\": \"slurm\""));
+            }
+            check_device(s, spec.device.as_deref().unwrap_or("cpu"))?
+        }
+        On::Slurm => {
+            if let Some(d) = spec.device.as_deref().filter(|d| *d != "cpu") {
+                return Err(ApiError::invalid(format!(
+                    "device `{d}` names a device of this machine; on Slurm ask for GPUs with `slurm.gpus`"
+                )));
+            }
+            Device::Cpu
+        }
+    };
     let (program, args) = match (&spec.trainer, &spec.program) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid("give either `program` (with `args`) or `trainer`, not both"));
@@ -104,7 +140,12 @@ pub(super) fn template(s: &AppState, spec: &JobSpec, placeholders: &[String]) ->
             if !spec.args.is_empty() {
                 return Err(ApiError::invalid("`args` go with `program`, not with `trainer`"));
             }
-            let exe = s.launcher.config.trainer.clone().ok_or_else(|| {
+            // On Slurm the nodes run the trainer from where they see `trackbench`.
+            let exe = match spec.on {
+                On::Local => s.launcher.config.trainer.clone(),
+                On::Slurm => s.launcher.config.slurm.as_ref().map(|c| c.trackbench.clone()),
+            };
+            let exe = exe.ok_or_else(|| {
                 ApiError::invalid("the reference trainer is not available in this server (run `trackbench serve`)")
             })?;
             let mut args = vec!["train".to_string()];
@@ -147,7 +188,8 @@ pub(super) fn template(s: &AppState, spec: &JobSpec, placeholders: &[String]) ->
         }
         job.env.push((k.clone(), v.clone()));
     }
-    if !job.program.contains('{') {
+    // A cluster's nodes find the program themselves (the task fails, saying so, if not).
+    if !job.program.contains('{') && spec.on == On::Local {
         job.check().map_err(launch_error)?;
     }
     Ok(job)
@@ -175,11 +217,13 @@ pub(super) async fn create_job(
     State(s): State<Arc<AppState>>,
     JsonBody(spec): JsonBody<JobSpec>,
 ) -> ApiResult<Response> {
-    check_enabled(&s)?;
+    check_launch(&s, spec.on)?;
     let state = s.clone();
     let view = crate::state::blocking(move || {
         let job = template(&state, &spec, &[])?;
-        Ok(state.launcher.submit(&state.root, &state.opts, vec![(job, None, None)], None).remove(0))
+        let slurm = spec.slurm_options(&state, spec.name.as_deref().unwrap_or(&job.program))?;
+        let mut views = queue(&state, slurm, vec![(job, None, None)], None)?;
+        views.pop().ok_or_else(|| ApiError::internal("the job vanished"))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
@@ -189,9 +233,27 @@ pub(super) async fn cancel_job(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<JobView>> {
-    check_enabled(&s)?;
+    check_any(&s)?;
     let id: u64 = id.parse().map_err(|_| ApiError::invalid(format!("job id `{id}` is not a number")))?;
     s.launcher.cancel(id).map(axum::Json).ok_or_else(|| ApiError::not_found(format!("no job {id} in this server")))
+}
+
+/// Queues checked jobs on this machine (`slurm` is `None`) or submits them as one Slurm array
+/// (checked with the cluster first: a refusal is a 400 with Slurm's words, nothing created);
+/// `ab` is the A/B they belong to. Blocking.
+pub(super) fn queue(
+    state: &AppState,
+    slurm: Option<trackbench_launch::slurm::SlurmOptions>,
+    jobs: Vec<QueuedJob>,
+    ab: Option<trackbench_launch::orchestrate::AbLaunch>,
+) -> ApiResult<Vec<JobView>> {
+    match slurm {
+        None => Ok(state.launcher.submit(&state.root, &state.opts, jobs, ab)),
+        Some(opts) => {
+            let store = state.open()?;
+            state.launcher.submit_slurm(store, opts, jobs, ab).map_err(launch_error)
+        }
+    }
 }
 
 #[cfg(test)]

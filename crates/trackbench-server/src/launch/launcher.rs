@@ -1,16 +1,21 @@
-//! The server's launcher: the job table the API shows, and the one [`Scheduler`] that runs
-//! every job. A/B jobs report to their [`AbLaunch`] (`trackbench-launch`'s orchestration, as the
-//! CLI's do), which records their runs and stores the verdict after the last one.
+//! The server's launcher: the job table the API shows, the one [`Scheduler`] that runs every
+//! job on this machine, and a thread per Slurm array following it on the cluster. Both report
+//! the same events into the table. A/B jobs report to their [`AbLaunch`] (`trackbench-launch`'s
+//! orchestration, as the CLI's do), which records their runs and stores the verdict after the
+//! last one.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use serde::Serialize;
 use trackbench_launch::orchestrate::{AbLaunch, AbWrites};
-use trackbench_launch::{CancelToken, Job, LaunchOptions, Scheduler, SchedulerEvent, reap_orphans};
-use trackbench_store::{RunStatus, Store, StoreOptions};
+use trackbench_launch::slurm::{SlurmOptions, SlurmQueue};
+use trackbench_launch::{
+    CancelToken, Event, Job, JobResult, LaunchError, LaunchOptions, Scheduler, SchedulerEvent, reap_orphans,
+};
+use trackbench_store::{Backend, RunStatus, Store, StoreOptions};
 
-use super::{DeviceInfo, LaunchConfig, default_devices};
+use super::{DeviceInfo, LaunchConfig, default_devices, slurm};
 
 /// The server's launcher: its configuration, cached devices, the job table and the scheduler.
 pub struct Launcher {
@@ -18,6 +23,8 @@ pub struct Launcher {
     devices: OnceLock<Vec<DeviceInfo>>,
     table: Arc<Mutex<Table>>,
     scheduler: Mutex<Option<Scheduler>>,
+    /// The server's own URL, once bound (the Slurm tasks' default server).
+    base_url: OnceLock<String>,
 }
 
 /// Keep at most this many ended jobs in the list.
@@ -46,7 +53,12 @@ pub struct JobView {
     pub project: String,
     pub name: Option<String>,
     pub command: String,
+    /// `cpu`, `cuda:0`…; for a Slurm task `slurm[:PARTITION][, N GPUs]`.
     pub device: String,
+    /// Where it runs: `local` (this machine) or `slurm`.
+    pub backend: &'static str,
+    /// A Slurm task's job id as `scancel` takes it (`JOBID_TASK`).
+    pub slurm_job: Option<String>,
     /// `queued`, `running`, `finished`, `failed`, `killed` or `cancelled` (never started).
     pub state: &'static str,
     /// Unix seconds.
@@ -64,7 +76,7 @@ fn now_s() -> f64 {
 }
 
 /// A job to queue: the job, its sweep id, and its place in an A/B (A/B id, launch order).
-type QueuedJob = (Job, Option<String>, Option<(String, usize)>);
+pub(super) type QueuedJob = (Job, Option<String>, Option<(String, usize)>);
 
 impl Launcher {
     pub fn new(config: LaunchConfig) -> Launcher {
@@ -73,7 +85,18 @@ impl Launcher {
             devices: OnceLock::new(),
             table: Arc::new(Mutex::new(Table::default())),
             scheduler: Mutex::new(None),
+            base_url: OnceLock::new(),
         }
+    }
+
+    /// Tells the launcher the server's own URL once it is bound (`http://127.0.0.1:5005`): the
+    /// URL Slurm tasks log to unless `--slurm-public-url` said another. The first call counts.
+    pub fn set_base_url(&self, url: impl Into<String>) {
+        let _ = self.base_url.set(url.into());
+    }
+
+    pub fn base_url(&self) -> Option<String> {
+        self.base_url.get().cloned()
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -123,6 +146,8 @@ impl Launcher {
                     name: job.name.clone(),
                     command: job.command_line(),
                     device: job.device.to_string(),
+                    backend: "local",
+                    slurm_job: None,
                     state: "queued",
                     queued_at: now_s(),
                     started_at: None,
@@ -160,49 +185,9 @@ impl Launcher {
         let mut store: Option<Store> = None;
         Scheduler::start(lopts, self.config.limits.clone(), move |id, ev| {
             let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(entry) = t.jobs.get_mut(&id) else { return };
-            let ab_of_job = entry.ab.clone();
-            let mut ended = None;
-            match ev {
-                SchedulerEvent::Started => {
-                    entry.view.state = "running";
-                    entry.view.started_at = Some(now_s());
-                }
-                SchedulerEvent::RunCreated(run) => {
-                    entry.view.run_id = Some(run);
-                }
-                SchedulerEvent::Done(r) => {
-                    entry.view.ended_at = Some(now_s());
-                    entry.view.exit_code = r.exit_code;
-                    entry.view.error = r.error.clone();
-                    if entry.view.run_id.is_none() {
-                        entry.view.run_id = r.run_id.clone();
-                    }
-                    entry.view.state = match (r.run_id.is_some(), r.status) {
-                        (false, RunStatus::Killed) => "cancelled",
-                        (_, RunStatus::Finished) => "finished",
-                        (_, RunStatus::Killed) => "killed",
-                        _ => "failed",
-                    };
-                    ended = Some(r);
-                }
-            }
+            let Some((ab_id, writes)) = t.record(id, ev) else { return };
             // The A/B's bookkeeping happens under the table's lock, its store writes after it.
-            let run = entry.view.run_id.clone();
-            let Some((ab_id, index)) = ab_of_job else { return };
-            let Some(ab) = t.abs.get_mut(&ab_id) else { return };
-            let writes: AbWrites = match (&ended, run) {
-                (Some(r), _) => ab.job_ended(index, r),
-                (None, Some(run)) => ab.run_created(index, &run),
-                (None, None) => return,
-            };
-            if ab.is_done() {
-                t.abs.remove(&ab_id);
-            }
             drop(t);
-            if writes.is_empty() {
-                return;
-            }
             if store.is_none() {
                 match Store::open(&root, sopts.clone()) {
                     Ok(s) => store = Some(s),
@@ -216,11 +201,192 @@ impl Launcher {
         })
     }
 
+    /// Submits jobs (checked already, the Slurm options too) as one Slurm array, then follows
+    /// it on a thread of its own with `store` (a connection to the store this server serves),
+    /// reporting into the job table as the scheduler does. Returns the jobs once `sbatch` took
+    /// the array; when Slurm refuses it, its error, nothing listed and no run created (an A/B
+    /// given is ended failed, with Slurm's words: it was created before).
+    pub(super) fn submit_slurm(
+        &self,
+        mut store: Box<dyn Backend>,
+        opts: SlurmOptions,
+        jobs: Vec<QueuedJob>,
+        ab: Option<AbLaunch>,
+    ) -> Result<Vec<JobView>, LaunchError> {
+        let device = slurm::device_label(&opts);
+        let mut queue = SlurmQueue::new(opts);
+        let mut entries = Vec::new();
+        {
+            // Ids are taken now; the entries are listed once the array is submitted.
+            let mut t = self.table();
+            for (job, sweep_id, ab) in jobs {
+                t.next_id += 1;
+                let view = JobView {
+                    id: t.next_id,
+                    run_id: None,
+                    project: job.project.clone(),
+                    name: job.name.clone(),
+                    command: job.command_line(),
+                    device: device.clone(),
+                    backend: "slurm",
+                    slurm_job: None,
+                    state: "queued",
+                    queued_at: now_s(),
+                    started_at: None,
+                    ended_at: None,
+                    exit_code: None,
+                    error: None,
+                    sweep_id,
+                    ab_id: ab.as_ref().map(|a| a.0.clone()),
+                };
+                let (_, token) = queue.push(job);
+                entries.push(Entry { view, token, ab });
+            }
+        }
+        let ids: Vec<u64> = entries.iter().map(|e| e.view.id).collect();
+        let n = ids.len();
+        let table = self.table.clone();
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<JobView>, LaunchError>>(1);
+        let follow = move || {
+            let mut ab = ab;
+            let planned = std::cell::OnceCell::<Vec<Option<String>>>::new();
+            let submitted = tx.clone();
+            let ran = queue.run(
+                store.as_mut(),
+                |sub| {
+                    let _ = planned.set(slurm::planned_run_ids(&sub.script, n));
+                    let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(ab) = ab.take() {
+                        t.abs.insert(ab.id().to_string(), ab);
+                    }
+                    let mut views = Vec::new();
+                    for (i, mut e) in entries.into_iter().enumerate() {
+                        e.view.slurm_job = Some(format!("{}_{i}", sub.job_id));
+                        views.push(e.view.clone());
+                        t.jobs.insert(e.view.id, e);
+                    }
+                    prune(&mut t);
+                    tracing::info!(job = %sub.job_id, tasks = n, "submitted a Slurm array");
+                    let _ = submitted.send(Ok(views));
+                },
+                |_job, ev, store| {
+                    let (index, events) = match ev {
+                        Event::Started { index } => {
+                            let mut events = vec![SchedulerEvent::Started];
+                            // Its run id is known from the submission; an A/B records the run
+                            // once its agent has created it (else at its end).
+                            let run = planned.get().and_then(|p| p.get(*index).cloned().flatten());
+                            if let Some(run) = run {
+                                let exists = store.run(&run).is_ok();
+                                table.lock().unwrap_or_else(|p| p.into_inner()).set_run(ids[*index], &run);
+                                if exists {
+                                    events.push(SchedulerEvent::RunCreated(run));
+                                }
+                            }
+                            (*index, events)
+                        }
+                        Event::Done { index, result } => (*index, vec![SchedulerEvent::Done(result.clone())]),
+                    };
+                    for ev in events {
+                        let recorded = table.lock().unwrap_or_else(|p| p.into_inner()).record(ids[index], ev);
+                        if let Some((ab_id, writes)) = recorded
+                            && let Err(e) = writes.apply(store)
+                        {
+                            tracing::error!(ab = %ab_id, "recording the A/B's runs and verdict: {e}");
+                        }
+                    }
+                },
+            );
+            if let Err(e) = ran {
+                // Refused at submission: no job was listed, no run created; the A/B ends.
+                if let Some(mut ab) = ab {
+                    let ended = JobResult {
+                        run_id: None,
+                        status: RunStatus::Failed,
+                        exit_code: None,
+                        signal: None,
+                        error: Some(e.to_string()),
+                        lines: 0,
+                        timings: Default::default(),
+                    };
+                    for i in 0..n {
+                        if let Err(e) = ab.job_ended(i, &ended).apply(store.as_mut()) {
+                            tracing::error!(ab = %ab.id(), "ending the A/B Slurm refused: {e}");
+                        }
+                    }
+                }
+                let _ = tx.send(Err(e));
+            }
+        };
+        std::thread::Builder::new()
+            .name("slurm-array".into())
+            .spawn(follow)
+            .map_err(|e| LaunchError::Io { context: "starting the Slurm array's thread".into(), source: e })?;
+        match rx.recv() {
+            Ok(r) => r,
+            Err(_) => Err(LaunchError::Slurm("the Slurm array's thread ended before sbatch answered".into())),
+        }
+    }
+
     pub(super) fn cancel(&self, id: u64) -> Option<JobView> {
         let t = self.table();
         let e = t.jobs.get(&id)?;
         e.token.cancel();
         Some(e.view.clone())
+    }
+}
+
+impl Table {
+    /// Job `id`'s event (from the scheduler, or a Slurm array's thread) into its view; its
+    /// A/B's writes (and the A/B's id) come back, to be applied outside the table's lock.
+    fn record(&mut self, id: u64, ev: SchedulerEvent) -> Option<(String, AbWrites)> {
+        let entry = self.jobs.get_mut(&id)?;
+        let mut ended = None;
+        match ev {
+            SchedulerEvent::Started => {
+                entry.view.state = "running";
+                entry.view.started_at = Some(now_s());
+            }
+            SchedulerEvent::RunCreated(run) => {
+                entry.view.run_id = Some(run);
+            }
+            SchedulerEvent::Done(r) => {
+                entry.view.ended_at = Some(now_s());
+                entry.view.exit_code = r.exit_code;
+                entry.view.error = r.error.clone();
+                // A Slurm task's id shown from its start is the one its result confirms (a task
+                // cancelled before its agent created the run has none).
+                if entry.view.run_id.is_none() || entry.view.backend == "slurm" {
+                    entry.view.run_id = r.run_id.clone();
+                }
+                entry.view.state = match (r.run_id.is_some(), r.status) {
+                    (false, RunStatus::Killed) => "cancelled",
+                    (_, RunStatus::Finished) => "finished",
+                    (_, RunStatus::Killed) => "killed",
+                    _ => "failed",
+                };
+                ended = Some(r);
+            }
+        }
+        let run = entry.view.run_id.clone();
+        let (ab_id, index) = entry.ab.clone()?;
+        let ab = self.abs.get_mut(&ab_id)?;
+        let writes: AbWrites = match (&ended, run) {
+            (Some(r), _) => ab.job_ended(index, r),
+            (None, Some(run)) => ab.run_created(index, &run),
+            (None, None) => return None,
+        };
+        if ab.is_done() {
+            self.abs.remove(&ab_id);
+        }
+        (!writes.is_empty()).then_some((ab_id, writes))
+    }
+
+    /// Shows job `id`'s run id before its run exists (a Slurm task's, chosen at submission).
+    fn set_run(&mut self, id: u64, run: &str) {
+        if let Some(e) = self.jobs.get_mut(&id) {
+            e.view.run_id = Some(run.to_string());
+        }
     }
 }
 
@@ -247,6 +413,8 @@ mod tests {
                 name: None,
                 command: "x".into(),
                 device: "cpu".into(),
+                backend: "local",
+                slurm_job: None,
                 state: "finished",
                 queued_at: 0.0,
                 started_at: None,

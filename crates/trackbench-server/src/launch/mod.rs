@@ -12,19 +12,27 @@
 //!   `GET /api/v1/ab/{id}/stats`: each run's value now and each arm's mean and interval (what
 //!   the UI's A/B page draws, computed by `trackbench-compare`, not by the UI).
 //!
-//! Jobs run in one `trackbench_launch::Scheduler` owned by the server (per-device limits), started on the first
-//! job; each creates its run as `trackbench launch` does, so the runs table sees it through the
-//! change watcher. Sweep and A/B planning (`trackbench_launch::plan`) and an A/B's course to its
-//! verdict (`trackbench_launch::orchestrate`) are the CLI's code, not copies of it. Launching runs arbitrary commands: it is refused (403) unless the server is
-//! bound to loopback or was started with `--allow-launch`. A bad body is a 400 that creates
-//! nothing: devices, programs, folders, grids and sizes are checked before the first job.
+//! Local jobs run in one `trackbench_launch::Scheduler` owned by the server (per-device
+//! limits), started on the first job; each creates its run as `trackbench launch` does, so the
+//! runs table sees it through the change watcher. A body with `"on": "slurm"` runs on the Slurm
+//! cluster instead (`slurm`: one job array per submission, whose tasks log to this server).
+//! Sweep and A/B planning (`trackbench_launch::plan`) and an A/B's course to its verdict
+//! (`trackbench_launch::orchestrate`) are the CLI's code, not copies of it, on either backend.
 //!
-//! The routes and the configuration are here; `launcher` holds the job table and the
-//! scheduler, `jobs` single jobs and devices, `plans` sweeps and A/B comparisons.
+//! Launching runs arbitrary commands. On this machine it is refused (403) unless the server is
+//! bound to loopback or was started with `--allow-launch`, and always on a team store; on the
+//! cluster unless the server was started with `--slurm`. A bad body is a 400 that creates
+//! nothing: devices, programs, folders, grids, sizes, and for Slurm the cluster's own check
+//! (`sbatch --test-only`) come before the first job.
+//!
+//! The routes and the configuration are here; `launcher` holds the job table, the scheduler
+//! and the Slurm arrays' threads, `jobs` single jobs and devices, `plans` sweeps and A/B
+//! comparisons, `slurm` the Slurm backend's options and `GET /api/v1/backends`.
 
 mod jobs;
 mod launcher;
 mod plans;
+mod slurm;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,10 +50,12 @@ use jobs::{cancel_job, create_job, devices, list_jobs};
 pub use launcher::{JobView, Launcher};
 pub(crate) use plans::compare_error;
 use plans::{ab_detail, ab_stats, create_ab, create_sweep, list_abs, plan_sweep};
+pub use slurm::{On, SlurmConfig};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/devices", get(devices))
+        .route("/api/v1/backends", get(slurm::backends))
         .route("/api/v1/jobs", get(list_jobs).post(create_job))
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/api/v1/sweeps", post(create_sweep))
@@ -80,6 +90,8 @@ pub struct LaunchConfig {
     pub probe: Option<DeviceProbe>,
     /// Between SIGTERM and SIGKILL when a job is cancelled.
     pub grace: std::time::Duration,
+    /// The Slurm backend (`trackbench serve --slurm`); `None`: Slurm launches are refused.
+    pub slurm: Option<SlurmConfig>,
 }
 
 impl Default for LaunchConfig {
@@ -90,6 +102,7 @@ impl Default for LaunchConfig {
             limits: Limits::default(),
             probe: None,
             grace: std::time::Duration::from_secs(10),
+            slurm: None,
         }
     }
 }
@@ -118,16 +131,25 @@ fn launch_error(e: LaunchError) -> ApiError {
     }
 }
 
-/// 403 unless launching is enabled for this server.
-fn check_enabled(s: &AppState) -> ApiResult<()> {
+/// 403 unless launching on `on` is enabled for this server.
+fn check_launch(s: &AppState, on: On) -> ApiResult<()> {
+    match on {
+        On::Local => check_local(s),
+        On::Slurm => slurm::check_slurm(s).map(drop),
+    }
+}
+
+/// 403 unless launching on this machine is enabled for this server.
+fn check_local(s: &AppState) -> ApiResult<()> {
     if s.team.is_some() {
         // Launched jobs log to the SQLite store beside the server; a team server's runs live in
         // its database, and a team server runs no commands for remote users.
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "PERMISSION_DENIED",
-            "launching is not available on a team server (PostgreSQL store): launch on your machine \
-             (`trackbench launch|sweep|ab`) and point the SDK at this server with TRACKBENCH_URL",
+            "launching on this machine is not available on a team server (PostgreSQL store): launch on \
+             your machine (`trackbench launch|sweep|ab`) and point the SDK at this server with TRACKBENCH_URL, \
+             or start the server with `--slurm` to launch on a Slurm cluster",
         ));
     }
     if s.launcher.config.enabled {
@@ -140,4 +162,9 @@ fn check_enabled(s: &AppState) -> ApiResult<()> {
              `trackbench serve --allow-launch` to let clients run commands on this machine",
         ))
     }
+}
+
+/// 403 unless some backend is enabled (cancelling a job of the table).
+fn check_any(s: &AppState) -> ApiResult<()> {
+    check_local(s).or_else(|e| if s.launcher.config.slurm.is_some() { Ok(()) } else { Err(e) })
 }

@@ -20,8 +20,9 @@ use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-use super::jobs::{JobSpec, params_of, scalar, template};
-use super::{check_enabled, launch_error};
+use super::jobs::{JobSpec, params_of, queue, scalar, template};
+use super::slurm::On;
+use super::{check_launch, launch_error};
 
 #[derive(Deserialize)]
 pub(super) struct SweepBody {
@@ -63,13 +64,14 @@ pub(super) async fn create_sweep(
     State(s): State<Arc<AppState>>,
     JsonBody(body): JsonBody<SweepBody>,
 ) -> ApiResult<Response> {
-    check_enabled(&s)?;
+    check_launch(&s, body.job.on)?;
     let state = s.clone();
     let out = crate::state::blocking(move || {
         let (plan, base) = body.plan(&state)?;
         let (group, jobs) = plan.jobs(&base);
+        let slurm = body.job.slurm_options(&state, &group)?;
         let jobs = jobs.into_iter().map(|j| (j, Some(group.clone()), None)).collect();
-        let views = state.launcher.submit(&state.root, &state.opts, jobs, None);
+        let views = queue(&state, slurm, jobs, None)?;
         Ok(json!({ "sweep_id": group, "jobs": views }))
     })
     .await?;
@@ -94,7 +96,7 @@ pub(super) async fn plan_sweep(
     Query(q): Query<PlanQuery>,
     JsonBody(body): JsonBody<SweepBody>,
 ) -> ApiResult<axum::Json<Value>> {
-    check_enabled(&s)?;
+    check_launch(&s, body.job.on)?;
     let state = s.clone();
     let limit = q.limit.unwrap_or(PLAN_SHOWN).min(MAX_JOBS);
     let out = crate::state::blocking(move || {
@@ -115,8 +117,11 @@ pub(super) async fn plan_sweep(
             .iter()
             .zip(shown)
             .map(|(j, p)| {
-                json!({ "params": params_json(p), "name": j.name, "command": j.command_line(),
-                        "device": j.device.to_string() })
+                let device = match body.job.on {
+                    On::Local => j.device.to_string(),
+                    On::Slurm => "slurm".to_string(),
+                };
+                json!({ "params": params_json(p), "name": j.name, "command": j.command_line(), "device": device })
             })
             .collect();
         Ok(json!({ "combinations": plan.size(), "count": combos.len(), "jobs": jobs }))
@@ -186,7 +191,7 @@ pub(super) async fn create_ab(State(s): State<Arc<AppState>>, JsonBody(body): Js
         let out = json!({ "ab_id": ab.id, "jobs": [], "ab": ab });
         return Ok((StatusCode::CREATED, axum::Json(out)).into_response());
     }
-    check_enabled(&s)?;
+    check_launch(&s, body.job.on)?;
     let out = crate::state::blocking(move || {
         let (Some(a), Some(b)) = (&body.a, &body.b) else {
             return Err(ApiError::invalid("give arms `a` and `b` (parameters) with a command, or `from_groups`"));
@@ -204,13 +209,20 @@ pub(super) async fn create_ab(State(s): State<Arc<AppState>>, JsonBody(body): Js
         names.dedup();
         let template = template(&state, &body.job, if body.job.trainer.is_some() { &names } else { &[] })?;
         let goal = AbGoal { metric: body.metric.clone(), direction, name: body.job.name.clone() };
-        let (launch, ab_jobs) = {
-            let mut st = Store::open(&state.root, state.opts.clone())?;
-            AbLaunch::create(&mut st, &plan, &template, &goal).map_err(launch_error)?
+        // Slurm checks its options before the A/B exists, so a refusal creates nothing.
+        let name = format!("ab {}", goal.name.clone().unwrap_or_else(|| plan.default_name()));
+        let slurm = body.job.slurm_options(&state, &name)?;
+        let (launch, ab_jobs) = match slurm {
+            None => {
+                let mut st = Store::open(&state.root, state.opts.clone())?;
+                AbLaunch::create(&mut st, &plan, &template, &goal).map_err(launch_error)?
+            }
+            // The store this server serves (a team store too): the tasks' runs go there.
+            Some(_) => AbLaunch::create(state.open()?.as_mut(), &plan, &template, &goal).map_err(launch_error)?,
         };
         let id = launch.id().to_string();
         let jobs = ab_jobs.into_iter().enumerate().map(|(i, j)| (j.job, None, Some((id.clone(), i)))).collect();
-        let views = state.launcher.submit(&state.root, &state.opts, jobs, Some(launch));
+        let views = queue(&state, slurm, jobs, Some(launch))?;
         Ok(json!({ "ab_id": id, "jobs": views }))
     })
     .await?;

@@ -16,5 +16,6 @@ mod odd_input;
 mod security;
 mod shutdown;
 mod slow_clients;
+mod slurm;
 mod ui;
 mod util;
