@@ -1,4 +1,5 @@
-//! `cargo xtask`: the repository's build and test driver (`test`, `bench`, `demo`, `ui`, `bundle`).
+//! `cargo xtask`: the repository's build and test driver (`test`, `bench`, `demo`, `ui`, `bundle`,
+//! `slurm`).
 //!
 //! Everything a new machine needs is set up from here, so that the README's two commands
 //! (`cargo xtask demo`, `cargo xtask test`) work on a fresh clone. Each suite prints what it
@@ -10,6 +11,7 @@ mod desktop;
 mod gcs;
 mod postgres;
 mod s3;
+mod slurm;
 mod tally;
 mod team_bench;
 mod ui;
@@ -444,6 +446,14 @@ fn test(args: &[String]) -> ExitCode {
             None
         }
     };
+    // A throwaway single-node Slurm cluster for launching runs on Slurm (workspace tests only).
+    let slurm = match slurm::Slurm::start() {
+        Ok(slurm) => Some(slurm),
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: the Slurm cluster tests: {why}\n");
+            None
+        }
+    };
     report.run("rust: build and test the workspace", || {
         let mut c = cargo();
         if let Some(dir) = &xdg {
@@ -461,12 +471,15 @@ fn test(args: &[String]) -> ExitCode {
         if let Some(gcs) = &gcs {
             c.env("TRACKBENCH_TEST_GCS", &gcs.url);
         }
+        if let Some(slurm) = &slurm {
+            c.env("TRACKBENCH_TEST_SLURM", &slurm.conf);
+        }
         // The PyO3 extension only links inside a Python process: maturin builds it below.
         c.args(["test", "--workspace", "--locked", "--exclude", "trackbench-python"]);
         c.args(args);
         status(c)
     });
-    drop((azure, gcs));
+    drop((azure, gcs, slurm));
     report.run("python SDK (maturin develop + pytest)", python_tests);
     report.run("mlflow client against trackbench serve (pytest)", || mlflow_client_tests(None));
     report.run("mlflow client against trackbench serve on PostgreSQL + S3 (pytest)", || match (&postgres, &s3) {
@@ -671,9 +684,10 @@ fn main() -> ExitCode {
         "demo" => demo(rest),
         "ui" => ui::build_command(),
         "bundle" => desktop::bundle(rest),
+        "slurm" => slurm::dev(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md; `--part TEXT`: only the parts named so)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installer (.deb; `bundle appimage` for an AppImage)"
+                "usage: cargo xtask <command>\n\n  test   run every test the repo has (Rust now; Python, UI, desktop as they land)\n  bench  run the benchmarks (numbers go to BENCHMARKS.md; `--part TEXT`: only the parts named so)\n  demo   run the main job: an A/B of the reference trainer, its verdict and report\n  ui     build the web UI (ui/dist, embedded by the server at its next build)\n  bundle build the desktop app's installer (.deb; `bundle appimage` for an AppImage)\n  slurm  keep a throwaway single-node Slurm cluster running (prints its SLURM_CONF; Ctrl-D stops it)"
             );
             if cmd == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
