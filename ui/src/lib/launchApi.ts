@@ -1,5 +1,6 @@
-// The typed client for the launcher endpoints: devices, the job queue, sweeps and A/B
-// comparisons (`/api/v1/devices|jobs|sweeps|ab`). Shapes follow the server's openapi.json.
+// The typed client for the launcher endpoints: devices, backends (this machine, a Slurm
+// cluster), the job queue, sweeps and A/B comparisons (`/api/v1/devices|backends|jobs|sweeps|ab`).
+// Shapes follow the server's openapi.json.
 
 import { get, post, url } from './api.svelte'
 
@@ -13,6 +14,36 @@ export interface Device {
 
 export type JobState = 'queued' | 'running' | 'finished' | 'failed' | 'killed' | 'cancelled'
 
+/** Where jobs run: this machine's devices, or the Slurm cluster the server submits to. */
+export type On = 'local' | 'slurm'
+
+/** Slurm's options of a launch (`"slurm"` with `"on": "slurm"`); all optional. */
+export interface SlurmSpec {
+  partition?: string
+  /** GPUs per task (`--gpus`). */
+  gpus?: number
+  /** Time limit per task, as Slurm takes it (`HH:MM:SS`, minutes, `D-HH:MM:SS`). */
+  time?: string
+  /** Further sbatch options, one each (`--mem=4G`). */
+  args?: string[]
+  /** Tasks of a sweep's or an A/B's array running at once. */
+  max_parallel?: number
+}
+
+/** Where this server can run jobs (`GET /api/v1/backends`). */
+export interface Backends {
+  local: { enabled: boolean; why: string | null }
+  slurm: {
+    enabled: boolean
+    why: string | null
+    /** The cluster's partitions, its default first. */
+    partitions: string[]
+    default_partition: string | null
+    /** Why the partitions could not be listed (`sinfo` failed). */
+    error: string | null
+  }
+}
+
 export interface Job {
   /** The server numbers its jobs. */
   id: number | string
@@ -20,7 +51,12 @@ export interface Job {
   project: string
   name: string | null
   command: string
+  /** `cpu`, `cuda:0`…; a Slurm task's `slurm[:PARTITION][, N GPUs]`. */
   device: string
+  /** `local` unless the server says otherwise (older servers send none). */
+  backend?: On
+  /** A Slurm task's job id, `JOBID_TASK` (what `scancel` and `squeue` take). */
+  slurm_job?: string | null
   state: JobState
   /** Unix seconds (see `toMs`). */
   queued_at: number | string | null
@@ -57,7 +93,11 @@ export interface Common {
   /** `KEY=VALUE` each. */
   tags?: string[]
   env?: Record<string, string>
-  device: string
+  /** Omitted on Slurm (ask for GPUs with `slurm.gpus`). */
+  device?: string
+  /** Omitted for this machine. */
+  on?: On
+  slurm?: SlurmSpec
 }
 
 export type JobRequest = Common & Command
@@ -96,8 +136,10 @@ export interface AbRequest {
   group?: string
   tags?: string[]
   env?: Record<string, string>
-  /** Omitted with `from_groups` (nothing runs). */
+  /** Omitted with `from_groups` (nothing runs), and on Slurm. */
   device?: string
+  on?: On
+  slurm?: SlurmSpec
   metric: string
   goal: 'max' | 'min'
   seeds?: number
@@ -232,6 +274,7 @@ const enc = (v: string | number) => encodeURIComponent(String(v))
 
 export const launchApi = {
   devices: () => get<unknown>('/api/v1/devices').then((r) => uniqueDevices(list<Device>(r, 'devices'))),
+  backends: () => get<Backends>('/api/v1/backends'),
   jobs: () => get<unknown>('/api/v1/jobs').then((r) => list<Job>(r, 'jobs')),
   launch: (body: JobRequest) => post<Job>('/api/v1/jobs', body),
   cancel: (id: Job['id']) => post<Job>(`/api/v1/jobs/${enc(id)}/cancel`),

@@ -1,7 +1,7 @@
 // The launch, sweep and A/B forms' state and its mapping to request bodies. Pure functions, so
 // the validation messages and the exact JSON sent are unit-tested without a browser.
 
-import { MAX_JOBS, type AbRequest, type JobRequest, type SweepRequest, type TrainerSpec } from '../../lib/launchApi'
+import { MAX_JOBS, type AbRequest, type JobRequest, type On, type SlurmSpec, type SweepRequest, type TrainerSpec } from '../../lib/launchApi'
 import { jobCount, parseAssignments, parseGrid, placeholders, type GridRow, type Params } from './grid'
 import { ShellError, parseKeyValues, splitArgs } from './shell'
 
@@ -32,7 +32,24 @@ export interface CommonForm {
   group: string
   /** `key=value` entries, separated by commas or new lines. */
   tags: string
+  /** This machine's device (with `on` local). */
   device: string
+  /** Where the jobs run; the choice is offered when the server offers Slurm. */
+  on: On
+  slurm: SlurmForm
+}
+
+/** Slurm's options as typed; empty fields are Slurm's defaults. */
+export interface SlurmForm {
+  /** Empty: the cluster's default partition. */
+  partition: string
+  gpus: string
+  /** `HH:MM:SS` (or minutes, `D-HH:MM:SS`). */
+  time: string
+  /** Tasks of a sweep's or an A/B's array at once; empty: no cap. */
+  max_parallel: string
+  /** Further sbatch options, one per line. */
+  args: string
 }
 
 export interface SweepForm {
@@ -72,7 +89,17 @@ export const defaultTrainer = (): TrainerForm => ({
 
 export const defaultCommand = (): CommandForm => ({ mode: 'trainer', trainer: defaultTrainer(), line: '', dir: '', env: '' })
 
-export const defaultCommon = (project = ''): CommonForm => ({ project, name: '', group: '', tags: '', device: 'cpu' })
+export const defaultSlurm = (): SlurmForm => ({ partition: '', gpus: '', time: '', max_parallel: '', args: '' })
+
+export const defaultCommon = (project = ''): CommonForm => ({
+  project,
+  name: '',
+  group: '',
+  tags: '',
+  device: 'cpu',
+  on: 'local',
+  slurm: defaultSlurm(),
+})
 
 export const defaultSweep = (): SweepForm => ({
   rows: [
@@ -145,14 +172,53 @@ export function trainerSpec(f: TrainerForm, errors: Errors, skip: Set<string> = 
   return t
 }
 
-function common(c: CommonForm, errors: Errors, withName: boolean) {
-  const out: { project: string; name?: string; group?: string; tags?: string[]; device: string } = {
+/** Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
+const SLURM_TIME = /^(\d+-\d+(:\d+){0,2}|\d+(:\d+){0,2})$/
+
+/**
+ * Slurm's options from the form; `array` is true for a sweep or an A/B (one array of many
+ * tasks), where the cap on tasks at once applies. Empty fields are left out (Slurm's defaults).
+ */
+export function slurmSpec(f: SlurmForm, errors: Errors, array: boolean): SlurmSpec {
+  const out: SlurmSpec = {}
+  if (f.partition.trim()) out.partition = f.partition.trim()
+  if (f.gpus.trim()) {
+    const n = int(f.gpus, 0)
+    if (n === null) errors['slurm.gpus'] = 'GPUs per task: a whole number, 0 or more'
+    else if (n > 0) out.gpus = n
+  }
+  const time = f.time.trim()
+  if (time) {
+    if (!SLURM_TIME.test(time)) errors['slurm.time'] = 'a time limit such as 01:30:00 (HH:MM:SS), 90 (minutes) or 2-00:00:00 (days)'
+    else out.time = time
+  }
+  if (array && f.max_parallel.trim()) {
+    const n = int(f.max_parallel, 1)
+    if (n === null) errors['slurm.max_parallel'] = 'tasks at once: a whole number, at least 1 (empty: no cap)'
+    else out.max_parallel = n
+  }
+  const args = f.args.split('\n').map((a) => a.trim()).filter(Boolean)
+  const bad = args.filter((a) => !a.startsWith('-'))
+  if (bad.length) errors['slurm.args'] = `one sbatch option per line, e.g. --mem=4G (not ${bad.map((b) => `\`${b}\``).join(', ')})`
+  else if (args.length) out.args = args
+  return out
+}
+
+function common(c: CommonForm, errors: Errors, withName: boolean, array = false) {
+  const out: { project: string; name?: string; group?: string; tags?: string[]; device?: string; on?: On; slurm?: SlurmSpec } = {
     project: c.project.trim(),
-    device: c.device,
+  }
+  if (c.on === 'slurm') {
+    // The nodes' devices are Slurm's to give: GPUs per task instead of a device of this machine.
+    out.on = 'slurm'
+    const spec = slurmSpec(c.slurm, errors, array)
+    if (Object.keys(spec).length) out.slurm = spec
+  } else {
+    out.device = c.device
+    if (!c.device) errors.device = 'choose a device'
   }
   if (!out.project) errors.project = 'a project is required'
   else if (!PROJECT.test(out.project)) errors.project = 'a project name has no `/` or `\\` and does not start with a space'
-  if (!c.device) errors.device = 'choose a device'
   if (withName && c.name.trim()) out.name = c.name.trim()
   if (c.group.trim()) out.group = c.group.trim()
   const tags = parseKeyValues(c.tags.replaceAll(',', '\n'), 'tag', /^[^\s=]+$/)
@@ -211,7 +277,7 @@ export function sweepRequest(c: CommonForm, cmd: CommandForm, s: SweepForm): Map
   const grid = parseGrid(s.rows)
   if (grid.errors.length) errors.grid = grid.errors.join('; ')
   const names = grid.axes.map(([n]) => n)
-  const base = common(c, errors, false)
+  const base = common(c, errors, false, true)
   const w = what(cmd, errors, new Set(names.map((n) => n.replaceAll('-', '_'))))
   const body: SweepRequest = { ...base, ...w, grid: Object.fromEntries(grid.axes) }
   if (s.random.trim()) {
@@ -261,7 +327,7 @@ export function abRequest(c: CommonForm, cmd: CommandForm, f: AbForm): Mapped<Ab
   if (!metric) errors.metric = 'name the metric to judge on, e.g. val/acc'
   const skip = new Set([...names.map((n) => n.replaceAll('-', '_')), 'seed'])
   const body: AbRequest = {
-    ...common(c, errors, false),
+    ...common(c, errors, false, true),
     ...what(cmd, errors, skip),
     metric,
     goal: f.goal,
