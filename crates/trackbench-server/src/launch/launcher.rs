@@ -273,8 +273,8 @@ impl Launcher {
                     let (index, events) = match ev {
                         Event::Started { index } => {
                             let mut events = vec![SchedulerEvent::Started];
-                            // Its run id is known from the submission; an A/B records the run
-                            // once its agent has created it (else at its end).
+                            // Its run id is known from the submission and shown at once; an A/B
+                            // records the run once its agent has created it (else at its end).
                             let run = planned.get().and_then(|p| p.get(*index).cloned().flatten());
                             if let Some(run) = run {
                                 let exists = store.run(&run).is_ok();
@@ -341,6 +341,8 @@ impl Table {
     /// A/B's writes (and the A/B's id) come back, to be applied outside the table's lock.
     fn record(&mut self, id: u64, ev: SchedulerEvent) -> Option<(String, AbWrites)> {
         let entry = self.jobs.get_mut(&id)?;
+        // What the A/B hears: a run that exists now, or the job's end.
+        let mut created = None;
         let mut ended = None;
         match ev {
             SchedulerEvent::Started => {
@@ -348,7 +350,8 @@ impl Table {
                 entry.view.started_at = Some(now_s());
             }
             SchedulerEvent::RunCreated(run) => {
-                entry.view.run_id = Some(run);
+                entry.view.run_id = Some(run.clone());
+                created = Some(run);
             }
             SchedulerEvent::Done(r) => {
                 entry.view.ended_at = Some(now_s());
@@ -368,10 +371,9 @@ impl Table {
                 ended = Some(r);
             }
         }
-        let run = entry.view.run_id.clone();
         let (ab_id, index) = entry.ab.clone()?;
         let ab = self.abs.get_mut(&ab_id)?;
-        let writes: AbWrites = match (&ended, run) {
+        let writes: AbWrites = match (&ended, created) {
             (Some(r), _) => ab.job_ended(index, r),
             (None, Some(run)) => ab.run_created(index, &run),
             (None, None) => return None,

@@ -182,16 +182,22 @@ fn a_sweep_on_slurm_is_one_array_and_an_unknown_partition_is_slurms_400() {
     assert_eq!(runs["runs"].as_array().unwrap().len(), 3, "{runs}");
 }
 
+/// A command that logs `score` = 10 × `{x}` + `{seed}` to its run over HTTP, as an SDK would:
+/// one batch to `TRACKBENCH_URL` with the token and run id the task's agent gives it.
+const LOG_SCORE: &str = r#"v=$(( {x} * 10 + {seed} )); echo "score $v"; curl -sSf -X POST -H "Authorization: Bearer $TRACKBENCH_TOKEN" -H 'Content-Type: application/json' "$TRACKBENCH_URL/api/v1/runs/$TRACKBENCH_RUN_ID/batch" -d "{\"series\":[{\"key\":\"score\",\"steps\":[0],\"wall_ms\":[$(date +%s)000],\"values\":[$v]}]}""#;
+
 #[test]
 fn an_ab_on_slurm_ends_with_its_verdict_stored() {
     let Some(conf) = cluster("A/B on Slurm") else { return };
+    if Command::new("curl").arg("--version").output().is_err() {
+        return skipped("A/B on Slurm: its command logs its metric with curl, which is not on PATH");
+    }
     let s = serve_slurm(&conf);
     let (st, out) = s.post(
         "/api/v1/ab",
-        &json!({"project": "slab", "name": "lr on slurm", "metric": "val/acc", "goal": "max", "seeds": 2,
+        &json!({"project": "slab", "name": "x on slurm", "metric": "score", "goal": "max", "seeds": 2,
                 "on": "slurm", "slurm": {"max_parallel": 2}, "dir": s.dir.path(),
-                "a": {"lr": 0.05}, "b": {"lr": 0.2},
-                "trainer": {"dataset": "spirals", "samples": 200, "epochs": 1, "hidden": [8], "batch_size": 32}})
+                "a": {"x": 1}, "b": {"x": 2}, "program": "sh", "args": ["-c", LOG_SCORE]})
         .to_string(),
     );
     assert_eq!(st, 201, "{out}");
@@ -220,6 +226,9 @@ fn an_ab_on_slurm_ends_with_its_verdict_stored() {
     assert_eq!(arms.iter().filter(|a| **a == "a").count(), 2, "{detail}");
     let (_, live) = s.get(&format!("/api/v1/ab/{ab}/stats"));
     assert!(live["runs"].as_array().unwrap().iter().all(|r| r["counts"] == true && r["value"].is_number()), "{live}");
+    // Arm A scored 11 and 12, arm B 21 and 22.
+    let c = &detail["result"]["comparison"];
+    assert_eq!((c["a"]["mean"].as_f64(), c["b"]["mean"].as_f64()), (Some(11.5), Some(21.5)), "{detail}");
 }
 
 #[test]
