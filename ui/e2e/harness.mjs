@@ -26,11 +26,14 @@ export function tempStore(name) {
   return mkdtempSync(join(tmpdir(), `trackbench-e2e-${name}-`))
 }
 
-/** Starts `trackbench serve` on `store`; resolves with { base, login, token, proc, stop() }. */
-export function serve(store, { port = 0, token } = {}) {
+/**
+ * Starts `trackbench serve` on `store` (with further `args` and `env`, e.g. `--slurm` and
+ * `SLURM_CONF`); resolves with { base, login, token, proc, stop() }.
+ */
+export function serve(store, { port = 0, token, args = [], env: extra = {} } = {}) {
   return new Promise((resolveServer, reject) => {
-    const env = { ...process.env, ...(token ? { TRACKBENCH_TOKEN: token } : {}) }
-    const proc = spawn(bin, ['--store', store, 'serve', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const env = { ...process.env, ...(token ? { TRACKBENCH_TOKEN: token } : {}), ...extra }
+    const proc = spawn(bin, ['--store', store, 'serve', '--port', String(port), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     const timer = setTimeout(() => reject(new Error(`trackbench serve did not start in 20 s:\n${out}\n${err}`)), 20_000)

@@ -395,6 +395,43 @@ const tests = [
     await page.waitForSelector('[data-testid="ab-list"] [data-testid="ab-row"]')
   }],
 
+  ['launch on the Slurm cluster from the UI: the task runs, the queue shows its Slurm job', async () => {
+    // A second server on the same store and token (so the sign-in cookie serves both), offering
+    // the test cluster; the task's output file goes to a temp folder given as the job's folder.
+    const slurm = await serve(store, { token, args: ['--slurm'], env: { SLURM_CONF: slurmConf } })
+    const work = tempStore('slurm-work')
+    try {
+      await page.goto(`${slurm.base}/launch`)
+      await page.waitForSelector('[data-testid="launch"]')
+      await page.click('[data-testid="launch-tab-run"]')
+      await page.check('[data-testid="launch-on-slurm"]')
+      assertEq(await page.locator('[data-testid="launch-device"]').count(), 0, 'no device picker on Slurm')
+      await page.waitForSelector('[data-testid="slurm-partition"] option[value="debug"]', { state: 'attached' })
+      await page.selectOption('[data-testid="slurm-partition"]', 'debug')
+      await page.fill('[data-testid="slurm-time"]', '00:05:00')
+      await page.check('[data-testid="mode-command"]')
+      await page.fill('[data-testid="launch-project"]', 'e2e-slurm')
+      await page.fill('[data-testid="launch-command"]', "sh -c 'echo hello from a slurm task'")
+      await page.fill('[data-testid="launch-dir"]', work)
+      await page.click('[data-testid="launch-submit"]')
+      await page.waitForSelector('[data-testid="launch-result"] >> text=submitted to Slurm')
+      const row = '[data-testid="job-row"][data-backend="slurm"]'
+      await page.waitForSelector(`${row}[data-state="finished"]`, { timeout: 120_000 })
+      const job = (await page.locator(`${row} [data-testid="job-slurm"]`).first().textContent()).trim()
+      assert(/^job \d+_0$/.test(job), `the Slurm job id in the queue: ${job}`)
+      await shot('launch-slurm')
+      await page.locator(`${row}[data-state="finished"] [data-testid="job-run"]`).first().click()
+      await page.waitForSelector('[data-testid="run-detail"]')
+      const id = await page.getAttribute('[data-testid="run-detail"]', 'data-run-id')
+      await page.goto(`${slurm.base}/runs/${id}?tab=logs`)
+      await page.waitForSelector('[data-testid="logs"] >> text=hello from a slurm task')
+    } finally {
+      await page.goto(server.base)
+      await slurm.stop()
+      cleanup(work)
+    }
+  }],
+
   ["the model registry: the list, a model's versions and two of them side by side", async () => {
     const [a, c] = [demoRuns.find((r) => r.name === 'lr0.01-seed1'), demoRuns.find((r) => r.name === 'lr0.03-seed1')]
     cli(store, ['models', 'register', a.id, 'e2e-model', '--alias', 'champion'])
@@ -564,13 +601,20 @@ const teamSkips = {
   'the sweep form previews the jobs the launcher will start': 'a team server does not launch',
   'an A/B of the reference trainer from the UI reaches a verdict': 'a team server does not launch',
 }
-const selected = team
-  ? tests.filter(([name]) => {
-      if (!teamSkips[name]) return true
-      console.log(`*** SKIPPED: ${name} (team store: ${teamSkips[name]}) ***`)
-      return false
-    })
-  : tests
+// Launching on Slurm needs a running test cluster: its slurm.conf in TRACKBENCH_TEST_SLURM.
+const slurmConf = process.env.TRACKBENCH_TEST_SLURM
+const slurmTests = ['launch on the Slurm cluster from the UI: the task runs, the queue shows its Slurm job']
+const selected = tests.filter(([name]) => {
+  if (team && teamSkips[name]) {
+    console.log(`*** SKIPPED: ${name} (team store: ${teamSkips[name]}) ***`)
+    return false
+  }
+  if (!slurmConf && slurmTests.includes(name)) {
+    console.log(`*** SKIPPED: ${name} (TRACKBENCH_TEST_SLURM is not set: no test cluster) ***`)
+    return false
+  }
+  return true
+})
 if (team) console.log(`team store: ${team.replace(/:[^:@/]*@/, ':***@')}`)
 
 let failures = []
