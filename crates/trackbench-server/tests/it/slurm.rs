@@ -3,8 +3,10 @@
 //! server gets it as `SLURM_CONF`), never a fake `sbatch`. A sweep as one array with its tasks'
 //! logs and `slurm.job` tags, Slurm's own refusal of an unknown partition as a 400 that creates
 //! nothing, an A/B of the reference trainer to its stored verdict, and a running task cancelled
-//! (scancel) ending killed. Without a cluster those tests skip, saying why; what needs no
-//! cluster (the 403 without `--slurm`, the backends the UI is offered) always runs.
+//! (scancel) ending killed; with the test PostgreSQL too (`TRACKBENCH_TEST_POSTGRES`), a team
+//! server that launches on the cluster but never on its own machine. Without a cluster those
+//! tests skip, saying why; what needs no cluster (the 403 without `--slurm`, the backends the
+//! UI is offered) always runs.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -36,13 +38,20 @@ fn cluster(test: &str) -> Option<PathBuf> {
 /// in the store's temp folder (where the tasks' output files go).
 fn serve_slurm(conf: &Path) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("store");
+    serve_slurm_on(conf, dir, &["--store".as_ref(), store.as_os_str()])
+}
+
+/// [`serve_slurm`] with the store given by `store` (the global flags before `serve`), in `dir`.
+fn serve_slurm_on(conf: &Path, dir: tempfile::TempDir, store: &[&std::ffi::OsStr]) -> Server {
     let mut child = Command::new(bin())
-        .arg("--store")
-        .arg(dir.path().join("store"))
+        .args(store)
         .args(["serve", "--port", "0", "--slurm"])
         .env("TRACKBENCH_TOKEN", TOKEN)
         .env("SLURM_CONF", conf)
         .env_remove("TRACKBENCH_URL")
+        .env_remove("TRACKBENCH_DIR")
+        .env_remove("TRACKBENCH_ARTIFACTS")
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -268,4 +277,70 @@ fn a_running_slurm_job_is_cancelled_and_ends_killed() {
     let (_, detail) = s.get(&format!("/api/v1/runs/{run}"));
     assert_eq!(detail["run"]["status"], "killed", "{detail}");
     assert_eq!(detail["tags"]["slurm.job"], ended[0]["slurm_job"], "{detail}");
+}
+
+/// A fresh database on the test PostgreSQL (`admin`: its admin URL), dropped afterwards.
+struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    fn create(admin: &str) -> Database {
+        let name = format!("tbt_slurm_{}_{}", std::process::id(), trackbench_store::now_ms());
+        let mut c = postgres::Client::connect(admin, postgres::NoTls).expect("connecting to the test PostgreSQL");
+        c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).expect("URL with a database");
+        Database { admin: admin.to_string(), url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+#[test]
+fn a_team_server_launches_on_slurm_and_never_on_its_own_machine() {
+    let Some(conf) = cluster("team server on Slurm") else { return };
+    let Some(admin) = std::env::var("TRACKBENCH_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
+        return skipped(
+            "team server on Slurm: TRACKBENCH_TEST_POSTGRES is not set (`cargo xtask test` starts a PostgreSQL)",
+        );
+    };
+    let db = Database::create(&admin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let artifacts = format!("file://{}", dir.path().join("artifacts").display());
+    let s =
+        serve_slurm_on(&conf, dir, &["--store".as_ref(), db.url.as_ref(), "--artifacts".as_ref(), artifacts.as_ref()]);
+    let (_, b) = s.get("/api/v1/backends");
+    assert_eq!((&b["local"]["enabled"], &b["slurm"]["enabled"]), (&json!(false), &json!(true)), "{b}");
+    // This machine runs nothing for a team server's clients, and says where to launch instead.
+    let (st, e) = s.post("/api/v1/jobs", &json!({"project": "t", "program": "sh", "args": ["-c", "true"]}).to_string());
+    assert_eq!(st, 403, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("--slurm"), "{e}");
+
+    let (st, job) = s.post(
+        "/api/v1/jobs",
+        &json!({"project": "t", "name": "on the cluster", "on": "slurm", "program": "sh",
+                "args": ["-c", "echo hi from a team task"], "dir": s.dir.path()})
+        .to_string(),
+    );
+    assert_eq!(st, 201, "{job}");
+    let (ended, _) = wait_ended(&s, &[job["id"].as_u64().unwrap()], Duration::from_secs(120));
+    assert_eq!(ended[0]["state"], "finished", "{:?}", ended[0]);
+    let run = ended[0]["run_id"].as_str().expect("run id");
+    let (_, detail) = s.get(&format!("/api/v1/runs/{run}"));
+    assert_eq!((&detail["run"]["status"], &detail["run"]["name"]), (&json!("finished"), &json!("on the cluster")));
+    assert_eq!(detail["tags"]["slurm.job"], ended[0]["slurm_job"], "{detail}");
+    let (_, logs) = s.get(&format!("/api/v1/runs/{run}/logs"));
+    assert!(logs.to_string().contains("hi from a team task"), "{logs}");
+    // The run is in the team store, where every replica reads it.
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).expect("connecting to the test database");
+    let n: i64 = c.query_one("SELECT count(*) FROM runs WHERE uid = $1", &[&run]).expect("count").get(0);
+    assert_eq!(n, 1, "the run is a row of the team store");
 }
