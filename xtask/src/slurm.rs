@@ -8,8 +8,9 @@
 //! through `AuthInfo=socket=…` in the private `slurm.conf` (pass `-f CONF` to the daemons,
 //! `SLURM_CONF=CONF` to the clients), so the system's `/etc/munge`, `/run/munge` and
 //! `/etc/slurm` stay as they are. One partition, `debug` (the default, no time limit), one node
-//! with this machine's CPUs (each 1-CPU job or array task gets one, so `nproc` run at once) and
-//! no GPUs; no accounting (`sacct` has nothing: ended jobs stay in `scontrol show job` for 10
+//! that claims 16 CPUs whatever the machine has (`SlurmdParameters=config_overrides`: the test
+//! tasks mostly sleep, and tests running side by side each need a few slots at once) and no
+//! GPUs; no accounting (`sacct` has nothing: ended jobs stay in `scontrol show job` for 10
 //! minutes). `slurmd` starts jobs as their users, so it needs root: others get a skip.
 //!
 //! The tests get the conf's path in `TRACKBENCH_TEST_SLURM`; without it they skip, saying why.
@@ -77,8 +78,9 @@ impl Slurm {
             Ok(p) => p,
             Err(missing) if which("apt-get").is_some() => {
                 eprintln!("no {}; installing slurm-wlm and munge with apt-get for the Slurm tests", missing.join(", "));
-                if !apt_install(&["slurm-wlm", "munge"]) {
-                    return Err("apt-get install slurm-wlm munge failed".into());
+                // faketime: the clock-skew test runs a launcher and its task with the clock moved.
+                if !apt_install(&["slurm-wlm", "munge", "faketime"]) {
+                    return Err("apt-get install slurm-wlm munge faketime failed".into());
                 }
                 programs().map_err(|m| format!("slurm-wlm and munge installed, but {} not found", m.join(", ")))?
             }
@@ -223,7 +225,8 @@ impl Drop for Slurm {
 /// `slurm.conf` for one node, this machine, in `dir`.
 fn conf(dir: &Path, host: &str, ctld_port: u16, slurmd_port: u16) -> String {
     let d = dir.display();
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // More than the cores: test tasks mostly sleep, and several tests share the node at once.
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(16);
     // A bit below what is free: slurmd drains a node that has less memory than it claims.
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let kib = |key: &str| -> Option<u64> {
@@ -266,6 +269,8 @@ InactiveLimit=0
 SlurmctldTimeout=30
 SlurmdTimeout=30
 SchedulerParameters=sched_interval=1,bf_interval=1
+# The node may claim more CPUs than the machine has (see `cpus`).
+SlurmdParameters=config_overrides
 NodeName={host} NodeHostname={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN
 PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
 "

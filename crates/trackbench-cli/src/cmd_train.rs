@@ -111,15 +111,26 @@ impl TrainArgs {
 
 pub fn train(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
     let cfg = a.config();
-    // TRACKBENCH_RUN_ID (set by the launcher) attaches to an existing run.
-    let mut opts = RunOptions::from_env("trackbench-train").store_dir(&ctx.store_dir);
+    // TRACKBENCH_RUN_ID (set by the launcher) attaches to an existing run. With TRACKBENCH_URL
+    // and no store folder named (a cluster task's agent sets exactly that), the run is on the
+    // server, as for any SDK user.
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let remote = var("TRACKBENCH_URL").is_some()
+        && var("TRACKBENCH_DIR").is_none()
+        && ctx.team.is_none()
+        && ctx.store_dir == trackbench_sdk::default_store_dir();
+    let mut opts = RunOptions::from_env("trackbench-train");
+    if !remote {
+        opts = opts.store_dir(&ctx.store_dir);
+    }
+    let where_ = if remote { var("TRACKBENCH_URL").unwrap_or_default() } else { ctx.store_dir.display().to_string() };
     if let Some(p) = &a.project {
         opts.project = p.clone();
     }
     if let Some(n) = &a.name {
         opts = opts.name(n);
     }
-    let run = Run::start(opts).with_context(|| format!("starting a run in {}", ctx.store_dir.display()))?;
+    let run = Run::start(opts).with_context(|| format!("starting a run in {where_}"))?;
     let epochs = cfg.epochs;
     let mut progress = |e: &Event<'_>| match e {
         Event::Started { kind, device, why, spec, train, val } => eprintln!(

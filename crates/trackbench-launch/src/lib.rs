@@ -29,6 +29,7 @@ mod device;
 pub mod find;
 pub mod grid;
 mod job;
+pub mod jobtoken;
 pub mod orchestrate;
 mod orphan;
 pub mod plan;

@@ -48,7 +48,9 @@ pub struct SlurmOptions {
     pub max_parallel: Option<usize>,
     /// The Trackbench server the tasks log to (`TRACKBENCH_URL` on the nodes).
     pub server: String,
-    /// Their token (`TRACKBENCH_TOKEN`), given to sbatch through its environment.
+    /// The server's own token: the tasks never get it, but a job token minted from it for
+    /// this submission's runs only ([`crate::jobtoken`]), given to sbatch through its
+    /// environment (`TRACKBENCH_TOKEN` on the nodes) and revoked run by run as tasks end.
     pub token: Option<String>,
     /// The `trackbench` executable as the nodes see it (a shared filesystem's path).
     pub trackbench: PathBuf,
@@ -386,6 +388,10 @@ pub fn scancel(job_id: &str, task: Option<usize>, opts: &SlurmOptions) -> Result
     opts.output("scancel", &[&target]).map(drop)
 }
 
+/// How long a job token lives at most (a task still queued after a week needs a new launch);
+/// each run's token access ends earlier, when its task ends.
+const TOKEN_LIFE_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// Jobs to run as one Slurm array, with a cancel token each.
 pub struct SlurmQueue {
     jobs: Vec<(Job, CancelToken)>,
@@ -421,16 +427,22 @@ impl SlurmQueue {
         mut on_event: impl FnMut(&Job, &Event, &mut dyn Backend),
     ) -> Result<Vec<JobResult>, LaunchError> {
         let opts = self.opts;
+        let at_ms = store.now();
+        // The tasks' runs share a scope, which their job token reaches (and nothing else).
+        let scope = trackbench_store::new_run_id();
         let mut tasks: Vec<Task> = Vec::with_capacity(self.jobs.len());
         for (job, _) in &self.jobs {
             let mut job = job.clone();
             if job.cwd.is_none() {
                 job.cwd = std::env::current_dir().ok();
             }
+            job.tags.push((crate::jobtoken::SCOPE_TAG.into(), scope.clone()));
             tasks.push(Task { job, run_id: trackbench_store::new_run_id() });
         }
-        let at_ms = store.now();
-        let (job_id, script) = submit(&tasks, &opts)?;
+        let mut submit_opts = opts.clone();
+        submit_opts.token =
+            opts.token.as_ref().map(|secret| crate::jobtoken::mint(secret, &scope, at_ms + TOKEN_LIFE_MS));
+        let (job_id, script) = submit(&tasks, &submit_opts)?;
         let submitted = Submitted { job_id: job_id.clone(), script, at_ms };
         on_submit(&submitted);
         let follow = Follow { store, opts: &opts, tasks: &tasks, submitted: &submitted };
@@ -543,7 +555,11 @@ impl Follow<'_> {
             }
             None => return self.never_started(i, state),
         };
-        let tags = vec![(STATE_TAG.to_string(), state.state.clone())];
+        // The task has ended: its job token no longer reaches the run.
+        let tags = vec![
+            (STATE_TAG.to_string(), state.state.clone()),
+            (crate::jobtoken::REVOKED_TAG.to_string(), "1".to_string()),
+        ];
         if let Err(e) = self.store.log_batch(&id, &Batch { tags, ..Batch::default() }) {
             tracing::warn!(run = %id, "tagging the run with its Slurm state: {e}");
         }
@@ -640,6 +656,7 @@ impl Follow<'_> {
         if let Some(s) = state {
             tags.push((STATE_TAG.into(), s));
         }
+        tags.push((crate::jobtoken::REVOKED_TAG.into(), "1".into()));
         let new = NewRun {
             project: job.project.clone(),
             name: job.name.clone(),

@@ -15,8 +15,79 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use trackbench_launch::jobtoken;
+
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// A request made with a job token: the scope its runs must carry (see `trackbench_launch::jobtoken`).
+#[derive(Debug, Clone)]
+pub struct JobScope(pub String);
+
+/// The bearer token of a request, if any.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string())
+}
+
+/// A job token reaches what a cluster task's agent and the SDK inside it need, for the runs
+/// of its scope only, until the launcher revokes it (the run's `launch.token_revoked` tag):
+/// creating or resuming its run (`POST /api/v1/runs`, scope checked by the handler), and that
+/// run's detail, batches, end and artifacts. Everything else is 403.
+async fn check_job_token(state: &Arc<AppState>, req: &mut Request, token: &str) -> Result<(), ApiError> {
+    let job = jobtoken::verify(&state.token, token, trackbench_store::now_ms())
+        .map_err(|why| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", format!("refused {why}")))?;
+    let denied = |why: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("a job token reaches only its own job's runs while the job runs: {why}"),
+        )
+    };
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    if method == Method::POST && path == "/api/v1/runs" {
+        req.extensions_mut().insert(JobScope(job.scope));
+        return Ok(());
+    }
+    let Some(rest) = path.strip_prefix("/api/v1/runs/") else { return Err(denied("not a run's route")) };
+    let (run, sub) = rest.split_once('/').unwrap_or((rest, ""));
+    let allowed = match sub {
+        "" => method == Method::GET,
+        "batch" | "finish" | "resume" => method == Method::POST,
+        _ => sub.starts_with("artifacts/") && matches!(method, Method::PUT | Method::GET),
+    };
+    if !allowed {
+        return Err(denied(&format!("{method} {path}")));
+    }
+    let run = run.to_string();
+    let found = state
+        .read(move |st| match st.tags(&run) {
+            Ok(tags) => Ok(Some(tags)),
+            Err(trackbench_store::StoreError::RunNotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+        .await?;
+    match found {
+        Some(tags) => {
+            let in_scope = tags.iter().any(|(k, v)| k == jobtoken::SCOPE_TAG && *v == job.scope);
+            if !in_scope {
+                return Err(denied("this run is not one of the job's"));
+            }
+            if tags.iter().any(|(k, _)| k == jobtoken::REVOKED_TAG) {
+                return Err(denied("the job has ended and its token was revoked"));
+            }
+            Ok(())
+        }
+        // The agent asks whether its run exists before creating it: let the handler say 404.
+        None if sub.is_empty() => Ok(()),
+        None => Err(denied("no such run")),
+    }
+}
 
 /// Name of the cookie that carries the token for the UI.
 pub const COOKIE: &str = "trackbench_token";
@@ -94,7 +165,12 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
     if is_public(path) || ui {
         return next.run(req).await;
     }
-    if !token_ok(req.headers(), &state.token) {
+    let mut req = req;
+    if let Some(t) = bearer(req.headers()).filter(|t| jobtoken::is_job_token(t)) {
+        if let Err(e) = check_job_token(&state, &mut req, &t).await {
+            return refuse(req, e).await;
+        }
+    } else if !token_ok(req.headers(), &state.token) {
         let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -102,6 +178,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         );
         return refuse(req, e).await;
     }
+    let path = req.uri().path();
     if let Some(e) = refused_on_readonly(&state, req.method(), path) {
         return refuse(req, e).await;
     }

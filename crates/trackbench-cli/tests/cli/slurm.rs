@@ -61,11 +61,14 @@ impl Site {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn trackbench serve");
-        let lines = BufReader::new(server.stdout.take().unwrap()).lines();
+        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
         let url = lines
+            .by_ref()
             .map_while(Result::ok)
             .find_map(|l| l.trim().strip_prefix("API:").map(|u| u.trim().split("/api/v1").next().unwrap().to_string()))
             .expect("the server prints its API URL");
+        // Keep reading: a server whose stdout is closed ends at its next line.
+        std::thread::spawn(move || lines.for_each(drop));
         Site { env, conf, server, url }
     }
 
@@ -454,6 +457,8 @@ fn a_launcher_and_tasks_whose_clocks_differ_from_the_servers_still_track_the_run
     // preloaded) to the task, so the agent and the command run three hours behind too.
     let before = trackbench_store::now_ms();
     let mut skewed = site.command_of("faketime", &["-f", "-3h", exe]);
+    // A node's wall clock differs; its monotonic clock (time since boot) is its own anyway.
+    skewed.env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
     skewed.args(["launch", "--on", "slurm", "--project", "clock", "--", "sh", "-c", "date +%s; sleep 16"]);
     let mut launcher = skewed.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     wait_for("the run to start", Duration::from_secs(60), || !site.runs().is_empty());
@@ -482,4 +487,75 @@ fn a_launcher_and_tasks_whose_clocks_differ_from_the_servers_still_track_the_run
         .find_map(|(_, l)| l.trim().parse().ok())
         .expect("the command printed its clock");
     assert!(printed * 1000 < before - 2 * 3600 * 1000, "the task's clock ran behind: {printed}");
+}
+
+/// `METHOD url` with a bearer token; the HTTP status.
+fn status_of(method: &str, url: &str, token: &str, body: &str) -> u16 {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    let path = format!("/{}", url.trim_start_matches("http://").split_once('/').map_or("", |(_, p)| p));
+    let mut conn = std::net::TcpStream::connect(&authority).unwrap();
+    write!(
+        conn,
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut answer).unwrap();
+    answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn a_job_gets_a_token_for_its_own_runs_only_revoked_when_it_ends() {
+    let Some(conf) = cluster("job_scoped_token") else { return };
+    let site = Site::start(conf);
+    let other = site.env.log_run("p", "someone-elses", 0.1, &[1.0]);
+    let mut launcher = site.spawn(&[
+        "launch",
+        "--on",
+        "slurm",
+        "--project",
+        "p",
+        "--",
+        "sh",
+        "-c",
+        "echo token=$TRACKBENCH_TOKEN; sleep 6",
+    ]);
+    let mut token = String::new();
+    let mut own = String::new();
+    wait_for("the job to print its token", Duration::from_secs(60), || {
+        let store = site.store();
+        for r in site.runs() {
+            if let Some((_, l)) = lines(&store, &r.id).into_iter().find(|(_, l)| l.starts_with("token=")) {
+                token = l.trim_start_matches("token=").to_string();
+                own = r.id.clone();
+                return true;
+            }
+        }
+        false
+    });
+    assert!(token.starts_with("tbj1.") && !token.contains(TOKEN), "a job token, not the server's: {token}");
+    let url = &site.url;
+    // While the job runs: its own run, and nothing else.
+    assert_eq!(status_of("GET", &format!("{url}/api/v1/runs/{own}"), &token, ""), 200);
+    assert_eq!(status_of("GET", &format!("{url}/api/v1/runs/{other}"), &token, ""), 403);
+    assert_eq!(status_of("POST", &format!("{url}/api/v1/runs/{other}/batch"), &token, "{}"), 403);
+    assert_eq!(status_of("POST", &format!("{url}/api/v1/runs/{other}/finish"), &token, r#"{"status":"failed"}"#), 403);
+    assert_eq!(status_of("GET", &format!("{url}/api/v1/runs"), &token, ""), 403);
+    assert_eq!(status_of("GET", &format!("{url}/api/v1/projects"), &token, ""), 403);
+    let create = r#"{"project": "p", "id": "hijack0000000001"}"#;
+    assert_eq!(status_of("POST", &format!("{url}/api/v1/runs"), &token, create), 403, "runs outside its scope");
+    let resume = format!(r#"{{"project": "p", "id": "{other}"}}"#);
+    assert_eq!(status_of("POST", &format!("{url}/api/v1/runs"), &token, &resume), 403);
+    // A forged scope or expiry breaks the seal.
+    let parts: Vec<&str> = token.split('.').collect();
+    let later: i64 = parts[2].parse::<i64>().unwrap() + 86_400_000;
+    let forged = format!("{}.{}.{later}.{}", parts[0], parts[1], parts[3]);
+    assert_eq!(status_of("GET", &format!("{url}/api/v1/runs/{own}"), &forged, ""), 401);
+    assert!(launcher.wait().unwrap().success());
+    // The task has ended: the launcher revoked the token's access to its run.
+    assert_eq!(status_of("GET", &format!("{url}/api/v1/runs/{own}"), &token, ""), 403);
+    assert_eq!(status_of("POST", &format!("{url}/api/v1/runs/{own}/batch"), &token, "{}"), 403);
+    assert_eq!(site.store().run(&other).unwrap().status, RunStatus::Finished, "nothing changed");
 }

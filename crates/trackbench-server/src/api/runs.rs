@@ -139,10 +139,24 @@ pub(super) struct CreateRun {
 
 pub(super) async fn create_run(
     State(s): State<Arc<AppState>>,
+    scope: Option<axum::Extension<crate::auth::JobScope>>,
     JsonBody(req): JsonBody<CreateRun>,
 ) -> ApiResult<Response> {
     if req.new.project.is_empty() {
         return Err(ApiError::invalid("`project` is required"));
+    }
+    // A job token creates only runs of its scope, and resumes only those still in it.
+    let scope = scope.map(|axum::Extension(crate::auth::JobScope(s))| s);
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "a job token creates only its job's runs (by id, tagged with the job's scope) and resumes them \
+             only while the job runs",
+        )
+    };
+    if scope.is_some() && req.id.is_none() {
+        return Err(refused());
     }
     let run = s
         .write(move |st| {
@@ -150,6 +164,16 @@ pub(super) async fn create_run(
                 // As a local resume does: an id, a unique id prefix or a run name.
                 Some(id) => match st.resolve_run(id) {
                     Ok(uid) => {
+                        if let Some(scope) = &scope {
+                            let tags = st.tags(&uid)?;
+                            let mine =
+                                tags.iter().any(|(k, v)| k == trackbench_launch::jobtoken::SCOPE_TAG && v == scope)
+                                    && uid == *id
+                                    && !tags.iter().any(|(k, _)| k == trackbench_launch::jobtoken::REVOKED_TAG);
+                            if !mine {
+                                return Err(refused());
+                            }
+                        }
                         st.resume_run(&uid)?;
                         // As a local resume does: the resuming caller's tags are logged.
                         if !req.new.tags.is_empty() {
@@ -158,7 +182,15 @@ pub(super) async fn create_run(
                         }
                         st.run(&uid)?
                     }
-                    Err(trackbench_store::StoreError::RunNotFound(_)) => st.create_run_with_id(id, &req.new)?,
+                    Err(trackbench_store::StoreError::RunNotFound(_)) => {
+                        let tagged = |scope: &String| {
+                            req.new.tags.iter().any(|(k, v)| k == trackbench_launch::jobtoken::SCOPE_TAG && v == scope)
+                        };
+                        if scope.as_ref().is_some_and(|s| !tagged(s)) {
+                            return Err(refused());
+                        }
+                        st.create_run_with_id(id, &req.new)?
+                    }
                     Err(e) => return Err(e.into()),
                 },
                 None => st.create_run(&req.new)?,
