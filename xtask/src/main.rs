@@ -12,6 +12,7 @@ mod gcs;
 mod postgres;
 mod s3;
 mod slurm;
+mod slurm_bench;
 mod tally;
 mod team_bench;
 mod ui;
@@ -479,7 +480,7 @@ fn test(args: &[String]) -> ExitCode {
         c.args(args);
         status(c)
     });
-    drop((azure, gcs, slurm));
+    drop((azure, gcs));
     report.run("python SDK (maturin develop + pytest)", python_tests);
     report.run("mlflow client against trackbench serve (pytest)", || mlflow_client_tests(None));
     report.run("mlflow client against trackbench serve on PostgreSQL + S3 (pytest)", || match (&postgres, &s3) {
@@ -502,10 +503,12 @@ fn test(args: &[String]) -> ExitCode {
             Some(pg) => pg.create_database("trackbench_e2e"),
             None => Err("no throwaway PostgreSQL (see the warning above)".into()),
         };
-        ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"), team)
+        // The launch form's Slurm spec runs on the test cluster when there is one.
+        let slurm_conf = slurm.as_ref().map(|s| s.conf.as_path());
+        ui::tests(&ui_built, &target_dir().join("debug").join("trackbench"), team, slurm_conf)
     });
     // Stopped (and its files removed) before the next suites need the machine.
-    drop(postgres);
+    drop((postgres, slurm));
     report.run("desktop smoke under Xvfb (tauri-driver + WebKitWebDriver)", || match &ui_built {
         // The app shows the UI the server embeds: without it there is nothing to drive.
         ui::Built::Unavailable(why) => Outcome::Skipped(format!("the UI was not built: {why}")),
@@ -569,6 +572,7 @@ fn bench(args: &[String]) -> ExitCode {
     report.run("desktop app (release: cold start on 10k runs, idle memory, .deb size)", desktop::bench);
     report.run("team server on PostgreSQL, side by side with mlflow server (trackbench-team-bench)", team_bench::bench);
     report.run("data profiles and drift, side by side with whylogs and Evidently", data_bench::bench);
+    report.run("launch backends: local against Slurm (one-node cluster)", slurm_bench::bench);
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);

@@ -224,7 +224,7 @@ fn chromium() -> Result<PathBuf, String> {
 /// vitest, then the Playwright end-to-end tests against `trackbench` (the debug CLI).
 /// `team`: a fresh PostgreSQL database for the second run of the browser tests, on a team
 /// store (or why there is none: that run is skipped, saying so).
-pub fn tests(built: &Built, cli: &Path, team: Result<String, String>) -> Outcome {
+pub fn tests(built: &Built, cli: &Path, team: Result<String, String>, slurm: Option<&Path>) -> Outcome {
     match built {
         Built::Ready => {}
         Built::Unavailable(why) => return Outcome::Skipped(format!("the UI was not built: {why}")),
@@ -250,6 +250,9 @@ pub fn tests(built: &Built, cli: &Path, team: Result<String, String>) -> Outcome
             .env("TRACKBENCH_BIN", cli)
             .env("CHROMIUM", &browser)
             .env("CARGO_TARGET_DIR", target_dir());
+        if let Some(conf) = slurm {
+            c.env("TRACKBENCH_TEST_SLURM", conf);
+        }
         if let Some((store, artifacts)) = team {
             c.env("E2E_TEAM_STORE", store).env("E2E_TEAM_ARTIFACTS", artifacts);
         }

@@ -333,6 +333,8 @@ fn write_script(script: &str) -> Result<tempfile::NamedTempFile, LaunchError> {
 pub struct Submitted {
     pub job_id: String,
     pub script: String,
+    /// Task `i`'s run id (its run exists once the task's agent has started).
+    pub run_ids: Vec<String>,
     /// The store's clock at submission (Unix ms), for the submit-to-start latency.
     pub at_ms: i64,
 }
@@ -443,7 +445,8 @@ impl SlurmQueue {
         submit_opts.token =
             opts.token.as_ref().map(|secret| crate::jobtoken::mint(secret, &scope, at_ms + TOKEN_LIFE_MS));
         let (job_id, script) = submit(&tasks, &submit_opts)?;
-        let submitted = Submitted { job_id: job_id.clone(), script, at_ms };
+        let run_ids = tasks.iter().map(|t| t.run_id.clone()).collect();
+        let submitted = Submitted { job_id: job_id.clone(), script, run_ids, at_ms };
         on_submit(&submitted);
         let follow = Follow { store, opts: &opts, tasks: &tasks, submitted: &submitted };
         Ok(follow.run(&self.jobs, &mut on_event))

@@ -254,7 +254,7 @@ impl Launcher {
             let ran = queue.run(
                 store.as_mut(),
                 |sub| {
-                    let _ = planned.set(slurm::planned_run_ids(&sub.script, n));
+                    let _ = planned.set(sub.run_ids.iter().cloned().map(Some).collect());
                     let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(ab) = ab.take() {
                         t.abs.insert(ab.id().to_string(), ab);

@@ -160,23 +160,6 @@ pub(super) fn device_label(o: &SlurmOptions) -> String {
     s
 }
 
-/// The run id task `i` of a submitted script was given, by position: the script's case arm
-/// `i) exec … job-exec --run-id ID …` (the array's run ids are chosen at submission and written
-/// there).
-pub(super) fn planned_run_ids(script: &str, n: usize) -> Vec<Option<String>> {
-    let mut out = vec![None; n];
-    for line in script.lines() {
-        let Some((index, rest)) = line.split_once(") exec ") else { continue };
-        let Ok(i) = index.trim().parse::<usize>() else { continue };
-        let Some((_, after)) = rest.split_once(" --run-id ") else { continue };
-        let id = after.split_whitespace().next().unwrap_or_default().trim_matches('\'');
-        if i < n && !id.is_empty() {
-            out[i] = Some(id.to_string());
-        }
-    }
-    out
-}
-
 /// `sinfo -h -o %P`: the partitions, the default (marked `*`) first.
 fn partitions(cfg: &SlurmConfig) -> Result<(Vec<String>, Option<String>), String> {
     let out = cfg.command("sinfo").args(["-h", "-o", "%P"]).output().map_err(|e| match e.kind() {
@@ -275,15 +258,6 @@ mod tests {
             (vec!["debug".to_string(), "gpu".into(), "long".into()], Some("debug".into()))
         );
         assert_eq!(parse_partitions(""), (Vec::new(), None));
-    }
-
-    #[test]
-    fn run_ids_are_read_from_the_scripts_case_arms() {
-        let script = "#!/bin/sh\n#SBATCH --array=0-1\ncase \"$SLURM_ARRAY_TASK_ID\" in\n\
-                      0) exec /bin/trackbench job-exec --run-id abc123 --project p -- sh ;;\n\
-                      1) exec '/my bin/trackbench' job-exec --run-id def456 --project p -- sh -c 'x) exec' ;;\n\
-                      *) echo none ;;\nesac\n";
-        assert_eq!(planned_run_ids(script, 3), [Some("abc123".into()), Some("def456".into()), None]);
     }
 
     #[test]
