@@ -71,6 +71,37 @@ pub struct JobView {
     pub ab_id: Option<String>,
 }
 
+impl JobView {
+    /// A job just queued on `backend`.
+    fn queued(
+        id: u64,
+        job: &Job,
+        device: String,
+        backend: &'static str,
+        sweep_id: Option<String>,
+        ab: &Option<(String, usize)>,
+    ) -> JobView {
+        JobView {
+            id,
+            run_id: None,
+            project: job.project.clone(),
+            name: job.name.clone(),
+            command: job.command_line(),
+            device,
+            backend,
+            slurm_job: None,
+            state: "queued",
+            queued_at: now_s(),
+            started_at: None,
+            ended_at: None,
+            exit_code: None,
+            error: None,
+            sweep_id,
+            ab_id: ab.as_ref().map(|a| a.0.clone()),
+        }
+    }
+}
+
 fn now_s() -> f64 {
     trackbench_store::now_ms() as f64 / 1000.0
 }
@@ -139,24 +170,7 @@ impl Launcher {
             for (job, sweep_id, ab) in jobs {
                 t.next_id += 1;
                 let id = t.next_id;
-                let view = JobView {
-                    id,
-                    run_id: None,
-                    project: job.project.clone(),
-                    name: job.name.clone(),
-                    command: job.command_line(),
-                    device: job.device.to_string(),
-                    backend: "local",
-                    slurm_job: None,
-                    state: "queued",
-                    queued_at: now_s(),
-                    started_at: None,
-                    ended_at: None,
-                    exit_code: None,
-                    error: None,
-                    sweep_id,
-                    ab_id: ab.as_ref().map(|a| a.0.clone()),
-                };
+                let view = JobView::queued(id, &job, job.device.to_string(), "local", sweep_id, &ab);
                 let token = CancelToken::new();
                 views.push(view.clone());
                 t.jobs.insert(id, Entry { view, token: token.clone(), ab });
@@ -221,24 +235,7 @@ impl Launcher {
             let mut t = self.table();
             for (job, sweep_id, ab) in jobs {
                 t.next_id += 1;
-                let view = JobView {
-                    id: t.next_id,
-                    run_id: None,
-                    project: job.project.clone(),
-                    name: job.name.clone(),
-                    command: job.command_line(),
-                    device: device.clone(),
-                    backend: "slurm",
-                    slurm_job: None,
-                    state: "queued",
-                    queued_at: now_s(),
-                    started_at: None,
-                    ended_at: None,
-                    exit_code: None,
-                    error: None,
-                    sweep_id,
-                    ab_id: ab.as_ref().map(|a| a.0.clone()),
-                };
+                let view = JobView::queued(t.next_id, &job, device.clone(), "slurm", sweep_id, &ab);
                 let (_, token) = queue.push(job);
                 entries.push(Entry { view, token, ab });
             }
