@@ -30,8 +30,12 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 /// `trackbench ARGS` in the bench's environment; its JSON stdout and the wall time.
 fn run(exe: &Path, env: &[(&str, String)], args: &[&str]) -> Result<(serde_json::Value, f64), String> {
     let t = Instant::now();
+    // In the bench's folder: the tasks' Slurm output files (slurm-JOB_TASK.out) land there.
+    let dir =
+        env.iter().find(|(k, _)| *k == "TRACKBENCH_DIR").map(|(_, v)| Path::new(v).parent().unwrap_or(Path::new("/")));
     let out = Command::new(exe)
         .args(args)
+        .current_dir(dir.unwrap_or(Path::new("/tmp")))
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stderr(Stdio::piped())
         .output()
@@ -65,6 +69,7 @@ fn measure(exe: &Path, conf: &Path) -> Result<(), String> {
     let dir = target_dir().join("slurm-bench");
     let _ = std::fs::remove_dir_all(&dir);
     let store = dir.join("store");
+    std::fs::create_dir_all(&store).map_err(|e| format!("creating {}: {e}", store.display()))?;
     let mut server = Command::new(exe)
         .args(["serve", "--port", "0"])
         .env("TRACKBENCH_DIR", &store)
