@@ -9,8 +9,9 @@
 use postgres::Transaction;
 use postgres::types::ToSql;
 use trackbench_store::chunking::Downsampler;
-use trackbench_store::chunking::{self, ChunkRow, ChunkTx, SeriesSummary};
+use trackbench_store::chunking::{self, ChunkRow, ChunkTx, EncodedChunk, SeriesSummary};
 use trackbench_store::codec::{self, Points};
+use trackbench_store::wire::ChunkedBatch;
 use trackbench_store::{
     Batch, Bucket, IngestReport, LogLine, MetricStore, MetricSummary, Rejected, Result, StepRange, StoreError,
     StoredLogLine, Stream, validate,
@@ -243,8 +244,17 @@ fn insert_param(c: &mut PgChunks, run: i64, key: &str, value: &serde_json::Value
     Ok(true)
 }
 
-impl MetricStore for PgStore {
-    fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport> {
+impl PgStore {
+    /// The one write; `chunks`, when the batch came as codec chunks, one list per series.
+    fn log_batch_from(
+        &mut self,
+        uid: &str,
+        batch: &Batch,
+        chunks: Option<&[Vec<EncodedChunk>]>,
+    ) -> Result<IngestReport> {
+        if chunks.is_some_and(|c| c.len() != batch.series.len()) {
+            return Err(StoreError::Invalid { what: "batch", why: "one list of chunks per series".into() });
+        }
         let run = self.run_rowid(uid)?;
         let mut report = IngestReport::default();
         let key_ids = chunking::series_keys(batch, &mut report, |k| self.key_id(k))?;
@@ -275,11 +285,11 @@ impl MetricStore for PgStore {
                 &[&run, writer, seq],
             )?;
         }
-        for (s, key_id) in batch.series.iter().zip(&key_ids) {
+        for (i, (s, key_id)) in batch.series.iter().zip(&key_ids).enumerate() {
             if let Some(key_id) = key_id
                 && !s.points.is_empty()
             {
-                chunking::append_series(&mut c, run, *key_id, &s.points)?;
+                chunking::append_series_from(&mut c, run, *key_id, &s.points, chunks.map(|c| &c[i][..]))?;
                 report.points += s.points.len();
             }
         }
@@ -325,6 +335,16 @@ impl MetricStore for PgStore {
         }
         tx.commit().map_err(db)?;
         Ok(report)
+    }
+}
+
+impl MetricStore for PgStore {
+    fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport> {
+        self.log_batch_from(uid, batch, None)
+    }
+
+    fn log_chunked_batch(&mut self, uid: &str, batch: &ChunkedBatch) -> Result<IngestReport> {
+        self.log_batch_from(uid, &batch.batch, Some(&batch.chunks))
     }
 
     fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points> {

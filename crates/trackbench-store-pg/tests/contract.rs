@@ -452,6 +452,84 @@ fn a_retried_batch_is_stored_once_alike() {
     }
 }
 
+#[test]
+fn a_binary_batch_is_stored_as_its_chunks_alike() {
+    use trackbench_store::wire::{decode_binary, encode_binary};
+    for mut b in backends() {
+        let n = b.name;
+        let s = &mut b.store;
+        let (by_chunks, by_json) = (
+            s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap().id,
+            s.create_run(&NewRun { project: "p".into(), ..NewRun::default() }).unwrap().id,
+        );
+        let mut step = 0;
+        for (seq, size) in [(1, 10_000), (2, 5_000), (3, 100), (4, 9_000)] {
+            let mut batch = Batch { mark: Some(("sdk-1".into(), seq)), ..Batch::default() };
+            for _ in 0..size {
+                let v = if step % 11 == 0 { f64::NAN } else { (step as f64 * 0.01).exp() };
+                batch.push_metric("loss", step, T0 + step, if step == 3 { f64::NEG_INFINITY } else { v });
+                batch.push_metric("lr", step / 2, T0 + step, -0.0);
+                step += 1;
+            }
+            batch.params = vec![("lr".into(), serde_json::json!(0.1))];
+            batch.tags = vec![("".into(), "refused".into())];
+            let wire = decode_binary(&encode_binary(&batch)).unwrap();
+            let report = s.log_chunked_batch(&by_chunks, &wire).unwrap();
+            assert_eq!((report.points, report.rejected.len()), (2 * size, 1), "{n}: the bad tag key refused");
+            assert!(s.log_chunked_batch(&by_chunks, &wire).unwrap().duplicate, "{n}: a resent batch is stored once");
+            s.log_batch(&by_json, &batch).unwrap();
+        }
+        for key in ["loss", "lr"] {
+            let (x, y) =
+                (s.series(&by_chunks, key, StepRange::ALL).unwrap(), s.series(&by_json, key, StepRange::ALL).unwrap());
+            assert_eq!(x.len(), 24_100, "{n}");
+            assert_eq!(bits(&x), bits(&y), "{n}: `{key}` reads back bit-exact");
+            let mut down = |run: &str| {
+                s.downsample(run, key, StepRange::ALL, 37)
+                    .unwrap()
+                    .iter()
+                    .map(|b| (b.first_step, b.last_step, b.count, b.min, b.max, b.last.to_bits()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(down(&by_chunks), down(&by_json), "{n}: `{key}` downsampled");
+        }
+        let sums = |run: &str| {
+            s.metric_summaries(run)
+                .unwrap()
+                .iter()
+                .map(|m| (m.count, m.nan_count, m.last.to_bits(), m.last_step, m.min, m.max, m.sum))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sums(&by_chunks), sums(&by_json), "{n}: summaries as the JSON path folds them");
+        assert_eq!(s.params(&by_chunks).unwrap(), s.params(&by_json).unwrap(), "{n}");
+        if let Some(db) = &b._db {
+            // The first batch's chunks are in the table byte for byte.
+            let mut c = Client::connect(&db.url, NoTls).unwrap();
+            let sent = decode_binary(&encode_binary(&{
+                let mut one = Batch::default();
+                let mut step = 0i64;
+                for _ in 0..10_000 {
+                    let v = if step % 11 == 0 { f64::NAN } else { (step as f64 * 0.01).exp() };
+                    one.push_metric("loss", step, T0 + step, if step == 3 { f64::NEG_INFINITY } else { v });
+                    step += 1;
+                }
+                one
+            }))
+            .unwrap();
+            let rows = c
+                .query(
+                    "SELECT c.data FROM metric_chunks c JOIN metric_keys k ON k.id = c.key_id JOIN runs r ON r.id = c.run_id \
+                     WHERE r.uid = $1 AND k.name = 'loss' ORDER BY c.seq LIMIT 2",
+                    &[&by_chunks],
+                )
+                .unwrap();
+            let stored: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
+            let want: Vec<Vec<u8>> = sent.chunks[0][..2].iter().map(|c| c.data.clone()).collect();
+            assert_eq!(stored, want, "{n}: full chunks stored as sent");
+        }
+    }
+}
+
 /// A bucket as compared: first and last step, count, min, max, bits of the last value.
 type BucketRow = (i64, i64, u64, Option<f64>, Option<f64>, u64);
 /// A bucket being filled: as [`BucketRow`], with the last value itself.

@@ -207,6 +207,10 @@ impl RunStore for Store {
 pub trait MetricStore: RunStore {
     /// Stores `batch` into run `uid` atomically; invalid items are refused in the report.
     fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport>;
+    /// `log_batch` for a batch that came as codec chunks (a remote SDK's binary batch), its
+    /// chunks stored as they came wherever a series gets new chunks
+    /// ([`crate::chunking::append_series_from`]).
+    fn log_chunked_batch(&mut self, uid: &str, batch: &crate::wire::ChunkedBatch) -> Result<IngestReport>;
     /// Points of series `key` in `range`, in step order (bit-exact).
     fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points>;
     /// Series `key` reduced to at most `buckets` equal-width step buckets over `range` (or its
@@ -225,6 +229,9 @@ pub trait MetricStore: RunStore {
 impl MetricStore for Store {
     fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport> {
         Store::log_batch(self, uid, batch)
+    }
+    fn log_chunked_batch(&mut self, uid: &str, batch: &crate::wire::ChunkedBatch) -> Result<IngestReport> {
+        Store::log_chunked_batch(self, uid, batch)
     }
     fn series(&mut self, uid: &str, key: &str, range: StepRange) -> Result<Points> {
         Store::series(self, uid, key, range)

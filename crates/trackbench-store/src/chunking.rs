@@ -175,18 +175,49 @@ pub trait ChunkTx {
 /// whenever the last [`MERGE_FANOUT`] chunks are of one size class they are merged into one,
 /// so each point is rewritten about once per size class.
 pub fn append_series(tx: &mut dyn ChunkTx, run: i64, key: i64, new: &Points) -> Result<()> {
+    append_series_from(tx, run, key, new, None)
+}
+
+/// A chunk as it came over the wire: its encoded bytes (checked by
+/// [`codec::decode_checked`]) and its point count. At most [`CHUNK_POINTS`] points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedChunk {
+    pub n: usize,
+    pub data: Vec<u8>,
+}
+
+/// [`append_series`] for points that came already encoded: `chunks` hold exactly `new`, in
+/// order, each at most [`CHUNK_POINTS`] points. They are stored byte for byte wherever the
+/// algorithm writes new chunks; the tail is merged (decoded and encoded again, the codec
+/// having no way to join two chunks' blocks) only when all of `new` is less than one full
+/// chunk, so a remote writer that flushes at least [`CHUNK_POINTS`] points of a series at a
+/// time has its chunks stored as it made them.
+pub fn append_series_from(
+    tx: &mut dyn ChunkTx,
+    run: i64,
+    key: i64,
+    new: &Points,
+    chunks: Option<&[EncodedChunk]>,
+) -> Result<()> {
+    let merge_small = chunks.is_none() || new.len() < CHUNK_POINTS;
     match tx.tail(run, key, 1)?.first().copied() {
-        Some((tail_seq, n)) if (n as usize) < CHUNK_POINTS && n as usize <= new.len() => {
+        Some((tail_seq, n)) if (n as usize) < CHUNK_POINTS && n as usize <= new.len() && merge_small => {
             let mut all = Points::default();
             tx.read(run, key, tail_seq, tail_seq, &mut all)?;
             all.extend_from(new, 0..new.len());
             write_chunks(tx, run, key, tail_seq, &all)?;
         }
         Some((tail_seq, _)) => {
-            write_chunks(tx, run, key, tail_seq + 1, new)?;
+            match chunks {
+                Some(chunks) => put_encoded(tx, run, key, tail_seq + 1, new, chunks)?,
+                None => write_chunks(tx, run, key, tail_seq + 1, new)?,
+            }
             compact_tail(tx, run, key)?;
         }
-        None => write_chunks(tx, run, key, 0, new)?,
+        None => match chunks {
+            Some(chunks) => put_encoded(tx, run, key, 0, new, chunks)?,
+            None => write_chunks(tx, run, key, 0, new)?,
+        },
     }
     let mut s = tx.summary(run, key)?.unwrap_or_else(SeriesSummary::empty);
     for i in 0..new.len() {
@@ -245,29 +276,55 @@ fn write_chunks(tx: &mut dyn ChunkTx, run: i64, key: i64, mut seq: i64, points: 
     let mut start = 0;
     while start < points.len() {
         let end = (start + CHUNK_POINTS).min(points.len());
-        let mut s = SeriesSummary::empty();
-        let (mut step_min, mut step_max) = (i64::MAX, i64::MIN);
-        for i in start..end {
-            let step = points.steps[i];
-            step_min = step_min.min(step);
-            step_max = step_max.max(step);
-            s.add(step, points.wall_ms[i], points.values[i]);
-        }
-        let row = ChunkRow {
-            seq,
-            n: (end - start) as i64,
-            step_min,
-            step_max,
-            vmin: s.min.and_then(stored_real),
-            vmax: s.max.and_then(stored_real),
-            vlast: stored_real(s.last),
-            data: codec::encode(points, start..end),
-        };
-        tx.put(run, key, &row)?;
+        tx.put(run, key, &chunk_row(seq, points, start..end, codec::encode(points, start..end)))?;
         seq += 1;
         start = end;
     }
     Ok(())
+}
+
+/// Writes already encoded `chunks` (holding `points`, in order) as they are, numbered from `seq`.
+fn put_encoded(
+    tx: &mut dyn ChunkTx,
+    run: i64,
+    key: i64,
+    mut seq: i64,
+    points: &Points,
+    chunks: &[EncodedChunk],
+) -> Result<()> {
+    let total: usize = chunks.iter().map(|c| c.n).sum();
+    if total != points.len() || chunks.iter().any(|c| c.n == 0 || c.n > CHUNK_POINTS) {
+        return Err(crate::StoreError::invalid("batch", "encoded chunks do not match their points"));
+    }
+    let mut start = 0;
+    for c in chunks {
+        tx.put(run, key, &chunk_row(seq, points, start..start + c.n, c.data.clone()))?;
+        seq += 1;
+        start += c.n;
+    }
+    Ok(())
+}
+
+/// The row of a chunk holding `points[range]`, encoded as `data`.
+fn chunk_row(seq: i64, points: &Points, range: std::ops::Range<usize>, data: Vec<u8>) -> ChunkRow {
+    let mut s = SeriesSummary::empty();
+    let (mut step_min, mut step_max) = (i64::MAX, i64::MIN);
+    for i in range.clone() {
+        let step = points.steps[i];
+        step_min = step_min.min(step);
+        step_max = step_max.max(step);
+        s.add(step, points.wall_ms[i], points.values[i]);
+    }
+    ChunkRow {
+        seq,
+        n: range.len() as i64,
+        step_min,
+        step_max,
+        vmin: s.min.and_then(stored_real),
+        vmax: s.max.and_then(stored_real),
+        vlast: stored_real(s.last),
+        data,
+    }
 }
 
 /// A series' points as read back: only those in `range`, in step order (stable: points of one
@@ -468,5 +525,100 @@ impl Acc {
             max: self.valued.then_some(self.max),
             last: self.last,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One series' chunk table in memory.
+    #[derive(Default)]
+    struct Mem {
+        rows: std::collections::BTreeMap<i64, ChunkRow>,
+        summary: Option<SeriesSummary>,
+    }
+
+    impl ChunkTx for Mem {
+        fn tail(&mut self, _: i64, _: i64, limit: usize) -> Result<Vec<(i64, i64)>> {
+            Ok(self.rows.values().rev().take(limit).map(|r| (r.seq, r.n)).collect())
+        }
+        fn read(&mut self, _: i64, _: i64, first: i64, last: i64, out: &mut Points) -> Result<()> {
+            for r in self.rows.range(first..=last).map(|(_, r)| r) {
+                codec::decode_into(&r.data, out)?;
+            }
+            Ok(())
+        }
+        fn delete(&mut self, _: i64, _: i64, first: i64, last: i64) -> Result<()> {
+            self.rows.retain(|s, _| !(first..=last).contains(s));
+            Ok(())
+        }
+        fn put(&mut self, _: i64, _: i64, chunk: &ChunkRow) -> Result<()> {
+            self.rows.insert(chunk.seq, chunk.clone());
+            Ok(())
+        }
+        fn summary(&mut self, _: i64, _: i64) -> Result<Option<SeriesSummary>> {
+            Ok(self.summary.clone())
+        }
+        fn put_summary(&mut self, _: i64, _: i64, s: &SeriesSummary) -> Result<()> {
+            self.summary = Some(s.clone());
+            Ok(())
+        }
+    }
+
+    fn points(from: i64, n: i64) -> Points {
+        let mut p = Points::default();
+        for i in from..from + n {
+            p.push(i, 1000 + i, if i % 5 == 0 { f64::NAN } else { (i as f64).cos() });
+        }
+        p
+    }
+
+    fn encoded(p: &Points) -> Vec<EncodedChunk> {
+        (0..p.len())
+            .step_by(CHUNK_POINTS)
+            .map(|s| {
+                let e = (s + CHUNK_POINTS).min(p.len());
+                EncodedChunk { n: e - s, data: codec::encode(p, s..e) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn encoded_chunks_are_stored_as_they_came_and_read_back_like_points() {
+        let (mut by_chunks, mut by_points) = (Mem::default(), Mem::default());
+        let mut all = Points::default();
+        let mut from = 0;
+        // Big flushes (stored as sent, a partial tail left unmerged), then small ones (merged).
+        for n in [10_000, 5_000, 4_096, 100, 300, 7] {
+            let p = points(from, n);
+            let chunks = encoded(&p);
+            append_series_from(&mut by_chunks, 1, 1, &p, Some(&chunks)).unwrap();
+            append_series(&mut by_points, 1, 1, &p).unwrap();
+            if n >= CHUNK_POINTS as i64 {
+                let stored: Vec<&Vec<u8>> = by_chunks.rows.values().rev().take(chunks.len()).map(|r| &r.data).collect();
+                let sent: Vec<&Vec<u8>> = chunks.iter().rev().map(|c| &c.data).collect();
+                assert_eq!(stored, sent, "a flush of {n} is stored byte for byte");
+            }
+            all.extend_from(&p, 0..p.len());
+            from += n;
+        }
+        let mut back = Points::default();
+        by_chunks.read(1, 1, 0, i64::MAX, &mut back).unwrap();
+        assert!(back.bit_eq(&all));
+        assert_eq!(by_chunks.summary.as_ref().map(|s| (s.count, s.nan_count)), Some((all.len() as i64, 3901)));
+        let (a, b) = (by_chunks.summary.clone().unwrap(), by_points.summary.unwrap());
+        assert_eq!((a.last.to_bits(), a.min, a.max, a.sum), (b.last.to_bits(), b.min, b.max, b.sum));
+        // Rows carry the same summaries whichever way they came.
+        for r in by_chunks.rows.values() {
+            let p = codec::decode(&r.data).unwrap();
+            let want = chunk_row(r.seq, &p, 0..p.len(), Vec::new());
+            assert_eq!(
+                (r.n, r.step_min, r.step_max, r.vmin, r.vmax),
+                (want.n, want.step_min, want.step_max, want.vmin, want.vmax)
+            );
+        }
+        let wrong = [EncodedChunk { n: 3, data: codec::encode(&points(0, 3), 0..3) }];
+        assert!(append_series_from(&mut by_chunks, 1, 1, &points(0, 4), Some(&wrong)).is_err());
     }
 }

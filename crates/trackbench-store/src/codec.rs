@@ -655,6 +655,47 @@ pub fn decode_into(blob: &[u8], out: &mut Points) -> Result<usize, StoreError> {
     Ok(chunk.len)
 }
 
+/// Decodes a chunk blob that came from outside (a remote SDK's batch), refusing anything a
+/// stored chunk could not be: a version other than this one, bytes after the last block, and
+/// a directory whose step range, min, max or last value differs from its block's points (reads
+/// trust the directory, and downsampling folds whole blocks from it without decoding them).
+pub fn decode_checked(blob: &[u8], out: &mut Points) -> Result<usize, StoreError> {
+    let chunk = Chunk::parse(blob)?;
+    if chunk.blocks.last().map_or(blob.len(), |m| m.end) != blob.len() {
+        return Err(corrupt("bytes after the last block"));
+    }
+    for (i, m) in chunk.blocks.iter().enumerate() {
+        let base = out.len();
+        chunk.decode_block(i, out)?;
+        let (mut step_min, mut step_max) = (i64::MAX, i64::MIN);
+        let (mut min, mut max, mut last) = (None::<f64>, None::<f64>, f64::NAN);
+        for idx in base..out.len() {
+            let (step, value) = (out.steps[idx], out.values[idx]);
+            step_min = step_min.min(step);
+            if step >= step_max {
+                step_max = step;
+                last = value;
+            }
+            if !value.is_nan() {
+                min = Some(min.map_or(value, |m| m.min(value)));
+                max = Some(max.map_or(value, |m| m.max(value)));
+            }
+        }
+        let bits = |v: Option<f64>| v.map(f64::to_bits);
+        if (m.step_min, m.step_max) != (step_min, step_max)
+            || bits(m.min) != bits(min)
+            || bits(m.max) != bits(max)
+            || m.last.to_bits() != last.to_bits()
+        {
+            out.steps.truncate(base);
+            out.wall_ms.truncate(base);
+            out.values.truncate(base);
+            return Err(corrupt("a block's directory entry does not match its points"));
+        }
+    }
+    Ok(chunk.len)
+}
+
 /// Decodes a whole chunk blob.
 pub fn decode(blob: &[u8]) -> Result<Points, StoreError> {
     let mut out = Points::default();

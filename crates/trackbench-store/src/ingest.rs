@@ -8,7 +8,8 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::chunking::{
-    ChunkRow, ChunkTx, SeriesSummary, accepted_tags_and_summary, append_series, compact_series, series_keys,
+    ChunkRow, ChunkTx, EncodedChunk, SeriesSummary, accepted_tags_and_summary, append_series_from, compact_series,
+    series_keys,
 };
 use crate::codec::{self, Points};
 use crate::error::{Result, StoreError};
@@ -23,6 +24,25 @@ impl Store {
     /// everything else is stored. Errors (I/O, busy after the busy timeout, unknown run)
     /// store nothing.
     pub fn log_batch(&mut self, uid: &str, batch: &Batch) -> Result<IngestReport> {
+        self.log_batch_from(uid, batch, None)
+    }
+
+    /// [`Store::log_batch`] for a batch that came as codec chunks (a remote SDK's binary
+    /// batch): the same rules and report, its chunks stored as they came wherever a series
+    /// gets new chunks ([`crate::chunking::append_series_from`]).
+    pub fn log_chunked_batch(&mut self, uid: &str, batch: &crate::wire::ChunkedBatch) -> Result<IngestReport> {
+        self.log_batch_from(uid, &batch.batch, Some(&batch.chunks))
+    }
+
+    fn log_batch_from(
+        &mut self,
+        uid: &str,
+        batch: &Batch,
+        chunks: Option<&[Vec<EncodedChunk>]>,
+    ) -> Result<IngestReport> {
+        if chunks.is_some_and(|c| c.len() != batch.series.len()) {
+            return Err(StoreError::invalid("batch", "one list of chunks per series"));
+        }
         let run = self.run_rowid(uid)?;
         let mut report = IngestReport::default();
         // Resolve keys before the write transaction so the cache stays right on rollback.
@@ -55,11 +75,12 @@ impl Store {
             )?
             .execute(params![run, writer, seq])?;
         }
-        for (s, key_id) in batch.series.iter().zip(&key_ids) {
+        for (i, (s, key_id)) in batch.series.iter().zip(&key_ids).enumerate() {
             if let Some(key_id) = key_id
                 && !s.points.is_empty()
             {
-                append_series(&mut SqliteChunks(&tx), run, *key_id, &s.points)?;
+                let encoded = chunks.map(|c| &c[i][..]);
+                append_series_from(&mut SqliteChunks(&tx), run, *key_id, &s.points, encoded)?;
                 report.points += s.points.len();
             }
         }
