@@ -13,6 +13,7 @@
 //! A database that cannot be reached is `StoreError::Database { unavailable: true }`.
 
 mod ab;
+mod access;
 mod artifacts;
 mod changes;
 mod ingest;

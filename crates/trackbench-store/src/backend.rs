@@ -6,8 +6,8 @@
 //! deletion), the one write with what it wrote (points in chunks, downsampling, summaries,
 //! params, summary values, log lines), listing runs with the query language (compiled for each
 //! dialect by `filter`), A/B comparisons, live views ([`ChangeStore`]), and, in their own
-//! modules, logged models and the registry (`backend_models`) and artifacts
-//! (`backend_artifacts`). [`Backend`] is all of them as one object: what the server, compare
+//! modules, logged models and the registry (`backend_models`), artifacts
+//! (`backend_artifacts`) and users, tokens and permissions (`backend_access`). [`Backend`] is all of them as one object: what the server, compare
 //! and launch hold. Maintenance that only the SQLite file has (integrity check, vacuum) stays
 //! on [`Store`].
 
@@ -353,11 +353,27 @@ impl ChangeStore for Store {
 /// the store is a SQLite folder or a PostgreSQL database. `&mut Store` coerces to
 /// `&mut dyn Backend`, so callers holding a [`Store`] pass it as it is.
 pub trait Backend:
-    ProjectStore + RunStore + MetricStore + AbStore + ChangeStore + crate::ModelStore + crate::ArtifactStore + Send
+    ProjectStore
+    + RunStore
+    + MetricStore
+    + AbStore
+    + ChangeStore
+    + crate::ModelStore
+    + crate::ArtifactStore
+    + crate::AccessStore
+    + Send
 {
 }
 
 impl<T> Backend for T where
-    T: ProjectStore + RunStore + MetricStore + AbStore + ChangeStore + crate::ModelStore + crate::ArtifactStore + Send
+    T: ProjectStore
+        + RunStore
+        + MetricStore
+        + AbStore
+        + ChangeStore
+        + crate::ModelStore
+        + crate::ArtifactStore
+        + crate::AccessStore
+        + Send
 {
 }

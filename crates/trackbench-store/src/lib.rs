@@ -24,6 +24,7 @@
 mod ab;
 pub mod artifacts;
 pub mod backend;
+pub mod backend_access;
 pub mod backend_artifacts;
 mod backend_models;
 pub mod blobs;
@@ -54,6 +55,7 @@ use rustc_hash::FxHashMap;
 
 pub use ab::{AbInfo, AbRun, Arm, NewAb};
 pub use backend::{AbStore, Backend, ChangeStore, MetricStore, ProjectStore, RunStore};
+pub use backend_access::{AccessStore, Grant, OWNER_TAG, Permission, TokenCheck, TokenInfo, UserInfo};
 pub use backend_artifacts::ArtifactStore;
 pub use backend_models::ModelStore;
 pub use blobs::{BlobEntry, BlobInfo, BlobStore, DirBlobs, StagedBlob};

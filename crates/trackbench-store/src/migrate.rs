@@ -280,6 +280,36 @@ pub const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
     ) WITHOUT ROWID;
     "#,
+    // 7: users, their API tokens (a hash of the secret; ids never reused, so a revoked id
+    //    never comes back), per-project permissions and settings (the default permission).
+    r#"
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL UNIQUE,
+        admin       INTEGER NOT NULL DEFAULT 0,
+        created_ms  INTEGER NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash        TEXT NOT NULL UNIQUE,
+        created_ms  INTEGER NOT NULL,
+        expires_ms  INTEGER,
+        revoked_ms  INTEGER
+    );
+    CREATE INDEX api_tokens_user ON api_tokens(user_id);
+    CREATE TABLE project_permissions (
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        permission  TEXT NOT NULL CHECK (permission IN ('READ','EDIT','MANAGE')),
+        PRIMARY KEY (project_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX project_permissions_user ON project_permissions(user_id);
+    CREATE TABLE settings (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.
