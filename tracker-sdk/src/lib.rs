@@ -26,6 +26,7 @@
 
 mod config;
 mod http;
+pub mod login;
 mod nvml;
 mod options;
 mod run;
