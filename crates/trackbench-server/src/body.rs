@@ -26,7 +26,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        if !is_json(req.headers()) {
+        if !content_type_is(req.headers(), "application/json") {
             let e = not_json(req.headers());
             return Err(drain_then(req, e, 1 << 20).await);
         }
@@ -42,12 +42,52 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for JsonBody<T> {
     }
 }
 
-/// True when `Content-Type` is `application/json`, with or without parameters.
+/// A remote SDK's batch (`POST /api/v1/runs/{id}/batch`): JSON as any client sends it, or
+/// the SDK's binary form of codec chunks (`Content-Type: application/x-trackbench-batch`,
+/// [`trackbench_store::wire`]), each gzip-compressed or not. Malformed input of either kind
+/// is a 400 that says what is wrong, before anything is stored.
+pub enum BatchBody {
+    Json(trackbench_store::Batch),
+    Chunked(trackbench_store::wire::ChunkedBatch),
+}
+
+impl FromRequest<Arc<AppState>> for BatchBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        use trackbench_store::wire::{BINARY_CONTENT_TYPE, WireBatch, decode_binary};
+        if !content_type_is(req.headers(), BINARY_CONTENT_TYPE) {
+            let JsonBody(wire) = JsonBody::<WireBatch>::from_request(req, state).await?;
+            return Ok(BatchBody::Json(wire.into_batch()?));
+        }
+        let gzip = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let limit = state.max_body;
+        let bytes = read_limited(req, limit).await?;
+        let bytes = if gzip { Cow::Owned(gunzip(&bytes, limit)?) } else { Cow::Borrowed(&bytes[..]) };
+        Ok(BatchBody::Chunked(decode_binary(&bytes)?))
+    }
+}
+
+/// True when `Content-Type` is a body type the API takes (the request middleware's barrier):
+/// `application/json`, or the SDK's binary batch ([`trackbench_store::wire::BINARY_CONTENT_TYPE`],
+/// which only `/api/v1/runs/{id}/batch` reads; every JSON endpoint still answers 415 to it).
+/// Neither can be sent cross-site without a CORS preflight, as a form or a simple `fetch`
+/// body could.
 pub fn is_json(headers: &HeaderMap) -> bool {
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        let essence = v.split(';').next().unwrap_or("").trim();
-        essence.eq_ignore_ascii_case("application/json")
-    })
+    content_type_is(headers, "application/json")
+        || content_type_is(headers, trackbench_store::wire::BINARY_CONTENT_TYPE)
+}
+
+/// True when `Content-Type` is `essence`, with or without parameters.
+fn content_type_is(headers: &HeaderMap, essence: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(essence))
 }
 
 /// True when a request carries a body, or says it might (`Content-Length` above 0, or
@@ -225,6 +265,10 @@ mod tests {
         check(Some("text/plain"), false);
         check(Some("application/x-www-form-urlencoded"), false);
         check(Some("multipart/form-data; boundary=x"), false);
+        check(Some("application/x-trackbench-batch"), true);
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, "application/x-trackbench-batch".parse().unwrap());
+        assert!(!content_type_is(&h, "application/json"), "JSON endpoints refuse the binary batch");
         check(Some("application/jsonx"), false);
         check(Some("text/plain; application/json"), false);
     }

@@ -10,10 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trackbench_store::prelude::*;
-use trackbench_store::wire::WireBatch;
 use trackbench_store::{Batch, MetricSummary, NewRun, RunInfo, RunQuery, RunStatus};
 
-use crate::body::JsonBody;
+use crate::body::{BatchBody, JsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -316,15 +315,21 @@ pub(super) async fn resume_run(
 pub(super) async fn log_batch(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    JsonBody(wire): JsonBody<WireBatch>,
+    body: BatchBody,
 ) -> ApiResult<AppJson> {
-    let mut batch = wire.into_batch()?;
     // A remote client's heartbeat is the server hearing from it now, on the server's clock: a
     // node whose clock runs behind would otherwise make its live run read `crashed`.
-    if batch.heartbeat_ms.is_some() {
-        batch.heartbeat_ms = None;
-    }
-    let report = s.write(move |st| Ok(st.log_batch(&id, &batch)?)).await?;
+    let report = match body {
+        BatchBody::Json(mut batch) => {
+            batch.heartbeat_ms = None;
+            s.write(move |st| Ok(st.log_batch(&id, &batch)?)).await?
+        }
+        // Binary: the chunks as the SDK encoded them, stored without encoding them again.
+        BatchBody::Chunked(mut chunked) => {
+            chunked.batch.heartbeat_ms = None;
+            s.write(move |st| Ok(st.log_chunked_batch(&id, &chunked)?)).await?
+        }
+    };
     Ok(axum::Json(serde_json::to_value(report).unwrap_or(Value::Null)))
 }
 

@@ -15,6 +15,8 @@
 //! - `data`: logged datasets and drift read through a `--readonly` replica.
 //! - `readonly`: a `--readonly` replica reads and refuses writes; health reports the database
 //!   and the artifact store.
+//! - `wire`: the SDK's binary batches (and its JSON ones) on a SQLite store and on this one:
+//!   every point bit-exact, bad bodies refused with nothing stored, a resent batch stored once.
 
 mod data;
 mod faults;
@@ -22,3 +24,4 @@ mod readonly;
 mod replicas;
 mod scale;
 mod util;
+mod wire;
