@@ -1,8 +1,11 @@
 //! The HTTP transport: the same SDK API, with batches sent to a Trackbench server
 //! (`TRACKBENCH_URL`, token in `TRACKBENCH_TOKEN`) instead of the local store.
 //!
-//! Each batch is JSON (non-finite values as "NaN"/"Infinity" strings), gzip-compressed, and
-//! carries this writer's id and a batch number. A connection loss, a timeout or a 5xx/429
+//! Each batch goes in the store's binary wire form (`trackbench_store::wire`: the points as
+//! codec chunks, which the server stores as they are; not compressed, as the chunks already
+//! are), or, to a server that answers 415 to it (one older than that form) and from then on,
+//! as JSON (non-finite values as "NaN"/"Infinity" strings), gzip-compressed. Either carries
+//! this writer's id and a batch number. A connection loss, a timeout or a 5xx/429
 //! answer is retried with exponential backoff (up to [`Remote::retry_for`]) with the *same*
 //! bytes and number, so the server stores a batch at most once even when an answer was lost
 //! after it committed; the writer sends batches one after another, so order is kept. A 4xx
@@ -12,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use trackbench_store::wire::WireBatchRef;
+use trackbench_store::wire::{BINARY_CONTENT_TYPE, WireBatchRef, encode_binary};
 use trackbench_store::{Batch, IngestReport, NewRun, RunInfo, RunStatus, StoreError};
 
 use crate::sink::Sink;
@@ -26,17 +29,43 @@ pub struct Remote {
     /// Keep retrying a failed send this long before reporting the error (the data stays queued
     /// and is tried again at the next flush).
     pub retry_for: Duration,
+    /// How batches go on the wire (`TRACKBENCH_WIRE=json` forces JSON).
+    pub wire: Wire,
+}
+
+/// The form a batch is sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wire {
+    /// The binary form of codec chunks, falling back to JSON when the server answers 415.
+    #[default]
+    Binary,
+    /// Gzip JSON only (what servers before the binary form take).
+    Json,
 }
 
 impl Remote {
     pub fn new(url: impl Into<String>, token: Option<String>) -> Remote {
-        Remote { url: url.into().trim_end_matches('/').to_string(), token, retry_for: Duration::from_secs(120) }
+        Remote {
+            url: url.into().trim_end_matches('/').to_string(),
+            token,
+            retry_for: Duration::from_secs(120),
+            wire: Wire::Binary,
+        }
     }
 
-    /// `TRACKBENCH_URL` (and `TRACKBENCH_TOKEN`), when set.
+    /// The same, sending batches as `wire`.
+    pub fn with_wire(mut self, wire: Wire) -> Remote {
+        self.wire = wire;
+        self
+    }
+
+    /// `TRACKBENCH_URL` (and `TRACKBENCH_TOKEN`, and `TRACKBENCH_WIRE=json` to send JSON
+    /// batches only), when set.
     pub fn from_env() -> Option<Remote> {
         let url = std::env::var("TRACKBENCH_URL").ok().filter(|u| !u.trim().is_empty())?;
-        Some(Remote::new(url, std::env::var("TRACKBENCH_TOKEN").ok().filter(|t| !t.is_empty())))
+        let remote = Remote::new(url, std::env::var("TRACKBENCH_TOKEN").ok().filter(|t| !t.is_empty()));
+        let json = std::env::var("TRACKBENCH_WIRE").is_ok_and(|w| w.trim().eq_ignore_ascii_case("json"));
+        Some(if json { remote.with_wire(Wire::Json) } else { remote })
     }
 }
 
@@ -98,6 +127,7 @@ impl HttpClient {
             Body::GzJson(bytes) => {
                 req.header("Content-Type", "application/json").header("Content-Encoding", "gzip").send(bytes)
             }
+            Body::Binary(bytes) => req.header("Content-Type", BINARY_CONTENT_TYPE).send(bytes),
             Body::File(path) => match std::fs::File::open(path) {
                 Ok(mut f) => {
                     req.header("Content-Type", "application/octet-stream").send(ureq::SendBody::from_reader(&mut f))
@@ -115,12 +145,26 @@ impl HttpClient {
     }
 
     fn send_within(&self, method: &str, path: &str, body: Body<'_>, retry_for: Duration) -> Result<String, StoreError> {
+        self.send_or_415(method, path, body, retry_for, false).map(Option::unwrap_or_default)
+    }
+
+    /// [`HttpClient::send_within`], but `Ok(None)` when `or_415` and the server answers 415
+    /// Unsupported Media Type (a server that does not take this kind of body).
+    fn send_or_415(
+        &self,
+        method: &str,
+        path: &str,
+        body: Body<'_>,
+        retry_for: Duration,
+        or_415: bool,
+    ) -> Result<Option<String>, StoreError> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(50);
         let mut warned = false;
         loop {
             match self.attempt(method, path, body) {
-                Ok(text) => return Ok(text),
+                Ok(text) => return Ok(Some(text)),
+                Err(Failure::Final(415, _)) if or_415 => return Ok(None),
                 Err(Failure::Final(404, msg)) => return Err(StoreError::RunNotFound(msg)),
                 Err(Failure::Final(_, msg)) => return Err(to_store_error("the server refused the request", msg)),
                 Err(Failure::Transient(msg)) => {
@@ -156,6 +200,7 @@ impl HttpClient {
 enum Body<'a> {
     Json(&'a [u8]),
     GzJson(&'a [u8]),
+    Binary(&'a [u8]),
     File(&'a Path),
     Bytes(&'a [u8]),
 }
@@ -194,6 +239,15 @@ fn encode(batch: &Batch) -> Result<Vec<u8>, StoreError> {
 /// Sends one run's batches to the server.
 pub(crate) struct HttpSink {
     pub client: HttpClient,
+    /// Batches go in the binary form (until the server answers 415 to one).
+    pub binary: bool,
+}
+
+impl HttpSink {
+    pub fn new(client: HttpClient) -> HttpSink {
+        let binary = client.remote.wire == Wire::Binary;
+        HttpSink { client, binary }
+    }
 }
 
 /// Points per request: a backlog flushed at once goes as several requests, each well under the
@@ -251,9 +305,23 @@ fn split(batch: &Batch) -> Vec<Batch> {
 impl Sink for HttpSink {
     fn write(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError> {
         let mut total = IngestReport::default();
+        let path = format!("/api/v1/runs/{run}/batch");
         for part in split(batch) {
-            let body = encode(&part)?;
-            let text = self.client.send("POST", &format!("/api/v1/runs/{run}/batch"), Body::GzJson(&body))?;
+            let mut answer = None;
+            if self.binary {
+                let body = encode_binary(&part);
+                answer =
+                    self.client.send_or_415("POST", &path, Body::Binary(&body), self.client.remote.retry_for, true)?;
+                if answer.is_none() {
+                    // Nothing was stored: the same batch, with the same number, goes as JSON.
+                    tracing::info!("the trackbench server does not take binary batches; sending JSON");
+                    self.binary = false;
+                }
+            }
+            let text = match answer {
+                Some(text) => text,
+                None => self.client.send("POST", &path, Body::GzJson(&encode(&part)?))?,
+            };
             let report: IngestReport = serde_json::from_str(&text)
                 .map_err(|e| to_store_error("reading the server's answer", e.to_string()))?;
             total.points += report.points;
@@ -347,7 +415,7 @@ pub struct RunClient {
 
 impl RunClient {
     pub fn new(remote: Remote) -> RunClient {
-        RunClient { sink: HttpSink { client: HttpClient::new(remote) }, writer: writer_id(), batches: 0 }
+        RunClient { sink: HttpSink::new(HttpClient::new(remote)), writer: writer_id(), batches: 0 }
     }
 
     /// Whether the server answers (`/api/v1/health`), trying for a few seconds.

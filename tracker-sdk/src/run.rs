@@ -77,7 +77,7 @@ impl Run {
             Some(remote) => {
                 let client = HttpClient::new(remote.clone());
                 let info = client.start_run(&new, opts.resume.as_deref()).map_err(invalid)?;
-                (info, Box::new(HttpSink { client }))
+                (info, Box::new(HttpSink::new(client)))
             }
             None => {
                 let store_opts = StoreOptions {

@@ -175,3 +175,73 @@ fn lost_answers_never_store_a_batch_twice() {
     assert_eq!(stored_points(&store, &id, "x"), 5000, "each point stored exactly once");
     server.kill().unwrap();
 }
+
+/// A server from before the binary batch: a proxy that answers a binary batch with the 415 an
+/// older server gives any body that is not JSON, and relays everything else.
+fn older_server(upstream: String) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let r = refused.clone();
+    let up = upstream.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let (refused, up) = (r.clone(), up.clone());
+            std::thread::spawn(move || {
+                let Ok(mut server) = TcpStream::connect(&up) else { return };
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let Some(mut req) = read_http_message(&mut client, &mut buf) else { return };
+                    let head_end = req.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+                    let head = String::from_utf8_lossy(&req[..head_end]).replace(&addr.to_string(), &up);
+                    if head.to_ascii_lowercase().contains("application/x-trackbench-batch") {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                        let body =
+                            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"this endpoint takes a JSON body"}"#;
+                        let resp = format!(
+                            "HTTP/1.1 415 Unsupported Media Type\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if client.write_all(resp.as_bytes()).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    req = [head.as_bytes(), &req[head_end..]].concat();
+                    if server.write_all(&req).is_err() {
+                        return;
+                    }
+                    let Some(resp) = read_http_message(&mut server, &mut buf) else { return };
+                    if client.write_all(&resp).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), refused)
+}
+
+#[test]
+fn an_older_server_gets_json_from_its_first_refusal_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (mut server, url) = serve(&store, 0);
+    let (old, refused) = older_server(url);
+    let run = Run::start(opts(&old)).unwrap();
+    let id = run.id().to_string();
+    for step in 0..3000 {
+        run.log_at(step, &[("x", if step == 5 { f64::NAN } else { step as f64 })]).unwrap();
+        if step % 1000 == 999 {
+            run.flush().unwrap();
+        }
+    }
+    run.finish().unwrap();
+    assert_eq!(refused.load(Ordering::SeqCst), 1, "one binary batch refused, JSON from then on");
+    let mut s = Store::open(&store, StoreOptions::default()).unwrap();
+    let x = s.series(&id, "x", StepRange::ALL).unwrap();
+    assert_eq!(x.len(), 3000, "every point, once");
+    assert!(x.values[5].is_nan() && x.values[6] == 6.0);
+    server.kill().unwrap();
+}
