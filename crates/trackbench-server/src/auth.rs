@@ -7,6 +7,11 @@
 //! JSON, or carries a body without declaring one, is refused with 415 before any handler
 //! runs: a cross-site form or "simple" request cannot send `application/json`. Artifact
 //! uploads (raw bytes of any type) are the exception.
+//!
+//! Besides the server's token (the single-user mode: everything), a request may carry a user's
+//! token (`trackbench tokens create`), looked up by hash on every request; a user who is not an
+//! admin then passes [`crate::access`]'s permission check before the handler runs. Every
+//! request past the guard carries its [`Caller`] (but a job token's).
 
 use std::sync::Arc;
 
@@ -16,7 +21,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use trackbench_launch::jobtoken;
+use trackbench_store::backend_access::{TOKEN_PREFIX, is_token_shaped, token_hash};
+use trackbench_store::{TokenCheck, UserInfo};
 
+use crate::access::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -166,17 +174,16 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         return next.run(req).await;
     }
     let mut req = req;
+    let mut user = None;
     if let Some(t) = bearer(req.headers()).filter(|t| jobtoken::is_job_token(t)) {
         if let Err(e) = check_job_token(&state, &mut req, &t).await {
             return refuse(req, e).await;
         }
     } else if !token_ok(req.headers(), &state.token) {
-        let e = ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "missing or wrong access token: send `Authorization: Bearer <token>` (the token `trackbench serve` printed, or TRACKBENCH_TOKEN)",
-        );
-        return refuse(req, e).await;
+        match user_of(&state, req.headers()).await {
+            Ok(u) => user = Some(u),
+            Err(e) => return refuse(req, e).await,
+        }
     }
     let path = req.uri().path();
     if let Some(e) = refused_on_readonly(&state, req.method(), path) {
@@ -190,7 +197,114 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         let e = crate::body::not_json(req.headers());
         return refuse(req, e).await;
     }
-    next.run(req).await
+    match user {
+        // A user who is not an admin: the permission check, before any handler runs.
+        Some(u) if !u.admin => match access::authorize(&state, u, req).await {
+            Ok((mut req, caller, after)) => {
+                req.extensions_mut().insert(caller);
+                let resp = next.run(req).await;
+                if resp.status().is_success() {
+                    access::finish(&state, after).await;
+                }
+                resp
+            }
+            Err((req, e)) => refuse(req, e).await,
+        },
+        Some(u) => {
+            req.extensions_mut().insert(Caller { user: Some(u), readable: None });
+            next.run(req).await
+        }
+        None => {
+            if req.extensions().get::<JobScope>().is_none() {
+                req.extensions_mut().insert(Caller::server());
+            }
+            next.run(req).await
+        }
+    }
+}
+
+/// The user whose token (bearer, the UI's cookie, or the password of HTTP basic auth, as the
+/// `mlflow` client sends `MLFLOW_TRACKING_USERNAME`/`PASSWORD`) the request carries, looked up
+/// by its hash now: no answer is kept past this request, so a token revoked, expired or whose
+/// user was removed is refused at once by every replica.
+async fn user_of(state: &Arc<AppState>, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+    let unauthenticated = |msg: String| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
+    let basic = basic_auth(headers);
+    let presented = bearer(headers).or_else(|| cookie_token(headers)).or_else(|| basic.as_ref().map(|(_, p)| p.clone()));
+    let Some(token) = presented.filter(|t| !t.is_empty()) else {
+        return Err(unauthenticated(
+            "missing access token: send `Authorization: Bearer <token>` (the token `trackbench serve` printed, \
+             TRACKBENCH_TOKEN, or a user's token from `trackbench tokens create`)"
+                .to_string(),
+        ));
+    };
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(unauthenticated("wrong access token: it is neither this server's token nor a user's".to_string()));
+    }
+    if !is_token_shaped(&token) {
+        return Err(unauthenticated(format!(
+            "malformed user token: a user token is `{TOKEN_PREFIX}` and 64 hex digits, as `trackbench tokens create` printed it"
+        )));
+    }
+    let hash = token_hash(&token);
+    let checked = state.read(move |st| Ok(st.check_token_hash(&hash)?)).await?;
+    let user = match checked {
+        TokenCheck::Valid { user, .. } => user,
+        TokenCheck::Revoked => return Err(unauthenticated("this token was revoked".to_string())),
+        TokenCheck::Expired => return Err(unauthenticated("this token has expired: make a new one".to_string())),
+        TokenCheck::Unknown => {
+            return Err(unauthenticated("unknown token (never made here, or its user was removed)".to_string()));
+        }
+    };
+    if let Some((name, _)) = basic.filter(|(n, _)| !n.is_empty())
+        && name != user.name
+    {
+        return Err(unauthenticated(format!("this token is not user `{name}`'s")));
+    }
+    Ok(user)
+}
+
+/// The `trackbench_token` cookie's value.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_string))
+}
+
+/// `Authorization: Basic …` as (user name, password).
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// Standard base64 (padding optional); `None` on anything else.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Paths whose writes take raw bytes (artifact uploads), not JSON: the native
@@ -284,5 +398,15 @@ mod tests {
         assert!(!is_artifact_path("/api/v1/runs/abc/artifacts"));
         assert!(!is_artifact_path("/api/v1/runs/artifacts/x"));
         assert!(!is_artifact_path("/api/2.0/mlflow/runs/log-batch"));
+    }
+
+    #[test]
+    fn basic_auth_carries_a_name_and_a_token() {
+        let mut h = HeaderMap::new();
+        // base64("ana:tbu_x")
+        h.insert(header::AUTHORIZATION, "Basic YW5hOnRidV94".parse().unwrap());
+        assert_eq!(basic_auth(&h), Some(("ana".to_string(), "tbu_x".to_string())));
+        assert_eq!(base64_decode("aGk="), Some(b"hi".to_vec()));
+        assert_eq!(base64_decode("a*"), None);
     }
 }

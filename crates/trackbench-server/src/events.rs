@@ -207,6 +207,7 @@ fn kind(c: &Change) -> (&'static str, &str, &str) {
 /// `GET /api/v1/events`: server-sent events of store changes.
 pub async fn events(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
     Query(q): Query<EventsQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.events.subscribe();
@@ -214,7 +215,10 @@ pub async fn events(
     let stream = BroadcastStream::new(rx).filter_map(move |msg| match msg {
         Ok(change) => {
             let (name, run, project) = kind(&change);
-            if q.project.as_deref().is_some_and(|p| p != project) || q.run.as_deref().is_some_and(|r| r != run) {
+            if q.project.as_deref().is_some_and(|p| p != project)
+                || q.run.as_deref().is_some_and(|r| r != run)
+                || !crate::access::can_read(&caller, project)
+            {
                 return None;
             }
             let data = serde_json::to_string(&*change).unwrap_or_default();

@@ -8,12 +8,14 @@
 //! - [`events`]: server-sent events of store changes, including writes by other processes.
 //! - [`launch`]: devices, jobs, sweeps and A/B comparisons run by this server (loopback only,
 //!   unless `allow_launch`); [`report`]: report documents as downloads.
-//! - [`auth`]: Host/Origin checks and the access token, in front of everything.
+//! - [`auth`]: Host/Origin checks and the access token, in front of everything;
+//!   [`access`]: users' permissions on projects, checked for every route.
 //! - [`conn`]: the accept loop, with timeouts for slow clients and a connection cap.
 //! - [`ui`]: the web UI, embedded at build time, for every other GET.
 //!
 //! Store calls are blocking; handlers run them on tokio's blocking pool ([`state`]).
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod body;

@@ -44,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/events", get(crate::events::events))
         .route("/api/v1/projects", get(projects))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/runs", get(list_runs).post(create_run))
         .route("/api/v1/runs/{id}", get(run_detail).patch(edit_run).delete(delete_run))
         .route("/api/v1/runs/{id}/restore", post(restore_run))
@@ -103,9 +104,43 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-async fn projects(State(s): State<Arc<AppState>>) -> ApiResult<AppJson> {
-    let p = s.read(|st| Ok(st.list_projects(false)?)).await?;
+async fn projects(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+) -> ApiResult<AppJson> {
+    let mut p = s.read(|st| Ok(st.list_projects(false)?)).await?;
+    p.retain(|p| crate::access::can_read(&caller, &p.name));
     Ok(axum::Json(json!({ "projects": p })))
+}
+
+/// `GET /api/v1/whoami`: who the token is (a user, or the server's own token), whether an
+/// admin, and what they may do on which project (`trackbench login` checks a token with it).
+async fn whoami(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+) -> ApiResult<AppJson> {
+    let caller = caller.map(|axum::Extension(c)| c).unwrap_or_else(crate::access::Caller::server);
+    let user = caller.user.clone();
+    let out = s
+        .read(move |st| {
+            let mut projects = serde_json::Map::new();
+            for p in st.list_projects(false)? {
+                let perm = match &user {
+                    None => Some(trackbench_store::Permission::Manage),
+                    Some(u) => st.permission(u, p.id)?,
+                };
+                if let Some(perm) = perm {
+                    projects.insert(p.name, json!(perm));
+                }
+            }
+            Ok(json!({
+                "user": user.as_ref().map(|u| u.name.clone()),
+                "admin": user.as_ref().is_none_or(|u| u.admin),
+                "projects": projects,
+            }))
+        })
+        .await?;
+    Ok(axum::Json(out))
 }
 
 #[cfg(test)]

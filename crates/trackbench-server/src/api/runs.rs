@@ -39,7 +39,11 @@ pub(super) struct ListQuery {
 /// signed 64-bit `LIMIT`/`OFFSET`.
 pub const MAX_OFFSET: usize = 1 << 48;
 
-pub(super) async fn list_runs(State(s): State<Arc<AppState>>, Query(q): Query<ListQuery>) -> ApiResult<AppJson> {
+pub(super) async fn list_runs(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<AppJson> {
     let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
     if q.offset > MAX_OFFSET {
         return Err(ApiError::invalid(format!("offset {}: at most {MAX_OFFSET}", q.offset)));
@@ -57,6 +61,8 @@ pub(super) async fn list_runs(State(s): State<Arc<AppState>>, Query(q): Query<Li
             let mut runs = st.list_runs(&query)?;
             let more = runs.len() > limit;
             runs.truncate(limit);
+            // A user sees only readable projects' runs (a page may then hold fewer than `limit`).
+            runs.retain(|r| crate::access::can_read(&caller, &r.project));
             let columns: Vec<String> = q
                 .columns
                 .as_deref()
@@ -139,7 +145,8 @@ pub(super) struct CreateRun {
 pub(super) async fn create_run(
     State(s): State<Arc<AppState>>,
     scope: Option<axum::Extension<crate::auth::JobScope>>,
-    JsonBody(req): JsonBody<CreateRun>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    JsonBody(mut req): JsonBody<CreateRun>,
 ) -> ApiResult<Response> {
     if req.new.project.is_empty() {
         return Err(ApiError::invalid("`project` is required"));
@@ -156,6 +163,9 @@ pub(super) async fn create_run(
     };
     if scope.is_some() && req.id.is_none() {
         return Err(refused());
+    }
+    if scope.is_none() {
+        crate::access::stamp_owner(&caller, &mut req.new.tags);
     }
     let run = s
         .write(move |st| {

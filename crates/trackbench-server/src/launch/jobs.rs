@@ -28,8 +28,13 @@ pub(super) async fn devices(State(s): State<Arc<AppState>>) -> ApiResult<axum::J
     Ok(axum::Json(list))
 }
 
-pub(super) async fn list_jobs(State(s): State<Arc<AppState>>) -> axum::Json<Vec<JobView>> {
-    axum::Json(s.launcher.jobs())
+pub(super) async fn list_jobs(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+) -> axum::Json<Vec<JobView>> {
+    let mut jobs = s.launcher.jobs();
+    jobs.retain(|j| crate::access::can_read(&caller, &j.project));
+    axum::Json(jobs)
 }
 
 /// What every launching body shares: where and how the command runs.

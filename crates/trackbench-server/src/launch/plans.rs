@@ -243,8 +243,13 @@ pub(super) struct AbListQuery {
     project: Option<String>,
 }
 
-pub(super) async fn list_abs(State(s): State<Arc<AppState>>, Query(q): Query<AbListQuery>) -> ApiResult<Response> {
-    let list = s.read(move |st| Ok(st.list_abs(q.project.as_deref())?)).await?;
+pub(super) async fn list_abs(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    Query(q): Query<AbListQuery>,
+) -> ApiResult<Response> {
+    let mut list = s.read(move |st| Ok(st.list_abs(q.project.as_deref())?)).await?;
+    list.retain(|a| crate::access::can_read(&caller, &a.project));
     Ok(axum::Json(list).into_response())
 }
 

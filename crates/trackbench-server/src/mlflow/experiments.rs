@@ -148,6 +148,7 @@ impl OneOrMany {
 
 pub async fn search_get(
     State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult<AppJson> {
     let mut req = SearchReq::default();
@@ -165,7 +166,7 @@ pub async fn search_get(
         }
     }
     req.order_by = OneOrMany::Many(order);
-    search(State(s), JsonBody(req)).await
+    search(State(s), caller, JsonBody(req)).await
 }
 
 /// Which lifecycle stages a search wants (`ACTIVE_ONLY`, `DELETED_ONLY`, `ALL`).
@@ -195,7 +196,11 @@ impl ViewType {
     }
 }
 
-pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<SearchReq>) -> ApiResult<AppJson> {
+pub async fn search(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    JsonBody(req): JsonBody<SearchReq>,
+) -> ApiResult<AppJson> {
     let max = req.max_results.unwrap_or(1000);
     if !(1..=50_000).contains(&max) {
         return Err(ApiError::invalid(format!(
@@ -214,7 +219,7 @@ pub async fn search(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Sear
             st.ensure_project(DEFAULT_EXPERIMENT)?;
             let mut rows = Vec::new();
             for p in st.list_projects(true)? {
-                if !view.keeps(p.deleted) {
+                if !view.keeps(p.deleted) || !crate::access::can_read(&caller, &p.name) {
                     continue;
                 }
                 let tags = st.project_tags(p.id)?;

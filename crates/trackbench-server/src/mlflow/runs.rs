@@ -124,7 +124,11 @@ pub struct CreateReq {
     tags: Vec<KeyValue>,
 }
 
-pub async fn create(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<CreateReq>) -> ApiResult<AppJson> {
+pub async fn create(
+    State(s): State<Arc<AppState>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    JsonBody(req): JsonBody<CreateReq>,
+) -> ApiResult<AppJson> {
     check_tags(&req.tags)?;
     let out = s
         .write(move |st| {
@@ -144,6 +148,7 @@ pub async fn create(State(s): State<Arc<AppState>>, JsonBody(req): JsonBody<Crea
             {
                 tags.push((USER_TAG.to_string(), u.clone()));
             }
+            crate::access::stamp_owner(&caller, &mut tags);
             let new =
                 NewRun { project: project.name.clone(), name, tags, created_ms: req.start_time, ..NewRun::default() };
             let run = st.create_run(&new)?;

@@ -5,6 +5,7 @@
 //! server in this process on a real port, to set short timeouts. Every test uses a real store
 //! in a temp folder.
 
+mod access;
 mod data;
 mod fuzz;
 mod launch;

@@ -6,6 +6,8 @@
 //! skipped and says so. Artifacts go to the S3 server named by `TRACKBENCH_TEST_S3` (moto,
 //! under a prefix of the test's own), else to a `file://` folder (said too).
 //!
+//! - `access`: the permission table over every route (shared with the SQLite tests), and a
+//!   revoked token refused at once by every replica.
 //! - `replicas`: two replicas share runs, batches (a retry through the other one stored once),
 //!   live events and artifacts.
 //! - `scale`: 16 writers over both replicas for a fixed time, one replica killed midway:
@@ -18,6 +20,7 @@
 //! - `wire`: the SDK's binary batches (and its JSON ones) on a SQLite store and on this one:
 //!   every point bit-exact, bad bodies refused with nothing stored, a resent batch stored once.
 
+mod access;
 mod data;
 mod faults;
 mod readonly;
