@@ -69,6 +69,18 @@ pub enum ProjectsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Give USER a permission on PROJECT (read < edit < manage), replacing theirs
+    Grant { project: String, user: String, level: crate::cmd_users::Level },
+    /// Take USER's own permission on PROJECT away (the default then applies)
+    Revoke { project: String, user: String },
+    /// Show, or set, what every user may do on a project they hold no permission of their own on
+    Default { level: Option<crate::cmd_users::DefaultLevel> },
+    /// List permissions, of one project or all
+    Grants {
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn run_json(store: &dyn Backend, r: &RunInfo) -> anyhow::Result<serde_json::Value> {
@@ -277,9 +289,22 @@ fn show(store: &dyn Backend, r: &RunInfo) -> anyhow::Result<()> {
 }
 
 pub fn projects(ctx: &Ctx, cmd: ProjectsCmd) -> anyhow::Result<()> {
+    use crate::cmd_users::AccessCmd;
+    let json = match cmd {
+        ProjectsCmd::Ls { json } => json,
+        ProjectsCmd::Grant { project, user, level } => {
+            return crate::cmd_users::access(ctx, AccessCmd::Grant { project, user, level });
+        }
+        ProjectsCmd::Revoke { project, user } => {
+            return crate::cmd_users::access(ctx, AccessCmd::Revoke { project, user });
+        }
+        ProjectsCmd::Default { level } => return crate::cmd_users::access(ctx, AccessCmd::Default { level }),
+        ProjectsCmd::Grants { project, json } => {
+            return crate::cmd_users::access(ctx, AccessCmd::Grants { project, json });
+        }
+    };
     let boxed = ctx.open()?;
     let store = boxed.as_ref();
-    let ProjectsCmd::Ls { json } = cmd;
     let projects = store.list_projects(false)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&projects)?);

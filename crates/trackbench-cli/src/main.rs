@@ -16,6 +16,7 @@ mod cmd_gc;
 mod cmd_import;
 mod cmd_job_exec;
 mod cmd_launch;
+mod cmd_login;
 mod cmd_models;
 mod cmd_report;
 mod cmd_runs;
@@ -24,6 +25,7 @@ mod cmd_store;
 mod cmd_sweep;
 mod cmd_train;
 mod cmd_ui;
+mod cmd_users;
 mod output;
 mod report_drift;
 mod selection;
@@ -57,9 +59,24 @@ enum Command {
     /// List, show, tag and delete runs
     #[command(subcommand)]
     Runs(cmd_runs::RunsCmd),
-    /// List projects
+    /// List projects; grant and revoke users' permissions on them
     #[command(subcommand)]
     Projects(cmd_runs::ProjectsCmd),
+    /// The team's users (against a store, as its admin)
+    #[command(subcommand)]
+    Users(cmd_users::UsersCmd),
+    /// Users' API tokens: create (printed once), list, revoke
+    #[command(subcommand)]
+    Tokens(cmd_users::TokensCmd),
+    /// Keep a team server's URL and your token for the CLI and the SDKs
+    Login(cmd_login::LoginArgs),
+    /// Forget the server `login` kept
+    Logout,
+    /// Ask the server who your token is: user, admin, projects
+    Whoami {
+        #[arg(long)]
+        json: bool,
+    },
     /// Export runs with every point and every param
     Export(cmd_export::ExportArgs),
     /// Compare runs: param diff, metric summaries, grouped mean ± std with 95% CI
@@ -276,6 +293,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Runs(c) => cmd_runs::runs(&ctx, c),
         Command::Projects(c) => cmd_runs::projects(&ctx, c),
+        Command::Users(c) => cmd_users::users(&ctx, c),
+        Command::Tokens(c) => cmd_users::tokens(&ctx, c),
+        Command::Login(a) => cmd_login::login(a),
+        Command::Logout => cmd_login::logout(),
+        Command::Whoami { json } => cmd_login::whoami(json),
         Command::Export(a) => cmd_export::export(&ctx, a),
         Command::Compare(a) => cmd_compare::compare(&ctx, a),
         Command::Report(a) => cmd_report::report_cmd(&ctx, a),

@@ -14,4 +14,5 @@ mod store_copy;
 mod train;
 mod ui;
 mod ui_login;
+mod users;
 mod util;
