@@ -129,6 +129,29 @@ pub fn needs_body(method: &Method, path: &str) -> bool {
     matches!(path, "/api/v1/runs" | "/api/v1/jobs" | "/api/v1/sweeps" | "/api/v1/ab")
 }
 
+/// Whether a write sets or removes run tags, so a user's body must not name the owner tag
+/// (the server's to set: the user whose token created the run).
+pub fn sets_tags(method: &Method, path: &str) -> bool {
+    if let Some(rest) = mlflow_rest(path) {
+        return *method == Method::POST && matches!(rest, "runs/set-tag" | "runs/delete-tag" | "runs/log-batch");
+    }
+    let Some(rest) = path.strip_prefix("/api/v1/runs/") else { return false };
+    match rest.split_once('/') {
+        None => *method == Method::PATCH,
+        Some((_, sub)) => *method == Method::POST && sub == "batch",
+    }
+}
+
+/// Whether `haystack` holds `needle`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else { return true };
+    haystack
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == first)
+        .any(|(i, _)| haystack.get(i..i + needle.len()) == Some(needle))
+}
+
 fn mlflow_rest(path: &str) -> Option<&str> {
     path.strip_prefix("/api/2.0/mlflow/").or_else(|| path.strip_prefix("/ajax-api/2.0/mlflow/"))
 }
@@ -478,7 +501,16 @@ pub fn check(st: &dyn Backend, state: &AppState, user: &UserInfo, need: &Need) -
             }
         }
         Need::Launch(target, slurm) => {
-            if !slurm {
+            // Cancelling: where the job runs decides.
+            let job_on_slurm = match target {
+                Some(Target::Job(id)) => id
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|n| state.launcher.jobs().into_iter().find(|j| j.id == n))
+                    .is_some_and(|j| j.backend == "slurm"),
+                _ => false,
+            };
+            if !slurm && !job_on_slurm {
                 return Err(denied(
                     "a user launches only on the Slurm cluster (`\"on\": \"slurm\"`), never on the server's own \
                      machine; ask an admin",
@@ -534,7 +566,10 @@ pub async fn authorize(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    let (req, body) = if needs_body(&method, &path) && crate::body::is_json(req.headers()) {
+    let json = crate::body::is_json(req.headers());
+    let tags = sets_tags(&method, &path);
+    let mut names_owner = false;
+    let (req, body) = if (needs_body(&method, &path) && json) || tags {
         let gzip = req
             .headers()
             .get(header::CONTENT_ENCODING)
@@ -545,15 +580,22 @@ pub async fn authorize(
             Ok(b) => b,
             Err(e) => return Err((Request::from_parts(parts, Body::empty()), e)),
         };
-        let parsed: Option<Value> = if gzip {
-            crate::body::gunzip(&bytes, state.max_body).ok().and_then(|b| crate::body::parse_json(&b).ok())
-        } else {
-            crate::body::parse_json(&bytes).ok()
-        };
+        let plain =
+            if gzip { crate::body::gunzip(&bytes, state.max_body).ok().map(axum::body::Bytes::from) } else { None };
+        let plain = plain.as_ref().unwrap_or(&bytes);
+        names_owner = tags && contains(plain, trackbench_store::OWNER_TAG.as_bytes());
+        let parsed: Option<Value> = if json { crate::body::parse_json(plain).ok() } else { None };
         (Request::from_parts(parts, Body::from(bytes)), parsed)
     } else {
         (req, None)
     };
+    if names_owner {
+        let e = denied(format!(
+            "the `{}` tag names the user whose token created the run: only an admin may set it",
+            trackbench_store::OWNER_TAG
+        ));
+        return Err((req, e));
+    }
     let need = need(&method, &path, &query, body.as_ref());
     let s = state.clone();
     let checked = state
@@ -637,5 +679,12 @@ mod tests {
         );
         check(Method::POST, "/api/v1/users", "", None, Need::AdminOnly);
         assert_eq!(percent_decode("a%2Fb+c%zz"), "a/b c%zz");
+        assert!(sets_tags(&Method::PATCH, "/api/v1/runs/abc"));
+        assert!(sets_tags(&Method::POST, "/api/v1/runs/abc/batch"));
+        assert!(sets_tags(&Method::POST, "/ajax-api/2.0/mlflow/runs/set-tag"));
+        assert!(!sets_tags(&Method::POST, "/api/v1/runs/abc/finish") && !sets_tags(&Method::POST, "/api/v1/runs"));
+        assert!(
+            contains(b"xx trackbench.owner", b"trackbench.owner") && !contains(b"trackbench.own", b"trackbench.owner")
+        );
     }
 }

@@ -542,6 +542,22 @@ pub fn walk(s: &Subject) {
     assert_eq!(st, 200, "{mr}");
     let owner = mr["run"]["data"]["tags"].as_array().unwrap().iter().find(|t| t["key"] == "trackbench.owner").cloned();
     assert_eq!(owner.map(|t| t["value"].clone()), Some(json!("editor")));
+    // Only an admin may change the owner tag afterwards.
+    let mine_id = mine["id"].as_str().unwrap().to_string();
+    let forge = json!({"run_id": mine_id, "key": "trackbench.owner", "value": "boss"}).to_string();
+    let (st, e) = h.send(&s.base, &ed, "POST", "/api/2.0/mlflow/runs/set-tag", forge.as_bytes(), false);
+    assert_eq!(st, 403, "{e}");
+    let patch = br#"{"tags":{"trackbench.owner":"boss"}}"#;
+    let (st, e) = h.send(&s.base, &ed, "PATCH", &format!("/api/v1/runs/{mine_id}"), patch, false);
+    assert_eq!(st, 403, "{e}");
+    let batch = br#"{"tags":[["trackbench.owner","boss"]]}"#;
+    let (st, e) = h.send(&s.base, &ed, "POST", &format!("/api/v1/runs/{mine_id}/batch"), batch, false);
+    assert_eq!(st, 403, "{e}");
+    let (st, _) =
+        h.send(&s.base, &ed, "POST", &format!("/api/v1/runs/{mine_id}/batch"), br#"{"tags":[["x","y"]]}"#, false);
+    assert_eq!(st, 200, "other tags are the editor's to set");
+    let (st, e) = h.send(&s.base, &admin, "POST", "/api/2.0/mlflow/runs/set-tag", forge.as_bytes(), false);
+    assert_eq!(st, 200, "{e}");
     // A user who makes a new project manages it; an admin's runs have no owner.
     let (st, _) = h.send(&s.base, &ed, "POST", "/api/v1/runs", br#"{"project":"eds","name":"x"}"#, false);
     assert_eq!(st, 201);
