@@ -202,6 +202,7 @@ const RULES: &[Rule] = &[
         allowed: &[
             "trackbench-sdk:tracker-sdk/src/options.rs",
             "trackbench-sdk:tracker-sdk/src/http.rs",
+            "trackbench-sdk:tracker-sdk/src/login.rs",
             "trackbench-sdk:tracker-sdk/src/system.rs",
             // `open_blobs` reads the clouds' credential variables (AWS_*, GOOGLE_*, AZURE_*).
             "trackbench-objstore:crates/trackbench-objstore/src/lib.rs",
