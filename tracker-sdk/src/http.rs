@@ -463,6 +463,41 @@ impl RunClient {
         self.sink.finish(run, status, error)
     }
 
+    /// Ends `run` with its own end time (`trackbench push` carries a run's end as it was).
+    pub fn finish_at(&self, run: &str, status: RunStatus, error: Option<&str>, ended_ms: i64) -> Result<(), StoreError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "status": status.as_str(), "error": error, "ended_ms": ended_ms }))
+            .map_err(|e| to_store_error("encoding", e.to_string()))?;
+        self.sink.client.send("POST", &format!("/api/v1/runs/{run}/finish"), Body::Json(&body)).map(drop)
+    }
+
+    /// Sends `batch` under the caller's own mark (writer, number), so a batch sent again after
+    /// an interruption is stored once: what `trackbench push` needs to resume.
+    pub fn log_batch_as(&mut self, run: &str, batch: &Batch) -> Result<IngestReport, StoreError> {
+        self.sink.write(run, batch)
+    }
+
+    /// Everything `GET /api/v1/runs/{id}` says of a run (run, params, tags, summary, metric
+    /// summaries, inputs), as JSON; `RunNotFound` when the server has no such run.
+    pub fn detail(&self, id: &str) -> Result<serde_json::Value, StoreError> {
+        let text = self.sink.client.send("GET", &format!("/api/v1/runs/{id}"), Body::Json(b""))?;
+        serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+    }
+
+    /// The run's artifacts on the server (path, size, content hash).
+    pub fn artifacts(&self, run: &str) -> Result<Vec<trackbench_store::ArtifactInfo>, StoreError> {
+        let text = self.sink.client.send("GET", &format!("/api/v1/runs/{run}/artifacts"), Body::Json(b""))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))?;
+        serde_json::from_value(v["artifacts"].clone())
+            .map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+    }
+
+    /// The server's version (`/api/v1/health`).
+    pub fn health(&self) -> Result<serde_json::Value, StoreError> {
+        let text = self.sink.client.send_within("GET", "/api/v1/health", Body::Json(b""), Duration::from_secs(5))?;
+        serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+    }
+
     pub fn put_artifact(&self, run: &str, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let encoded: String = name.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
         self.sink.client.send("PUT", &format!("/api/v1/runs/{run}/artifacts/{encoded}"), Body::Bytes(bytes)).map(drop)

@@ -18,6 +18,7 @@ mod cmd_job_exec;
 mod cmd_launch;
 mod cmd_login;
 mod cmd_models;
+mod cmd_push;
 mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
@@ -105,6 +106,8 @@ enum Command {
     Launch(cmd_launch::LaunchArgs),
     /// Cancel launched runs (SIGTERM to their process group, SIGKILL after the grace period)
     Cancel(cmd_launch::CancelArgs),
+    /// Publish local runs to a team server, keeping their ids (idempotent, resumable)
+    Push(cmd_push::PushArgs),
     /// The task agent a Slurm batch script runs on its node (see `launch --on slurm`)
     #[command(hide = true)]
     JobExec(cmd_job_exec::JobExecArgs),
@@ -311,6 +314,7 @@ fn main() -> ExitCode {
         Command::Launch(a) => cmd_launch::launch(&ctx, a),
         Command::Cancel(a) => cmd_launch::cancel(&ctx, a),
         Command::JobExec(a) => cmd_job_exec::job_exec(a),
+        Command::Push(a) => cmd_push::push(&ctx, a),
         Command::Sweep(a) => cmd_sweep::sweep(&ctx, a),
         Command::Ab(a) => cmd_ab::ab(&ctx, a),
         Command::Models(c) => cmd_models::models(&ctx, c),

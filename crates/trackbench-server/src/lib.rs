@@ -15,6 +15,10 @@
 //!
 //! Store calls are blocking; handlers run them on tokio's blocking pool ([`state`]).
 
+/// The `trackbench push`/`pull` protocol this server speaks (`/api/v1/health`'s `push`): the
+/// routes and fields they use. A client of another protocol refuses, naming both versions.
+pub const PUSH_PROTOCOL: u64 = 1;
+
 pub mod access;
 pub mod api;
 pub mod auth;

@@ -6,6 +6,7 @@ mod hardening;
 mod import;
 mod launch;
 mod models;
+mod push;
 mod report;
 mod report_drift;
 mod runs;

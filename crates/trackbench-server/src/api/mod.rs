@@ -89,6 +89,7 @@ async fn health(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
     let body = json!({
         "ok": ok,
         "version": env!("CARGO_PKG_VERSION"),
+        "push": crate::PUSH_PROTOCOL,
         "readonly": s.readonly,
         "store": part("store", &store),
         "artifacts": part("artifacts", &artifacts),

@@ -291,6 +291,8 @@ pub(super) async fn restore_run(State(s): State<Arc<AppState>>, Path(id): Path<S
 pub(super) struct Finish {
     status: String,
     error: Option<String>,
+    /// When the run ended (Unix ms; `trackbench push` carries a run's own end); now when absent.
+    ended_ms: Option<i64>,
 }
 
 pub(super) async fn finish_run(
@@ -302,7 +304,7 @@ pub(super) async fn finish_run(
         .ok_or_else(|| ApiError::invalid(format!("unknown status `{}`: use finished, failed or killed", f.status)))?;
     let run = s
         .write(move |st| {
-            st.finish_run(&id, status, f.error.as_deref())?;
+            st.finish_run_at(&id, status, f.error.as_deref(), f.ended_ms)?;
             Ok(st.run(&id)?)
         })
         .await?;

@@ -1,0 +1,291 @@
+//! `trackbench push`: local runs published to a real `trackbench serve` (on its own store
+//! folder) and compared point by point; a second push sends nothing; a push killed with
+//! SIGKILL completes when run again with no point twice; a run id the server has from
+//! elsewhere is refused; a server of another push protocol is refused naming both versions.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use trackbench_sdk::{Run, RunOptions, RunStatus, Stream};
+use trackbench_store::{Batch, NewRun, StepRange, Store};
+
+use crate::util::{Env, Out};
+
+const TOKEN: &str = "push-test-token";
+
+/// A team server on its own store folder.
+struct Server {
+    dir: tempfile::TempDir,
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
+            .args(["serve", "--port", "0"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TRACKBENCH_DIR", dir.path())
+            .env("HOME", dir.path())
+            .env("TRACKBENCH_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| l.trim().strip_prefix("API:").map(|u| u.trim().split("/api/v1").next().unwrap().to_string()))
+            .expect("the server prints its API URL");
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { dir, child, url }
+    }
+
+    fn store(&self) -> Store {
+        Store::open(self.dir.path(), Default::default()).unwrap()
+    }
+}
+
+fn push_cmd(env: &Env, server: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trackbench"));
+    c.arg("push")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TRACKBENCH_DIR", env.store())
+        .env("HOME", env.store())
+        .env("TRACKBENCH_URL", server)
+        .env("TRACKBENCH_TOKEN", TOKEN);
+    c
+}
+
+fn push(env: &Env, server: &str, args: &[&str]) -> Out {
+    let Output { status, stdout, stderr } = push_cmd(env, server, args).output().unwrap();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Two runs with everything a run holds: params, tags, summaries, series (NaN and infinities
+/// included), log lines, artifacts, one finished and one failed.
+fn log_runs(env: &Env) -> Vec<String> {
+    let art = env.store().join("weights.bin");
+    std::fs::write(&art, (0..50_000u32).flat_map(|i| i.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let mut ids = Vec::new();
+    for (name, fail) in [("good", false), ("bad", true)] {
+        let run =
+            Run::start(RunOptions::new("pushed").name(name).group("g").tag("team", "vision").store_dir(env.store()))
+                .unwrap();
+        run.log_params(&[("lr", 0.01.into()), ("layers", 3.into()), ("opt", "adam".into())]).unwrap();
+        for step in 0..3000i64 {
+            let v = match step {
+                7 => f64::NAN,
+                8 => f64::INFINITY,
+                9 => f64::NEG_INFINITY,
+                _ => (step as f64 * 0.37).sin(),
+            };
+            run.log_at(step, &[("loss", v), ("acc", step as f64 / 3000.0)]).unwrap();
+        }
+        for i in 0..25 {
+            run.log_line(if i % 2 == 0 { Stream::Stdout } else { Stream::Stderr }, &format!("line {i} of {name}"))
+                .unwrap();
+        }
+        run.set_summary("best", serde_json::json!(0.93)).unwrap();
+        run.log_artifact(&art, Some("model/weights.bin")).unwrap();
+        ids.push(run.id().to_string());
+        if fail {
+            run.finish_with(RunStatus::Failed, Some("diverged at step 3000")).unwrap();
+        } else {
+            run.finish().unwrap();
+        }
+    }
+    ids
+}
+
+/// Everything of run `id` that a push carries, for comparing two stores.
+fn print(store: &mut Store, id: &str) -> serde_json::Value {
+    let r = store.run(id).unwrap();
+    let mut series = BTreeMap::new();
+    for s in store.metric_summaries(id).unwrap() {
+        let p = store.series(id, &s.key, StepRange::default()).unwrap();
+        let bits: Vec<(i64, i64, u64)> =
+            (0..p.len()).map(|i| (p.steps[i], p.wall_ms[i], p.values[i].to_bits())).collect();
+        series.insert(s.key.clone(), serde_json::to_value(bits).unwrap());
+    }
+    let mut lines = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.log_lines(id, after, 1000).unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        lines.extend(page.into_iter().map(|l| serde_json::json!([l.line.stream, l.line.ts_ms, l.line.line])));
+    }
+    let tags: BTreeMap<String, String> =
+        store.tags(id).unwrap().into_iter().filter(|(k, _)| !k.starts_with("push.")).collect();
+    let artifacts: Vec<(String, String, u64)> =
+        store.artifacts(id).unwrap().into_iter().map(|a| (a.path, a.hash, a.size)).collect();
+    serde_json::json!({
+        "run": [r.project, r.name, r.group, r.status.as_str(), r.created_ms, r.ended_ms, r.error, r.command, r.host],
+        "params": store.params(id).unwrap(),
+        "summary": store.summary_values(id).unwrap(),
+        "tags": tags,
+        "series": series,
+        "lines": lines,
+        "artifacts": artifacts,
+    })
+}
+
+#[test]
+fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothing() {
+    let env = Env::new();
+    let ids = log_runs(&env);
+    let server = Server::start();
+    let out = push(&env, &server.url, &["--all"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("pushed 2 of 2 run(s)"), "{}", out.stdout);
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    let mut remote = server.store();
+    for id in &ids {
+        assert_eq!(print(&mut local, id), print(&mut remote, id), "run {id} differs after the push");
+        let origin = remote.tags(id).unwrap().into_iter().find(|(k, _)| k == "push.origin");
+        assert!(origin.is_some(), "the pushed run records where it came from");
+    }
+    assert_eq!(remote.run(&ids[1]).unwrap().error.as_deref(), Some("diverged at step 3000"));
+    // Idempotent: nothing is sent again.
+    let again = push(&env, &server.url, &["--all", "--json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let sent = again.json();
+    for r in sent["runs"].as_array().unwrap() {
+        assert_eq!(
+            (&r["created"], &r["points"], &r["log_lines"], &r["fields"], &r["artifacts"], &r["ended"]),
+            (
+                &serde_json::json!(false),
+                &serde_json::json!(0),
+                &serde_json::json!(0),
+                &serde_json::json!(0),
+                &serde_json::json!(0),
+                &serde_json::json!(false)
+            ),
+            "{r}"
+        );
+    }
+    let plain = push(&env, &server.url, &["--project", "pushed"]);
+    assert!(plain.stdout.contains("nothing new to push"), "{}", plain.stdout);
+    // A new point and a new tag after the push: only those go.
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    let mut b = Batch::default();
+    b.push_metric("loss", 5000, 1, 0.5);
+    b.tags.push(("reviewed".into(), "yes".into()));
+    local.log_batch(&ids[0], &b).unwrap();
+    let more = push(&env, &server.url, &[&ids[0][..8], "--json"]).json();
+    assert_eq!(more["runs"][0]["points"], 1, "{more}");
+    assert_eq!(more["runs"][0]["fields"], 1, "{more}");
+    assert_eq!(print(&mut local, &ids[0]), print(&mut server.store(), &ids[0]));
+}
+
+#[test]
+fn a_push_killed_half_way_completes_when_run_again_with_no_point_twice() {
+    let env = Env::new();
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    let id = local.create_run(&NewRun { project: "big".into(), ..NewRun::default() }).unwrap().id;
+    for key in ["a", "b", "c", "d"] {
+        let mut b = Batch::default();
+        for step in 0..500_000i64 {
+            b.push_metric(key, step, step, step as f64 * 0.5);
+        }
+        local.log_batch(&id, &b).unwrap();
+    }
+    local.finish_run(&id, trackbench_store::RunStatus::Finished, None).unwrap();
+    let server = Server::start();
+    let mut child = push_cmd(&env, &server.url, &[&id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // Kill it once some, not all, of the points are on the server.
+    let start = Instant::now();
+    loop {
+        let have: i64 = server.store().metric_summaries(&id).map(|m| m.iter().map(|s| s.count).sum()).unwrap_or(0);
+        if have > 0 {
+            assert!(have < 2_000_000, "the push finished before it could be killed ({have} points)");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no point reached the server");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = server.store().run(&id).unwrap();
+    assert_ne!(before.status, trackbench_store::RunStatus::Finished, "cut short before the end");
+    let out = push(&env, &server.url, &[&id]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut remote = server.store();
+    let counts: Vec<i64> = remote.metric_summaries(&id).unwrap().iter().map(|s| s.count).collect();
+    assert_eq!(counts, [500_000; 4], "every point once");
+    assert_eq!(print(&mut local, &id), print(&mut remote, &id));
+}
+
+#[test]
+fn a_run_id_the_server_has_from_elsewhere_is_refused() {
+    let env = Env::new();
+    let server = Server::start();
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    let id = "samerunid0000001";
+    local.create_run_with_id(id, &NewRun { project: "p".into(), ..NewRun::default() }).unwrap();
+    server.store().create_run_with_id(id, &NewRun { project: "p".into(), ..NewRun::default() }).unwrap();
+    let out = push(&env, &server.url, &[id]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("another origin") && out.stderr.contains("logged there directly"), "{}", out.stderr);
+    assert!(server.store().tags(id).unwrap().is_empty(), "nothing written to the server's run");
+    // Nor a server that is not there, or without a token.
+    let out = push(&env, "http://127.0.0.1:9", &[id]);
+    assert!(out.stderr.contains("does not answer"), "{}", out.stderr);
+    let out = push_cmd(&env, &server.url, &[id]).env("TRACKBENCH_TOKEN", "wrong").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A server speaking another push protocol (a stand-in answering only `/api/v1/health`, as a
+/// newer trackbench would) is refused before anything is sent, naming both versions.
+#[test]
+fn a_server_of_another_push_protocol_is_refused_naming_both_versions() {
+    let env = Env::new();
+    log_runs(&env);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let body = if req.starts_with("GET /api/v1/health") {
+                r#"{"ok": true, "version": "9.1.0", "push": 2}"#
+            } else {
+                r#"{"message": "not expected"}"#
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let out = push(&env, &url, &["--all"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("trackbench 9.1.0, push protocol 2") && out.stderr.contains("push protocol 1"),
+        "{}",
+        out.stderr
+    );
+}
