@@ -76,3 +76,25 @@ def test_a_wrong_token_is_a_clear_error(server, monkeypatch):
     monkeypatch.setenv("TRACKBENCH_TOKEN", "wrong")
     with pytest.raises(Exception, match="(?i)token"):
         trackbench.init(project="p")
+
+
+@pytest.mark.parametrize("wire", ["binary", "json"])
+def test_every_value_arrives_bit_exact_in_either_wire_form(server, store, monkeypatch, wire):
+    server_store, url = server
+    monkeypatch.setenv("TRACKBENCH_URL", url)
+    monkeypatch.setenv("TRACKBENCH_TOKEN", TOKEN)
+    if wire == "json":
+        monkeypatch.setenv("TRACKBENCH_WIRE", "json")
+    specials = [float("inf"), float("-inf"), -0.0, 5e-324, 1.7976931348623157e308, 0.1]
+    values = [specials[s % len(specials)] if s % 7 == 0 else math.sin(s) * 1e3 for s in range(10_000)]
+    run = trackbench.init(project="wire-py", name=wire)
+    for step, v in enumerate(values):
+        run.log({"v": v, "nan": float("nan")}, step=step)
+    run_id = run.id
+    run.finish()
+    data = export(server_store, run_id)
+    got = data["metrics"]["v"]["values"]
+    as_float = [float(x) if isinstance(x, str) else x for x in got]
+    assert [math.copysign(1, x) for x in as_float] == [math.copysign(1, x) for x in values], "signs, -0.0 too"
+    assert as_float == values, "every value as logged"
+    assert all(x == "NaN" or math.isnan(x) for x in data["metrics"]["nan"]["values"])
