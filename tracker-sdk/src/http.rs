@@ -100,6 +100,31 @@ impl HttpClient {
         HttpClient { agent, remote }
     }
 
+    /// `GET path`'s body as bytes; a 404 is `RunNotFound`, other failures name the status.
+    fn get_bytes(&self, path: &str) -> Result<Vec<u8>, StoreError> {
+        let url = self.url(path);
+        let mut req = self.agent.get(&url);
+        if let Some(t) = &self.remote.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let mut resp = req.call().map_err(|e| to_store_error("the server could not be reached", format!("GET {url}: {e}")))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|e| to_store_error("reading the server's answer", format!("GET {url}: {e}")))?;
+        match status {
+            200..=299 => Ok(bytes),
+            404 => Err(StoreError::RunNotFound(format!("GET {url}: HTTP 404"))),
+            _ => Err(to_store_error(
+                "the server refused the request",
+                format!("GET {url}: HTTP {status}: {}", server_message(&String::from_utf8_lossy(&bytes))),
+            )),
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.remote.url)
     }
@@ -490,6 +515,16 @@ impl RunClient {
             serde_json::from_str(&text).map_err(|e| to_store_error("reading the server's answer", e.to_string()))?;
         serde_json::from_value(v["artifacts"].clone())
             .map_err(|e| to_store_error("reading the server's answer", e.to_string()))
+    }
+
+    /// `GET path` as text (JSON), retried as other requests are.
+    pub fn get_text(&self, path: &str) -> Result<String, StoreError> {
+        self.sink.client.send("GET", path, Body::Json(b""))
+    }
+
+    /// `GET path` as bytes (a binary series, an artifact): one attempt, errors named.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, StoreError> {
+        self.sink.client.get_bytes(path)
     }
 
     /// The server's version (`/api/v1/health`).

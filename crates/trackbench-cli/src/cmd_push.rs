@@ -222,6 +222,12 @@ fn describe(s: &Sent) -> String {
     format!("run {}: {}", s.run, parts.join(", "))
 }
 
+/// The tags push and pull keep for themselves (`push.origin`, `pull.from`, line counts): each
+/// side's own bookkeeping, never carried to the other side.
+fn is_sync_tag(key: &str) -> bool {
+    key.starts_with("push.") || key.starts_with("pull.")
+}
+
 /// A JSON object's entries as (key, value).
 fn entries(v: &Value) -> BTreeMap<String, Value> {
     v.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
@@ -233,7 +239,8 @@ fn push_run(store: &mut Store, client: &mut RunClient, origin: &str, run: &RunIn
     let mut detail = match client.detail(id) {
         Ok(d) => d,
         Err(StoreError::RunNotFound(_)) => {
-            let mut tags = store.tags(id)?;
+            let mut tags: Vec<(String, String)> =
+                store.tags(id)?.into_iter().filter(|(k, _)| !is_sync_tag(k)).collect();
             tags.push((ORIGIN_TAG.into(), origin.to_string()));
             let new = NewRun {
                 project: run.project.clone(),
@@ -274,7 +281,7 @@ fn push_run(store: &mut Store, client: &mut RunClient, origin: &str, run: &RunIn
             batch.params.push((k, v));
         }
     }
-    for (k, v) in store.tags(id)? {
+    for (k, v) in store.tags(id)?.into_iter().filter(|(k, _)| !is_sync_tag(k)) {
         if tags.get(&k).and_then(Value::as_str) != Some(v.as_str()) {
             batch.tags.push((k, v));
         }
@@ -413,4 +420,258 @@ fn check_counts(store: &mut Store, id: &str, detail: &Value) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// Tag naming the server a pulled run came from.
+pub const PULLED_TAG: &str = "pull.from";
+/// Tag counting the log lines a pull has stored locally.
+const PULLED_LINES_TAG: &str = "pull.log_lines";
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Runs to pull: ids on the server
+    runs: Vec<String>,
+    /// Pull the runs of this project
+    #[arg(long, short)]
+    project: Option<String>,
+    /// With --project: only the runs matching this filter (as `runs ls --filter`)
+    #[arg(long, requires = "project")]
+    filter: Option<String>,
+    /// The team server [default: TRACKBENCH_URL, else `trackbench login`'s]
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
+    /// Print what was received as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// `trackbench pull`: brings team runs into the local store for offline work, by the same rules
+/// as `push` the other way: ids kept, only what the store lacks fetched (series as the
+/// server's bit-exact binary form), resumable, a local run of another origin refused.
+pub fn pull(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.project.is_some() || !a.runs.is_empty(), "say what to pull: RUN… or --project P [--filter F]");
+    let remote = remote(a.from.as_deref())?;
+    let url = remote.url.clone();
+    let client = RunClient::new(remote);
+    check_server(&client, &url)?;
+    let mut store = ctx.open_local()?;
+    let origin = origin_id(&ctx.store_dir)?;
+    let mut ids = a.runs.clone();
+    if let Some(p) = &a.project {
+        let mut offset = 0u64;
+        loop {
+            let mut q = format!("/api/v1/runs?limit=1000&offset={offset}&project={}", query_escape(p));
+            if let Some(f) = &a.filter {
+                q.push_str(&format!("&filter={}", query_escape(f)));
+            }
+            let page: Value = serde_json::from_str(&client.get_text(&q)?).context("reading the run list")?;
+            ids.extend(
+                page["runs"].as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().map(String::from)),
+            );
+            match page["next_offset"].as_u64() {
+                Some(n) if n > offset => offset = n,
+                _ => break,
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for id in &ids {
+        let got = pull_run(&mut store, &client, &url, &origin, id)
+            .with_context(|| format!("pulling run {id} from {url} (run the pull again to resume)"))?;
+        if !a.json && !got.nothing() {
+            eprintln!("{}", describe(&got));
+        }
+        all.push(got);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "server": url, "runs": all }))?);
+    } else if all.iter().all(Sent::nothing) {
+        println!("nothing new to pull: this store already has all of {} run(s)", all.len());
+    } else {
+        println!(
+            "pulled {} of {} run(s) from {url}: {} points, {} log lines, {} artifacts",
+            all.iter().filter(|s| !s.nothing()).count(),
+            all.len(),
+            all.iter().map(|s| s.points).sum::<u64>(),
+            all.iter().map(|s| s.log_lines).sum::<u64>(),
+            all.iter().map(|s| s.artifacts).sum::<u64>()
+        );
+    }
+    Ok(())
+}
+
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Series `key` of run `id` on the server, whole, from its binary form (bit-exact).
+fn server_series(client: &RunClient, id: &str, key: &str) -> anyhow::Result<trackbench_store::Points> {
+    let bytes = client.get_bytes(&format!("/api/v1/runs/{id}/series?key={}&format=binary", query_escape(key)))?;
+    anyhow::ensure!(
+        bytes.len() >= 16 && &bytes[..8] == b"TBSERIES",
+        "the server's series `{key}` is not in its binary form"
+    );
+    let n = u64::from_le_bytes(bytes[8..16].try_into()?) as usize;
+    anyhow::ensure!(
+        bytes.len() == 16 + 24 * n,
+        "the server's series `{key}` is cut short ({} bytes for {n} points)",
+        bytes.len()
+    );
+    let word = |i: usize| u64::from_le_bytes(bytes[16 + 8 * i..24 + 8 * i].try_into().unwrap_or([0; 8]));
+    let mut p = trackbench_store::Points::with_capacity(n);
+    for i in 0..n {
+        p.push(word(i) as i64, word(n + i) as i64, f64::from_bits(word(2 * n + i)));
+    }
+    Ok(p)
+}
+
+fn pull_run(store: &mut Store, client: &RunClient, url: &str, origin: &str, id: &str) -> anyhow::Result<Sent> {
+    let mut got = Sent { run: id.to_string(), ..Sent::default() };
+    let detail = client.detail(id)?;
+    let theirs: RunInfo = serde_json::from_value(detail["run"].clone()).context("reading the server's run")?;
+    let tags = entries(&detail["tags"]);
+    match store.run(id) {
+        Ok(_) => {
+            let mine = store.tags(id)?;
+            let from = mine.iter().find(|(k, _)| k == PULLED_TAG).map(|(_, v)| v.as_str());
+            let pushed_here = tags.get(ORIGIN_TAG).and_then(Value::as_str) == Some(origin);
+            if from != Some(url) && !pushed_here {
+                anyhow::bail!(
+                    "run {id} exists in this store with another origin ({}); a run id names one run, so it is not pulled",
+                    from.map(|f| format!("pulled from {f}")).unwrap_or_else(|| "logged here".into())
+                );
+            }
+        }
+        Err(StoreError::RunNotFound(_)) => {
+            let mut t: Vec<(String, String)> = tags
+                .iter()
+                .filter(|(k, _)| !is_sync_tag(k))
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            t.push((PULLED_TAG.into(), url.to_string()));
+            let new = NewRun {
+                project: theirs.project.clone(),
+                name: Some(theirs.name.clone()),
+                group: theirs.group.clone(),
+                notes: theirs.notes.clone(),
+                tags: t,
+                host: theirs.host.clone(),
+                command: theirs.command.clone(),
+                git_commit: theirs.git_commit.clone(),
+                git_dirty: theirs.git_dirty,
+                env: theirs.env.clone(),
+                created_ms: Some(theirs.created_ms),
+                ..NewRun::default()
+            };
+            store.create_run_with_id(id, &new)?;
+            got.created = true;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut batch = Batch::default();
+    let params: BTreeMap<String, Value> = store.params(id)?.into_iter().collect();
+    for (k, v) in entries(&detail["params"]) {
+        if params.get(&k) != Some(&v) {
+            batch.params.push((k, v));
+        }
+    }
+    let mine: BTreeMap<String, String> = store.tags(id)?.into_iter().collect();
+    for (k, v) in tags.iter().filter(|(k, _)| !is_sync_tag(k)) {
+        let v = v.as_str().unwrap_or_default();
+        if mine.get(k).map(String::as_str) != Some(v) {
+            batch.tags.push((k.clone(), v.to_string()));
+        }
+    }
+    let summary: BTreeMap<String, Value> = store.summary_values(id)?.into_iter().collect();
+    for (k, v) in entries(&detail["summary"]) {
+        if summary.get(&k) != Some(&v) {
+            batch.summary.push((k, v));
+        }
+    }
+    got.fields = (batch.params.len() + batch.tags.len() + batch.summary.len()) as u64;
+    if got.fields > 0 {
+        store.log_batch(id, &batch)?;
+    }
+    let have: BTreeMap<String, i64> = store.metric_summaries(id)?.into_iter().map(|s| (s.key, s.count)).collect();
+    for m in detail["metrics"].as_array().into_iter().flatten() {
+        let (Some(key), Some(count)) = (m["key"].as_str(), m["count"].as_i64()) else { continue };
+        let from = have.get(key).copied().unwrap_or(0).max(0) as usize;
+        if from as i64 >= count {
+            continue;
+        }
+        let points = server_series(client, id, key)?;
+        let mut start = from;
+        while start < points.len() {
+            let end = (start + POINTS_PER_BATCH).min(points.len());
+            let mut part = trackbench_store::Points::with_capacity(end - start);
+            part.extend_from(&points, start..end);
+            let b = Batch {
+                series: vec![SeriesBatch { key: key.to_string(), points: part }],
+                mark: Some((format!("pull:{key}"), start as i64)),
+                ..Batch::default()
+            };
+            store.log_batch(id, &b)?;
+            got.points += (end - start) as u64;
+            start = end;
+        }
+    }
+    // Lines this store has of the run: those a pull brought, or, for a run pushed from here,
+    // those the push sent (the server's count of them).
+    let pushed_here = tags.get(ORIGIN_TAG).and_then(Value::as_str) == Some(origin);
+    let counted = |t: Option<&str>| t.and_then(|n| n.parse::<u64>().ok());
+    let lines_have = counted(mine.get(PULLED_LINES_TAG).map(String::as_str))
+        .or(if pushed_here { counted(tags.get(LINES_TAG).and_then(Value::as_str)) } else { None })
+        .unwrap_or(0);
+    let (mut index, mut after) = (0u64, 0i64);
+    loop {
+        let page: Value = serde_json::from_str(
+            &client.get_text(&format!("/api/v1/runs/{id}/logs?after={after}&limit={LINES_PER_BATCH}"))?,
+        )?;
+        let lines = page["lines"].as_array().cloned().unwrap_or_default();
+        let Some(last) = lines.last() else { break };
+        after = last["seq"].as_i64().context("a log line without its seq")?;
+        let mut fresh = Vec::new();
+        for l in &lines {
+            if index >= lines_have {
+                fresh.push(serde_json::from_value::<LogLine>(l.clone()).context("reading a log line")?);
+            }
+            index += 1;
+        }
+        if !fresh.is_empty() {
+            got.log_lines += fresh.len() as u64;
+            let b = Batch {
+                log_lines: fresh,
+                tags: vec![(PULLED_LINES_TAG.into(), index.to_string())],
+                ..Batch::default()
+            };
+            store.log_batch(id, &b)?;
+        }
+    }
+    let mine: BTreeMap<String, String> = store.artifacts(id)?.into_iter().map(|a| (a.path, a.hash)).collect();
+    for art in client.artifacts(id)? {
+        if mine.get(&art.path) == Some(&art.hash) {
+            continue;
+        }
+        let path: String = art.path.split('/').map(query_escape).collect::<Vec<_>>().join("/");
+        let bytes = client.get_bytes(&format!("/api/v1/runs/{id}/artifacts/{path}"))?;
+        store.put_artifact_from(id, &art.path, &bytes[..], "pulled artifact")?;
+        got.artifacts += 1;
+        got.artifact_bytes += bytes.len() as u64;
+    }
+    let local = store.run(id)?;
+    if matches!(theirs.status, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed)
+        && (local.status, local.ended_ms, &local.error) != (theirs.status, theirs.ended_ms, &theirs.error)
+    {
+        store.finish_run_at(id, theirs.status, theirs.error.as_deref(), theirs.ended_ms)?;
+        got.ended = true;
+    }
+    Ok(got)
 }

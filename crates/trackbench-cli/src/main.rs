@@ -108,6 +108,8 @@ enum Command {
     Cancel(cmd_launch::CancelArgs),
     /// Publish local runs to a team server, keeping their ids (idempotent, resumable)
     Push(cmd_push::PushArgs),
+    /// Bring team runs into the local store for offline work, keeping their ids
+    Pull(cmd_push::PullArgs),
     /// The task agent a Slurm batch script runs on its node (see `launch --on slurm`)
     #[command(hide = true)]
     JobExec(cmd_job_exec::JobExecArgs),
@@ -315,6 +317,7 @@ fn main() -> ExitCode {
         Command::Cancel(a) => cmd_launch::cancel(&ctx, a),
         Command::JobExec(a) => cmd_job_exec::job_exec(a),
         Command::Push(a) => cmd_push::push(&ctx, a),
+        Command::Pull(a) => cmd_push::pull(&ctx, a),
         Command::Sweep(a) => cmd_sweep::sweep(&ctx, a),
         Command::Ab(a) => cmd_ab::ab(&ctx, a),
         Command::Models(c) => cmd_models::models(&ctx, c),

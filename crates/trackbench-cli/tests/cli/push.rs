@@ -134,8 +134,12 @@ fn print(store: &mut Store, id: &str) -> serde_json::Value {
         after = last.seq;
         lines.extend(page.into_iter().map(|l| serde_json::json!([l.line.stream, l.line.ts_ms, l.line.line])));
     }
-    let tags: BTreeMap<String, String> =
-        store.tags(id).unwrap().into_iter().filter(|(k, _)| !k.starts_with("push.")).collect();
+    let tags: BTreeMap<String, String> = store
+        .tags(id)
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("push.") && !k.starts_with("pull."))
+        .collect();
     let artifacts: Vec<(String, String, u64)> =
         store.artifacts(id).unwrap().into_iter().map(|a| (a.path, a.hash, a.size)).collect();
     serde_json::json!({
@@ -149,6 +153,17 @@ fn print(store: &mut Store, id: &str) -> serde_json::Value {
     })
 }
 
+/// Asserts two runs' prints are equal, naming the first part that differs.
+fn same(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
+    for (k, va) in a.as_object().unwrap() {
+        let vb = &b[k];
+        if va != vb {
+            let short = |v: &serde_json::Value| v.to_string().chars().take(600).collect::<String>();
+            panic!("{what}: `{k}` differs:\n  left:  {}\n  right: {}", short(va), short(vb));
+        }
+    }
+}
+
 #[test]
 fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothing() {
     let env = Env::new();
@@ -160,7 +175,7 @@ fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothi
     let mut local = Store::open(env.store(), Default::default()).unwrap();
     let mut remote = server.store();
     for id in &ids {
-        assert_eq!(print(&mut local, id), print(&mut remote, id), "run {id} differs after the push");
+        same(&print(&mut local, id), &print(&mut remote, id), &format!("run {id} after the push"));
         let origin = remote.tags(id).unwrap().into_iter().find(|(k, _)| k == "push.origin");
         assert!(origin.is_some(), "the pushed run records where it came from");
     }
@@ -288,4 +303,75 @@ fn a_server_of_another_push_protocol_is_refused_naming_both_versions() {
         "{}",
         out.stderr
     );
+}
+
+fn pull(env: &Env, server: &str, args: &[&str]) -> Out {
+    let Output { status, stdout, stderr } = Command::new(env!("CARGO_BIN_EXE_trackbench"))
+        .arg("pull")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TRACKBENCH_DIR", env.store())
+        .env("HOME", env.store())
+        .env("TRACKBENCH_URL", server)
+        .env("TRACKBENCH_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+#[test]
+fn pulled_runs_equal_the_servers_and_a_second_pull_fetches_nothing() {
+    let laptop = Env::new();
+    let ids = log_runs(&laptop);
+    let server = Server::start();
+    assert_eq!(push(&laptop, &server.url, &["--all"]).code, 0);
+    // A run logged straight to the server (remote SDK), in the same project.
+    let remote = Run::start(
+        RunOptions::new("pushed")
+            .name("remote")
+            .remote(trackbench_sdk::Remote::new(server.url.clone(), Some(TOKEN.into()))),
+    )
+    .unwrap();
+    for step in 0..500 {
+        remote.log_at(step, &[("loss", 1.0 / (step + 1) as f64)]).unwrap();
+    }
+    remote.log_line(Stream::Stdout, "from the server side").unwrap();
+    let remote_id = remote.id().to_string();
+    remote.finish().unwrap();
+
+    let other = Env::new();
+    let out = pull(&other, &server.url, &["--project", "pushed"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("pulled 3 of 3 run(s)"), "{}", out.stdout);
+    let mut got = Store::open(other.store(), Default::default()).unwrap();
+    let mut theirs = server.store();
+    for id in ids.iter().chain([&remote_id]) {
+        same(&print(&mut got, id), &print(&mut theirs, id), &format!("run {id} after the pull"));
+    }
+    let again = pull(&other, &server.url, &["--project", "pushed"]);
+    assert!(again.stdout.contains("nothing new to pull"), "{}\n{}", again.stdout, again.stderr);
+    // A filter picks runs; a local run of another origin under the same id is refused.
+    let third = Env::new();
+    let out = pull(&third, &server.url, &["--project", "pushed", "--filter", "status = 'failed'", "--json"]);
+    assert_eq!(out.json()["runs"].as_array().unwrap().len(), 1, "{}", out.stdout);
+    let mut clash = Store::open(third.store(), Default::default()).unwrap();
+    clash.create_run_with_id(&remote_id, &NewRun { project: "p".into(), ..NewRun::default() }).unwrap();
+    let out = pull(&third, &server.url, &[&remote_id]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("another origin"), "{}", out.stderr);
+    // Pulling back into the store that pushed them changes nothing.
+    let back = pull(&laptop, &server.url, &[&ids[0], &ids[1]]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    let mut local = Store::open(laptop.store(), Default::default()).unwrap();
+    same(
+        &print(&mut local, &ids[0]),
+        &print(&mut server.store(), &ids[0]),
+        "a run pulled back where it was pushed from",
+    );
+    assert!(back.stdout.contains("nothing new to pull"), "{}", back.stdout);
 }
