@@ -573,6 +573,17 @@ fn bench(args: &[String]) -> ExitCode {
     report.run("team server on PostgreSQL, side by side with mlflow server (trackbench-team-bench)", team_bench::bench);
     report.run("data profiles and drift, side by side with whylogs and Evidently", data_bench::bench);
     report.run("launch backends: local against Slurm (one-node cluster)", slurm_bench::bench);
+    report.run("push and pull of 10 runs x 1M points (trackbench-push-bench, release)", || {
+        let mut build = cargo();
+        build.args(["build", "--release", "--locked", "-p", "trackbench-cli", "-p", "trackbench-bench"]);
+        if let Outcome::Failed(e) = status(build) {
+            return Outcome::Failed(format!("building the CLI and trackbench-push-bench: {e}"));
+        }
+        let release = target_dir().join("release");
+        let mut c = std::process::Command::new(release.join("trackbench-push-bench"));
+        c.arg("--trackbench").arg(release.join("trackbench"));
+        status(c)
+    });
     report.run("micro benchmarks (criterion: SDK log())", || {
         let mut c = cargo();
         c.args(["bench", "--locked", "-p", "trackbench-bench", "--bench", "log_call"]);
