@@ -375,3 +375,34 @@ fn pulled_runs_equal_the_servers_and_a_second_pull_fetches_nothing() {
     );
     assert!(back.stdout.contains("nothing new to pull"), "{}", back.stdout);
 }
+
+#[test]
+fn push_watch_follows_a_running_run_until_it_ends() {
+    let env = Env::new();
+    let server = Server::start();
+    let run = Run::start(RunOptions::new("live").name("training").store_dir(env.store())).unwrap();
+    let id = run.id().to_string();
+    run.log_at(0, &[("loss", 1.0)]).unwrap();
+    run.flush().unwrap();
+    let mut watcher =
+        push_cmd(&env, &server.url, &[&id, "--watch"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Keeps logging while the push watches; the server sees it grow before the run ends.
+    let mut grew = false;
+    for step in 1..40i64 {
+        run.log_at(step, &[("loss", 1.0 / step as f64)]).unwrap();
+        run.log_line(Stream::Stdout, &format!("epoch {step}")).unwrap();
+        run.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let there = server.store().metric_summaries(&id).map(|m| m.first().map_or(0, |s| s.count)).unwrap_or(0);
+        grew |= there > 1 && there < step + 1;
+    }
+    run.finish().unwrap();
+    let status = watcher.wait().unwrap();
+    let mut stderr = String::new();
+    watcher.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(grew, "the server saw the run grow while it ran");
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    same(&print(&mut local, &id), &print(&mut server.store(), &id), "a watched run after its end");
+    assert_eq!(server.store().run(&id).unwrap().status, trackbench_store::RunStatus::Finished);
+}
