@@ -4,7 +4,8 @@
 //! store's (`models`, `registry`).
 //!
 //! Unchanged code using the official `mlflow` client (`mlflow.set_tracking_uri(url)`, the token
-//! in `MLFLOW_TRACKING_TOKEN`) logs here. The mapping:
+//! in `MLFLOW_TRACKING_TOKEN`, or a user's name and token in `MLFLOW_TRACKING_USERNAME` /
+//! `MLFLOW_TRACKING_PASSWORD`) logs here, with that user's permissions (`crate::access`). The mapping:
 //! - experiment id = the project's numeric id as text; experiment `"0"` is the project named
 //!   `Default`, created on first use (MLflow always has it). `artifact_location` is
 //!   `mlflow-artifacts:/<experiment id>`.
