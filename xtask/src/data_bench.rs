@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::{Outcome, cargo, pinned_venv, root, status, target_dir};
 
 /// Makes the venv (installing the pinned requirements when they changed), returning its python.
-fn venv() -> Result<PathBuf, String> {
+pub(crate) fn venv() -> Result<PathBuf, String> {
     pinned_venv(
         &target_dir().join("data-bench-venv"),
         &root().join("crates/trackbench-bench/data/requirements.txt"),
@@ -23,7 +23,7 @@ fn venv() -> Result<PathBuf, String> {
 }
 
 /// Builds the Python SDK's wheel in release and installs it into the venv of `vpy`.
-fn install_wheel(vpy: &PathBuf) -> Result<(), String> {
+pub(crate) fn install_wheel(vpy: &PathBuf) -> Result<(), String> {
     let out = target_dir().join("data-bench-wheels");
     let _ = std::fs::remove_dir_all(&out);
     let bin = vpy.parent().ok_or("the venv's python has no folder")?;

@@ -571,6 +571,10 @@ fn bench(args: &[String]) -> ExitCode {
     });
     report.run("desktop app (release: cold start on 10k runs, idle memory, .deb size)", desktop::bench);
     report.run("team server on PostgreSQL, side by side with mlflow server (trackbench-team-bench)", team_bench::bench);
+    report.run(
+        "remote logging wire: binary vs JSON vs local store vs mlflow client (trackbench-team-bench --wire)",
+        team_bench::wire_bench,
+    );
     report.run("data profiles and drift, side by side with whylogs and Evidently", data_bench::bench);
     report.run("launch backends: local against Slurm (one-node cluster)", slurm_bench::bench);
     report.run("push and pull of 10 runs x 1M points (trackbench-push-bench, release)", || {

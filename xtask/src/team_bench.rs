@@ -4,6 +4,10 @@
 //! may create databases), with `mlflow server` from a venv under the target dir built from
 //! `crates/trackbench-bench/team/requirements.txt` (mlflow + psycopg2). Skipped, saying why,
 //! when PostgreSQL, `psql` or that venv cannot be had.
+//!
+//! [`wire_bench`], the part "remote logging wire" (issue 16 part 4), runs the same binary with
+//! `--wire` and, for the Python SDK's rows, the data benchmark's venv with the release wheel
+//! built into it (those rows are skipped, saying why, without that venv).
 
 use std::process::Command;
 
@@ -45,5 +49,51 @@ pub fn bench() -> Outcome {
     let release = target_dir().join("release");
     let mut c = Command::new(release.join("trackbench-team-bench"));
     c.arg("--pg").arg(&url).arg("--mlflow").arg(&mlflow).arg("--trackbench").arg(release.join("trackbench"));
+    status(c)
+}
+
+/// The PostgreSQL server to bench against: `TRACKBENCH_BENCH_POSTGRES`, else a throwaway cluster
+/// (stopped when the second value drops).
+fn bench_postgres() -> Result<(String, Option<postgres::Postgres>), String> {
+    match std::env::var("TRACKBENCH_BENCH_POSTGRES") {
+        Ok(url) if !url.is_empty() => Ok((url, None)),
+        _ => postgres::Postgres::start().map(|pg| (pg.url.clone(), Some(pg))),
+    }
+}
+
+pub fn wire_bench() -> Outcome {
+    if which("psql").is_none() {
+        return Outcome::Skipped("no `psql` on PATH (Debian: apt-get install postgresql-client)".into());
+    }
+    let mlflow = match mlflow_venv() {
+        Ok(m) => m,
+        Err(why) => return Outcome::Skipped(format!("no mlflow server venv: {why}")),
+    };
+    let (url, _cluster) = match bench_postgres() {
+        Ok(pg) => pg,
+        Err(why) => return Outcome::Skipped(format!("no PostgreSQL: {why}")),
+    };
+    let mut build = cargo();
+    build.args(["build", "--release", "--locked", "-p", "trackbench-cli", "-p", "trackbench-bench"]);
+    if let Outcome::Failed(e) = status(build) {
+        return Outcome::Failed(format!("building the CLI and trackbench-team-bench: {e}"));
+    }
+    let python = match crate::data_bench::venv() {
+        Ok(vpy) => match crate::data_bench::install_wheel(&vpy) {
+            Ok(()) => Some(vpy),
+            Err(e) => return Outcome::Failed(e),
+        },
+        Err(why) => {
+            eprintln!("no venv for the Python SDK's rows ({why}); they are skipped");
+            None
+        }
+    };
+    let release = target_dir().join("release");
+    let mut c = Command::new(release.join("trackbench-team-bench"));
+    c.arg("--pg").arg(&url).arg("--mlflow").arg(&mlflow).arg("--trackbench").arg(release.join("trackbench"));
+    c.arg("--wire");
+    if let Some(py) = python {
+        c.arg("--python").arg(py);
+    }
     status(c)
 }

@@ -6,8 +6,12 @@
 //!
 //! ```text
 //! trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow VENV/bin/mlflow [--runs 1000,10000]
-//!     [--api-runs 1000] [--reps 5] [--ingest-only | --grid-only]
+//!     [--api-runs 1000] [--reps 5] [--ingest-only | --grid-only | --wire [--python PY]]
 //! ```
+//!
+//! `--wire` measures only remote logging, binary wire form against JSON against the local store
+//! and the `mlflow` client (issue 16 part 4; `team_wire`), with `PY` a python that has the
+//! Trackbench wheel for the Python SDK's rows.
 //!
 //! `--runs 1000,10000,100000` adds issue 15's 100k-run size (its fill takes about 6 minutes on two
 //! cores, so it is not in the default); `--grid-only` measures only the grid.
@@ -48,6 +52,8 @@
 mod machine;
 #[path = "../sse.rs"]
 mod sse;
+#[path = "../team_wire.rs"]
+mod team_wire;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -87,6 +93,10 @@ struct Opts {
     grid_only: bool,
     /// Grid runs logged through Trackbench's API before the rest are SQL copies (`--api-runs`).
     api_runs: usize,
+    /// Only the wire comparison (`--wire`, issue 16 part 4; see `team_wire`).
+    wire: bool,
+    /// A python with the Trackbench wheel installed, for the wire comparison's Python SDK rows.
+    python: Option<String>,
 }
 
 fn parse() -> anyhow::Result<Opts> {
@@ -99,6 +109,8 @@ fn parse() -> anyhow::Result<Opts> {
         ingest_only: false,
         grid_only: false,
         api_runs: 1000,
+        wire: false,
+        python: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -112,10 +124,12 @@ fn parse() -> anyhow::Result<Opts> {
             "--ingest-only" => o.ingest_only = true,
             "--grid-only" => o.grid_only = true,
             "--api-runs" => o.api_runs = val()?.parse()?,
+            "--wire" => o.wire = true,
+            "--python" => o.python = Some(val()?),
             "--runs" => o.runs = val()?.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>()?,
             _ => bail!(
                 "usage: trackbench-team-bench --pg postgres://USER@HOST:PORT/DB --mlflow PATH/TO/mlflow \
-                 [--trackbench PATH] [--runs 1000,10000] [--api-runs N] [--reps N] [--ingest-only | --grid-only]"
+                 [--trackbench PATH] [--runs 1000,10000] [--api-runs N] [--reps N] [--ingest-only | --grid-only | --wire [--python PATH]]"
             ),
         }
     }
@@ -475,6 +489,10 @@ fn run() -> anyhow::Result<()> {
     println!("mlflow server at {} (started in {:.1} s)", ml.http.base, t0.elapsed().as_secs_f64());
     ml.signal("-STOP");
     let mut t = Table::default();
+    if o.wire {
+        team_wire::run(&o, &tb, &ml, tmp.path(), &mut t)?;
+        return finish(&o, t, &started_load, tb, ml);
+    }
     let curve = if o.grid_only {
         ml.signal("-CONT");
         None
