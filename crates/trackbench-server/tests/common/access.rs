@@ -392,7 +392,11 @@ pub fn walk(s: &Subject) {
     let routes = routes_in_source();
     assert!(routes.len() > 80, "found {} routes: {routes:?}", routes.len());
     for (m, p) in &routes {
-        assert!(class_of(m, p).is_some(), "route {m} {p} has no class in the permission table");
+        assert!(
+            class_of(m, p).is_some(),
+            "route {m} {p} has no class in the permission table: add it to CLASSES here, and to `need` in \
+             src/access.rs (until then a user who is not an admin gets 403 there)"
+        );
     }
 
     for u in ["reader", "editor", "stranger", "temp"] {
