@@ -522,6 +522,12 @@ impl RunClient {
         self.sink.client.send("GET", path, Body::Json(b""))
     }
 
+    /// `PUT path` with a JSON body; the answer's text.
+    pub fn put_json(&self, path: &str, body: &serde_json::Value) -> Result<String, StoreError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| to_store_error("encoding", e.to_string()))?;
+        self.sink.client.send("PUT", path, Body::Json(&bytes))
+    }
+
     /// `GET path` as bytes (a binary series, an artifact): one attempt, errors named.
     pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, StoreError> {
         self.sink.client.get_bytes(path)

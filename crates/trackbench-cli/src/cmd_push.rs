@@ -181,12 +181,16 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> anyhow::Result<()> {
         pending = next;
         std::thread::sleep(Duration::from_secs(2));
     }
+    let abs = push_abs(&mut store, &client, &ids)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "server": url, "runs": all }))?);
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "server": url, "runs": all, "abs": abs }))?);
         return Ok(());
     }
+    if !abs.is_empty() {
+        eprintln!("A/B comparisons sent: {}", abs.join(", "));
+    }
     let changed = all.iter().filter(|s| !s.nothing()).count();
-    if changed == 0 {
+    if changed == 0 && abs.is_empty() {
         println!("nothing new to push: {url} already has all of {} run(s)", all.len());
     } else {
         let points: u64 = all.iter().map(|s| s.points).sum();
@@ -376,6 +380,35 @@ fn push_run(store: &mut Store, client: &mut RunClient, origin: &str, run: &RunIn
 
 fn now_ms() -> i64 {
     trackbench_store::now_ms()
+}
+
+/// The A/B comparisons whose runs were all pushed, sent where the server's differs (new, a run
+/// not yet on an arm, another end); their ids.
+fn push_abs(store: &mut Store, client: &RunClient, pushed: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut sent = Vec::new();
+    for ab in store.list_abs(None)? {
+        if ab.runs.is_empty() || !ab.runs.iter().all(|r| pushed.contains(&r.run_id)) {
+            continue;
+        }
+        let theirs = match client.get_text(&format!("/api/v1/ab/{}", ab.id)) {
+            Ok(text) => {
+                Some(serde_json::from_str::<trackbench_store::AbInfo>(&text).context("reading the server's A/B")?)
+            }
+            Err(StoreError::RunNotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let same = theirs.as_ref().is_some_and(|t| {
+            (t.status, &t.result, &t.error, t.ended_ms, t.runs.len())
+                == (ab.status, &ab.result, &ab.error, ab.ended_ms, ab.runs.len())
+        });
+        if !same {
+            client
+                .put_json(&format!("/api/v1/push/ab/{}", ab.id), &serde_json::to_value(&ab)?)
+                .with_context(|| format!("pushing A/B {}", ab.id))?;
+            sent.push(ab.id.clone());
+        }
+    }
+    Ok(sent)
 }
 
 /// Sends `lines` (ending at local index `upto`), setting the server's line count in the same

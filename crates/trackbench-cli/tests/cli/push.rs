@@ -168,10 +168,29 @@ fn same(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
 fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothing() {
     let env = Env::new();
     let ids = log_runs(&env);
+    // An A/B over the two runs, ended with a verdict.
+    let ab = {
+        let mut local = Store::open(env.store(), Default::default()).unwrap();
+        let new = trackbench_store::NewAb {
+            project: "pushed".into(),
+            name: "good vs bad".into(),
+            metric: "acc".into(),
+            direction: "maximize".into(),
+            spec: serde_json::json!({"source": "groups"}),
+        };
+        let ab = local.create_ab(&new).unwrap();
+        local.add_ab_run(&ab, trackbench_store::Arm::A, &ids[0], 1).unwrap();
+        local.add_ab_run(&ab, trackbench_store::Arm::B, &ids[1], 2).unwrap();
+        let verdict = serde_json::json!({"comparison": {"verdict": "not enough runs"}});
+        local.finish_ab(&ab, trackbench_store::RunStatus::Failed, Some(&verdict), Some("too few runs")).unwrap();
+        ab
+    };
     let server = Server::start();
     let out = push(&env, &server.url, &["--all"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("pushed 2 of 2 run(s)"), "{}", out.stdout);
+    let local_ab = Store::open(env.store(), Default::default()).unwrap().ab(&ab).unwrap();
+    assert_eq!(server.store().ab(&ab).unwrap(), local_ab, "the A/B arrives whole, with its id and verdict");
     let mut local = Store::open(env.store(), Default::default()).unwrap();
     let mut remote = server.store();
     for id in &ids {
@@ -184,6 +203,7 @@ fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothi
     let again = push(&env, &server.url, &["--all", "--json"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     let sent = again.json();
+    assert_eq!(sent["abs"], serde_json::json!([]), "the A/B is not sent again");
     for r in sent["runs"].as_array().unwrap() {
         assert_eq!(
             (&r["created"], &r["points"], &r["log_lines"], &r["fields"], &r["artifacts"], &r["ended"]),

@@ -12,6 +12,7 @@
 mod artifacts;
 mod data;
 mod models;
+mod push;
 mod runs;
 mod series;
 
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/models", get(models::list))
         .route("/api/v1/models/{name}", get(models::detail))
         .route("/api/v1/ab/{id}/promote", post(models::promote))
+        .route("/api/v1/push/ab/{id}", put(push::put_ab))
         .route(
             "/api/v1/runs/{id}/artifacts/{*path}",
             get(download_artifact).put(upload_artifact).layer(DefaultBodyLimit::disable()),
