@@ -127,6 +127,7 @@ pub fn needs_body(method: &Method, path: &str) -> bool {
         return !rest.starts_with("logged-models/") || rest == "logged-models/search";
     }
     matches!(path, "/api/v1/runs" | "/api/v1/jobs" | "/api/v1/sweeps" | "/api/v1/ab")
+        || path.starts_with("/api/v1/push/")
 }
 
 /// Whether a write sets or removes run tags, so a user's body must not name the owner tag
@@ -338,6 +339,16 @@ pub fn need(method: &Method, path: &str, query: &str, body: Option<&Value>) -> N
             (true, "" | "stats" | "report") => Need::On(Read, vec![ab]),
             (false, "promote") => Need::RegistryWrite(vec![ab]),
             _ => Need::AdminOnly,
+        };
+    }
+    if let Some(id) = path.strip_prefix("/api/v1/push/ab/") {
+        // `trackbench push` carrying an A/B: a write into the project its body names (and
+        // into the one it is in, when it is here already).
+        return if *method == Method::PUT {
+            let into = Target::Project(body_str(body, "project").unwrap_or_default());
+            Need::Create(into, vec![Target::Ab(id.to_string())])
+        } else {
+            Need::AdminOnly
         };
     }
     if let Some(rest) = path.strip_prefix("/api/v1/jobs/") {

@@ -64,6 +64,7 @@ pub const CLASSES: &[(&str, &str, Class)] = &[
     ("POST", "/api/v1/ab/{id}/promote", RegWrite),
     ("GET", "/api/v1/runs/{id}/artifacts/{*path}", Read),
     ("PUT", "/api/v1/runs/{id}/artifacts/{*path}", Edit),
+    ("PUT", "/api/v1/push/ab/{id}", Edit),
     ("GET", "/api/v1/devices", Global),
     ("GET", "/api/v1/backends", Global),
     ("GET", "/api/v1/jobs", Global),
@@ -325,7 +326,7 @@ fn sample(method: &str, path: &str, ids: &Ids) -> (String, Vec<u8>, bool) {
         _ => String::new(),
     };
     let url = if query.is_empty() || method != "GET" { p.clone() } else { format!("{p}?{query}") };
-    if method == "PUT" {
+    if method == "PUT" && !p.starts_with("/api/v1/push/") {
         return (url, b"hello".to_vec(), true);
     }
     if method == "GET" {
