@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { assert, assertEq, bin, browser, cleanup, cli, newPage, outDir, runTests, serve, tempStore, until } from './harness.mjs'
+import { usersTests } from './users.mjs'
 
 const shots = join(outDir, 'screenshots')
 mkdirSync(shots, { recursive: true })
@@ -617,12 +618,15 @@ const selected = tests.filter(([name]) => {
 })
 if (team) console.log(`team store: ${team.replace(/:[^:@/]*@/, ':***@')}`)
 
+// Users and permissions (a store and server of their own, on a store folder in both modes).
+const users = usersTests(b)
 let failures = []
 try {
-  failures = await runTests(selected, ctx)
+  failures = await runTests([...selected, ...users.tests], ctx)
 } finally {
   await b.close()
   await server.stop()
+  await users.teardown()
   cleanup(folder)
 }
 console.log(`screenshots: ${shots}`)

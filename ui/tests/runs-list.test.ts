@@ -74,8 +74,8 @@ describe('RunList.discover', () => {
     const sample = [run('a', { columns: { 'params.lr': 0.1, 'metrics.loss': null } }), run('b', { columns: { 'params.lr': 0.2 } })]
     const { list, calls } = setup(() => ({ runs: sample, next_offset: null }))
     await list.discover()
-    expect(calls[0]).toEqual({ project: 'p', limit: 200, columns: 'params.*,metrics.*' })
-    expect(list.found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss'], varying: ['params.lr'] })
+    expect(calls[0]).toEqual({ project: 'p', limit: 200, columns: 'params.*,metrics.*,tags.trackbench.owner' })
+    expect(list.found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss'], varying: ['params.lr'], owned: false })
     expect(list.columns).toContain('params.lr')
     expect(list.columns).toContain('metrics.loss')
 
@@ -97,7 +97,7 @@ describe('RunList.load', () => {
       [2000, 1],
       [2000, 2],
     ])
-    expect(calls[0]).toMatchObject({ project: 'p', filter: undefined, order_by: 'metrics.`loss` desc', columns: 'metrics.loss,params.seed' })
+    expect(calls[0]).toMatchObject({ project: 'p', filter: undefined, order_by: 'metrics.`loss` desc', columns: 'metrics.loss,tags.trackbench.owner,params.seed' })
     expect(list.complete).toBe(true)
     expect(list.loading).toBe(false)
     expect(list.applied).toBe('')
@@ -169,7 +169,7 @@ describe('RunList.load', () => {
     list.saveColumns(['name', 'params.lr'])
     expect(JSON.parse(localStorage.getItem('trackbench.columns.p')!)).toEqual(['name', 'params.lr'])
     await vi.waitFor(() => expect(calls).toHaveLength(2))
-    expect(calls[1]).toMatchObject({ filter: 'params.lr > 0', columns: 'params.lr' })
+    expect(calls[1]).toMatchObject({ filter: 'params.lr > 0', columns: 'params.lr,tags.trackbench.owner' })
   })
 })
 

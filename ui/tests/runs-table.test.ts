@@ -59,7 +59,7 @@ describe('columns and sorting', () => {
   })
   it('discovers columns and picks defaults without system metrics', () => {
     const found = discoverColumns([run('a', { columns: { 'params.lr': 1, 'metrics.sys/cpu': summary(1), 'metrics.loss': summary(2) } })])
-    expect(found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss', 'metrics.sys/cpu'], varying: [] })
+    expect(found).toEqual({ params: ['params.lr'], metrics: ['metrics.loss', 'metrics.sys/cpu'], varying: [], owned: false })
     expect(defaultColumns(found)).toContain('metrics.loss')
     expect(defaultColumns(found)).not.toContain('metrics.sys/cpu')
   })
@@ -192,15 +192,15 @@ describe('cells and columns', () => {
   })
 
   it('asks the runs list for the shown params, metrics, tags and the grouped-by param', () => {
-    expect(columnsParam(['status', 'params.lr', 'metrics.loss'], '')).toBe('params.lr,metrics.loss')
+    expect(columnsParam(['status', 'params.lr', 'metrics.loss'], '')).toBe('params.lr,metrics.loss,tags.trackbench.owner')
     expect(columnsParam(['name', TAGS_COLUMN], 'params.seed')).toBe('tags.*,params.seed')
-    expect(columnsParam(['params.seed'], 'params.seed')).toBe('params.seed')
-    expect(columnsParam(['name'], 'group')).toBe('')
+    expect(columnsParam(['params.seed'], 'params.seed')).toBe('params.seed,tags.trackbench.owner')
+    expect(columnsParam(['name'], 'group')).toBe('tags.trackbench.owner')
   })
 
   it('offers attributes, params and metrics matching the search', () => {
     const found = { params: ['params.lr'], metrics: ['metrics.loss', 'metrics.val/acc'], varying: [] }
-    expect(choosableColumns(found, '')).toEqual(['created', 'duration', 'group', 'host', 'tags', 'params.lr', 'metrics.loss', 'metrics.val/acc'])
+    expect(choosableColumns(found, '')).toEqual(['created', 'duration', 'group', 'host', 'owner', 'tags', 'params.lr', 'metrics.loss', 'metrics.val/acc'])
     expect(choosableColumns(found, 'VAL')).toEqual(['metrics.val/acc'])
   })
 

@@ -3,6 +3,7 @@
 // page in the URL's order, the filter the server accepted or where it rejected one, the recent
 // filter history, and live updates (status changes in place, a debounced reload on new runs).
 import { api, ApiError, type Run } from '../../lib/api.svelte'
+import { OWNER_TAG } from '../../lib/access.svelte'
 import { onChange } from '../../lib/events.svelte'
 import { columnsParam, defaultColumns, discoverColumns, errorPosition, orderTerm, pushHistory, readColumns, readHistory, withStatus, type ColumnId, type Found } from './table'
 
@@ -65,7 +66,7 @@ export class RunList {
 
   /** Finds the params and metrics of this project from a sample of runs. */
   async discover() {
-    const r = await this.fetchRuns({ project: this.view.project, limit: 200, columns: 'params.*,metrics.*' })
+    const r = await this.fetchRuns({ project: this.view.project, limit: 200, columns: `params.*,metrics.*,tags.${OWNER_TAG}` })
     this.found = discoverColumns(r.runs)
     this.columns = readColumns(stored(this.colsKey())) ?? defaultColumns(this.found)
   }

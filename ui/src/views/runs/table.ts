@@ -5,6 +5,7 @@
 import type { MetricSummary, Run } from '../../lib/api.svelte'
 import { num } from '../../lib/api.svelte'
 import { fmtAgo, fmtDuration, fmtNum, fmtTime, fmtValue, runDuration } from '../../lib/format'
+import { OWNER_TAG, runOwner } from '../../lib/access.svelte'
 
 /** A column: a run attribute, `params.KEY` or `metrics.KEY` (the metric's last value). */
 export type ColumnId = string
@@ -21,12 +22,15 @@ export const ATTRIBUTE_COLUMNS: { id: ColumnId; label: string; order: string }[]
 /** The tags column: a run's tags (the runs list's `tags.KEY` columns), not sortable. */
 export const TAGS_COLUMN: ColumnId = 'tags'
 
+/** The owner column: the user who created the run (its `trackbench.owner` tag), not sortable. */
+export const OWNER_COLUMN: ColumnId = 'owner'
+
 /** Whether a column header sorts the table. */
-export const sortable = (id: ColumnId) => id !== TAGS_COLUMN
+export const sortable = (id: ColumnId) => id !== TAGS_COLUMN && id !== OWNER_COLUMN
 
 /** Tag key prefixes the launcher (`launch.device`, `launch.pid`…) and A/B runs (`ab.id`,
  * `ab.arm`, `ab.seed`) write for their own bookkeeping. */
-export const SYSTEM_TAG_PREFIXES = ['launch.', 'ab.']
+export const SYSTEM_TAG_PREFIXES = ['launch.', 'ab.', 'trackbench.']
 
 export const isSystemTag = (key: string) => SYSTEM_TAG_PREFIXES.some((p) => key.startsWith(p))
 
@@ -62,6 +66,7 @@ export function quoteKey(key: string): string {
 
 export function columnLabel(id: ColumnId): string {
   if (id === TAGS_COLUMN) return 'Tags'
+  if (id === OWNER_COLUMN) return 'Owner'
   const a = ATTRIBUTE_COLUMNS.find((c) => c.id === id)
   if (a) return a.label
   return id.replace(/^(params|metrics)\./, '')
@@ -103,6 +108,8 @@ export function cellValue(run: Run, id: ColumnId, now = Date.now()): unknown {
       return run.group
     case 'host':
       return run.host
+    case OWNER_COLUMN:
+      return runOwner(run)
     case TAGS_COLUMN:
       // The user's tags only: bookkeeping tags differ per run and would split every group.
       return foldTags(runTags(run)).user.map(tagText).join(', ') || null
@@ -142,14 +149,15 @@ export function gridTemplate(columns: ColumnId[]): string {
  * (attributes always come). */
 export function columnsParam(cols: ColumnId[], groupBy: string): string {
   const extra = cols.filter((c) => columnKind(c) !== 'attribute')
-  if (cols.includes(TAGS_COLUMN)) extra.push('tags.*')
+  // The owner always comes along: the "mine" filter needs it whether or not its column shows.
+  extra.push(cols.includes(TAGS_COLUMN) ? 'tags.*' : `tags.${OWNER_TAG}`)
   if (groupBy.startsWith('params.') && !extra.includes(groupBy)) extra.push(groupBy)
   return extra.join(',')
 }
 
 /** The columns the chooser offers, narrowed by its search text. */
 export function choosableColumns(found: Found, search: string): ColumnId[] {
-  return [...['created', 'duration', 'group', 'host', TAGS_COLUMN], ...found.params, ...found.metrics].filter((c) => c.toLowerCase().includes(search.toLowerCase()))
+  return [...['created', 'duration', 'group', 'host', OWNER_COLUMN, TAGS_COLUMN], ...found.params, ...found.metrics].filter((c) => c.toLowerCase().includes(search.toLowerCase()))
 }
 
 /** A run as a `run_status` event leaves it: ended now unless running again (or ended already). */
@@ -280,7 +288,8 @@ export function discoverColumns(sample: Run[]): Found {
   // A run without the param counts as a value of its own.
   for (const r of sample) for (const [k, seen] of params) seen.add(JSON.stringify(r.columns?.[k] ?? null))
   const keys = [...params.keys()].sort()
-  return { params: keys, metrics: [...metrics].sort(), varying: keys.filter((k) => params.get(k)!.size > 1) }
+  const owned = sample.some((r) => runOwner(r) !== null)
+  return { params: keys, metrics: [...metrics].sort(), varying: keys.filter((k) => params.get(k)!.size > 1), owned }
 }
 
 export interface Found {
@@ -288,12 +297,14 @@ export interface Found {
   metrics: string[]
   /** Params whose values differ within the sample (what tells its runs apart). */
   varying: string[]
+  /** Some run of the sample has an owner (runs logged to a team server by its users). */
+  owned?: boolean
 }
 
 /** Default visible columns: a few params (those that differ between runs, when some do: a
  * param every run shares says nothing in a table), then non-system metrics. */
-export function defaultColumns(found: { params: string[]; metrics: string[]; varying?: string[] }): ColumnId[] {
+export function defaultColumns(found: { params: string[]; metrics: string[]; varying?: string[]; owned?: boolean }): ColumnId[] {
   const metrics = found.metrics.filter((m) => !m.startsWith('metrics.sys/'))
   const params = found.varying?.length ? found.varying : found.params
-  return ['status', 'name', 'created', 'duration', 'group', TAGS_COLUMN, ...params.slice(0, 6), ...metrics.slice(0, 6)]
+  return ['status', 'name', 'created', 'duration', 'group', ...(found.owned ? [OWNER_COLUMN] : []), TAGS_COLUMN, ...params.slice(0, 6), ...metrics.slice(0, 6)]
 }
