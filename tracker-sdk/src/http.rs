@@ -60,10 +60,16 @@ impl Remote {
     }
 
     /// `TRACKBENCH_URL` (and `TRACKBENCH_TOKEN`, and `TRACKBENCH_WIRE=json` to send JSON
-    /// batches only), when set.
+    /// batches only), when set; else, unless `TRACKBENCH_DIR` names a store folder (as the local
+    /// launcher does for its children), the server `trackbench login` keeps.
     pub fn from_env() -> Option<Remote> {
-        let url = std::env::var("TRACKBENCH_URL").ok().filter(|u| !u.trim().is_empty())?;
-        let remote = Remote::new(url, std::env::var("TRACKBENCH_TOKEN").ok().filter(|t| !t.is_empty()));
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let (url, token) = match var("TRACKBENCH_URL") {
+            Some(url) => (url, var("TRACKBENCH_TOKEN")),
+            None if var("TRACKBENCH_DIR").is_some() => return None,
+            None => crate::login::env_or_login()?,
+        };
+        let remote = Remote::new(url, token);
         let json = std::env::var("TRACKBENCH_WIRE").is_ok_and(|w| w.trim().eq_ignore_ascii_case("json"));
         Some(if json { remote.with_wire(Wire::Json) } else { remote })
     }
@@ -107,7 +113,8 @@ impl HttpClient {
         if let Some(t) = &self.remote.token {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
-        let mut resp = req.call().map_err(|e| to_store_error("the server could not be reached", format!("GET {url}: {e}")))?;
+        let mut resp =
+            req.call().map_err(|e| to_store_error("the server could not be reached", format!("GET {url}: {e}")))?;
         let status = resp.status().as_u16();
         let bytes = resp
             .body_mut()
@@ -489,9 +496,16 @@ impl RunClient {
     }
 
     /// Ends `run` with its own end time (`trackbench push` carries a run's end as it was).
-    pub fn finish_at(&self, run: &str, status: RunStatus, error: Option<&str>, ended_ms: i64) -> Result<(), StoreError> {
-        let body = serde_json::to_vec(&serde_json::json!({ "status": status.as_str(), "error": error, "ended_ms": ended_ms }))
-            .map_err(|e| to_store_error("encoding", e.to_string()))?;
+    pub fn finish_at(
+        &self,
+        run: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        ended_ms: i64,
+    ) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "status": status.as_str(), "error": error, "ended_ms": ended_ms }))
+                .map_err(|e| to_store_error("encoding", e.to_string()))?;
         self.sink.client.send("POST", &format!("/api/v1/runs/{run}/finish"), Body::Json(&body)).map(drop)
     }
 

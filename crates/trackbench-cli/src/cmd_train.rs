@@ -111,19 +111,19 @@ impl TrainArgs {
 
 pub fn train(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
     let cfg = a.config();
-    // TRACKBENCH_RUN_ID (set by the launcher) attaches to an existing run. With TRACKBENCH_URL
-    // and no store folder named (a cluster task's agent sets exactly that), the run is on the
-    // server, as for any SDK user.
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let remote = var("TRACKBENCH_URL").is_some()
-        && var("TRACKBENCH_DIR").is_none()
-        && ctx.team.is_none()
-        && ctx.store_dir == trackbench_sdk::default_store_dir();
+    // TRACKBENCH_RUN_ID (set by the launcher) attaches to an existing run. With a server from
+    // TRACKBENCH_URL or `trackbench login` and no store folder named (a cluster task's agent
+    // sets exactly that), the run is on the server, as for any SDK user.
     let mut opts = RunOptions::from_env("trackbench-train");
-    if !remote {
+    let remote =
+        opts.remote.clone().filter(|_| ctx.team.is_none() && ctx.store_dir == trackbench_sdk::default_store_dir());
+    let where_ = match &remote {
+        Some(r) => r.url.clone(),
+        None => ctx.store_dir.display().to_string(),
+    };
+    if remote.is_none() {
         opts = opts.store_dir(&ctx.store_dir);
     }
-    let where_ = if remote { var("TRACKBENCH_URL").unwrap_or_default() } else { ctx.store_dir.display().to_string() };
     if let Some(p) = &a.project {
         opts.project = p.clone();
     }

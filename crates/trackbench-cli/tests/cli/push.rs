@@ -426,3 +426,38 @@ fn push_watch_follows_a_running_run_until_it_ends() {
     same(&print(&mut local, &id), &print(&mut server.store(), &id), "a watched run after its end");
     assert_eq!(server.store().run(&id).unwrap().status, trackbench_store::RunStatus::Finished);
 }
+
+/// After `trackbench login`, the SDK (here inside `trackbench train`) logs to that server with
+/// no TRACKBENCH_URL set; `TRACKBENCH_DIR` (what the local launcher gives its children) keeps
+/// it local; `logout` ends it.
+#[test]
+fn after_login_the_sdk_logs_to_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let cli = |args: &[&str], dir: Option<&std::path::Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_trackbench"));
+        c.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).env("HOME", home.path());
+        if let Some(d) = dir {
+            c.env("TRACKBENCH_DIR", d);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    cli(&["login", &server.url, "--token", TOKEN], None);
+    let train = ["train", "--backend", "cpu", "--hidden", "4", "--epochs", "1", "--project", "from-login"];
+    cli(&train, None);
+    let runs = server.store().list_runs(&trackbench_store::RunQuery::default()).unwrap();
+    assert_eq!(runs.len(), 1, "the run went to the logged-in server");
+    assert_eq!(runs[0].project, "from-login");
+    let local = tempfile::tempdir().unwrap();
+    cli(&train, Some(local.path()));
+    assert_eq!(server.store().list_runs(&trackbench_store::RunQuery::default()).unwrap().len(), 1);
+    let here = Store::open(local.path(), Default::default())
+        .unwrap()
+        .list_runs(&trackbench_store::RunQuery::default())
+        .unwrap();
+    assert_eq!(here.len(), 1, "TRACKBENCH_DIR keeps the run local");
+    cli(&["logout"], None);
+    cli(&train, None);
+    assert_eq!(server.store().list_runs(&trackbench_store::RunQuery::default()).unwrap().len(), 1, "logged out");
+}
