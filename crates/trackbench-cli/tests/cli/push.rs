@@ -31,7 +31,11 @@ impl Drop for Server {
 
 impl Server {
     fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_on(tempfile::tempdir().unwrap())
+    }
+
+    /// A server on store folder `dir` (a restarted one keeps what the last one stored).
+    fn start_on(dir: tempfile::TempDir) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
             .args(["serve", "--port", "0"])
             .env_clear()
@@ -460,4 +464,49 @@ fn after_login_the_sdk_logs_to_the_server() {
     cli(&["logout"], None);
     cli(&train, None);
     assert_eq!(server.store().list_runs(&trackbench_store::RunQuery::default()).unwrap().len(), 1, "logged out");
+}
+
+/// The server goes away in the middle of a push (SIGKILL: a dropped connection, a crash): the
+/// push fails saying how to resume, and once a server is back on the same store the next push
+/// completes with every point once.
+#[test]
+fn a_connection_dropped_mid_push_is_reported_and_the_next_push_completes() {
+    let env = Env::new();
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    let id = local.create_run(&NewRun { project: "big".into(), ..NewRun::default() }).unwrap().id;
+    for key in ["a", "b", "c", "d"] {
+        let mut b = Batch::default();
+        for step in 0..500_000i64 {
+            b.push_metric(key, step, step, step as f64 * 0.25);
+        }
+        local.log_batch(&id, &b).unwrap();
+    }
+    local.finish_run(&id, trackbench_store::RunStatus::Finished, None).unwrap();
+    let mut server = Server::start();
+    let pusher = push_cmd(&env, &server.url, &[&id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    loop {
+        let have: i64 = server.store().metric_summaries(&id).map(|m| m.iter().map(|s| s.count).sum()).unwrap_or(0);
+        if have > 0 {
+            assert!(have < 2_000_000, "the push finished before the server could be stopped");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no point reached the server");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let out = pusher.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("run the push again to resume"), "{stderr}");
+    // Back, on the same store (another port): the next push completes it.
+    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    let server = Server::start_on(dir);
+    let out = push(&env, &server.url, &[&id]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut remote = server.store();
+    let counts: Vec<i64> = remote.metric_summaries(&id).unwrap().iter().map(|s| s.count).collect();
+    assert_eq!(counts, [500_000; 4], "every point once");
+    same(&print(&mut local, &id), &print(&mut remote, &id), "the run after the resumed push");
 }
