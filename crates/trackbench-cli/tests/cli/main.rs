@@ -15,5 +15,6 @@ mod store_copy;
 mod train;
 mod ui;
 mod ui_login;
+mod ui_server;
 mod users;
 mod util;
