@@ -1,6 +1,8 @@
 //! The native menu (File, View, Help) and what its items do. Everything goes through the
-//! server or the page: opening another store restarts the in-process server on it, Export
-//! asks the UI (`window.trackbench.exportReport()`), whose download lands in [`crate::download`].
+//! server or the page: opening another store restarts the in-process server on it, Connect to
+//! a Team Server asks for a URL and token in the page and shows that server instead
+//! ([`crate::remote`]), Use the Local Store goes back, Export asks the UI
+//! (`window.trackbench.exportReport()`), whose download lands in [`crate::download`].
 
 use tauri::menu::{
     AboutMetadataBuilder, Menu, MenuBuilder, MenuEvent, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
@@ -29,6 +31,8 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     };
     let file = SubmenuBuilder::new(app, "File")
         .item(&item("open-store", "Open Store Folder…", Some("CmdOrCtrl+O"))?)
+        .item(&item("connect", "Connect to a Team Server…", Some("CmdOrCtrl+Shift+T"))?)
+        .item(&item("use-local", "Use the Local Store", Some("CmdOrCtrl+Shift+L"))?)
         .item(&item("export-report", "Export Report…", Some("CmdOrCtrl+E"))?)
         .separator()
         .item(&item("quit", "Quit", Some("CmdOrCtrl+Q"))?)
@@ -63,8 +67,26 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             app.dialog().file().set_title("Open a Trackbench store folder").pick_folder(move |folder| {
                 let Some(dir) = folder.and_then(|f| f.into_path().ok()) else { return };
                 // Starting and stopping servers blocks: keep it off the GTK thread.
-                std::thread::spawn(move || crate::open_store(&app, dir));
+                std::thread::spawn(move || crate::open_store(&app, dir, true));
             });
+        }
+        "connect" => {
+            let nonce = trackbench_server::auth::random_token();
+            *app.state::<Shell>().connect_nonce.lock().unwrap() = Some(nonce.clone());
+            // Suggested: the server connected to last, else the CLI's `trackbench login`.
+            let suggested = app
+                .path()
+                .app_config_dir()
+                .ok()
+                .and_then(|c| crate::remote::remembered(&c))
+                .or_else(|| trackbench_sdk::login::login_path().and_then(|p| trackbench_sdk::login::read_login(&p)))
+                .map_or_else(|| "http://".to_string(), |l| l.url);
+            let _ = window.eval(crate::remote::dialog_script(&nonce, &suggested));
+        }
+        "use-local" => {
+            let app = app.clone();
+            let store = app.state::<Shell>().store.lock().unwrap().clone();
+            std::thread::spawn(move || crate::open_store(&app, store, true));
         }
         "export-report" => {
             let _ = window.eval(

@@ -6,7 +6,12 @@
 //! instance: the second hands over and exits); saves a download; makes an edit through the API;
 //! resizes the window and quits with Ctrl+Q (the app's own exit path: graceful server stop,
 //! window state saved). Then it starts the app again (same window size, same runs) and checks
-//! the store is intact (run count, point count, the edit, `PRAGMA integrity_check`).
+//! the store is intact (run count, point count, the edit, `PRAGMA integrity_check`). Last, a
+//! team server: a `trackbench serve` of its own with a user whose run it holds, remembered in the
+//! app's config folder as File > Connect to a Team Server leaves it; the app started plainly
+//! shows that server's runs (the user's one with its owner) instead of the local store; File >
+//! Use the Local Store (Ctrl+Shift+L) goes back and forgets it, and File > Connect to a Team
+//! Server… (Ctrl+Shift+T), answered in its two prompts, connects and remembers it again.
 //! Screenshots go to `TRACKBENCH_SCREENSHOTS` (`cargo xtask test`: the target dir's
 //! `desktop-screenshots`; the README's come from there). The processes around the app are in
 //! `harness.rs`, the WebDriver client in `webdriver.rs`; this file is the scenario.
@@ -80,7 +85,147 @@ fn desktop_smoke() {
     let doctor: Value = serde_json::from_str(&tb(&h.cli, &store, &["doctor", "--json"])).unwrap();
     assert_eq!(doctor["integrity"], json!("ok"), "PRAGMA integrity_check");
     assert_eq!(doctor["runs"], json!(RUNS + MORE));
+
+    team_server(&h, shots.as_deref());
     std::io::stdout().flush().unwrap();
+}
+
+/// Kills the team server when the test ends, however it ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The app against a team server it remembers (see the module doc).
+fn team_server(h: &Harness, shots: Option<&Path>) {
+    use std::io::BufRead;
+    let team = h.tmp.path().join("team");
+    tb(&h.cli, &team, &["demo", "--steps", "20", "--seeds", "1"]);
+    tb(&h.cli, &team, &["users", "add", "ana"]);
+    tb(&h.cli, &team, &["projects", "grant", PROJECT, "ana", "edit"]);
+    let token = tb(&h.cli, &team, &["tokens", "create", "ana"]).trim().to_string();
+    let mut child = Command::new(&h.cli)
+        .args(["serve", "--port", "0"])
+        .env("TRACKBENCH_DIR", &team)
+        .env("TRACKBENCH_TOKEN", "team-server-token-0123456789")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("trackbench serve");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let serving = Serving(child);
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("open:").map(|u| u.trim().split("/?token=").next().unwrap().to_string()))
+        .expect("the team server's URL");
+    std::thread::spawn(move || for _ in lines {});
+    // Ana logs a run on the team server: it carries her as its owner.
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let created = agent
+        .post(&format!("{base}/api/v1/runs"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(json!({"project": PROJECT, "name": "ana-on-the-team-server"}))
+        .expect("creating ana's run");
+    assert_eq!(created.status().as_u16(), 201, "ana creates a run");
+    // What File > Connect to a Team Server… remembers (0600, in the app's config folder).
+    let config = h.app_env.iter().find(|(k, _)| k == "XDG_CONFIG_HOME").map(|(_, v)| PathBuf::from(v)).unwrap();
+    let login = trackbench_sdk::login::Login { url: base.clone(), token: token.clone() };
+    trackbench_sdk::login::write_login(&config.join("dev.trackbench.desktop").join("team-server.toml"), &login)
+        .unwrap();
+
+    h.with_app(&[], |s| {
+        let t = Instant::now();
+        while !s.url().starts_with(&base) {
+            assert!(t.elapsed() < Duration::from_secs(30), "the app never showed the team server (at {:?})", s.url());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s.go(&format!("{base}/p/{PROJECT}"));
+        let rows = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, 3, Duration::from_secs(30));
+        assert_eq!(rows.len(), 3, "the team server's two demo runs and ana's");
+        let ana = rows.iter().find(|r| s.text(r).contains("ana-on-the-team-server")).expect("ana's run is shown");
+        assert!(s.text(ana).contains("ana"), "with its owner: {}", s.text(ana));
+        // Signed in as ana, not with the server's token: she may edit, so no read-only mark,
+        // and the "mine" filter is offered.
+        assert_eq!(s.find_all(r#"[data-testid="mine-filter"]"#).len(), 1, "the mine filter for a user");
+        if let Some(dir) = shots {
+            s.screenshot(dir, "desktop-team-server.png");
+        }
+
+        // Back to the local store: its own server (another port), and the team server forgotten.
+        let remembered = config.join("dev.trackbench.desktop").join("team-server.toml");
+        press_keys(h, "ctrl+shift+l");
+        let local = wait_for_ui_off(s, &base);
+        s.go(&format!("{local}/p/{PROJECT}"));
+        let rows =
+            s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, RUNS + MORE, Duration::from_secs(30));
+        assert_eq!(rows.len(), RUNS + MORE, "the local store's runs again");
+        assert!(!remembered.exists(), "Use the Local Store forgets the team server");
+
+        // Connect from the menu: two prompts (URL, token), then the team server, remembered.
+        press_keys(h, "ctrl+shift+t");
+        for answer in [&base, &token] {
+            let t = Instant::now();
+            while s.call("GET", "/alert/text", None).is_err() {
+                assert!(t.elapsed() < Duration::from_secs(20), "the Connect dialog never asked");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            s.call("POST", "/alert/text", Some(json!({ "text": answer }))).expect("typing into the prompt");
+            s.call("POST", "/alert/accept", Some(json!({}))).expect("accepting the prompt");
+        }
+        let t = Instant::now();
+        while !s.url().starts_with(&base) {
+            assert!(t.elapsed() < Duration::from_secs(30), "Connect never showed the team server (at {:?})", s.url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s.go(&format!("{base}/p/{PROJECT}"));
+        let rows = s.wait_for(r#"[data-testid="runs-table"] [data-testid="run-row"]"#, 3, Duration::from_secs(30));
+        assert_eq!(rows.len(), 3, "the team server's runs after Connect");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&remembered).expect("Connect remembers").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the remembered token is private");
+        }
+        assert_eq!(trackbench_sdk::login::read_login(&remembered), Some(login.clone()), "what Connect remembered");
+    });
+    drop(serving);
+}
+
+/// The base URL of the app's own server once the window left `team` (and any login URL).
+fn wait_for_ui_off(s: &Session, team: &str) -> String {
+    let t = Instant::now();
+    loop {
+        let url = s.url();
+        if url.starts_with("http://127.0.0.1:") && !url.starts_with(team) && !url.contains("token=") {
+            return url.split('/').take(3).collect::<Vec<_>>().join("/");
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "the app never went back to its own server (at {url:?})");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Presses `keys` (xdotool's names) in the app's window.
+fn press_keys(h: &Harness, keys: &str) {
+    let pids = pids_of(&h.app);
+    assert_eq!(pids.len(), 1, "one app process");
+    let xdotool = |args: &[&str]| {
+        let out = Command::new("xdotool")
+            .args(args)
+            .envs(h.app_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap_or_else(|e| panic!("xdotool (Debian: apt-get install xdotool): {e}"));
+        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let windows = xdotool(&["search", "--onlyvisible", "--pid", &pids[0].to_string()]);
+    let window = windows.lines().next().expect("a visible window").trim().to_string();
+    xdotool(&["windowfocus", "--sync", &window]);
+    xdotool(&["key", "--clearmodifiers", keys]);
 }
 
 const NOTE: &str = "edited in the desktop smoke test";
