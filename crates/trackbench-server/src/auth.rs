@@ -156,13 +156,14 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let ui = !crate::ui::is_api_path(path);
     if ui
         && req.method() == Method::GET
-        && let Some(t) = query_token(req.uri().query())
-        && constant_time_eq(t.as_bytes(), state.token.as_bytes())
+        && let Some(t) = query_token(req.uri().query()).map(str::to_string)
+        && (constant_time_eq(t.as_bytes(), state.token.as_bytes()) || live_user_token(&state, &t).await)
     {
-        // Opening the printed URL: keep the token in a cookie and drop it from the address
-        // bar (and history) by sending the browser to the same URL without it. A wrong token
-        // sets nothing: the page loads and the UI finds itself signed out.
-        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", state.token);
+        // Opening the printed URL (the server's token, or a user's live token, as `trackbench
+        // ui --server` opens it): keep the token in a cookie and drop it from the address bar
+        // (and history) by sending the browser to the same URL without it. A wrong token sets
+        // nothing: the page loads and the UI finds itself signed out.
+        let cookie = format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict");
         let location = without_token(path, req.uri().query());
         let mut resp =
             (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, location)]).into_response();
@@ -230,7 +231,8 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
 async fn user_of(state: &Arc<AppState>, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
     let unauthenticated = |msg: String| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
     let basic = basic_auth(headers);
-    let presented = bearer(headers).or_else(|| cookie_token(headers)).or_else(|| basic.as_ref().map(|(_, p)| p.clone()));
+    let presented =
+        bearer(headers).or_else(|| cookie_token(headers)).or_else(|| basic.as_ref().map(|(_, p)| p.clone()));
     let Some(token) = presented.filter(|t| !t.is_empty()) else {
         return Err(unauthenticated(
             "missing access token: send `Authorization: Bearer <token>` (the token `trackbench serve` printed, \
@@ -262,6 +264,15 @@ async fn user_of(state: &Arc<AppState>, headers: &HeaderMap) -> Result<UserInfo,
         return Err(unauthenticated(format!("this token is not user `{name}`'s")));
     }
     Ok(user)
+}
+
+/// True when `token` is a user's token, well formed, neither revoked nor expired.
+async fn live_user_token(state: &Arc<AppState>, token: &str) -> bool {
+    if !token.starts_with(TOKEN_PREFIX) || !is_token_shaped(token) {
+        return false;
+    }
+    let hash = token_hash(token);
+    matches!(state.read(move |st| Ok(st.check_token_hash(&hash)?)).await, Ok(TokenCheck::Valid { .. }))
 }
 
 /// The `trackbench_token` cookie's value.

@@ -165,3 +165,34 @@ fn ui_server_refuses_a_bad_token_before_opening_anything() {
     assert!(stderr.contains("401") && stderr.contains("checking the token"), "{stderr}");
     assert!(!record.exists(), "nothing was opened");
 }
+
+/// `GET /?token=…` as the browser sends it: the status and the `Set-Cookie` header, if any.
+fn login_answer(base: &str, token: &str) -> (u16, Option<String>) {
+    let authority = base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&authority).unwrap();
+    write!(conn, "GET /?token={token} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .map(str::to_string);
+    (status, cookie)
+}
+
+/// The login URL the browser page leads to signs a user in with their own token (the cookie
+/// holds it, the address bar loses it); a revoked or made-up token sets nothing.
+#[test]
+fn the_login_url_takes_a_users_token() {
+    let env = Env::new();
+    let (server, token) = serve_with_a_user(&env);
+    let (status, cookie) = login_answer(&server.1, &token);
+    assert_eq!(status, 303);
+    assert!(cookie.as_deref().is_some_and(|c| c.starts_with(&format!("trackbench_token={token};"))), "{cookie:?}");
+    let made_up = format!("tbu_{}", "0".repeat(64));
+    assert_eq!(login_answer(&server.1, &made_up), (200, None));
+    let id = env.ok(&["tokens", "ls", "--json"]).json()[0]["id"].clone();
+    env.ok(&["tokens", "revoke", &id.to_string()]);
+    assert_eq!(login_answer(&server.1, &token), (200, None), "a revoked token signs nobody in");
+}
