@@ -4,8 +4,8 @@
 //! elsewhere is refused; a server of another push protocol is refused naming both versions.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::{Read, Write};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use trackbench_sdk::{Run, RunOptions, RunStatus, Stream};
@@ -18,15 +18,8 @@ const TOKEN: &str = "push-test-token";
 /// A team server on its own store folder.
 struct Server {
     dir: tempfile::TempDir,
-    child: Child,
+    served: crate::util::Served,
     url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -36,25 +29,9 @@ impl Server {
 
     /// A server on store folder `dir` (a restarted one keeps what the last one stored).
     fn start_on(dir: tempfile::TempDir) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
-            .args(["serve", "--port", "0"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("TRACKBENCH_DIR", dir.path())
-            .env("HOME", dir.path())
-            .env("TRACKBENCH_TOKEN", TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| l.trim().strip_prefix("API:").map(|u| u.trim().split("/api/v1").next().unwrap().to_string()))
-            .expect("the server prints its API URL");
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { dir, child, url }
+        let served = crate::util::serve(dir.path(), TOKEN);
+        let url = served.url.clone();
+        Server { dir, served, url }
     }
 
     fn store(&self) -> Store {
@@ -236,9 +213,8 @@ fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothi
     assert_eq!(print(&mut local, &ids[0]), print(&mut server.store(), &ids[0]));
 }
 
-#[test]
-fn a_push_killed_half_way_completes_when_run_again_with_no_point_twice() {
-    let env = Env::new();
+/// A finished run of 4 series x 500k points in `env`'s store: long enough to cut a push short.
+fn big_run(env: &Env) -> (Store, String) {
     let mut local = Store::open(env.store(), Default::default()).unwrap();
     let id = local.create_run(&NewRun { project: "big".into(), ..NewRun::default() }).unwrap().id;
     for key in ["a", "b", "c", "d"] {
@@ -249,19 +225,31 @@ fn a_push_killed_half_way_completes_when_run_again_with_no_point_twice() {
         local.log_batch(&id, &b).unwrap();
     }
     local.finish_run(&id, trackbench_store::RunStatus::Finished, None).unwrap();
-    let server = Server::start();
-    let mut child = push_cmd(&env, &server.url, &[&id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    // Kill it once some, not all, of the points are on the server.
+    (local, id)
+}
+
+/// Waits until some, not all, of run `id`'s points are on the server.
+fn wait_until_partly_pushed(server: &Server, id: &str) {
     let start = Instant::now();
     loop {
-        let have: i64 = server.store().metric_summaries(&id).map(|m| m.iter().map(|s| s.count).sum()).unwrap_or(0);
+        let have: i64 = server.store().metric_summaries(id).map(|m| m.iter().map(|s| s.count).sum()).unwrap_or(0);
         if have > 0 {
-            assert!(have < 2_000_000, "the push finished before it could be killed ({have} points)");
-            break;
+            assert!(have < 2_000_000, "the push finished before it could be cut short ({have} points)");
+            return;
         }
         assert!(start.elapsed() < Duration::from_secs(60), "no point reached the server");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+#[test]
+fn a_push_killed_half_way_completes_when_run_again_with_no_point_twice() {
+    let env = Env::new();
+    let (mut local, id) = big_run(&env);
+    let server = Server::start();
+    let mut child = push_cmd(&env, &server.url, &[&id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // Kill it once some, not all, of the points are on the server.
+    wait_until_partly_pushed(&server, &id);
     child.kill().unwrap();
     child.wait().unwrap();
     let before = server.store().run(&id).unwrap();
@@ -472,30 +460,12 @@ fn after_login_the_sdk_logs_to_the_server() {
 #[test]
 fn a_connection_dropped_mid_push_is_reported_and_the_next_push_completes() {
     let env = Env::new();
-    let mut local = Store::open(env.store(), Default::default()).unwrap();
-    let id = local.create_run(&NewRun { project: "big".into(), ..NewRun::default() }).unwrap().id;
-    for key in ["a", "b", "c", "d"] {
-        let mut b = Batch::default();
-        for step in 0..500_000i64 {
-            b.push_metric(key, step, step, step as f64 * 0.25);
-        }
-        local.log_batch(&id, &b).unwrap();
-    }
-    local.finish_run(&id, trackbench_store::RunStatus::Finished, None).unwrap();
+    let (mut local, id) = big_run(&env);
     let mut server = Server::start();
     let pusher = push_cmd(&env, &server.url, &[&id]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let start = Instant::now();
-    loop {
-        let have: i64 = server.store().metric_summaries(&id).map(|m| m.iter().map(|s| s.count).sum()).unwrap_or(0);
-        if have > 0 {
-            assert!(have < 2_000_000, "the push finished before the server could be stopped");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "no point reached the server");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    wait_until_partly_pushed(&server, &id);
+    server.served.child.kill().unwrap();
+    server.served.child.wait().unwrap();
     let out = pusher.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

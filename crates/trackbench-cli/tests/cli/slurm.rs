@@ -3,7 +3,7 @@
 //! it these tests say so and skip). The tasks log to a real `trackbench serve` on the test's
 //! store, through the real task agent (`trackbench job-exec`) that each batch script runs.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,40 +36,17 @@ fn cluster(test: &str) -> Option<PathBuf> {
 struct Site {
     env: Env,
     conf: PathBuf,
-    server: Child,
+    /// Dropped with the site: the server stops.
+    _served: crate::util::Served,
     url: String,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
 }
 
 impl Site {
     fn start(conf: PathBuf) -> Site {
         let env = Env::new();
-        let mut server = Command::new(env!("CARGO_BIN_EXE_trackbench"))
-            .args(["serve", "--port", "0"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("TRACKBENCH_DIR", env.store())
-            .env("HOME", env.store())
-            .env("TRACKBENCH_TOKEN", TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn trackbench serve");
-        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| l.trim().strip_prefix("API:").map(|u| u.trim().split("/api/v1").next().unwrap().to_string()))
-            .expect("the server prints its API URL");
-        // Keep reading: a server whose stdout is closed ends at its next line.
-        std::thread::spawn(move || lines.for_each(drop));
-        Site { env, conf, server, url }
+        let served = crate::util::serve(env.store(), TOKEN);
+        let url = served.url.clone();
+        Site { env, conf, _served: served, url }
     }
 
     fn command(&self, args: &[&str]) -> Command {

@@ -2,47 +2,20 @@
 //! checked first, then handed to the browser only through a private page and to the desktop
 //! app only on its standard input, never on a command line or in an environment.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::Env;
-
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::util::{Env, Served};
 
 /// A server on `env`'s store with user `ana` (READ on `vision`); her token.
-fn serve_with_a_user(env: &Env) -> (Serve, String) {
+fn serve_with_a_user(env: &Env) -> (Served, String) {
     env.log_run("vision", "r", 0.1, &[0.5]);
     env.ok(&["users", "add", "ana"]);
     env.ok(&["projects", "grant", "vision", "ana", "read"]);
     let token = env.ok(&["tokens", "create", "ana"]).stdout.trim().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
-        .args(["serve", "--port", "0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TRACKBENCH_DIR", env.store())
-        .env("TRACKBENCH_TOKEN", "server-token-0123456789")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed its URL").unwrap();
-        if let Some(url) = line.trim().strip_prefix("open:") {
-            break url.trim().split("/?token=").next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Serve(child, base), token)
+    (crate::util::serve(env.store(), "server-token-0123456789"), token)
 }
 
 /// An executable shell script that writes its name, arguments, environment and standard input
@@ -113,7 +86,7 @@ fn ui_server_opens_the_team_server_through_a_private_page() {
     {
         recorder(&bin, name, &record);
     }
-    let mut child = ui(&env, &bin, &["--browser", "--server", &format!("{}/", server.1)], &token);
+    let mut child = ui(&env, &bin, &["--browser", "--server", &format!("{}/", server.url)], &token);
     let recorded = wait_for_record(&record);
     assert!(!recorded.contains(&token), "the token reached an opener's argv or environment:\n{recorded}");
     let args: Vec<&str> = recorded.lines().filter_map(|l| l.strip_prefix("arg: ")).collect();
@@ -122,13 +95,13 @@ fn ui_server_opens_the_team_server_through_a_private_page() {
     assert!(page.starts_with(env.store().join("run")), "{}", page.display());
     assert_eq!(std::fs::metadata(page).unwrap().permissions().mode() & 0o777, 0o600);
     let html = std::fs::read_to_string(page).unwrap();
-    assert!(html.contains(&format!("url={}/?token={token}\"", server.1)), "leads to the server's login URL:\n{html}");
+    assert!(html.contains(&format!("url={}/?token={token}\"", server.url)), "leads to the server's login URL:\n{html}");
     // Enter ends it, and the page goes with it.
     child.stdin.take().unwrap().write_all(b"\n").unwrap();
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("Signed in to {} as ana", server.1)), "{stderr}");
+    assert!(stderr.contains(&format!("Signed in to {} as ana", server.url)), "{stderr}");
     assert!(!stdout.contains(&token) && !stderr.contains(&token), "the token is never printed:\n{stdout}\n{stderr}");
     assert!(!page.parent().unwrap().exists(), "the page's folder is removed");
 }
@@ -140,12 +113,12 @@ fn ui_server_hands_the_token_to_the_desktop_app_on_stdin_only() {
     let (server, token) = serve_with_a_user(&env);
     let (bin, record) = setup(&env);
     recorder(&bin, "trackbench-desktop", &record);
-    let child = ui(&env, &bin, &["--server", &server.1], &token);
+    let child = ui(&env, &bin, &["--server", &server.url], &token);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let recorded = std::fs::read_to_string(&record).unwrap();
     let args: Vec<&str> = recorded.lines().filter_map(|l| l.strip_prefix("arg: ")).collect();
-    assert_eq!(args, ["--server", server.1.as_str(), "--token-stdin"], "{recorded}");
+    assert_eq!(args, ["--server", server.url.as_str(), "--token-stdin"], "{recorded}");
     assert!(recorded.contains(&format!("stdin: {token}\n")), "the token on stdin:\n{recorded}");
     assert_eq!(recorded.matches(&token).count(), 1, "nowhere but stdin:\n{recorded}");
 }
@@ -157,7 +130,7 @@ fn ui_server_refuses_a_bad_token_before_opening_anything() {
     let (bin, record) = setup(&env);
     #[cfg(unix)]
     recorder(&bin, "trackbench-desktop", &record);
-    let mut child = ui(&env, &bin, &["--server", &server.1], "tbu_wrong");
+    let mut child = ui(&env, &bin, &["--server", &server.url], "tbu_wrong");
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     let status = child.wait().unwrap();
@@ -187,12 +160,12 @@ fn login_answer(base: &str, token: &str) -> (u16, Option<String>) {
 fn the_login_url_takes_a_users_token() {
     let env = Env::new();
     let (server, token) = serve_with_a_user(&env);
-    let (status, cookie) = login_answer(&server.1, &token);
+    let (status, cookie) = login_answer(&server.url, &token);
     assert_eq!(status, 303);
     assert!(cookie.as_deref().is_some_and(|c| c.starts_with(&format!("trackbench_token={token};"))), "{cookie:?}");
     let made_up = format!("tbu_{}", "0".repeat(64));
-    assert_eq!(login_answer(&server.1, &made_up), (200, None));
+    assert_eq!(login_answer(&server.url, &made_up), (200, None));
     let id = env.ok(&["tokens", "ls", "--json"]).json()[0]["id"].clone();
     env.ok(&["tokens", "revoke", &id.to_string()]);
-    assert_eq!(login_answer(&server.1, &token), (200, None), "a revoked token signs nobody in");
+    assert_eq!(login_answer(&server.url, &token), (200, None), "a revoked token signs nobody in");
 }

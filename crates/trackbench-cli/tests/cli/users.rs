@@ -2,11 +2,11 @@
 //! `whoami`, `logout` against a real `trackbench serve` on it: the token printed once and never
 //! listed, the login file private to the user, a refused token never kept.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use crate::util::Env;
+use crate::util::{Env, Served};
 
 /// `trackbench ARGS` with `HOME` and the store in `env`'s folder, and `vars`.
 fn run(env: &Env, args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> (i32, String, String) {
@@ -27,35 +27,8 @@ fn run(env: &Env, args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> 
     )
 }
 
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(env: &Env) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
-        .args(["serve", "--port", "0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TRACKBENCH_DIR", env.store())
-        .env("TRACKBENCH_TOKEN", "server-token-0123456789")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed its URL").unwrap();
-        if let Some(url) = line.trim().strip_prefix("open:") {
-            break url.trim().split("/?token=").next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Serve(child, base)
+fn serve(env: &Env) -> Served {
+    crate::util::serve(env.store(), "server-token-0123456789")
 }
 
 #[test]
@@ -108,13 +81,13 @@ fn login_keeps_a_checked_token_privately_and_whoami_asks_the_server() {
     let file = env.store().join(".config/trackbench/login.toml");
 
     // A refused token is never kept.
-    let (code, _, err) = run(&env, &["login", &server.1, "--token", "tbu_wrong"], &[], None);
+    let (code, _, err) = run(&env, &["login", &server.url, "--token", "tbu_wrong"], &[], None);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("401") && err.contains("malformed"), "{err}");
     assert!(!file.exists());
 
     // The token from stdin, checked with the server, kept 0600 in a 0700 folder.
-    let (code, _, err) = run(&env, &["login", &format!("{}/", server.1)], &[], Some(&format!("{token}\n")));
+    let (code, _, err) = run(&env, &["login", &format!("{}/", server.url)], &[], Some(&format!("{token}\n")));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("as ana"), "{err}");
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -129,7 +102,7 @@ fn login_keeps_a_checked_token_privately_and_whoami_asks_the_server() {
     // XDG_CONFIG_HOME moves the file.
     let xdg = env.store().join("xdg");
     let (code, _, err) =
-        run(&env, &["login", &server.1, "--token", &token], &[("XDG_CONFIG_HOME", xdg.to_str().unwrap())], None);
+        run(&env, &["login", &server.url, "--token", &token], &[("XDG_CONFIG_HOME", xdg.to_str().unwrap())], None);
     assert_eq!(code, 0, "{err}");
     assert!(xdg.join("trackbench/login.toml").exists());
 

@@ -1,5 +1,6 @@
 //! Spawning the real binary with a hermetic environment and a temp store per test.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -73,4 +74,43 @@ impl Env {
         run.finish().unwrap();
         id
     }
+}
+
+/// A real `trackbench serve` on a store folder, with `token` as the server's token; killed
+/// when dropped.
+pub struct Served {
+    pub child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `trackbench serve` on `store` (a free loopback port) and waits for its URL.
+pub fn serve(store: &Path, token: &str) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trackbench"))
+        .args(["serve", "--port", "0"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TRACKBENCH_DIR", store)
+        .env("HOME", store)
+        .env("TRACKBENCH_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn trackbench serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("API:").map(|u| u.trim().split("/api/v1").next().unwrap_or("").to_string()))
+        .expect("the server prints its API URL");
+    // Keep reading: a server whose stdout is closed ends at its next line.
+    std::thread::spawn(move || lines.for_each(drop));
+    Served { child, url }
 }
