@@ -536,6 +536,12 @@ impl RunClient {
         self.sink.client.send("GET", path, Body::Json(b""))
     }
 
+    /// Records dataset inputs of `run` (MLflow's `runs/log-inputs`; the server keeps one per
+    /// dataset name and digest, so sending one again stores nothing).
+    pub fn add_inputs(&mut self, run: &str, inputs: &[(String, serde_json::Value)]) -> Result<(), StoreError> {
+        self.sink.add_inputs(run, inputs)
+    }
+
     /// `PUT path` with a JSON body; the answer's text.
     pub fn put_json(&self, path: &str, body: &serde_json::Value) -> Result<String, StoreError> {
         let bytes = serde_json::to_vec(body).map_err(|e| to_store_error("encoding", e.to_string()))?;

@@ -17,7 +17,9 @@
 //! again, with no point twice. Every pushed run carries `push.origin`, this store's id (kept in
 //! the store folder's `origin` file): a run id that exists on the server without it, or with
 //! another store's, is refused. `--watch` keeps pushing running runs until they end.
-//! A/B objects, dataset inputs and deleted state are not pushed (yet).
+//! Dataset inputs go too (while the run is open on the server: its MLflow route takes them only
+//! then), and A/B comparisons whose runs were all pushed (`PUT /api/v1/push/ab/{id}`). Deleted
+//! state is not carried.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -364,6 +366,25 @@ fn push_run(store: &mut Store, client: &mut RunClient, origin: &str, run: &RunIn
         sent.artifacts += 1;
         sent.artifact_bytes += bytes.len() as u64;
     }
+    // Dataset inputs the server lacks (it takes them only while the run is open there).
+    let theirs_inputs = detail["inputs"].as_array().cloned().unwrap_or_default();
+    let missing: Vec<(String, Value)> = store
+        .run_inputs(id)?
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !theirs_inputs.contains(v))
+        .map(|(i, v)| (trackbench_store::copy::input_key(&v, i), v))
+        .collect();
+    if !missing.is_empty() {
+        let open = detail["run"]["status"].as_str() == Some("running");
+        anyhow::ensure!(
+            open,
+            "run {id} has {} dataset input(s) the server lacks, and the server takes inputs only while a run is open",
+            missing.len()
+        );
+        client.add_inputs(id, &missing)?;
+        sent.fields += missing.len() as u64;
+    }
     // The end, when it is one and the server's differs.
     detail = client.detail(id)?;
     let local = store.run(id)?;
@@ -480,7 +501,8 @@ pub struct PullArgs {
 
 /// `trackbench pull`: brings team runs into the local store for offline work, by the same rules
 /// as `push` the other way: ids kept, only what the store lacks fetched (series as the
-/// server's bit-exact binary form), resumable, a local run of another origin refused.
+/// server's bit-exact binary form), dataset inputs and the A/B comparisons whose runs were all
+/// pulled included, resumable, a local run of another origin refused.
 pub fn pull(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.project.is_some() || !a.runs.is_empty(), "say what to pull: RUN… or --project P [--filter F]");
     let remote = remote(a.from.as_deref())?;
@@ -516,9 +538,13 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
         }
         all.push(got);
     }
+    let abs = pull_abs(&mut store, &client, &ids)?;
+    if !a.json && !abs.is_empty() {
+        eprintln!("A/B comparisons received: {}", abs.join(", "));
+    }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "server": url, "runs": all }))?);
-    } else if all.iter().all(Sent::nothing) {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "server": url, "runs": all, "abs": abs }))?);
+    } else if all.iter().all(Sent::nothing) && abs.is_empty() {
         println!("nothing new to pull: this store already has all of {} run(s)", all.len());
     } else {
         println!(
@@ -531,6 +557,59 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The server's A/B comparisons whose runs were all pulled, recorded here where this store's
+/// differs (new, a run not yet on an arm, another end); their ids.
+fn pull_abs(store: &mut Store, client: &RunClient, pulled: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut projects: Vec<String> = Vec::new();
+    for id in pulled {
+        let p = store.run(id)?.project;
+        if !projects.contains(&p) {
+            projects.push(p);
+        }
+    }
+    let mut got = Vec::new();
+    for p in projects {
+        let list: Vec<trackbench_store::AbInfo> =
+            serde_json::from_str(&client.get_text(&format!("/api/v1/ab?project={}", query_escape(&p)))?)
+                .context("reading the server's A/B list")?;
+        for ab in list {
+            if ab.runs.is_empty() || !ab.runs.iter().all(|r| pulled.contains(&r.run_id)) {
+                continue;
+            }
+            let mine = match store.ab(&ab.id) {
+                Ok(m) => Some(m),
+                Err(StoreError::AbNotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let same = mine.as_ref().is_some_and(|m| {
+                (m.status, &m.result, &m.error, m.ended_ms, m.runs.len())
+                    == (ab.status, &ab.result, &ab.error, ab.ended_ms, ab.runs.len())
+            });
+            if same {
+                continue;
+            }
+            if mine.is_none() {
+                let new = trackbench_store::NewAb {
+                    project: ab.project.clone(),
+                    name: ab.name.clone(),
+                    metric: ab.metric.clone(),
+                    direction: ab.direction.clone(),
+                    spec: ab.spec.clone(),
+                };
+                store.create_ab_with_id(&ab.id, &new, Some(ab.created_ms))?;
+            }
+            for r in &ab.runs {
+                store.add_ab_run(&ab.id, r.arm, &r.run_id, r.seq)?;
+            }
+            if ab.status != RunStatus::Running {
+                store.finish_ab_at(&ab.id, ab.status, ab.result.as_ref(), ab.error.as_deref(), ab.ended_ms)?;
+            }
+            got.push(ab.id.clone());
+        }
+    }
+    Ok(got)
 }
 
 fn query_escape(s: &str) -> String {
@@ -687,6 +766,19 @@ fn pull_run(store: &mut Store, client: &RunClient, url: &str, origin: &str, id: 
             };
             store.log_batch(id, &b)?;
         }
+    }
+    let have_inputs = store.run_inputs(id)?;
+    let missing: Vec<(String, Value)> = detail["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, v)| !have_inputs.contains(v))
+        .map(|(i, v)| (trackbench_store::copy::input_key(v, i), v.clone()))
+        .collect();
+    if !missing.is_empty() {
+        store.add_run_inputs(id, &missing)?;
+        got.fields += missing.len() as u64;
     }
     let mine: BTreeMap<String, String> = store.artifacts(id)?.into_iter().map(|a| (a.path, a.hash)).collect();
     for art in client.artifacts(id)? {

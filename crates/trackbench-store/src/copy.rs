@@ -523,7 +523,8 @@ impl Copier<'_> {
 /// The key an input is recorded under on the destination: the MLflow server's rule (name and
 /// digest of the dataset) when the input has them; otherwise its text and position. The
 /// source's key is not readable through the seam; inputs are unique per run either way.
-fn input_key(v: &serde_json::Value, i: usize) -> String {
+/// (`trackbench pull` records a server's inputs under the same keys.)
+pub fn input_key(v: &serde_json::Value, i: usize) -> String {
     let ds = &v["dataset"];
     let text = match (ds["name"].as_str(), ds["digest"].as_str()) {
         (Some(name), Some(digest)) => format!("{name}\0{digest}"),

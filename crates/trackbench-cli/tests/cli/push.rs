@@ -86,6 +86,13 @@ fn log_runs(env: &Env) -> Vec<String> {
                 .unwrap();
         }
         run.set_summary("best", serde_json::json!(0.93)).unwrap();
+        // A dataset input, as the SDK's log_dataset records it (MLflow's DatasetInput).
+        let input = serde_json::json!({
+            "dataset": {"name": format!("train-{name}"), "digest": "d1g3st", "source_type": "local", "schema": "{}"},
+            "tags": [{"key": "mlflow.data.context", "value": "training"}],
+        });
+        let key = trackbench_store::copy::input_key(&input, 0);
+        Store::open(env.store(), Default::default()).unwrap().add_run_inputs(run.id(), &[(key, input)]).unwrap();
         run.log_artifact(&art, Some("model/weights.bin")).unwrap();
         ids.push(run.id().to_string());
         if fail {
@@ -131,6 +138,7 @@ fn print(store: &mut Store, id: &str) -> serde_json::Value {
         "series": series,
         "lines": lines,
         "artifacts": artifacts,
+        "inputs": store.run_inputs(id).unwrap(),
     })
 }
 
@@ -340,6 +348,21 @@ fn pull(env: &Env, server: &str, args: &[&str]) -> Out {
 fn pulled_runs_equal_the_servers_and_a_second_pull_fetches_nothing() {
     let laptop = Env::new();
     let ids = log_runs(&laptop);
+    let ab = {
+        let mut local = Store::open(laptop.store(), Default::default()).unwrap();
+        let new = trackbench_store::NewAb {
+            project: "pushed".into(),
+            name: "good vs bad".into(),
+            metric: "acc".into(),
+            direction: "maximize".into(),
+            spec: serde_json::json!({"source": "groups"}),
+        };
+        let ab = local.create_ab(&new).unwrap();
+        local.add_ab_run(&ab, trackbench_store::Arm::A, &ids[0], 1).unwrap();
+        local.add_ab_run(&ab, trackbench_store::Arm::B, &ids[1], 2).unwrap();
+        local.finish_ab(&ab, trackbench_store::RunStatus::Failed, None, Some("too few runs")).unwrap();
+        ab
+    };
     let server = Server::start();
     assert_eq!(push(&laptop, &server.url, &["--all"]).code, 0);
     // A run logged straight to the server (remote SDK), in the same project.
@@ -365,6 +388,8 @@ fn pulled_runs_equal_the_servers_and_a_second_pull_fetches_nothing() {
     for id in ids.iter().chain([&remote_id]) {
         same(&print(&mut got, id), &print(&mut theirs, id), &format!("run {id} after the pull"));
     }
+    let pulled_ab = Store::open(other.store(), Default::default()).unwrap().ab(&ab).unwrap();
+    assert_eq!(pulled_ab, server.store().ab(&ab).unwrap(), "the A/B comes down whole");
     let again = pull(&other, &server.url, &["--project", "pushed"]);
     assert!(again.stdout.contains("nothing new to pull"), "{}\n{}", again.stdout, again.stderr);
     // A filter picks runs; a local run of another origin under the same id is refused.
