@@ -228,6 +228,24 @@ fn describe(s: &Sent) -> String {
     format!("run {}: {}", s.run, parts.join(", "))
 }
 
+/// A new run with `run`'s fields and creation time, and `tags` (the other side's copy of it).
+fn new_run_like(run: &RunInfo, tags: Vec<(String, String)>) -> NewRun {
+    NewRun {
+        project: run.project.clone(),
+        name: Some(run.name.clone()),
+        group: run.group.clone(),
+        notes: run.notes.clone(),
+        tags,
+        host: run.host.clone(),
+        command: run.command.clone(),
+        git_commit: run.git_commit.clone(),
+        git_dirty: run.git_dirty,
+        env: run.env.clone(),
+        created_ms: Some(run.created_ms),
+        ..NewRun::default()
+    }
+}
+
 /// The tags push and pull keep for themselves (`push.origin`, `pull.from`, line counts): each
 /// side's own bookkeeping, never carried to the other side.
 fn is_sync_tag(key: &str) -> bool {
@@ -248,21 +266,7 @@ fn push_run(store: &mut Store, client: &mut RunClient, origin: &str, run: &RunIn
             let mut tags: Vec<(String, String)> =
                 store.tags(id)?.into_iter().filter(|(k, _)| !is_sync_tag(k)).collect();
             tags.push((ORIGIN_TAG.into(), origin.to_string()));
-            let new = NewRun {
-                project: run.project.clone(),
-                name: Some(run.name.clone()),
-                group: run.group.clone(),
-                notes: run.notes.clone(),
-                tags,
-                host: run.host.clone(),
-                command: run.command.clone(),
-                git_commit: run.git_commit.clone(),
-                git_dirty: run.git_dirty,
-                env: run.env.clone(),
-                created_ms: Some(run.created_ms),
-                ..NewRun::default()
-            };
-            client.create_run(id, &new)?;
+            client.create_run(id, &new_run_like(run, tags))?;
             sent.created = true;
             client.detail(id)?
         }
@@ -578,35 +582,9 @@ fn pull_abs(store: &mut Store, client: &RunClient, pulled: &[String]) -> anyhow:
             if ab.runs.is_empty() || !ab.runs.iter().all(|r| pulled.contains(&r.run_id)) {
                 continue;
             }
-            let mine = match store.ab(&ab.id) {
-                Ok(m) => Some(m),
-                Err(StoreError::AbNotFound(_)) => None,
-                Err(e) => return Err(e.into()),
-            };
-            let same = mine.as_ref().is_some_and(|m| {
-                (m.status, &m.result, &m.error, m.ended_ms, m.runs.len())
-                    == (ab.status, &ab.result, &ab.error, ab.ended_ms, ab.runs.len())
-            });
-            if same {
-                continue;
+            if trackbench_store::copy::record_ab(store, &ab)? {
+                got.push(ab.id.clone());
             }
-            if mine.is_none() {
-                let new = trackbench_store::NewAb {
-                    project: ab.project.clone(),
-                    name: ab.name.clone(),
-                    metric: ab.metric.clone(),
-                    direction: ab.direction.clone(),
-                    spec: ab.spec.clone(),
-                };
-                store.create_ab_with_id(&ab.id, &new, Some(ab.created_ms))?;
-            }
-            for r in &ab.runs {
-                store.add_ab_run(&ab.id, r.arm, &r.run_id, r.seq)?;
-            }
-            if ab.status != RunStatus::Running {
-                store.finish_ab_at(&ab.id, ab.status, ab.result.as_ref(), ab.error.as_deref(), ab.ended_ms)?;
-            }
-            got.push(ab.id.clone());
         }
     }
     Ok(got)
@@ -669,21 +647,7 @@ fn pull_run(store: &mut Store, client: &RunClient, url: &str, origin: &str, id: 
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                 .collect();
             t.push((PULLED_TAG.into(), url.to_string()));
-            let new = NewRun {
-                project: theirs.project.clone(),
-                name: Some(theirs.name.clone()),
-                group: theirs.group.clone(),
-                notes: theirs.notes.clone(),
-                tags: t,
-                host: theirs.host.clone(),
-                command: theirs.command.clone(),
-                git_commit: theirs.git_commit.clone(),
-                git_dirty: theirs.git_dirty,
-                env: theirs.env.clone(),
-                created_ms: Some(theirs.created_ms),
-                ..NewRun::default()
-            };
-            store.create_run_with_id(id, &new)?;
+            store.create_run_with_id(id, &new_run_like(&theirs, t))?;
             got.created = true;
         }
         Err(e) => return Err(e.into()),

@@ -312,35 +312,7 @@ impl Copier<'_> {
     fn copy_abs(&mut self) -> Result<()> {
         for ab in self.src.list_abs(None)?.into_iter().rev() {
             self.at.item = ab.id.clone();
-            let have = match self.dst.ab(&ab.id) {
-                Ok(h) => Some(h),
-                Err(StoreError::AbNotFound(_)) => None,
-                Err(e) => return Err(e),
-            };
-            if have.is_none() {
-                let new = NewAb {
-                    project: ab.project.clone(),
-                    name: ab.name.clone(),
-                    metric: ab.metric.clone(),
-                    direction: ab.direction.clone(),
-                    spec: ab.spec.clone(),
-                };
-                self.dst.create_ab_with_id(&ab.id, &new, Some(ab.created_ms))?;
-            }
-            let mut changed = have.is_none();
-            for r in &ab.runs {
-                if !have.as_ref().is_some_and(|h| h.runs.contains(r)) {
-                    self.dst.add_ab_run(&ab.id, r.arm, &r.run_id, r.seq)?;
-                    changed = true;
-                }
-            }
-            let ended_same = have.as_ref().is_some_and(|h| {
-                h.status == ab.status && h.result == ab.result && h.error == ab.error && h.ended_ms == ab.ended_ms
-            });
-            if ab.status.is_terminal() && ab.status != RunStatus::Crashed && !ended_same {
-                self.dst.finish_ab_at(&ab.id, ab.status, ab.result.as_ref(), ab.error.as_deref(), ab.ended_ms)?;
-                changed = true;
-            }
+            let changed = record_ab(self.dst, &ab)?;
             if changed {
                 self.report.abs_copied += 1;
                 self.tick()?;
@@ -518,6 +490,43 @@ impl Copier<'_> {
         }
         Ok(())
     }
+}
+
+/// Records A/B `ab` (read from another store) in `dst` with its id and creation time: created
+/// when missing, its runs added where an arm lacks them, its end written when it has one that
+/// differs. Its runs must be in `dst` already. True when anything was written. Shared by
+/// `store copy`, the server's `trackbench push` route and `trackbench pull`.
+pub fn record_ab(dst: &mut dyn Backend, ab: &crate::AbInfo) -> Result<bool> {
+    let have = match dst.ab(&ab.id) {
+        Ok(h) => Some(h),
+        Err(StoreError::AbNotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    if have.is_none() {
+        let new = NewAb {
+            project: ab.project.clone(),
+            name: ab.name.clone(),
+            metric: ab.metric.clone(),
+            direction: ab.direction.clone(),
+            spec: ab.spec.clone(),
+        };
+        dst.create_ab_with_id(&ab.id, &new, Some(ab.created_ms))?;
+    }
+    let mut changed = have.is_none();
+    for r in &ab.runs {
+        if !have.as_ref().is_some_and(|h| h.runs.contains(r)) {
+            dst.add_ab_run(&ab.id, r.arm, &r.run_id, r.seq)?;
+            changed = true;
+        }
+    }
+    let ended_same = have.as_ref().is_some_and(|h| {
+        h.status == ab.status && h.result == ab.result && h.error == ab.error && h.ended_ms == ab.ended_ms
+    });
+    if ab.status.is_terminal() && ab.status != RunStatus::Crashed && !ended_same {
+        dst.finish_ab_at(&ab.id, ab.status, ab.result.as_ref(), ab.error.as_deref(), ab.ended_ms)?;
+        changed = true;
+    }
+    Ok(changed)
 }
 
 /// The key an input is recorded under on the destination: the MLflow server's rule (name and

@@ -104,6 +104,24 @@ fn log_runs(env: &Env) -> Vec<String> {
     ids
 }
 
+/// An A/B over the first two runs of `ids` in `env`'s store, ended with a verdict.
+fn make_ab(env: &Env, ids: &[String]) -> String {
+    let mut local = Store::open(env.store(), Default::default()).unwrap();
+    let new = trackbench_store::NewAb {
+        project: "pushed".into(),
+        name: "good vs bad".into(),
+        metric: "acc".into(),
+        direction: "maximize".into(),
+        spec: serde_json::json!({"source": "groups"}),
+    };
+    let ab = local.create_ab(&new).unwrap();
+    local.add_ab_run(&ab, trackbench_store::Arm::A, &ids[0], 1).unwrap();
+    local.add_ab_run(&ab, trackbench_store::Arm::B, &ids[1], 2).unwrap();
+    let verdict = serde_json::json!({"comparison": {"verdict": "not enough runs"}});
+    local.finish_ab(&ab, trackbench_store::RunStatus::Failed, Some(&verdict), Some("too few runs")).unwrap();
+    ab
+}
+
 /// Everything of run `id` that a push carries, for comparing two stores.
 fn print(store: &mut Store, id: &str) -> serde_json::Value {
     let r = store.run(id).unwrap();
@@ -158,22 +176,7 @@ fn pushed_runs_equal_the_local_ones_point_by_point_and_a_second_push_sends_nothi
     let env = Env::new();
     let ids = log_runs(&env);
     // An A/B over the two runs, ended with a verdict.
-    let ab = {
-        let mut local = Store::open(env.store(), Default::default()).unwrap();
-        let new = trackbench_store::NewAb {
-            project: "pushed".into(),
-            name: "good vs bad".into(),
-            metric: "acc".into(),
-            direction: "maximize".into(),
-            spec: serde_json::json!({"source": "groups"}),
-        };
-        let ab = local.create_ab(&new).unwrap();
-        local.add_ab_run(&ab, trackbench_store::Arm::A, &ids[0], 1).unwrap();
-        local.add_ab_run(&ab, trackbench_store::Arm::B, &ids[1], 2).unwrap();
-        let verdict = serde_json::json!({"comparison": {"verdict": "not enough runs"}});
-        local.finish_ab(&ab, trackbench_store::RunStatus::Failed, Some(&verdict), Some("too few runs")).unwrap();
-        ab
-    };
+    let ab = make_ab(&env, &ids);
     let server = Server::start();
     let out = push(&env, &server.url, &["--all"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
@@ -348,21 +351,7 @@ fn pull(env: &Env, server: &str, args: &[&str]) -> Out {
 fn pulled_runs_equal_the_servers_and_a_second_pull_fetches_nothing() {
     let laptop = Env::new();
     let ids = log_runs(&laptop);
-    let ab = {
-        let mut local = Store::open(laptop.store(), Default::default()).unwrap();
-        let new = trackbench_store::NewAb {
-            project: "pushed".into(),
-            name: "good vs bad".into(),
-            metric: "acc".into(),
-            direction: "maximize".into(),
-            spec: serde_json::json!({"source": "groups"}),
-        };
-        let ab = local.create_ab(&new).unwrap();
-        local.add_ab_run(&ab, trackbench_store::Arm::A, &ids[0], 1).unwrap();
-        local.add_ab_run(&ab, trackbench_store::Arm::B, &ids[1], 2).unwrap();
-        local.finish_ab(&ab, trackbench_store::RunStatus::Failed, None, Some("too few runs")).unwrap();
-        ab
-    };
+    let ab = make_ab(&laptop, &ids);
     let server = Server::start();
     assert_eq!(push(&laptop, &server.url, &["--all"]).code, 0);
     // A run logged straight to the server (remote SDK), in the same project.

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use trackbench_store::{AbInfo, NewAb, StoreError};
+use trackbench_store::{AbInfo, StoreError};
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
@@ -24,11 +24,6 @@ pub(super) async fn put_ab(
     }
     let stored = s
         .write(move |st| {
-            let have = match st.ab(&id) {
-                Ok(have) => Some(have),
-                Err(StoreError::AbNotFound(_)) => None,
-                Err(e) => return Err(e.into()),
-            };
             for r in &ab.runs {
                 if let Err(StoreError::RunNotFound(_)) = st.run(&r.run_id) {
                     return Err(ApiError::invalid(format!(
@@ -37,27 +32,7 @@ pub(super) async fn put_ab(
                     )));
                 }
             }
-            if have.is_none() {
-                let new = NewAb {
-                    project: ab.project.clone(),
-                    name: ab.name.clone(),
-                    metric: ab.metric.clone(),
-                    direction: ab.direction.clone(),
-                    spec: ab.spec.clone(),
-                };
-                st.create_ab_with_id(&id, &new, Some(ab.created_ms))?;
-            }
-            for r in &ab.runs {
-                st.add_ab_run(&id, r.arm, &r.run_id, r.seq)?;
-            }
-            let now = st.ab(&id)?;
-            let ended = !matches!(ab.status, trackbench_store::RunStatus::Running);
-            if ended
-                && (now.status, &now.result, &now.error, now.ended_ms)
-                    != (ab.status, &ab.result, &ab.error, ab.ended_ms)
-            {
-                st.finish_ab_at(&id, ab.status, ab.result.as_ref(), ab.error.as_deref(), ab.ended_ms)?;
-            }
+            trackbench_store::copy::record_ab(st, &ab)?;
             Ok(st.ab(&id)?)
         })
         .await?;
