@@ -421,8 +421,8 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::Path
     Ok(())
 }
 
-/// Percent-encodes one path segment (everything but unreserved characters).
-fn percent_encode(segment: &str) -> String {
+/// Percent-encodes one path segment or query value (everything but unreserved characters).
+pub fn percent_encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -35,7 +35,7 @@ pub mod system;
 pub mod writer;
 
 pub use config::flatten_config;
-pub use http::{Remote, RunClient, Wire};
+pub use http::{Remote, RunClient, Wire, percent_encode};
 pub use options::{RunOptions, default_store_dir};
 pub use run::{MetricKey, Run};
 /// Dataset profiles and drift tests, for [`Run::log_dataset`]'s columns and for readers of

@@ -57,27 +57,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "id": run}))
 
 /// `trackbench --store DIR serve` (the SQLite store).
 fn serve_sqlite(exe: &str, dir: &Path) -> anyhow::Result<Served> {
-    let port = free_port()?;
-    let mut child = Command::new(exe)
-        .arg("--store")
-        .arg(dir)
-        .args(["serve", "--port", &port.to_string()])
-        .env("TRACKBENCH_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .with_context(|| format!("starting {exe} serve"))?;
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let served = Served { child, http: Http { agent: agent(), base: format!("http://127.0.0.1:{port}") } };
-    loop {
-        let line = lines.next().context("trackbench serve exited before printing its URL")??;
-        if line.contains("open:") || line.contains("API:") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    served.http.get("/api/v1/health")?;
-    Ok(served)
+    serve_on(exe, &["--store", &dir.display().to_string()])
 }
 
 fn value(step: i64, k: usize) -> f64 {

@@ -28,7 +28,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
-use trackbench_sdk::{Remote, RunClient};
+use trackbench_sdk::{Remote, RunClient, percent_encode};
 use trackbench_store::prelude::*;
 use trackbench_store::{
     Batch, LogLine, NewRun, RunInfo, RunQuery, RunStatus, SeriesBatch, StepRange, Store, StoreError,
@@ -519,9 +519,9 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
     if let Some(p) = &a.project {
         let mut offset = 0u64;
         loop {
-            let mut q = format!("/api/v1/runs?limit=1000&offset={offset}&project={}", query_escape(p));
+            let mut q = format!("/api/v1/runs?limit=1000&offset={offset}&project={}", percent_encode(p));
             if let Some(f) = &a.filter {
-                q.push_str(&format!("&filter={}", query_escape(f)));
+                q.push_str(&format!("&filter={}", percent_encode(f)));
             }
             let page: Value = serde_json::from_str(&client.get_text(&q)?).context("reading the run list")?;
             ids.extend(
@@ -576,7 +576,7 @@ fn pull_abs(store: &mut Store, client: &RunClient, pulled: &[String]) -> anyhow:
     let mut got = Vec::new();
     for p in projects {
         let list: Vec<trackbench_store::AbInfo> =
-            serde_json::from_str(&client.get_text(&format!("/api/v1/ab?project={}", query_escape(&p)))?)
+            serde_json::from_str(&client.get_text(&format!("/api/v1/ab?project={}", percent_encode(&p)))?)
                 .context("reading the server's A/B list")?;
         for ab in list {
             if ab.runs.is_empty() || !ab.runs.iter().all(|r| pulled.contains(&r.run_id)) {
@@ -590,21 +590,9 @@ fn pull_abs(store: &mut Store, client: &RunClient, pulled: &[String]) -> anyhow:
     Ok(got)
 }
 
-fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Series `key` of run `id` on the server, whole, from its binary form (bit-exact).
 fn server_series(client: &RunClient, id: &str, key: &str) -> anyhow::Result<trackbench_store::Points> {
-    let bytes = client.get_bytes(&format!("/api/v1/runs/{id}/series?key={}&format=binary", query_escape(key)))?;
+    let bytes = client.get_bytes(&format!("/api/v1/runs/{id}/series?key={}&format=binary", percent_encode(key)))?;
     anyhow::ensure!(
         bytes.len() >= 16 && &bytes[..8] == b"TBSERIES",
         "the server's series `{key}` is not in its binary form"
@@ -749,7 +737,7 @@ fn pull_run(store: &mut Store, client: &RunClient, url: &str, origin: &str, id: 
         if mine.get(&art.path) == Some(&art.hash) {
             continue;
         }
-        let path: String = art.path.split('/').map(query_escape).collect::<Vec<_>>().join("/");
+        let path: String = art.path.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
         let bytes = client.get_bytes(&format!("/api/v1/runs/{id}/artifacts/{path}"))?;
         store.put_artifact_from(id, &art.path, &bytes[..], "pulled artifact")?;
         got.artifacts += 1;

@@ -288,10 +288,15 @@ impl Drop for Served {
 }
 
 fn trackbench_serve(exe: &str, db_url: &str, artifacts: &std::path::Path) -> anyhow::Result<Served> {
+    let artifacts = format!("file://{}", artifacts.display());
+    serve_on(exe, &["--store", db_url, "--artifacts", &artifacts])
+}
+
+/// `trackbench STORE_ARGS serve` on a free port, once it answers `/api/v1/health`.
+fn serve_on(exe: &str, store_args: &[&str]) -> anyhow::Result<Served> {
     let port = free_port()?;
     let mut child = Command::new(exe)
-        .args(["--store", db_url, "--artifacts"])
-        .arg(format!("file://{}", artifacts.display()))
+        .args(store_args)
         .args(["serve", "--port", &port.to_string()])
         .env("TRACKBENCH_TOKEN", TOKEN)
         .stdout(Stdio::piped())
